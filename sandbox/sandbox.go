@@ -1,0 +1,320 @@
+// Package sandbox boots a throwaway real systemd as PID 1 of fresh namespaces,
+// over an overlay of the host's root, so that tests, the demo and the benchmarks
+// talk to a real manager on machines whose PID 1 is not systemd.
+//
+// The recipe and its hazards are in shared/SYSTEMD-SANDBOX.md: a private /tmp
+// (or systemd-tmpfiles wipes the host's), a cgroup namespace (or the sandboxed
+// systemd takes over the host's root cgroups), and ending only our own pids.
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Options configure Boot.
+type Options struct {
+	// Dir holds the sandbox's state (mount points, and the layer when
+	// Keep is set). It must not be under /tmp. Empty: StateRoot()/ID.
+	Dir string
+	// Target is the unit systemd boots to; default basic.target.
+	Target string
+	// Keep makes the overlay's upper layer a plain folder in Dir, so a second
+	// Boot over the same Dir sees what the first one wrote (a reboot).
+	Keep bool
+}
+
+// Sandbox is a running systemd in its own namespaces.
+type Sandbox struct {
+	ID  string
+	Dir string
+	// PID is the host pid of the sandbox's systemd (PID 1 inside).
+	PID int
+
+	unshare *exec.Cmd
+	exited  chan struct{}
+	cgroups []string
+}
+
+const cgroupRoot = "/sys/fs/cgroup"
+
+// StateRoot is where sandboxes keep their state unless told otherwise:
+// $RUNCTL_SANDBOX_DIR, or /var/tmp/runctl-sandbox (never /tmp).
+func StateRoot() string {
+	if d := os.Getenv("RUNCTL_SANDBOX_DIR"); d != "" {
+		return d
+	}
+	return "/var/tmp/runctl-sandbox"
+}
+
+// Available says why a sandbox cannot be booted here, or nil if it can.
+func Available() error {
+	if os.Geteuid() != 0 {
+		return errors.New("booting a systemd sandbox needs root (namespaces, mounts, cgroups)")
+	}
+	for _, p := range []string{"/lib/systemd/systemd", cgroupRoot + "/unified/cgroup.procs", cgroupRoot + "/systemd/cgroup.procs"} {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("booting a systemd sandbox needs %s: %w", p, err)
+		}
+	}
+	for _, c := range []string{"unshare", "nsenter"} {
+		if _, err := exec.LookPath(c); err != nil {
+			return fmt.Errorf("booting a systemd sandbox needs %s (util-linux)", c)
+		}
+	}
+	return nil
+}
+
+// Boot starts systemd in new namespaces and returns once the manager reports
+// running (or degraded).
+func Boot(ctx context.Context, opts Options) (*Sandbox, error) {
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	id := "sb-" + randomID()
+	dir := opts.Dir
+	if dir == "" {
+		dir = filepath.Join(StateRoot(), id)
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if dir == "/tmp" || strings.HasPrefix(dir, "/tmp/") {
+		return nil, fmt.Errorf("sandbox state %s must not be under /tmp", dir)
+	}
+	target := opts.Target
+	if target == "" {
+		target = "basic.target"
+	}
+	for _, d := range []string{filepath.Join(dir, "layer"), filepath.Join(dir, "root")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	s := &Sandbox{ID: id, Dir: dir, exited: make(chan struct{})}
+	for _, h := range []string{"unified", "systemd"} {
+		cg := filepath.Join(cgroupRoot, h, "runctl-"+id)
+		if err := os.Mkdir(cg, 0o755); err != nil {
+			s.removeCgroups()
+			return nil, fmt.Errorf("cannot create cgroup %s: %w", cg, err)
+		}
+		s.cgroups = append(s.cgroups, cg)
+	}
+
+	layerMount := `mount -t tmpfs -o mode=0755 tmpfs "$D/layer"`
+	if opts.Keep {
+		layerMount = ":"
+	}
+	// The outer shell moves itself into the sandbox's cgroups, then becomes
+	// unshare, whose child sets up the mounts and execs systemd as PID 1.
+	inner := `set -e
+D="$1"
+` + layerMount + `
+mkdir -p "$D/layer/upper" "$D/layer/work"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$D/layer/upper,workdir=$D/layer/work" "$D/root"
+mount --rbind /dev "$D/root/dev"
+mount --bind /sys "$D/root/sys"
+mount -t tmpfs -o mode=0755 tmpfs "$D/root/sys/fs/cgroup"
+mkdir "$D/root/sys/fs/cgroup/unified" "$D/root/sys/fs/cgroup/systemd"
+mount -t cgroup2 cgroup2 "$D/root/sys/fs/cgroup/unified"
+mount -t cgroup -o none,name=systemd cgroup "$D/root/sys/fs/cgroup/systemd"
+mount -t proc proc "$D/root/proc"
+mount -t tmpfs -o mode=1777 tmpfs "$D/root/tmp"
+mount -t tmpfs -o mode=0755 tmpfs "$D/root/run"
+cd "$D/root"
+mkdir -p .oldroot
+pivot_root . .oldroot
+umount -l /.oldroot
+rmdir /.oldroot
+exec env -i container=runctl-sandbox PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/systemd/systemd --system --unit="$2"
+`
+	outer := `set -e
+for cg in "$@"; do echo $$ > "$cg/cgroup.procs"; done
+exec unshare --pid --fork --mount --uts --ipc --cgroup --propagation private sh -c "$RUNCTL_SANDBOX_INNER" sh "$RUNCTL_SANDBOX_DIR_ARG" "$RUNCTL_SANDBOX_TARGET"
+`
+	cmd := exec.Command("/bin/sh", append([]string{"-c", outer, "sh"}, s.cgroups...)...)
+	cmd.Env = append(os.Environ(), "RUNCTL_SANDBOX_INNER="+inner, "RUNCTL_SANDBOX_DIR_ARG="+dir, "RUNCTL_SANDBOX_TARGET="+target)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		s.removeCgroups()
+		return nil, fmt.Errorf("cannot start unshare: %w", err)
+	}
+	s.unshare = cmd
+	go func() { cmd.Wait(); close(s.exited) }()
+
+	fail := func(err error) (*Sandbox, error) {
+		s.Close()
+		if msg := strings.TrimSpace(out.String()); msg != "" {
+			err = fmt.Errorf("%w\n%s", err, msg)
+		}
+		return nil, err
+	}
+	// The child of unshare is systemd; it appears once unshare has forked.
+	deadline := time.Now().Add(30 * time.Second)
+	for s.PID == 0 {
+		if pid := childOf(cmd.Process.Pid); pid != 0 && isSystemd(pid) {
+			s.PID = pid
+			break
+		}
+		select {
+		case <-s.exited:
+			return fail(errors.New("sandbox exited while booting"))
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fail(errors.New("sandbox systemd did not start within 30s"))
+		}
+	}
+	// is-system-running says "offline" until the manager listens.
+	for {
+		if _, err := os.Stat(s.Path("/run/systemd/private")); err == nil {
+			break
+		}
+		select {
+		case <-s.exited:
+			return fail(errors.New("sandbox exited while booting"))
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fail(errors.New("sandbox systemd did not listen within 30s"))
+		}
+	}
+	wait := s.Command(ctx, "systemctl", "is-system-running", "--wait")
+	state, _ := wait.Output()
+	switch st := strings.TrimSpace(string(state)); st {
+	case "running", "degraded":
+		return s, nil
+	default:
+		return fail(fmt.Errorf("sandbox systemd did not reach running (state %q)", st))
+	}
+}
+
+// Command runs name inside the sandbox's namespaces (nsenter -a), in dir "/"
+// unless cmd.Dir is changed, which is then taken inside the sandbox.
+func (s *Sandbox) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(s.PID), "-a", "--wd=" + s.Path("/"), "--", name}, args...)...)
+	return cmd
+}
+
+// CommandIn is Command with a working directory inside the sandbox.
+func (s *Sandbox) CommandIn(ctx context.Context, dir, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(s.PID), "-a", "--wd=" + s.Path(dir), "--", name}, args...)...)
+}
+
+// Path maps a path inside the sandbox to one the host can open.
+func (s *Sandbox) Path(p string) string {
+	return filepath.Join(fmt.Sprintf("/proc/%d/root", s.PID), p)
+}
+
+// SystemBus is the sandbox's system bus socket, reachable from the host. Its
+// manager's private socket is not: systemd refuses peers outside its pid
+// namespace there.
+func (s *Sandbox) SystemBus() string { return s.Path("/run/dbus/system_bus_socket") }
+
+// Close powers the sandbox off (SIGKILL to its systemd if that does not end
+// it in time) and removes its cgroups and state folder.
+func (s *Sandbox) Close() error {
+	if s.unshare != nil && s.unshare.Process != nil {
+		if s.PID != 0 {
+			off := s.Command(context.Background(), "systemctl", "poweroff", "--no-block")
+			_ = off.Run()
+		}
+		select {
+		case <-s.exited:
+		case <-time.After(10 * time.Second):
+			if s.PID != 0 {
+				_ = syscall.Kill(s.PID, syscall.SIGKILL)
+			}
+			select {
+			case <-s.exited:
+			case <-time.After(5 * time.Second):
+				_ = s.unshare.Process.Kill()
+				<-s.exited
+			}
+		}
+	}
+	err := s.removeCgroups()
+	// The layer was a tmpfs in the sandbox's mount namespace (gone with it),
+	// or is the kept layer the caller asked for.
+	_ = os.Remove(filepath.Join(s.Dir, "root"))
+	if _, kept := os.Stat(filepath.Join(s.Dir, "layer", "upper")); kept != nil {
+		_ = os.Remove(filepath.Join(s.Dir, "layer"))
+		_ = os.Remove(s.Dir)
+	}
+	return err
+}
+
+// removeCgroups removes the sandbox's cgroup subtrees, leaves first.
+func (s *Sandbox) removeCgroups() error {
+	var errs []error
+	for _, cg := range s.cgroups {
+		var dirs []string
+		filepath.WalkDir(cg, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		for i := len(dirs) - 1; i >= 0; i-- {
+			if err := rmdirRetry(dirs[i]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	s.cgroups = nil
+	return errors.Join(errs...)
+}
+
+// rmdirRetry tolerates the short moment in which the kernel still counts a
+// just-exited process in a cgroup.
+func rmdirRetry(p string) error {
+	var err error
+	for range 100 {
+		if err = syscall.Rmdir(p); err == nil || errors.Is(err, syscall.ENOENT) {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("cannot remove cgroup %s: %w", p, err)
+}
+
+func childOf(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	c, _ := strconv.Atoi(f[0])
+	return c
+}
+
+func isSystemd(pid int) bool {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	return err == nil && strings.HasSuffix(exe, "/systemd")
+}
+
+func randomID() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

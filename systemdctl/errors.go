@@ -1,0 +1,61 @@
+package systemdctl
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/godbus/dbus/v5"
+)
+
+var (
+	// ErrNoSystemd: no manager could be reached.
+	ErrNoSystemd = errors.New("systemd is not reachable")
+	// ErrUnitExists: a unit of that name is still loaded.
+	ErrUnitExists = errors.New("unit already exists")
+	// ErrPermission: the manager (or polkit) refused.
+	ErrPermission = errors.New("permission denied")
+	// ErrNotLoaded: systemd does not know the unit.
+	ErrNotLoaded = errors.New("unit not loaded")
+)
+
+// wrap turns well-known D-Bus errors into sentinels that callers test with
+// errors.Is, keeping systemd's own message.
+func wrap(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var de dbus.Error
+	if errors.As(err, &de) {
+		msg := err.Error()
+		switch de.Name {
+		case "org.freedesktop.systemd1.UnitExists":
+			return fmt.Errorf("%s: %w (%s)", what, ErrUnitExists, msg)
+		case "org.freedesktop.systemd1.NoSuchUnit", "org.freedesktop.systemd1.LoadFailed":
+			return fmt.Errorf("%s: %w (%s)", what, ErrNotLoaded, msg)
+		case "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
+			"org.freedesktop.DBus.Error.AuthFailed":
+			return fmt.Errorf("%s: %w (%s)", what, ErrPermission, msg)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// JobError reports a job that ended other than "done".
+type JobError struct {
+	Op     string // start, stop
+	Unit   string
+	Result string // canceled, timeout, failed, dependency, skipped
+	State  State
+}
+
+func (e *JobError) Error() string {
+	s := fmt.Sprintf("%s job for %s ended with %q", e.Op, e.Unit, e.Result)
+	if e.State.Result != "" && e.State.Result != "success" {
+		s += fmt.Sprintf(" (unit result %s", e.State.Result)
+		if how := e.State.Ended(); how != "" {
+			s += ", " + how
+		}
+		s += ")"
+	}
+	return s
+}

@@ -1,0 +1,167 @@
+package systemdctl
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
+)
+
+// properties reads a unit's Unit and Service properties in one round trip
+// (an empty interface name asks sd-bus for all of them).
+func (m *Manager) properties(ctx context.Context, unit string) (map[string]dbus.Variant, error) {
+	var props map[string]dbus.Variant
+	obj := m.call.Object("org.freedesktop.systemd1", unitPath(unit))
+	err := obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.GetAll", 0, "").Store(&props)
+	if err != nil {
+		return nil, wrap(err, "cannot read the properties of "+unit)
+	}
+	return props, nil
+}
+
+// Unit reads a unit's state. A unit systemd does not know has LoadState
+// "not-found" (no error).
+func (m *Manager) Unit(ctx context.Context, unit string) (State, error) {
+	props, err := m.properties(ctx, unit)
+	if err != nil {
+		return State{Unit: unit}, err
+	}
+	var st State
+	st.apply(props)
+	st.Unit = unit
+	return st, nil
+}
+
+// StartTransient creates and starts a transient unit and waits for its start
+// job. With Type=exec, "done" means the program was executed.
+func (m *Manager) StartTransient(ctx context.Context, unit string, props []sd.Property) (State, error) {
+	w := m.Watch(unit)
+	defer w.Close()
+	id, err := m.conn.StartTransientUnitContext(ctx, unit, "fail", props, nil)
+	if err != nil {
+		return State{Unit: unit}, wrap(err, "cannot start "+unit)
+	}
+	res, st, err := w.WaitJob(ctx, uint32(id))
+	if err != nil {
+		return st, err
+	}
+	if st.MainPID == 0 || st.InvocationID == "" {
+		if p, err := m.properties(ctx, unit); err == nil {
+			w.seed(p)
+			st = w.State()
+		}
+	}
+	if res != "done" {
+		return st, &JobError{Op: "start", Unit: unit, Result: res, State: st}
+	}
+	return st, nil
+}
+
+// StopOptions tune Stop.
+type StopOptions struct {
+	// Timeout after which the run's processes get SIGKILL; 0 leaves it to
+	// the unit's own TimeoutStopSec.
+	Timeout time.Duration
+	// Force sends SIGKILL to every process at once.
+	Force bool
+}
+
+// Stopped is how a stop ended.
+type Stopped struct {
+	// Before is the state when the stop began, After when it finished.
+	Before, After State
+	// Escalated is set when SIGTERM was not enough and SIGKILL was sent.
+	Escalated bool
+	Took      time.Duration
+}
+
+// Stop stops a unit and returns once it is inactive, which for systemd means
+// every process of its cgroup is gone. A unit that ends failed is reset, so
+// failed runs do not pile up. A unit that is not running gives ErrNotLoaded
+// or the state it is in with Before.Running() false.
+func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopped, error) {
+	w := m.Watch(unit)
+	defer w.Close()
+	props, err := m.properties(ctx, unit)
+	if err != nil {
+		return Stopped{}, err
+	}
+	w.seed(props)
+	before := w.State()
+	out := Stopped{Before: before, After: before}
+	if !before.Loaded() {
+		return out, ErrNotLoaded
+	}
+	start := time.Now()
+	if opt.Force && before.Running() {
+		if err := m.Kill(ctx, unit, unix.SIGKILL); err != nil {
+			return out, err
+		}
+		out.Escalated = true
+	}
+	// The stop job also cancels a pending automatic restart.
+	id, err := m.conn.StopUnitContext(ctx, unit, "replace", nil)
+	if err != nil {
+		return out, wrap(err, "cannot stop "+unit)
+	}
+	var escalate <-chan time.Time
+	if opt.Timeout > 0 && !opt.Force {
+		t := time.NewTimer(opt.Timeout)
+		defer t.Stop()
+		escalate = t.C
+	}
+	waitCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		res string
+		st  State
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, st, err := w.WaitJob(waitCtx, uint32(id))
+		done <- result{res, st, err}
+	}()
+	for {
+		select {
+		case <-escalate:
+			escalate = nil
+			if err := m.Kill(ctx, unit, unix.SIGKILL); err != nil && !errors.Is(err, ErrNotLoaded) {
+				return out, err
+			}
+			out.Escalated = true
+			continue
+		case r := <-done:
+			out.After, out.Took = r.st, time.Since(start)
+			if r.err != nil {
+				return out, r.err
+			}
+			if r.st.Result == "timeout" {
+				out.Escalated = true // systemd's own TimeoutStopSec fired
+			}
+			if r.res != "done" {
+				return out, &JobError{Op: "stop", Unit: unit, Result: r.res, State: r.st}
+			}
+		}
+		break
+	}
+	if out.After.ActiveState == "failed" {
+		if err := m.ResetFailed(ctx, unit); err != nil && !errors.Is(err, ErrNotLoaded) {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// Kill sends sig to every process of the unit; no job, returns at once.
+func (m *Manager) Kill(ctx context.Context, unit string, sig unix.Signal) error {
+	return wrap(m.conn.KillUnitWithTarget(ctx, unit, sd.All, int32(sig)), "cannot signal "+unit)
+}
+
+// ResetFailed clears a unit's failed state, unloading a failed transient unit.
+func (m *Manager) ResetFailed(ctx context.Context, unit string) error {
+	return wrap(m.conn.ResetFailedUnitContext(ctx, unit), "cannot reset "+unit)
+}

@@ -1,0 +1,159 @@
+package systemdctl
+
+import (
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
+)
+
+// State is what systemd says about a unit, gathered from its Unit and
+// Service interfaces (by GetAll or by PropertiesChanged).
+type State struct {
+	Unit         string
+	LoadState    string
+	ActiveState  string
+	SubState     string
+	Result       string
+	Description  string
+	MainPID      uint32
+	InvocationID string
+	NRestarts    uint32
+	// Job is the id of the unit's pending job, 0 if none.
+	Job uint32
+	// ExecMainCode is a CLD_* code (1 exited, 2 killed, 3 dumped), with
+	// ExecMainStatus the exit status or the signal.
+	ExecMainCode   int32
+	ExecMainStatus int32
+	ExecMainStart  time.Time
+	ExecMainExit   time.Time
+	ActiveEnter    time.Time
+	InactiveEnter  time.Time
+	ControlGroup   string
+	MemoryCurrent  uint64
+	CPUUsageNSec   uint64
+	UnitFileState  string
+}
+
+// Loaded says whether systemd knows the unit.
+func (s State) Loaded() bool { return s.LoadState == "loaded" }
+
+// Running says whether the unit is active or on its way there (including a
+// pending automatic restart).
+func (s State) Running() bool {
+	switch s.ActiveState {
+	case "active", "activating", "reloading", "deactivating":
+		return true
+	}
+	return false
+}
+
+// Stopped says the unit reached inactive or failed with no job pending.
+func (s State) Stopped() bool {
+	return (s.ActiveState == "inactive" || s.ActiveState == "failed" || s.ActiveState == "") && s.Job == 0
+}
+
+// Exited reports how the main process ended, if it did.
+func (s State) Exited() (code int, sig unix.Signal, ok bool) {
+	switch s.ExecMainCode {
+	case 1: // CLD_EXITED
+		return int(s.ExecMainStatus), 0, true
+	case 2, 3: // CLD_KILLED, CLD_DUMPED
+		return 0, unix.Signal(s.ExecMainStatus), true
+	}
+	return 0, 0, false
+}
+
+// Ended describes how the main process ended: "exit status 3", "killed by
+// SIGKILL", or "" if it has not.
+func (s State) Ended() string {
+	code, sig, ok := s.Exited()
+	switch {
+	case !ok:
+		return ""
+	case sig != 0:
+		how := "killed by " + unix.SignalName(sig)
+		if s.ExecMainCode == 3 {
+			how += " (core dumped)"
+		}
+		return how
+	default:
+		return fmt.Sprintf("exit status %d", code)
+	}
+}
+
+// apply folds changed properties into s.
+func (s *State) apply(props map[string]dbus.Variant) {
+	for k, v := range props {
+		switch x := v.Value().(type) {
+		case string:
+			switch k {
+			case "LoadState":
+				s.LoadState = x
+			case "ActiveState":
+				s.ActiveState = x
+			case "SubState":
+				s.SubState = x
+			case "Result":
+				s.Result = x
+			case "Description":
+				s.Description = x
+			case "ControlGroup":
+				s.ControlGroup = x
+			case "UnitFileState":
+				s.UnitFileState = x
+			case "Id":
+				s.Unit = x
+			}
+		case uint32:
+			switch k {
+			case "MainPID":
+				s.MainPID = x
+			case "NRestarts":
+				s.NRestarts = x
+			}
+		case int32:
+			switch k {
+			case "ExecMainCode":
+				s.ExecMainCode = x
+			case "ExecMainStatus":
+				s.ExecMainStatus = x
+			}
+		case uint64:
+			switch k {
+			case "ExecMainStartTimestamp":
+				s.ExecMainStart = usec(x)
+			case "ExecMainExitTimestamp":
+				s.ExecMainExit = usec(x)
+			case "ActiveEnterTimestamp":
+				s.ActiveEnter = usec(x)
+			case "InactiveEnterTimestamp":
+				s.InactiveEnter = usec(x)
+			case "MemoryCurrent":
+				s.MemoryCurrent = x
+			case "CPUUsageNSec":
+				s.CPUUsageNSec = x
+			}
+		case []byte:
+			if k == "InvocationID" {
+				s.InvocationID = hex.EncodeToString(x)
+			}
+		case []any:
+			// Job is (uo): id and path; (0, "/") when none.
+			if k == "Job" && len(x) == 2 {
+				if id, ok := x[0].(uint32); ok {
+					s.Job = id
+				}
+			}
+		}
+	}
+}
+
+func usec(u uint64) time.Time {
+	if u == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(int64(u))
+}

@@ -1,0 +1,153 @@
+package systemdctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
+
+	"github.com/runctl/runctl/sandbox"
+)
+
+var sb *sandbox.Sandbox
+
+func TestMain(m *testing.M) { os.Exit(sandbox.RunTests(m, &sb, sandbox.Options{})) }
+
+// connect opens a Manager on the sandbox's systemd, closed with the test.
+func connect(t *testing.T) *Manager {
+	t.Helper()
+	sandbox.Need(t, sb)
+	m, err := Connect(context.Background(), Options{Bus: sb.SystemBus()})
+	if err != nil {
+		t.Fatalf("connect to sandbox systemd: %v", err)
+	}
+	t.Cleanup(m.Close)
+	return m
+}
+
+var seq atomic.Int32
+
+// unitName is unique per test; cleanup stops and resets what the test made.
+func unitName(t *testing.T, m *Manager) string {
+	t.Helper()
+	name := fmt.Sprintf("runctl-test%d-%d.service", seq.Add(1), os.Getpid())
+	t.Cleanup(func() {
+		ctx := context.Background()
+		m.Kill(ctx, name, unix.SIGKILL)
+		m.conn.StopUnitContext(ctx, name, "replace", nil)
+		m.ResetFailed(ctx, name)
+	})
+	return name
+}
+
+type execEx struct {
+	Path  string
+	Argv  []string
+	Flags []string
+}
+
+func shProps(script string, extra ...sd.Property) []sd.Property {
+	p := []sd.Property{
+		sd.PropDescription("runctl test"),
+		{Name: "ExecStartEx", Value: dbus.MakeVariant([]execEx{{"/bin/sh", []string{"sh", "-c", script}, []string{"no-env-expand"}}})},
+		{Name: "Type", Value: dbus.MakeVariant("exec")},
+	}
+	return append(p, extra...)
+}
+
+func TestStartReportsMainPIDAndInvocation(t *testing.T) {
+	m := connect(t)
+	name := unitName(t, m)
+	st, err := m.StartTransient(t.Context(), name, shProps("exec sleep 100"))
+	if err != nil {
+		t.Fatalf("StartTransient: %v", err)
+	}
+	if st.ActiveState != "active" || st.MainPID == 0 || len(st.InvocationID) != 32 {
+		t.Fatalf("after start: state %q pid %d invocation %q; want active, a pid, an id", st.ActiveState, st.MainPID, st.InvocationID)
+	}
+	comm, err := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/comm", st.MainPID)))
+	if err != nil || strings.TrimSpace(string(comm)) != "sleep" {
+		t.Fatalf("main pid %d runs %q (%v), want sleep", st.MainPID, comm, err)
+	}
+	got, err := m.Unit(t.Context(), name)
+	if err != nil || got.MainPID != st.MainPID || got.InvocationID != st.InvocationID {
+		t.Fatalf("Unit() = %+v, %v; want the pid and invocation StartTransient saw", got, err)
+	}
+}
+
+func TestStartExistingUnitIsUnitExists(t *testing.T) {
+	m := connect(t)
+	name := unitName(t, m)
+	if _, err := m.StartTransient(t.Context(), name, shProps("exec sleep 100")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.StartTransient(t.Context(), name, shProps("exec sleep 100"))
+	if !errors.Is(err, ErrUnitExists) {
+		t.Fatalf("second start: %v, want ErrUnitExists", err)
+	}
+}
+
+func TestStopGraceful(t *testing.T) {
+	m := connect(t)
+	name := unitName(t, m)
+	if _, err := m.StartTransient(t.Context(), name, shProps("exec sleep 100")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Stop(t.Context(), name, StopOptions{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if out.Escalated || out.After.Ended() != "killed by SIGTERM" || out.After.ActiveState != "inactive" {
+		t.Fatalf("stop: escalated %v, ended %q, state %q; want SIGTERM, inactive", out.Escalated, out.After.Ended(), out.After.ActiveState)
+	}
+	if st, _ := m.Unit(t.Context(), name); st.Loaded() {
+		t.Fatalf("after stop the unit is still loaded: %+v", st)
+	}
+}
+
+func TestStopEscalatesAtTimeout(t *testing.T) {
+	m := connect(t)
+	name := unitName(t, m)
+	if _, err := m.StartTransient(t.Context(), name, shProps(`trap "" TERM; while :; do sleep 1; done`)); err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	out, err := m.Stop(t.Context(), name, StopOptions{Timeout: 300 * time.Millisecond})
+	took := time.Since(begin)
+	if err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if !out.Escalated || out.After.Ended() != "killed by SIGKILL" {
+		t.Fatalf("stop: escalated %v ended %q; want escalation to SIGKILL", out.Escalated, out.After.Ended())
+	}
+	if took < 300*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("stop took %v, want about the 300ms timeout", took)
+	}
+	if st, _ := m.Unit(t.Context(), name); st.Loaded() {
+		t.Fatalf("a killed unit was left loaded (failed units must not pile up): %+v", st)
+	}
+}
+
+func TestStopForceKillsAtOnce(t *testing.T) {
+	m := connect(t)
+	name := unitName(t, m)
+	if _, err := m.StartTransient(t.Context(), name, shProps(`trap "" TERM; while :; do sleep 1; done`)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Stop(t.Context(), name, StopOptions{Force: true, Timeout: time.Minute})
+	if err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if out.After.Ended() != "killed by SIGKILL" || out.Took > 2*time.Second {
+		t.Fatalf("force stop: ended %q in %v; want SIGKILL at once", out.After.Ended(), out.Took)
+	}
+}
+
