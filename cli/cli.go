@@ -1,0 +1,173 @@
+// Package cli is runctl's command line: one file per verb, each a kong
+// command whose Run gets the shared *Env.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+	"github.com/rs/zerolog"
+
+	"github.com/runctl/runctl/specstore"
+	"github.com/runctl/runctl/systemdctl"
+)
+
+// Globals are the flags every verb takes.
+type Globals struct {
+	User     bool   `help:"Use your own user manager (default for non-root users)." xor:"scope"`
+	System   bool   `help:"Use the system manager (default for root)." xor:"scope"`
+	JSON     bool   `help:"Print machine-readable JSON instead of text."`
+	LogLevel string `help:"Diagnostics on stderr: debug, info, warn, error." default:"warn" enum:"debug,info,warn,error"`
+}
+
+// CLI is the root of the command line.
+type CLI struct {
+	Globals
+
+	Run     RunCmd           `cmd:"" help:"Run a program as a systemd unit, attached or with -d in the background."`
+	Ls      LsCmd            `cmd:"" aliases:"list,ps" help:"List runs."`
+	Stop    StopCmd          `cmd:"" help:"Stop a run: SIGTERM, then SIGKILL after the timeout."`
+	Logs    LogsCmd          `cmd:"" help:"Show a run's output from the journal."`
+	Version kong.VersionFlag `help:"Print the version and exit."`
+}
+
+// Env is what every verb needs: output streams, the manager, the run store.
+type Env struct {
+	*Globals
+	Ctx    context.Context
+	Stdout io.Writer
+	Stderr io.Writer
+	Log    zerolog.Logger
+
+	mgr *systemdctl.Manager
+}
+
+// ExitError ends runctl with a given code; Err, if set, is printed first.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Main parses args, runs the verb and returns the process's exit code.
+func Main(args []string, version string) int {
+	var root CLI
+	parser, err := kong.New(&root,
+		kong.Name("runctl"),
+		kong.Description("Run, restart, inspect and autostart programs as systemd units."),
+		kong.UsageOnError(),
+		kong.Vars{"version": "runctl " + version},
+	)
+	if err != nil {
+		panic(err)
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runctl: %v\n", err)
+		return 2
+	}
+	return run(kctx, &root)
+}
+
+func run(kctx *kong.Context, root *CLI) int {
+	level, _ := zerolog.ParseLevel(root.LogLevel)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env := &Env{
+		Globals: &root.Globals,
+		Ctx:     ctx,
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+		Log:     zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true}).Level(level).With().Timestamp().Logger(),
+	}
+	defer env.close()
+	err := kctx.Run(env)
+	if err == nil {
+		return 0
+	}
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		if exit.Err != nil {
+			fmt.Fprintf(env.Stderr, "runctl: %v\n", exit.Err)
+		}
+		return exit.Code
+	}
+	fmt.Fprintf(env.Stderr, "runctl: %v\n", err)
+	return 1
+}
+
+// Scope is the manager the user asked for, or the default for who they are.
+func (e *Env) Scope() systemdctl.Scope {
+	switch {
+	case e.User:
+		return systemdctl.User
+	case e.System:
+		return systemdctl.System
+	case os.Geteuid() == 0:
+		return systemdctl.System
+	default:
+		return systemdctl.User
+	}
+}
+
+// Manager connects on first use and keeps the one connection.
+func (e *Env) Manager() (*systemdctl.Manager, error) {
+	if e.mgr != nil {
+		return e.mgr, nil
+	}
+	opts := systemdctl.Options{Scope: e.Scope(), Bus: os.Getenv("RUNCTL_BUS")}
+	m, err := systemdctl.Connect(e.Ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	e.Log.Debug().Str("scope", e.Scope().String()).Msg("connected to systemd")
+	e.mgr = m
+	return m, nil
+}
+
+// Store is where this manager's runs are kept.
+func (e *Env) Store() (specstore.Store, error) {
+	if d := os.Getenv("RUNCTL_STATE_DIR"); d != "" {
+		return specstore.Store{Dir: d}, nil
+	}
+	if e.Scope() == systemdctl.System {
+		return specstore.Store{Dir: specstore.SystemDir}, nil
+	}
+	d, err := specstore.UserDir()
+	return specstore.Store{Dir: d}, err
+}
+
+func (e *Env) close() {
+	if e.mgr != nil {
+		e.mgr.Close()
+	}
+}
+
+// printJSON writes v as indented JSON.
+func (e *Env) printJSON(v any) error {
+	enc := json.NewEncoder(e.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// interrupts delivers SIGINT and SIGTERM to runctl until stop is called.
+func interrupts() (<-chan os.Signal, func()) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	return ch, func() { signal.Stop(ch) }
+}

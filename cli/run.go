@@ -1,0 +1,278 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/runctl/runctl/journal"
+	"github.com/runctl/runctl/systemdctl"
+	"github.com/runctl/runctl/units"
+)
+
+// RunCmd runs a program as a transient unit.
+type RunCmd struct {
+	Daemon      bool          `short:"d" help:"Return once the run is active instead of staying attached."`
+	Name        string        `short:"n" help:"Name of the run (default: from the command's basename)." placeholder:"NAME"`
+	Env         []string      `short:"E" name:"env" help:"Set an environment variable for the run (repeatable)." placeholder:"K=V"`
+	Dir         string        `help:"Working directory of the run (default: the current one)." placeholder:"DIR"`
+	StopTimeout time.Duration `help:"How long a stop waits after SIGTERM before SIGKILL." default:"10s"`
+	Command     []string      `arg:"" passthrough:"" help:"The command and its arguments, passed verbatim." placeholder:"CMD [ARG...]"`
+}
+
+// runResult is what run -d prints, and its JSON.
+type runResult struct {
+	Name         string `json:"name"`
+	Unit         string `json:"unit"`
+	Manager      string `json:"manager"`
+	PID          uint32 `json:"pid"`
+	InvocationID string `json:"invocation_id"`
+}
+
+// spec builds the run's spec from the command line and the caller's
+// environment; nothing is created if this fails.
+func (c *RunCmd) spec() (*units.Spec, []string, error) {
+	argv := c.Command
+	if len(argv) > 0 && argv[0] == "--" {
+		argv = argv[1:]
+	}
+	if len(argv) == 0 || argv[0] == "" {
+		return nil, nil, errors.New("no command given: runctl run [flags] -- CMD [ARG...]")
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot read the current directory: %w", err)
+	}
+	dir := cwd
+	if c.Dir != "" {
+		dir, err = absDir(cwd, c.Dir)
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	path, err := units.ResolveExecutable(argv[0], os.Getenv("PATH"), cwd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot run %q: %w", argv[0], err)
+	}
+	name := c.Name
+	if name == "" {
+		name = units.SanitizeName(argv[0])
+	}
+	if err := units.ValidateName(name); err != nil {
+		return nil, nil, err
+	}
+	env, dropped, err := units.CaptureEnv(os.Environ(), c.Env, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.StopTimeout <= 0 {
+		return nil, nil, fmt.Errorf("invalid --stop-timeout %v: give a positive duration such as 10s", c.StopTimeout)
+	}
+	spec := &units.Spec{
+		Version:     units.SpecVersion,
+		Name:        name,
+		Argv:        append([]string(nil), argv...),
+		Path:        path,
+		Dir:         dir,
+		Env:         env,
+		StopTimeout: units.Duration(c.StopTimeout),
+		Created:     time.Now().UTC().Round(time.Second),
+	}
+	return spec, dropped, spec.Validate()
+}
+
+func absDir(cwd, dir string) (string, error) {
+	if dir[0] != '/' {
+		dir = cwd + "/" + dir
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("invalid --dir: %w", err)
+	case !fi.IsDir():
+		return "", fmt.Errorf("invalid --dir %s: not a directory", dir)
+	}
+	return filepath.Clean(dir), nil
+}
+
+func (c *RunCmd) Run(e *Env) error {
+	spec, dropped, err := c.spec()
+	if err != nil {
+		return err
+	}
+	if len(dropped) > 0 {
+		e.Log.Info().Strs("vars", dropped).Msg("environment variables not passed to the run (invalid name or value)")
+	}
+	// Catch Ctrl-C from here on, so an interrupt during the start still
+	// stops what was started.
+	sigs, stopSigs := interrupts()
+	defer stopSigs()
+
+	var w *systemdctl.Watch
+	if !c.Daemon {
+		// Follow the unit from before it exists: a short program may be
+		// gone by the time its start job is reported.
+		m, err := e.Manager()
+		if err != nil {
+			return err
+		}
+		w = m.Watch(units.UnitName(spec.Name))
+		defer w.Close()
+	}
+	st, err := e.start(spec)
+	var je *systemdctl.JobError
+	switch {
+	case errors.As(err, &je) && !c.Daemon && programRan(st):
+		// It ran and ended during its start: attach reports it like any end.
+	case je != nil:
+		m, _ := e.Manager()
+		_ = m.ResetFailed(e.Ctx, units.UnitName(spec.Name)) // nothing piles up
+		if programRan(st) {
+			return fmt.Errorf("%s exited at once (%s); see runctl logs %s", spec.Name, st.Ended(), spec.Name)
+		}
+		return fmt.Errorf("cannot start %s: %v; see journalctl -u %s", spec.Name, err, units.UnitName(spec.Name))
+	case err != nil:
+		return err
+	}
+	res := runResult{Name: spec.Name, Unit: units.UnitName(spec.Name), Manager: e.Scope().String(), PID: st.MainPID, InvocationID: st.InvocationID}
+	if c.Daemon {
+		if e.JSON {
+			return e.printJSON(res)
+		}
+		scope := ""
+		if e.Scope() == systemdctl.User {
+			scope = " --user"
+		}
+		fmt.Fprintf(e.Stdout, "started %s (unit %s, pid %d)\n", spec.Name, res.Unit, st.MainPID)
+		fmt.Fprintf(e.Stdout, "  logs: runctl%s logs -f %s\n  stop: runctl%s stop %s\n", scope, spec.Name, scope, spec.Name)
+		return nil
+	}
+	return e.attach(spec, st, w, sigs)
+}
+
+// start checks the name is free, keeps the spec and starts the unit.
+func (e *Env) start(spec *units.Spec) (systemdctl.State, error) {
+	m, err := e.Manager()
+	if err != nil {
+		return systemdctl.State{}, err
+	}
+	store, err := e.Store()
+	if err != nil {
+		return systemdctl.State{}, err
+	}
+	unit := units.UnitName(spec.Name)
+	cur, err := m.Unit(e.Ctx, unit)
+	if err != nil {
+		return cur, err
+	}
+	if cur.Loaded() && cur.Running() {
+		return cur, fmt.Errorf("run %s is already running (pid %d): stop it first (runctl stop %s) or choose another name with -n", spec.Name, cur.MainPID, spec.Name)
+	}
+	if cur.ActiveState == "failed" {
+		// A failed earlier instance of this name holds the unit loaded.
+		if err := m.ResetFailed(e.Ctx, unit); err != nil && !errors.Is(err, systemdctl.ErrNotLoaded) {
+			return cur, err
+		}
+	}
+	if err := store.Save(spec); err != nil {
+		return cur, permissionHint(fmt.Errorf("cannot keep the run's spec: %w", err), e.Scope())
+	}
+	e.Log.Debug().Str("unit", unit).Strs("argv", spec.Argv).Msg("starting transient unit")
+	st, err := m.StartTransient(e.Ctx, unit, units.Properties(spec, store.EnvFile(spec.Name)))
+	switch {
+	case errors.Is(err, systemdctl.ErrUnitExists):
+		return st, fmt.Errorf("run %s is already running: stop it first (runctl stop %s) or choose another name with -n", spec.Name, spec.Name)
+	case errors.Is(err, systemdctl.ErrPermission):
+		return st, permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err), e.Scope())
+	}
+	return st, err
+}
+
+// programRan tells a program that was executed and ended from one systemd
+// could not execute (its own exit statuses 200-243, e.g. 203/EXEC).
+func programRan(st systemdctl.State) bool {
+	code, sig, ok := st.Exited()
+	return ok && (sig != 0 || code < 200 || code > 243)
+}
+
+func permissionHint(err error, scope systemdctl.Scope) error {
+	if !errors.Is(err, os.ErrPermission) && !errors.Is(err, systemdctl.ErrPermission) {
+		return err
+	}
+	if scope == systemdctl.System {
+		return fmt.Errorf("%w; runs of the system manager need root: use sudo, or --user for your own manager", err)
+	}
+	return err
+}
+
+// attach streams the run's output from the journal until it ends, turns the
+// first Ctrl-C or SIGTERM into a graceful stop and a second into SIGKILL,
+// and exits with the program's status.
+func (e *Env) attach(spec *units.Spec, st systemdctl.State, w *systemdctl.Watch, sigs <-chan os.Signal) error {
+	m, _ := e.Manager()
+	unit := units.UnitName(spec.Name)
+	follow, err := journal.Follow(e.Scope() == systemdctl.User, []string{"_SYSTEMD_INVOCATION_ID=" + st.InvocationID}, func(en journal.Entry) {
+		out := e.Stdout
+		if en.Priority <= 3 {
+			out = e.Stderr
+		}
+		out.Write(append(en.Message, '\n'))
+	})
+	if err != nil {
+		return err
+	}
+	// Ended: inactive or failed, no job pending, and the main process's end
+	// recorded (or the unit already collected).
+	ended := func(s systemdctl.State, _ map[uint32]string) bool {
+		return (s.ActiveState == "inactive" || s.ActiveState == "failed") && s.Job == 0 &&
+			(s.ExecMainCode != 0 || s.LoadState == "not-found")
+	}
+	final := w.State()
+	if !ended(final, nil) {
+		waitDone := make(chan systemdctl.State, 1)
+		go func() {
+			s, _ := w.Wait(e.Ctx, ended)
+			waitDone <- s
+		}()
+		interrupts := 0
+	loop:
+		for {
+			select {
+			case final = <-waitDone:
+				break loop
+			case <-sigs:
+				interrupts++
+				if interrupts == 1 {
+					fmt.Fprintf(e.Stderr, "runctl: stopping %s (again to kill)\n", spec.Name)
+					go m.Stop(e.Ctx, unit, systemdctl.StopOptions{})
+				} else {
+					fmt.Fprintf(e.Stderr, "runctl: killing %s\n", spec.Name)
+					_ = m.Kill(e.Ctx, unit, unix.SIGKILL)
+				}
+			}
+		}
+	}
+	follow.Finish(e.Ctx)
+	if final.ActiveState == "failed" {
+		_ = m.ResetFailed(e.Ctx, unit)
+	}
+	return &ExitError{Code: exitCode(final)}
+}
+
+// exitCode mirrors the program's status: exit N gives N, killed by signal N
+// gives 128+N (as a shell reports it), anything else 1.
+func exitCode(st systemdctl.State) int {
+	code, sig, ok := st.Exited()
+	switch {
+	case !ok:
+		return 1
+	case sig != 0:
+		return 128 + int(sig)
+	default:
+		return code
+	}
+}

@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/runctl/runctl/specstore"
+	"github.com/runctl/runctl/systemdctl"
+	"github.com/runctl/runctl/units"
+)
+
+// Run is one run as runctl shows it: its kept spec joined with systemd's
+// view of its unit. Its JSON form is the schema of `ls --json`.
+type Run struct {
+	Name         string     `json:"name"`
+	Unit         string     `json:"unit"`
+	Manager      string     `json:"manager"` // system or user
+	State        string     `json:"state"`   // active, activating, deactivating, failed, stopped
+	SubState     string     `json:"sub_state,omitempty"`
+	Result       string     `json:"result,omitempty"`
+	PID          uint32     `json:"pid,omitempty"`
+	Since        *time.Time `json:"since,omitempty"`
+	UptimeSec    float64    `json:"uptime_sec,omitempty"`
+	Command      []string   `json:"command,omitempty"`
+	Dir          string     `json:"dir,omitempty"`
+	InvocationID string     `json:"invocation_id,omitempty"`
+	Restarts     uint32     `json:"restarts"`
+	LastExit     string     `json:"last_exit,omitempty"` // how the last main process ended
+	Known        bool       `json:"known"`               // runctl keeps its spec
+}
+
+func (r Run) running() bool {
+	switch r.State {
+	case "active", "activating", "deactivating", "reloading":
+		return true
+	}
+	return false
+}
+
+// makeRun joins a spec (may be nil) and a unit state (zero if not loaded).
+func makeRun(scope systemdctl.Scope, name string, spec *units.Spec, st systemdctl.State, now time.Time) Run {
+	r := Run{Name: name, Unit: units.UnitName(name), Manager: scope.String(), State: "stopped", Known: spec != nil}
+	if spec != nil {
+		r.Command, r.Dir = spec.Argv, spec.Dir
+	}
+	if st.Loaded() && st.ActiveState != "inactive" {
+		r.State, r.SubState, r.Result = st.ActiveState, st.SubState, st.Result
+		r.PID, r.InvocationID, r.Restarts = st.MainPID, st.InvocationID, st.NRestarts
+		r.LastExit = st.Ended()
+		if r.running() && !st.ExecMainStart.IsZero() {
+			since := st.ExecMainStart
+			r.Since = &since
+			r.UptimeSec = now.Sub(since).Round(time.Millisecond).Seconds()
+		}
+	}
+	return r
+}
+
+// listRuns returns every run runctl keeps or systemd knows, by name.
+func (e *Env) listRuns() ([]Run, error) {
+	m, err := e.Manager()
+	if err != nil {
+		return nil, err
+	}
+	store, err := e.Store()
+	if err != nil {
+		return nil, err
+	}
+	states, err := m.List(e.Ctx, units.UnitPrefix+"*.service")
+	if err != nil {
+		return nil, err
+	}
+	specs, err := store.List()
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*units.Spec{}
+	for _, s := range specs {
+		byName[s.Name] = s
+	}
+	now := time.Now()
+	var runs []Run
+	seen := map[string]bool{}
+	for _, st := range states {
+		name, ok := units.NameFromUnit(st.Unit)
+		if !ok {
+			continue
+		}
+		seen[name] = true
+		runs = append(runs, makeRun(e.Scope(), name, byName[name], st, now))
+	}
+	for _, s := range specs {
+		if !seen[s.Name] {
+			runs = append(runs, makeRun(e.Scope(), s.Name, s, systemdctl.State{}, now))
+		}
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].Name < runs[j].Name })
+	return runs, nil
+}
+
+// errNothingRunning: a verb without NAME found no run to act on.
+var errNothingRunning = errors.New("no run is running (runctl ls shows the runs runctl knows)")
+
+// mostRecent is the running run started last, for verbs given no NAME.
+func mostRecent(runs []Run) (Run, error) {
+	var best Run
+	found := false
+	for _, r := range runs {
+		if !r.running() {
+			continue
+		}
+		if !found || (r.Since != nil && (best.Since == nil || r.Since.After(*best.Since))) {
+			best, found = r, true
+		}
+	}
+	if !found {
+		return Run{}, errNothingRunning
+	}
+	return best, nil
+}
+
+// loadSpec reads a kept spec, mapping "not found" to a clear message.
+func loadSpec(store specstore.Store, name string) (*units.Spec, error) {
+	spec, err := store.Load(name)
+	if errors.Is(err, specstore.ErrNotFound) {
+		return nil, errors.New("runctl knows no run named " + name + " (runctl ls lists them)")
+	}
+	return spec, err
+}

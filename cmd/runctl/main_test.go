@@ -1,0 +1,556 @@
+package main
+
+// CLI tests: the built runctl binary, run inside the sandbox's systemd as a
+// user types it; stdout, stderr and the exit code are checked.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/runctl/runctl/sandbox"
+)
+
+var (
+	sb     *sandbox.Sandbox
+	binDir string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		// The binary must be where the sandbox sees it: not under /tmp.
+		dir, err := os.MkdirTemp(mkdirAll(sandbox.StateRoot()), "bin-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		if out, err := exec.Command("go", "build", "-o", dir+"/runctl", ".").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "cannot build runctl: %v\n%s", err, out)
+			return 1
+		}
+		binDir = dir
+		return sandbox.RunTests(m, &sb, sandbox.Options{})
+	}())
+}
+
+func mkdirAll(d string) string { os.MkdirAll(d, 0o755); return d }
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// runctlCmd prepares `runctl args...` inside the sandbox, in dir.
+func runctlCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
+	t.Helper()
+	sandbox.Need(t, sb)
+	cmd := sb.CommandIn(t.Context(), dir, binDir+"/runctl", args...)
+	cmd.Env = append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin", "RUNCTL_TEST_MARK=1")
+	return cmd
+}
+
+// runctl runs runctl to completion in /.
+func runctl(t *testing.T, args ...string) result {
+	t.Helper()
+	return finish(t, runctlCmd(t, "/", args...))
+}
+
+func finish(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	code := 0
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatalf("cannot run runctl: %v", err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// inside runs a command in the sandbox and returns its output.
+func inside(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := sb.Command(t.Context(), name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %q: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
+
+var seq atomic.Int32
+
+// runName is unique per test; cleanup stops the run and forgets it.
+func runName(t *testing.T) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d", seq.Add(1))
+	t.Cleanup(func() {
+		sb.Command(context.Background(), "systemctl", "kill", "-s", "KILL", "runctl-"+name+".service").Run()
+		sb.Command(context.Background(), "systemctl", "stop", "runctl-"+name+".service").Run()
+		sb.Command(context.Background(), "systemctl", "reset-failed", "runctl-"+name+".service").Run()
+	})
+	return name
+}
+
+// mainPID reads a running unit's main pid (inside the sandbox's pid space).
+func mainPID(t *testing.T, name string) int {
+	t.Helper()
+	out := inside(t, "systemctl", "show", "-P", "MainPID", "runctl-"+name+".service")
+	pid, _ := strconv.Atoi(strings.TrimSpace(out))
+	if pid == 0 {
+		t.Fatalf("runctl-%s.service has no main pid", name)
+	}
+	return pid
+}
+
+// nulSplit splits /proc/PID/cmdline or environ.
+func nulSplit(b []byte) []string {
+	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
+}
+
+func runctlUnits(t *testing.T) string {
+	t.Helper()
+	return strings.TrimSpace(inside(t, "systemctl", "list-units", "--all", "--plain", "--no-legend", "runctl-*"))
+}
+
+var hostile = []string{
+	"a b", `"dq"`, "'sq'", "$HOME", "${PATH}", "%n", "%%", ";", "a;b", `back\slash`, `\n`, "trailing\\",
+	"ünïcødé ✓", "", "  ", "new\nline", "tab\there", "*", "$(id)", "`id`", "-x", "--", "=",
+}
+
+func TestRunDaemonArgvExact(t *testing.T) {
+	name := runName(t)
+	script := "sleep 1000; :"
+	args := append([]string{"run", "-d", "-n", name, "--", "sh", "-c", script, "argv0"}, hostile...)
+	r := runctl(t, args...)
+	if r.code != 0 || !strings.Contains(r.stdout, "started "+name) || !strings.Contains(r.stdout, "runctl stop "+name) {
+		t.Fatalf("run -d: %v", r)
+	}
+	want := append([]string{"sh", "-c", script, "argv0"}, hostile...)
+	pid := mainPID(t, name)
+	if !strings.Contains(r.stdout, "pid "+strconv.Itoa(pid)) {
+		t.Errorf("run -d output does not name main pid %d:\n%s", pid, r.stdout)
+	}
+	cmdline, err := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := nulSplit(cmdline); !equal(got, want) {
+		t.Fatalf("the program sees argv\n%q\nwant\n%q", got, want)
+	}
+	// systemd's own record of ExecStart holds the same argv, unexpanded.
+	show := inside(t, "systemctl", "show", "-p", "ExecStart", "runctl-"+name+".service")
+	if !strings.Contains(show, "path=/usr/bin/sh") && !strings.Contains(show, "path=/bin/sh") {
+		t.Errorf("ExecStart path is not the resolved absolute sh:\n%s", show)
+	}
+	for _, a := range []string{"$HOME", "${PATH}", "%n", "ünïcødé ✓"} {
+		if !strings.Contains(show, a) {
+			t.Errorf("systemctl show ExecStart lacks %q verbatim:\n%s", a, show)
+		}
+	}
+	if st := inside(t, "systemctl", "status", "--no-pager", "runctl-"+name); !strings.Contains(st, "active (running)") {
+		t.Errorf("systemctl status:\n%s", st)
+	}
+}
+
+func TestRunCapturesDirAndEnvironmentPrivately(t *testing.T) {
+	name := runName(t)
+	cmd := runctlCmd(t, "/usr/share", "run", "-d", "-n", name, "-E", "FROM_FLAG=f$x", "--", "sh", "-c", "sleep 1000; :")
+	secret := "s3cr3t \"$quoted\" \\ `tick`\nline2 %n"
+	cmd.Env = append(cmd.Env, "ROBOT_SECRET="+secret, "SHLVL=3", "OLDPWD=/old")
+	if r := finish(t, cmd); r.code != 0 {
+		t.Fatalf("run -d: %v", r)
+	}
+	pid := mainPID(t, name)
+	cwd, err := os.Readlink(sb.Path(fmt.Sprintf("/proc/%d/cwd", pid)))
+	if err != nil || !strings.HasSuffix(cwd, "/usr/share") {
+		t.Fatalf("cwd of the run = %q (%v), want /usr/share", cwd, err)
+	}
+	environ, err := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/environ", pid)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, kv := range nulSplit(environ) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	for k, want := range map[string]string{"ROBOT_SECRET": secret, "FROM_FLAG": "f$x", "RUNCTL_TEST_MARK": "1", "PWD": "/usr/share"} {
+		if env[k] != want {
+			t.Errorf("the run's %s = %q, want %q", k, env[k], want)
+		}
+	}
+	for _, k := range []string{"SHLVL", "OLDPWD"} {
+		if _, ok := env[k]; ok {
+			t.Errorf("shell bookkeeping %s was passed to the run", k)
+		}
+	}
+	if env["INVOCATION_ID"] == "" {
+		t.Errorf("systemd's own INVOCATION_ID is missing from the run's environment")
+	}
+	// The values are not published: not in D-Bus properties, not in the
+	// transient unit file.
+	show := inside(t, "systemctl", "show", "runctl-"+name+".service")
+	unitFile := inside(t, "cat", "/run/systemd/transient/runctl-"+name+".service")
+	for where, text := range map[string]string{"systemctl show": show, "transient unit file": unitFile} {
+		if strings.Contains(text, "s3cr3t") {
+			t.Errorf("the secret is readable in %s", where)
+		}
+	}
+	mode := strings.TrimSpace(inside(t, "stat", "-c", "%a", "/var/lib/runctl/runs/"+name+".env"))
+	if mode != "600" {
+		t.Errorf("environment file mode %s, want 600", mode)
+	}
+}
+
+func TestRunForegroundStreamsAndMirrorsExit(t *testing.T) {
+	name := runName(t)
+	r := runctl(t, "run", "-n", name, "--", "sh", "-c", "echo out-line; echo err-line >&2; exit 7")
+	if r.code != 7 {
+		t.Fatalf("exit code %d, want the program's 7\n%v", r.code, r)
+	}
+	both := r.stdout + r.stderr
+	if !strings.Contains(both, "out-line") || !strings.Contains(both, "err-line") {
+		t.Fatalf("output not streamed:\n%v", r)
+	}
+	// The output is kept in the journal too.
+	j := inside(t, "journalctl", "--no-pager", "-o", "cat", "-u", "runctl-"+name+".service")
+	if !strings.Contains(j, "out-line") || !strings.Contains(j, "err-line") {
+		t.Fatalf("journalctl -u lacks the output:\n%s", j)
+	}
+	if u := runctlUnits(t); strings.Contains(u, name) {
+		t.Fatalf("the failed run was left loaded:\n%s", u)
+	}
+	if r := runctl(t, "run", "-n", name, "--", "true"); r.code != 0 {
+		t.Fatalf("true: %v", r)
+	}
+	if r := runctl(t, "run", "-n", name, "--", "sh", "-c", "kill -KILL $$"); r.code != 128+9 {
+		t.Fatalf("killed by SIGKILL: exit %d, want 137\n%v", r.code, r)
+	}
+}
+
+// fgStart starts an attached run and waits until it printed ready.
+func fgStart(t *testing.T, name, script string) (*exec.Cmd, *lockedBuffer, *lockedBuffer) {
+	t.Helper()
+	cmd := runctlCmd(t, "/", "run", "-n", name, "--", "sh", "-c", script)
+	var out, errb lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "ready") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the attached run never printed ready; stdout %q stderr %q", out.String(), errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cmd, &out, &errb
+}
+
+func TestRunForegroundCtrlC(t *testing.T) {
+	name := runName(t)
+	cmd, _, errb := fgStart(t, name, `trap "echo got-term; exit 0" TERM; echo ready; while :; do sleep 0.05; done`)
+	pid := sandbox.ChildPID(cmd.Process.Pid)
+	syscall.Kill(pid, syscall.SIGINT)
+	err := cmd.Wait()
+	if err != nil {
+		t.Fatalf("after Ctrl-C: %v (the program exited 0 on SIGTERM)\nstderr %s", err, errb)
+	}
+	if !strings.Contains(errb.String(), "stopping "+name) {
+		t.Errorf("no word that the run is being stopped:\n%s", errb)
+	}
+	if u := runctlUnits(t); strings.Contains(u, name) {
+		t.Fatalf("unit left after Ctrl-C:\n%s", u)
+	}
+}
+
+func TestRunForegroundSecondCtrlCKills(t *testing.T) {
+	name := runName(t)
+	cmd, _, errb := fgStart(t, name, `trap "" TERM; echo ready; while :; do sleep 0.05; done`)
+	pid := sandbox.ChildPID(cmd.Process.Pid)
+	syscall.Kill(pid, syscall.SIGINT)
+	time.Sleep(200 * time.Millisecond)
+	syscall.Kill(pid, syscall.SIGINT)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 128+9 {
+		t.Fatalf("after two Ctrl-C: %v, want exit 137 (killed by SIGKILL)\nstderr %s", err, errb)
+	}
+	if u := runctlUnits(t); strings.Contains(u, name) {
+		t.Fatalf("unit left after the kill:\n%s", u)
+	}
+}
+
+func TestRunRefusesActiveName(t *testing.T) {
+	name := runName(t)
+	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	pid := mainPID(t, name)
+	r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000")
+	if r.code == 0 || !strings.Contains(r.stderr, "already running") || !strings.Contains(r.stderr, "runctl stop "+name) {
+		t.Fatalf("second run of an active name: %v", r)
+	}
+	if mainPID(t, name) != pid {
+		t.Fatal("the running instance was replaced")
+	}
+}
+
+func TestStopLeavesNoProcess(t *testing.T) {
+	name := runName(t)
+	// A child, a double-forked daemon and a setsid'd child, each tagged.
+	script := `sleep 1001 & (sleep 1002 &) ; setsid sleep 1003 & echo ready; while :; do sleep 0.05; done`
+	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", script); r.code != 0 {
+		t.Fatal(r)
+	}
+	waitFor(t, func() bool { return len(tagged(t)) == 3 }, "the three children to start")
+	r := runctl(t, "stop", name)
+	if r.code != 0 || !strings.Contains(r.stdout, "stopped "+name) {
+		t.Fatalf("stop: %v", r)
+	}
+	if left := tagged(t); len(left) != 0 {
+		t.Fatalf("processes survived the stop: %v", left)
+	}
+	if u := runctlUnits(t); strings.Contains(u, name) {
+		t.Fatalf("unit left after stop:\n%s", u)
+	}
+}
+
+// tagged lists the sandbox's processes running sleep 1001..1003.
+func tagged(t *testing.T) []string {
+	t.Helper()
+	var found []string
+	procs, _ := filepath.Glob(sb.Path("/proc/[0-9]*/cmdline"))
+	for _, p := range procs {
+		b, _ := os.ReadFile(p)
+		args := nulSplit(b)
+		if len(args) == 2 && args[0] == "sleep" && strings.HasPrefix(args[1], "100") {
+			found = append(found, p)
+		}
+	}
+	return found
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestStopEscalatesAndForce(t *testing.T) {
+	ignore := `trap "" TERM; while :; do sleep 0.05; done`
+	name := runName(t)
+	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", ignore); r.code != 0 {
+		t.Fatal(r)
+	}
+	begin := time.Now()
+	r := runctl(t, "stop", "--timeout", "500ms", name)
+	took := time.Since(begin)
+	if r.code != 0 || !strings.Contains(r.stdout, "killed by SIGKILL") || !strings.Contains(r.stdout, "escalated") {
+		t.Fatalf("stop --timeout 500ms of a SIGTERM-ignoring program: %v", r)
+	}
+	if took < 500*time.Millisecond || took > 5*time.Second {
+		t.Errorf("stop took %v, want about the 500ms timeout", took)
+	}
+	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", ignore); r.code != 0 {
+		t.Fatal(r)
+	}
+	r = runctl(t, "--json", "stop", "--force", name)
+	var res struct {
+		Ended     string  `json:"ended"`
+		Escalated bool    `json:"escalated"`
+		TookSec   float64 `json:"took_sec"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || r.code != 0 {
+		t.Fatalf("stop --force --json: %v (%v)", r, err)
+	}
+	if res.Ended != "killed by SIGKILL" || res.TookSec > 1 {
+		t.Fatalf("stop --force: %+v, want killed by SIGKILL at once", res)
+	}
+	if u := runctlUnits(t); strings.Contains(u, name) {
+		t.Fatalf("killed unit left loaded (failed units must not pile up):\n%s", u)
+	}
+}
+
+func TestStopWithoutNameStopsMostRecent(t *testing.T) {
+	older, newer := runName(t), runName(t)
+	for _, n := range []string{older, newer} {
+		if r := runctl(t, "run", "-d", "-n", n, "--", "sleep", "1000"); r.code != 0 {
+			t.Fatal(r)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r := runctl(t, "stop")
+	if r.code != 0 || !strings.Contains(r.stdout, "stopping "+newer+", the most recently started") {
+		t.Fatalf("stop without NAME: %v", r)
+	}
+	if !strings.Contains(runctlUnits(t), older) {
+		t.Fatalf("the older run was stopped too")
+	}
+	if r := runctl(t, "stop", "--all"); r.code != 0 {
+		t.Fatalf("stop --all: %v", r)
+	}
+	if r := runctl(t, "stop"); r.code != 1 || !strings.Contains(r.stderr, "no run is running") {
+		t.Fatalf("stop with nothing running: %v", r)
+	}
+}
+
+func TestLs(t *testing.T) {
+	name := runName(t)
+	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	pid := mainPID(t, name)
+	r := runctl(t, "ls")
+	if r.code != 0 || !strings.Contains(r.stdout, "NAME") || !strings.Contains(r.stdout, name) || !strings.Contains(r.stdout, strconv.Itoa(pid)) {
+		t.Fatalf("ls: %v", r)
+	}
+	r = runctl(t, "ls", "--json")
+	var runs []struct {
+		Name    string   `json:"name"`
+		State   string   `json:"state"`
+		PID     int      `json:"pid"`
+		Command []string `json:"command"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &runs); err != nil {
+		t.Fatalf("ls --json: %v\n%v", err, r)
+	}
+	found := false
+	for _, x := range runs {
+		if x.Name == name {
+			found = true
+			if x.State != "active" || x.PID != pid || !equal(x.Command, []string{"sleep", "1000"}) {
+				t.Fatalf("ls --json entry %+v, want active, pid %d, sleep 1000", x, pid)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("ls --json lacks %s: %s", name, r.stdout)
+	}
+}
+
+func TestBadInputCreatesNothing(t *testing.T) {
+	sandbox.Need(t, sb)
+	inside(t, "sh", "-c", "printf '#!/bin/sh\\n' > /tmp/not-exec; chmod 644 /tmp/not-exec")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown command", []string{"run", "-d", "--", "no-such-command-xyz"}, `cannot find "no-such-command-xyz"`},
+		{"not executable", []string{"run", "-d", "--", "/tmp/not-exec"}, "not executable"},
+		{"directory", []string{"run", "-d", "--", "/usr"}, "directory"},
+		{"empty command", []string{"run", "-d", "--"}, "no command given"},
+		{"empty argv0", []string{"run", "-d", "--", ""}, "no command given"},
+		{"invalid name", []string{"run", "-d", "-n", "bad/name", "--", "true"}, "invalid run name"},
+		{"dot-dot name", []string{"run", "-d", "-n", "..", "--", "true"}, "invalid run name"},
+		{"long name", []string{"run", "-d", "-n", strings.Repeat("x", 65), "--", "true"}, "invalid run name"},
+		{"missing dir", []string{"run", "-d", "--dir", "/no/such/dir", "--", "true"}, "invalid --dir"},
+		{"dir is a file", []string{"run", "-d", "--dir", "/etc/hostname", "--", "true"}, "not a directory"},
+		{"invalid env", []string{"run", "-d", "-E", "1BAD=x", "--", "true"}, "invalid -E"},
+		{"env without =", []string{"run", "-d", "-E", "NOVALUE", "--", "true"}, "invalid -E"},
+		{"negative stop timeout", []string{"run", "-d", "--stop-timeout", "-1s", "--", "true"}, "--stop-timeout"},
+		{"stop unknown", []string{"stop", "no-such-run"}, "not running"},
+		{"stop invalid name", []string{"stop", "a/b"}, "invalid run name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runctl(t, tc.args...)
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if r.code == 0 || len(lines) != 1 || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("want one line with %q and a non-zero exit; got %v", tc.want, r)
+			}
+			if u := runctlUnits(t); u != "" && strings.Contains(u, "no-such") {
+				t.Fatalf("a unit was created: %s", u)
+			}
+		})
+	}
+	if u := runctlUnits(t); strings.Contains(u, "true") || strings.Contains(u, "not-exec") || strings.Contains(u, "no-such") {
+		t.Fatalf("bad input created units:\n%s", u)
+	}
+	if out := inside(t, "sh", "-c", "ls /var/lib/runctl/runs/ 2>/dev/null | grep -E '^(true|not-exec|no-such|usr)' || true"); strings.TrimSpace(out) != "" {
+		t.Fatalf("bad input left specs:\n%s", out)
+	}
+}
+
+func TestPermissionDenied(t *testing.T) {
+	r := runctl(t, "--version") // the binary works at all
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	cmd := sb.CommandIn(t.Context(), "/", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binDir+"/runctl", "--system", "run", "-d", "-n", "denied", "--", "true")
+	cmd.Env = append(os.Environ(), "HOME=/nonexistent")
+	r = finish(t, cmd)
+	if r.code == 0 || !strings.Contains(r.stderr, "permission denied") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Fatalf("non-root run on the system manager: %v", r)
+	}
+	if u := runctlUnits(t); strings.Contains(u, "denied") {
+		t.Fatalf("a unit was created: %s", u)
+	}
+}
+
+func TestNoSystemd(t *testing.T) {
+	sandbox.Need(t, sb)
+	// On the host itself PID 1 is not systemd; point runctl at a bus that
+	// does not exist to be sure of it even where it is.
+	cmd := exec.Command(binDir+"/runctl", "--system", "run", "-d", "--", "true")
+	cmd.Env = append(os.Environ(), "RUNCTL_BUS=/nonexistent/bus", "RUNCTL_STATE_DIR=/nonexistent/state")
+	r := finish(t, cmd)
+	if r.code == 0 || !strings.Contains(r.stderr, "systemd must be PID 1") {
+		t.Fatalf("without systemd: %v", r)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// lockedBuffer is written by exec's copier while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

@@ -1,0 +1,158 @@
+// Package specstore keeps each run's spec durably, so a run can be restarted,
+// started again after a stop, or brought back after runctl itself died
+// half-way, without retyping anything. Files are written atomically and are
+// readable only by their owner: they hold the run's environment.
+package specstore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/runctl/runctl/units"
+)
+
+// ErrNotFound: no spec is kept under that name.
+var ErrNotFound = errors.New("no such run")
+
+// Store is a folder of NAME.json specs and NAME.env environment files.
+type Store struct{ Dir string }
+
+// SystemDir is where root's runs of the system manager are kept.
+const SystemDir = "/var/lib/runctl/runs"
+
+// UserDir is where a user's runs of their own manager are kept:
+// $XDG_STATE_HOME/runctl/runs, or ~/.local/state/runctl/runs.
+func UserDir() (string, error) {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "runctl", "runs"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot find where to keep your runs: %w", err)
+	}
+	return filepath.Join(home, ".local", "state", "runctl", "runs"), nil
+}
+
+func (s Store) specPath(name string) string { return filepath.Join(s.Dir, name+".json") }
+
+// EnvFile is the run's environment in systemd's EnvironmentFile= format.
+func (s Store) EnvFile(name string) string { return filepath.Join(s.Dir, name+".env") }
+
+// Save writes the environment file, then the spec, each atomically.
+func (s Store) Save(spec *units.Spec) error {
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	env, err := units.RenderEnvFile(spec.Env)
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create %s: %w", s.Dir, err)
+	}
+	if err := writeAtomic(s.EnvFile(spec.Name), env); err != nil {
+		return err
+	}
+	return writeAtomic(s.specPath(spec.Name), append(data, '\n'))
+}
+
+// Load reads a run's spec.
+func (s Store) Load(name string) (*units.Spec, error) {
+	data, err := os.ReadFile(s.specPath(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w %q", ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the spec of %q: %w", name, err)
+	}
+	var spec units.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, fmt.Errorf("cannot read the spec of %q: %s is damaged: %w", name, s.specPath(name), err)
+	}
+	return &spec, nil
+}
+
+// List returns every kept spec, by name. A missing folder is an empty store.
+func (s Store) List() ([]*units.Spec, error) {
+	ents, err := os.ReadDir(s.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot list runs in %s: %w", s.Dir, err)
+	}
+	var specs []*units.Spec
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || units.ValidateName(name) != nil {
+			continue
+		}
+		spec, err := s.Load(name)
+		if err != nil {
+			continue // removed meanwhile, or damaged: Load reports it by name
+		}
+		specs = append(specs, spec)
+	}
+	sort.Slice(specs, func(i, j int) bool { return specs[i].Name < specs[j].Name })
+	return specs, nil
+}
+
+// Remove forgets a run.
+func (s Store) Remove(name string) error {
+	err := os.Remove(s.specPath(name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w %q", ErrNotFound, name)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot forget %q: %w", name, err)
+	}
+	if err := os.Remove(s.EnvFile(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cannot remove the environment of %q: %w", name, err)
+	}
+	return nil
+}
+
+// writeAtomic replaces path with data (mode 0600) so that readers see the
+// old file or the new one, never a part, even across a crash.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
