@@ -295,6 +295,10 @@ func rmdirRetry(p string) error {
 	return fmt.Errorf("cannot remove cgroup %s: %w", p, err)
 }
 
+// ChildPID is the first child of pid, 0 if none: the program nsenter forked
+// for a Command, to signal it directly (nsenter does not forward signals).
+func ChildPID(pid int) int { return childOf(pid) }
+
 func childOf(pid int) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
 	if err != nil {

@@ -150,4 +150,3 @@ func TestStopForceKillsAtOnce(t *testing.T) {
 		t.Fatalf("force stop: ended %q in %v; want SIGKILL at once", out.After.Ended(), out.Took)
 	}
 }
-

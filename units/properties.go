@@ -1,0 +1,67 @@
+package units
+
+import (
+	"slices"
+	"time"
+
+	sdbus "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+)
+
+// execCommandEx is one ExecStartEx= entry, D-Bus (sasas): path, argv, flags.
+type execCommandEx struct {
+	Path  string
+	Argv  []string
+	Flags []string
+}
+
+// environmentFile is one EnvironmentFiles= entry, D-Bus (sb): path, and
+// whether a missing file is ignored.
+type environmentFile struct {
+	Path   string
+	Ignore bool
+}
+
+// Properties builds the StartTransientUnit properties for s. ExecStartEx with
+// no-env-expand hands argv over literally (plain ExecStart would expand $VAR),
+// and the environment comes only from envFile, never Environment=, which any
+// local user can read. envFile must be absolute and free of glob characters
+// (* ? [), since the manager globs it; "" leaves it out. s should have passed
+// Validate.
+func Properties(s *Spec, envFile string) []sdbus.Property {
+	stop := time.Duration(s.StopTimeout)
+	if stop <= 0 {
+		stop = DefaultStopTimeout
+	}
+	props := []sdbus.Property{
+		prop("Description", "runctl run "+s.Name+": "+s.CommandLine()),
+		prop("ExecStartEx", []execCommandEx{{
+			Path:  s.Path,
+			Argv:  slices.Clone(s.Argv),
+			Flags: []string{"no-env-expand"},
+		}}),
+		// exec, not simple: the start job fails if execve fails.
+		prop("Type", "exec"),
+		prop("WorkingDirectory", s.Dir),
+	}
+	if envFile != "" {
+		props = append(props, prop("EnvironmentFiles", []environmentFile{{Path: envFile}}))
+	}
+	props = append(props,
+		prop("StandardOutput", "journal"),
+		prop("StandardError", "inherit"),
+		prop("SyslogIdentifier", s.Name),
+		// Children die with the run, unlike supervisord's orphans.
+		prop("KillMode", "control-group"),
+		prop("SendSIGKILL", true),
+		prop("TimeoutStopUSec", uint64(stop/time.Microsecond)),
+	)
+	if s.User != "" {
+		props = append(props, prop("User", s.User))
+	}
+	return props
+}
+
+func prop(name string, value any) sdbus.Property {
+	return sdbus.Property{Name: name, Value: dbus.MakeVariant(value)}
+}

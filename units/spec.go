@@ -1,0 +1,258 @@
+package units
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Spec is everything needed to start a run again exactly as it was first
+// started: restart re-issues StartTransientUnit from it, because systemd
+// forgets a transient unit once it stops.
+type Spec struct {
+	Version     int       `json:"version"` // SpecVersion
+	Name        string    `json:"name"`
+	Argv        []string  `json:"argv"` // exactly as typed; Argv[0] as typed
+	Path        string    `json:"path"` // absolute resolved executable for Argv[0]
+	Dir         string    `json:"dir"`  // working directory
+	Env         []string  `json:"env"`  // KEY=VALUE, the whole environment replayed
+	User        string    `json:"user,omitempty"`
+	StopTimeout Duration  `json:"stop_timeout"` // SIGTERM→SIGKILL for systemd's own stops
+	Created     time.Time `json:"created"`
+}
+
+// SpecVersion is bumped when a Spec field changes meaning, so an older runctl
+// refuses a spec it would misread.
+const SpecVersion = 1
+
+// DefaultStopTimeout gives a program time to shut down cleanly; pm2's fixed
+// 1.6 s was a steady source of complaints.
+const DefaultStopTimeout = 10 * time.Second
+
+// Duration is a time.Duration stored as "10s" rather than nanoseconds, so a
+// spec file stays readable.
+type Duration time.Duration
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalJSON writes d as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a Go duration string such as "10s" or "1m30s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil // as encoding/json does for its own types
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("invalid duration %s: want a string such as \"10s\"", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: want a string such as \"10s\"", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Validate checks a spec before it is saved or sent to systemd. Besides the
+// obvious, every string that goes over D-Bus must be UTF-8 without NUL, or
+// godbus refuses to encode the call.
+func (s *Spec) Validate() error {
+	if err := ValidateName(s.Name); err != nil {
+		return err
+	}
+	if err := s.validate(); err != nil {
+		return fmt.Errorf("invalid spec for run %q: %w", s.Name, err)
+	}
+	return nil
+}
+
+func (s *Spec) validate() error {
+	switch {
+	case s.Version > SpecVersion:
+		return fmt.Errorf("version %d is newer than this runctl understands (%d)", s.Version, SpecVersion)
+	case s.Version != SpecVersion:
+		return fmt.Errorf("unknown version %d (want %d)", s.Version, SpecVersion)
+	case len(s.Argv) == 0:
+		return errors.New("no command")
+	case !filepath.IsAbs(s.Path):
+		return fmt.Errorf("executable path %q is not absolute", s.Path)
+	case !filepath.IsAbs(s.Dir):
+		return fmt.Errorf("working directory %q is not absolute", s.Dir)
+	case s.StopTimeout <= 0:
+		return fmt.Errorf("stop timeout %s is not positive", s.StopTimeout)
+	}
+	for i, a := range s.Argv {
+		if !busString(a) {
+			return fmt.Errorf("argument %d is not valid UTF-8 or contains a NUL byte", i)
+		}
+	}
+	for _, f := range [...]struct{ what, v string }{
+		{"executable path", s.Path},
+		{"working directory", s.Dir},
+		{"user", s.User},
+	} {
+		if !busString(f.v) {
+			return fmt.Errorf("%s %q is not valid UTF-8 or contains a NUL byte", f.what, f.v)
+		}
+	}
+	seen := make(map[string]bool, len(s.Env))
+	for _, kv := range s.Env {
+		if err := envError(kv); err != nil {
+			return err
+		}
+		name, _, _ := strings.Cut(kv, "=")
+		if seen[name] {
+			return fmt.Errorf("environment variable %q is set twice", name)
+		}
+		seen[name] = true
+	}
+	return nil
+}
+
+func busString(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// CommandLine shows Argv as one line a shell would read back as the same
+// argv, for the unit's Description and for `runctl ls`. Plain words stay
+// bare, others get single quotes, and anything unprintable uses bash's $'...'
+// so the line never breaks.
+func (s *Spec) CommandLine() string {
+	var b strings.Builder
+	for i, a := range s.Argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(shellQuote(a, i == 0))
+	}
+	return b.String()
+}
+
+func shellQuote(s string, first bool) string {
+	if s == "" {
+		return "''"
+	}
+	bare := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			bare = false
+			continue
+		}
+		if c < ' ' || c == 0x7f {
+			return ansiQuote(s)
+		}
+		// "=" in the first word would make it an assignment.
+		if !(isAlnum(c) || strings.IndexByte("_@%+:,./-", c) >= 0 || c == '=' && !first) {
+			bare = false
+		}
+	}
+	if bare {
+		return s
+	}
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) && r != ' ' {
+			return ansiQuote(s) // also catches invalid UTF-8
+		}
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// ansiQuote writes s as bash's $'...', escaping everything unprintable.
+func ansiQuote(s string) string {
+	var b strings.Builder
+	b.WriteString("$'")
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\\' || r == '\'':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r < ' ' || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r == ' ' || unicode.IsPrint(r):
+			b.WriteRune(r)
+		case r <= 0xffff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		}
+		i += size
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// ResolveExecutable finds argv0 the way a shell would, but with the caller's
+// PATH and directory passed in: the manager would otherwise search its own
+// fixed PATH from its own directory. Relative PATH entries are skipped, as
+// systemd does, so a run never depends on the directory it was started from.
+func ResolveExecutable(argv0 string, pathEnv string, cwd string) (string, error) {
+	if argv0 == "" {
+		return "", errors.New("command name is empty")
+	}
+	if strings.Contains(argv0, "/") {
+		p := argv0
+		if !filepath.IsAbs(p) {
+			if !filepath.IsAbs(cwd) {
+				return "", fmt.Errorf("cannot resolve %q: working directory %q is not absolute", argv0, cwd)
+			}
+			p = filepath.Join(cwd, p)
+		}
+		p = filepath.Clean(p)
+		if err := checkExecutable(p); err != nil {
+			return "", err
+		}
+		return p, nil
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		p := filepath.Join(dir, argv0)
+		if checkExecutable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("cannot find %q in PATH", argv0)
+}
+
+func checkExecutable(p string) error {
+	fi, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%q does not exist", p)
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot check %q: %w", p, err)
+	case fi.IsDir():
+		return fmt.Errorf("%q is a directory", p)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%q is not a regular file", p)
+	case fi.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("%q is not executable", p)
+	}
+	return nil
+}
