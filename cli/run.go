@@ -123,6 +123,7 @@ func (c *RunCmd) Run(e *Env) error {
 		w = m.Watch(units.UnitName(spec.Name))
 		defer w.Close()
 	}
+	begin := time.Now()
 	st, err := e.start(spec)
 	var je *systemdctl.JobError
 	switch {
@@ -151,7 +152,7 @@ func (c *RunCmd) Run(e *Env) error {
 		fmt.Fprintf(e.Stdout, "  logs: runctl%s logs -f %s\n  stop: runctl%s stop %s\n", scope, spec.Name, scope, spec.Name)
 		return nil
 	}
-	return e.attach(spec, st, w, sigs)
+	return e.attach(spec, begin, w, sigs)
 }
 
 // start checks the name is free, keeps the spec and starts the unit.
@@ -212,10 +213,16 @@ func permissionHint(err error, scope systemdctl.Scope) error {
 // attach streams the run's output from the journal until it ends, turns the
 // first Ctrl-C or SIGTERM into a graceful stop and a second into SIGKILL,
 // and exits with the program's status.
-func (e *Env) attach(spec *units.Spec, st systemdctl.State, w *systemdctl.Watch, sigs <-chan os.Signal) error {
+func (e *Env) attach(spec *units.Spec, begin time.Time, w *systemdctl.Watch, sigs <-chan os.Signal) error {
 	m, _ := e.Manager()
 	unit := units.UnitName(spec.Name)
-	follow, err := journal.Follow(e.Scope() == systemdctl.User, []string{"_SYSTEMD_INVOCATION_ID=" + st.InvocationID}, func(en journal.Entry) {
+	// Match by unit, not invocation id: journald reads the id from the
+	// unit's cgroup, which a program that exits at once has already left.
+	match := "_SYSTEMD_UNIT=" + unit
+	if e.Scope() == systemdctl.User {
+		match = "_SYSTEMD_USER_UNIT=" + unit
+	}
+	follow, err := journal.Follow(e.Scope() == systemdctl.User, []string{match}, begin, func(en journal.Entry) {
 		out := e.Stdout
 		if en.Priority <= 3 {
 			out = e.Stderr

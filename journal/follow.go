@@ -67,6 +67,7 @@ func decode(line []byte) (Entry, bool) {
 type Follower struct {
 	user    bool
 	matches []string
+	since   string
 	fn      func(Entry)
 
 	cmd    *exec.Cmd
@@ -75,10 +76,11 @@ type Follower struct {
 	cursor string
 }
 
-// Follow starts following every entry (from the first) that matches, e.g.
-// "_SYSTEMD_INVOCATION_ID=...". user selects the user journal.
-func Follow(user bool, matches []string, fn func(Entry)) (*Follower, error) {
+// Follow starts following every entry since a time that matches, e.g.
+// "_SYSTEMD_UNIT=...". user selects the user journal.
+func Follow(user bool, matches []string, since time.Time, fn func(Entry)) (*Follower, error) {
 	f := &Follower{user: user, matches: matches, fn: fn, done: make(chan struct{})}
+	f.since = fmt.Sprintf("--since=@%d.%06d", since.Unix(), since.Nanosecond()/1000)
 	args := append(f.baseArgs(), "--follow", "--lines=all")
 	f.cmd = exec.Command("journalctl", append(args, matches...)...)
 	out, err := f.cmd.StdoutPipe()
@@ -101,7 +103,7 @@ func (f *Follower) baseArgs() []string {
 	if f.user {
 		args = append(args, "--user")
 	}
-	return args
+	return append(args, f.since)
 }
 
 func (f *Follower) read(r io.Reader) {
