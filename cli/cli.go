@@ -34,6 +34,9 @@ type CLI struct {
 	Run     RunCmd           `cmd:"" help:"Run a program as a systemd unit, attached or with -d in the background."`
 	Ls      LsCmd            `cmd:"" aliases:"list,ps" help:"List runs."`
 	Stop    StopCmd          `cmd:"" help:"Stop a run: SIGTERM, then SIGKILL after the timeout."`
+	Restart RestartCmd       `cmd:"" help:"Stop a run, wait until it is gone, start it again exactly as it was."`
+	Start   StartCmd         `cmd:"" help:"Start a stopped run again from its kept spec."`
+	Rm      RmCmd            `cmd:"" help:"Forget stopped runs."`
 	Logs    LogsCmd          `cmd:"" help:"Show a run's output from the journal."`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -88,6 +91,7 @@ func run(kctx *kong.Context, root *CLI) int {
 	level, _ := zerolog.ParseLevel(root.LogLevel)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	systemdctl.Crashpoint = crashpoint
 	env := &Env{
 		Globals: &root.Globals,
 		Ctx:     ctx,

@@ -39,8 +39,13 @@ func (c *LsCmd) Run(e *Env) error {
 			up = humanDuration(time.Duration(r.UptimeSec * float64(time.Second)))
 		}
 		state := r.State
-		if r.State == "failed" && r.LastExit != "" {
+		switch {
+		case r.LimitHit:
+			state += " (gave up restarting: " + r.LastExit + ")"
+		case r.State == "failed" && r.LastExit != "":
 			state += " (" + r.LastExit + ")"
+		case r.SubState == "auto-restart":
+			state = "restarting"
 		}
 		cmd := "?"
 		if r.Command != nil {

@@ -16,12 +16,17 @@ import (
 
 // RunCmd runs a program as a transient unit.
 type RunCmd struct {
-	Daemon      bool          `short:"d" help:"Return once the run is active instead of staying attached."`
-	Name        string        `short:"n" help:"Name of the run (default: from the command's basename)." placeholder:"NAME"`
-	Env         []string      `short:"E" name:"env" help:"Set an environment variable for the run (repeatable)." placeholder:"K=V"`
-	Dir         string        `help:"Working directory of the run (default: the current one)." placeholder:"DIR"`
-	StopTimeout time.Duration `help:"How long a stop waits after SIGTERM before SIGKILL." default:"10s"`
-	Command     []string      `arg:"" passthrough:"" help:"The command and its arguments, passed verbatim." placeholder:"CMD [ARG...]"`
+	Daemon       bool          `short:"d" help:"Return once the run is active instead of staying attached."`
+	Name         string        `short:"n" help:"Name of the run (default: from the command's basename)." placeholder:"NAME"`
+	Env          []string      `short:"E" name:"env" help:"Set an environment variable for the run (repeatable)." placeholder:"K=V"`
+	Dir          string        `help:"Working directory of the run (default: the current one)." placeholder:"DIR"`
+	StopTimeout  time.Duration `help:"How long a stop waits after SIGTERM before SIGKILL." default:"10s"`
+	Replace      bool          `help:"If NAME is running, stop it, wait until it is gone, then start this command in its place."`
+	Restart      string        `help:"Restart automatically: no, on-failure or always." enum:"no,on-failure,always" default:"no"`
+	RestartDelay time.Duration `help:"Wait this long before an automatic restart." default:"100ms"`
+	MaxRestarts  int           `help:"Give up (run stays failed) after N automatic restarts within --within." placeholder:"N"`
+	Within       time.Duration `help:"The interval --max-restarts counts in." default:"10s"`
+	Command      []string      `arg:"" passthrough:"" help:"The command and its arguments, passed verbatim." placeholder:"CMD [ARG...]"`
 }
 
 // runResult is what run -d prints, and its JSON.
@@ -81,6 +86,16 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 		Env:         env,
 		StopTimeout: units.Duration(c.StopTimeout),
 		Created:     time.Now().UTC().Round(time.Second),
+		Restart:     c.Restart,
+	}
+	if c.Restart != "no" {
+		spec.RestartDelay = units.Duration(c.RestartDelay)
+	}
+	if c.MaxRestarts > 0 {
+		spec.MaxRestarts, spec.Within = c.MaxRestarts, units.Duration(c.Within)
+	}
+	if c.RestartDelay < 0 || c.Within <= 0 || c.MaxRestarts < 0 {
+		return nil, nil, errors.New("invalid restart settings: --restart-delay, --within and --max-restarts must not be negative")
 	}
 	return spec, dropped, spec.Validate()
 }
@@ -112,92 +127,59 @@ func (c *RunCmd) Run(e *Env) error {
 	sigs, stopSigs := interrupts()
 	defer stopSigs()
 
-	var w *systemdctl.Watch
-	if !c.Daemon {
-		// Follow the unit from before it exists: a short program may be
-		// gone by the time its start job is reported.
-		m, err := e.Manager()
-		if err != nil {
-			return err
-		}
-		w = m.Watch(units.UnitName(spec.Name))
-		defer w.Close()
-	}
-	begin := time.Now()
-	st, err := e.start(spec)
-	var je *systemdctl.JobError
-	switch {
-	case errors.As(err, &je) && !c.Daemon && programRan(st):
-		// It ran and ended during its start: attach reports it like any end.
-	case je != nil:
-		m, _ := e.Manager()
-		_ = m.ResetFailed(e.Ctx, units.UnitName(spec.Name)) // nothing piles up
-		if programRan(st) {
-			return fmt.Errorf("%s exited at once (%s); see runctl logs %s", spec.Name, st.Ended(), spec.Name)
-		}
-		return fmt.Errorf("cannot start %s: %v; see journalctl -u %s", spec.Name, err, units.UnitName(spec.Name))
-	case err != nil:
-		return err
-	}
-	res := runResult{Name: spec.Name, Unit: units.UnitName(spec.Name), Manager: e.Scope().String(), PID: st.MainPID, InvocationID: st.InvocationID}
-	if c.Daemon {
-		if e.JSON {
-			return e.printJSON(res)
-		}
-		scope := ""
-		if e.Scope() == systemdctl.User {
-			scope = " --user"
-		}
-		fmt.Fprintf(e.Stdout, "started %s (unit %s, pid %d)\n", spec.Name, res.Unit, st.MainPID)
-		fmt.Fprintf(e.Stdout, "  logs: runctl%s logs -f %s\n  stop: runctl%s stop %s\n", scope, spec.Name, scope, spec.Name)
-		return nil
-	}
-	return e.attach(spec, begin, w, sigs)
-}
-
-// start checks the name is free, keeps the spec and starts the unit.
-func (e *Env) start(spec *units.Spec) (systemdctl.State, error) {
 	m, err := e.Manager()
 	if err != nil {
-		return systemdctl.State{}, err
+		return err
 	}
 	store, err := e.Store()
 	if err != nil {
-		return systemdctl.State{}, err
+		return err
 	}
-	unit := units.UnitName(spec.Name)
-	cur, err := m.Unit(e.Ctx, unit)
+	unlock, err := e.lockRun(spec.Name)
 	if err != nil {
-		return cur, err
+		return err
 	}
-	if cur.Loaded() && cur.Running() {
-		return cur, fmt.Errorf("run %s is already running (pid %d): stop it first (runctl stop %s) or choose another name with -n", spec.Name, cur.MainPID, spec.Name)
+	cur, err := m.Unit(e.Ctx, units.UnitName(spec.Name))
+	if err != nil {
+		unlock()
+		return err
 	}
-	if cur.ActiveState == "failed" {
-		// A failed earlier instance of this name holds the unit loaded.
-		if err := m.ResetFailed(e.Ctx, unit); err != nil && !errors.Is(err, systemdctl.ErrNotLoaded) {
-			return cur, err
-		}
+	if cur.Running() && !c.Replace {
+		unlock()
+		return fmt.Errorf("run %s is already running (pid %d): stop it first (runctl stop %s), replace it (run --replace), or choose another name with -n", spec.Name, cur.MainPID, spec.Name)
 	}
 	if err := store.Save(spec); err != nil {
-		return cur, permissionHint(fmt.Errorf("cannot keep the run's spec: %w", err), e.Scope())
+		unlock()
+		return permissionHint(fmt.Errorf("cannot keep the run's spec: %w", err), e.Scope())
 	}
-	e.Log.Debug().Str("unit", unit).Strs("argv", spec.Argv).Msg("starting transient unit")
-	st, err := m.StartTransient(e.Ctx, unit, units.Properties(spec, store.EnvFile(spec.Name)))
+	begin := time.Now()
+	res, w, err := e.cycle(spec, cycleOptions{Watch: !c.Daemon})
+	unlock()
+	if w != nil {
+		defer w.Close()
+	}
 	switch {
-	case errors.Is(err, systemdctl.ErrUnitExists):
-		return st, fmt.Errorf("run %s is already running: stop it first (runctl stop %s) or choose another name with -n", spec.Name, spec.Name)
-	case errors.Is(err, systemdctl.ErrPermission):
-		return st, permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err), e.Scope())
+	case err != nil && w != nil && programRan(w.State()):
+		// It ran and ended during its start: attach reports it like any end.
+	case err != nil:
+		return err
 	}
-	return st, err
-}
-
-// programRan tells a program that was executed and ended from one systemd
-// could not execute (its own exit statuses 200-243, e.g. 203/EXEC).
-func programRan(st systemdctl.State) bool {
-	code, sig, ok := st.Exited()
-	return ok && (sig != 0 || code < 200 || code > 243)
+	if !c.Daemon {
+		return e.attach(spec, begin, w, sigs)
+	}
+	if e.JSON {
+		return e.printJSON(res)
+	}
+	if len(res.Steps) > 1 {
+		res.print(e, "replaced")
+	}
+	scope := ""
+	if e.Scope() == systemdctl.User {
+		scope = " --user"
+	}
+	fmt.Fprintf(e.Stdout, "started %s (unit %s, pid %d)\n", spec.Name, res.Unit, res.PID)
+	fmt.Fprintf(e.Stdout, "  logs: runctl%s logs -f %s\n  stop: runctl%s stop %s\n", scope, spec.Name, scope, spec.Name)
+	return nil
 }
 
 func permissionHint(err error, scope systemdctl.Scope) error {

@@ -28,6 +28,10 @@ type Run struct {
 	Restarts     uint32     `json:"restarts"`
 	LastExit     string     `json:"last_exit,omitempty"` // how the last main process ended
 	Known        bool       `json:"known"`               // runctl keeps its spec
+	// LimitHit: systemd gave up restarting it (--max-restarts reached).
+	LimitHit bool `json:"restart_limit_hit"`
+
+	created time.Time
 }
 
 func (r Run) running() bool {
@@ -42,12 +46,16 @@ func (r Run) running() bool {
 func makeRun(scope systemdctl.Scope, name string, spec *units.Spec, st systemdctl.State, now time.Time) Run {
 	r := Run{Name: name, Unit: units.UnitName(name), Manager: scope.String(), State: "stopped", Known: spec != nil}
 	if spec != nil {
-		r.Command, r.Dir = spec.Argv, spec.Dir
+		r.Command, r.Dir, r.created = spec.Argv, spec.Dir, spec.Created
 	}
 	if st.Loaded() && st.ActiveState != "inactive" {
 		r.State, r.SubState, r.Result = st.ActiveState, st.SubState, st.Result
 		r.PID, r.InvocationID, r.Restarts = st.MainPID, st.InvocationID, st.NRestarts
 		r.LastExit = st.Ended()
+		// Burst N+1 starts: after N restarts the next is refused, and
+		// systemd 252 reports the last exit rather than start-limit-hit.
+		r.LimitHit = st.ActiveState == "failed" && (st.Result == "start-limit-hit" ||
+			spec != nil && spec.MaxRestarts > 0 && int(st.NRestarts) > spec.MaxRestarts)
 		if r.running() && !st.ExecMainStart.IsZero() {
 			since := st.ExecMainStart
 			r.Since = &since
@@ -116,6 +124,21 @@ func mostRecent(runs []Run) (Run, error) {
 	}
 	if !found {
 		return Run{}, errNothingRunning
+	}
+	return best, nil
+}
+
+// mostRecentKnown is the kept run created last, for restart without NAME
+// when nothing runs.
+func mostRecentKnown(runs []Run) (Run, error) {
+	var best Run
+	for _, r := range runs {
+		if r.Known && (best.Name == "" || r.created.After(best.created)) {
+			best = r
+		}
+	}
+	if best.Name == "" {
+		return Run{}, errors.New("runctl knows no run (start one with runctl run)")
 	}
 	return best, nil
 }

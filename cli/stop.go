@@ -74,7 +74,15 @@ func (c *StopCmd) Run(e *Env) error {
 	results := make([]stopResult, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
-		wg.Go(func() { results[i] = e.stop(name, c.Timeout, c.Force) })
+		wg.Go(func() {
+			unlock, err := e.lockRun(name)
+			if err != nil {
+				results[i] = stopResult{Name: name, Unit: units.UnitName(name), Error: err.Error()}
+				return
+			}
+			defer unlock()
+			results[i] = e.stop(name, c.Timeout, c.Force)
+		})
 	}
 	wg.Wait()
 	failed := false
@@ -120,7 +128,8 @@ func (r stopResult) describe() string {
 	return s
 }
 
-// stop stops one run; the timeout defaults to the one kept in its spec.
+// stop stops one run; the timeout defaults to the one kept in its spec. The
+// caller holds the run's lock.
 func (e *Env) stop(name string, timeout time.Duration, force bool) stopResult {
 	unit := units.UnitName(name)
 	res := stopResult{Name: name, Unit: unit}

@@ -5,6 +5,7 @@
 package specstore
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/runctl/runctl/units"
 )
@@ -94,7 +97,7 @@ func (s Store) List() ([]*units.Spec, error) {
 	var specs []*units.Spec
 	for _, e := range ents {
 		name, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || units.ValidateName(name) != nil {
+		if !ok || strings.HasPrefix(name, ".") || units.ValidateName(name) != nil {
 			continue
 		}
 		spec, err := s.Load(name)
@@ -116,8 +119,10 @@ func (s Store) Remove(name string) error {
 	if err != nil {
 		return fmt.Errorf("cannot forget %q: %w", name, err)
 	}
+	// The lock file stays: removing it would let a waiter and a newcomer
+	// hold locks on two different files.
 	if err := os.Remove(s.EnvFile(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("cannot remove the environment of %q: %w", name, err)
+		return fmt.Errorf("cannot forget %q: %w", name, err)
 	}
 	return nil
 }
@@ -155,4 +160,32 @@ func writeAtomic(path string, data []byte) error {
 		d.Close()
 	}
 	return nil
+}
+
+// Lock serializes the runctl commands acting on one run, across processes,
+// so that concurrent restarts end with exactly one instance. The kernel
+// drops the lock when runctl exits, even by SIGKILL.
+func (s Store) Lock(ctx context.Context, name string) (unlock func(), err error) {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create %s: %w", s.Dir, err)
+	}
+	path := filepath.Join(s.Dir, name+".lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cannot lock run %q: %w", name, err)
+	}
+	got := make(chan error, 1)
+	go func() { got <- unix.Flock(int(f.Fd()), unix.LOCK_EX) }()
+	select {
+	case err := <-got:
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("cannot lock run %q: %w", name, err)
+		}
+		return func() { f.Close() }, nil
+	case <-ctx.Done():
+		// The flock may still be granted later; closing the file drops it.
+		go func() { <-got; f.Close() }()
+		return nil, ctx.Err()
+	}
 }

@@ -35,18 +35,30 @@ func (m *Manager) Unit(ctx context.Context, unit string) (State, error) {
 	return st, nil
 }
 
+// Crashpoint, if set, is called at named points between D-Bus calls
+// ("stop-enqueued", "start-enqueued"); tests use it to kill runctl there.
+var Crashpoint = func(point string) {}
+
 // StartTransient creates and starts a transient unit and waits for its start
 // job. With Type=exec, "done" means the program was executed.
 func (m *Manager) StartTransient(ctx context.Context, unit string, props []sd.Property) (State, error) {
+	st, w, err := m.StartTransientWatch(ctx, unit, props)
+	w.Close()
+	return st, err
+}
+
+// StartTransientWatch is StartTransient that leaves the unit's Watch open,
+// following the new instance from before it existed.
+func (m *Manager) StartTransientWatch(ctx context.Context, unit string, props []sd.Property) (State, *Watch, error) {
 	w := m.Watch(unit)
-	defer w.Close()
 	id, err := m.conn.StartTransientUnitContext(ctx, unit, "fail", props, nil)
 	if err != nil {
-		return State{Unit: unit}, wrap(err, "cannot start "+unit)
+		return State{Unit: unit}, w, wrap(err, "cannot start "+unit)
 	}
+	Crashpoint("start-enqueued")
 	res, st, err := w.WaitJob(ctx, uint32(id))
 	if err != nil {
-		return st, err
+		return st, w, err
 	}
 	if st.MainPID == 0 || st.InvocationID == "" {
 		if p, err := m.properties(ctx, unit); err == nil {
@@ -55,9 +67,9 @@ func (m *Manager) StartTransient(ctx context.Context, unit string, props []sd.Pr
 		}
 	}
 	if res != "done" {
-		return st, &JobError{Op: "start", Unit: unit, Result: res, State: st}
+		return st, w, &JobError{Op: "start", Unit: unit, Result: res, State: st}
 	}
-	return st, nil
+	return st, w, nil
 }
 
 // StopOptions tune Stop.
@@ -107,6 +119,7 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 	if err != nil {
 		return out, wrap(err, "cannot stop "+unit)
 	}
+	Crashpoint("stop-enqueued")
 	var escalate <-chan time.Time
 	if opt.Timeout > 0 && !opt.Force {
 		t := time.NewTimer(opt.Timeout)

@@ -54,19 +54,20 @@ type execEx struct {
 	Flags []string
 }
 
-func shProps(script string, extra ...sd.Property) []sd.Property {
-	p := []sd.Property{
+func execProps(path string, argv ...string) []sd.Property {
+	return []sd.Property{
 		sd.PropDescription("runctl test"),
-		{Name: "ExecStartEx", Value: dbus.MakeVariant([]execEx{{"/bin/sh", []string{"sh", "-c", script}, []string{"no-env-expand"}}})},
+		{Name: "ExecStartEx", Value: dbus.MakeVariant([]execEx{{path, argv, []string{"no-env-expand"}}})},
 		{Name: "Type", Value: dbus.MakeVariant("exec")},
 	}
-	return append(p, extra...)
 }
+
+func shProps(script string) []sd.Property { return execProps("/bin/sh", "sh", "-c", script) }
 
 func TestStartReportsMainPIDAndInvocation(t *testing.T) {
 	m := connect(t)
 	name := unitName(t, m)
-	st, err := m.StartTransient(t.Context(), name, shProps("exec sleep 100"))
+	st, err := m.StartTransient(t.Context(), name, execProps("/bin/sleep", "sleep", "100"))
 	if err != nil {
 		t.Fatalf("StartTransient: %v", err)
 	}

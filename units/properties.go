@@ -59,6 +59,19 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 	if s.User != "" {
 		props = append(props, prop("User", s.User))
 	}
+	if s.Restart != "" && s.Restart != "no" {
+		props = append(props,
+			prop("Restart", s.Restart),
+			prop("RestartUSec", uint64(time.Duration(s.RestartDelay)/time.Microsecond)),
+		)
+	}
+	if s.MaxRestarts > 0 {
+		// The limit counts starts: the first one plus MaxRestarts restarts.
+		props = append(props,
+			prop("StartLimitBurst", uint32(s.MaxRestarts+1)),
+			prop("StartLimitIntervalUSec", uint64(time.Duration(s.Within)/time.Microsecond)),
+		)
+	}
 	return props
 }
 

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -26,7 +27,18 @@ type Spec struct {
 	User        string    `json:"user,omitempty"`
 	StopTimeout Duration  `json:"stop_timeout"` // SIGTERM→SIGKILL for systemd's own stops
 	Created     time.Time `json:"created"`
+
+	// Automatic restart by systemd: Restart= (no, on-failure, always) after
+	// RestartDelay; at most MaxRestarts restarts within Within, then the run
+	// stays failed (0: systemd's default limit).
+	Restart      string   `json:"restart,omitempty"`
+	RestartDelay Duration `json:"restart_delay,omitempty"`
+	MaxRestarts  int      `json:"max_restarts,omitempty"`
+	Within       Duration `json:"within,omitempty"`
 }
+
+// RestartPolicies are the values Restart takes ("" means no).
+var RestartPolicies = []string{"no", "on-failure", "always"}
 
 // SpecVersion is bumped when a Spec field changes meaning, so an older runctl
 // refuses a spec it would misread.
@@ -91,6 +103,12 @@ func (s *Spec) validate() error {
 		return fmt.Errorf("working directory %q is not absolute", s.Dir)
 	case s.StopTimeout <= 0:
 		return fmt.Errorf("stop timeout %s is not positive", s.StopTimeout)
+	case s.Restart != "" && !slices.Contains(RestartPolicies, s.Restart):
+		return fmt.Errorf("restart policy %q is not one of %s", s.Restart, strings.Join(RestartPolicies, ", "))
+	case s.RestartDelay < 0 || s.Within < 0 || s.MaxRestarts < 0:
+		return errors.New("restart delay, limit and interval must not be negative")
+	case s.MaxRestarts > 0 && s.Within <= 0:
+		return errors.New("a restart limit needs the interval it counts in (--within)")
 	}
 	for i, a := range s.Argv {
 		if !busString(a) {

@@ -81,6 +81,9 @@ func finish(t *testing.T, cmd *exec.Cmd) result {
 	code := 0
 	if errors.As(err, &exit) {
 		code = exit.ExitCode()
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal()) // as a shell reports it
+		}
 	} else if err != nil {
 		t.Fatalf("cannot run runctl: %v", err)
 	}

@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/runctl/runctl/systemdctl"
+	"github.com/runctl/runctl/units"
+)
+
+// The stop-wait-start flow shared by run, start, restart and run --replace.
+// The spec is kept before anything is stopped, so runctl dying at any point
+// leaves a state from which `runctl restart NAME` or `runctl start NAME`
+// brings the run back.
+
+// step is one timed part of a cycle.
+type step struct {
+	Step    string  `json:"step"` // stop, start
+	TookSec float64 `json:"took_sec"`
+	Outcome string  `json:"outcome"`
+}
+
+// cycleResult is what run, start and restart report; its JSON is the record
+// `restart --json` prints.
+type cycleResult struct {
+	Name         string  `json:"name"`
+	Unit         string  `json:"unit"`
+	Manager      string  `json:"manager"`
+	Environment  string  `json:"environment,omitempty"` // replayed or updated
+	WasState     string  `json:"was_state"`             // before the stop: active, failed, stopped...
+	OldEnded     string  `json:"old_ended,omitempty"`   // how the old instance ended
+	Escalated    bool    `json:"escalated"`             // the old one needed SIGKILL
+	PID          uint32  `json:"pid"`
+	InvocationID string  `json:"invocation_id"`
+	Steps        []step  `json:"steps"`
+	TookSec      float64 `json:"took_sec"`
+}
+
+type cycleOptions struct {
+	Timeout time.Duration // for the stop; 0: the spec's stop timeout
+	Force   bool          // SIGKILL the old instance at once
+	Watch   bool          // leave the new instance's Watch open (attached runs)
+}
+
+// errNotStopped: the old instance would not go; no second one is started.
+var errNotStopped = errors.New("the old instance did not stop")
+
+// stopGrace is how long a stop may still take after SIGKILL before runctl
+// gives up on it (a process stuck in the kernel).
+const stopGrace = 15 * time.Second
+
+// lockRun takes the run's lock for the rest of the command.
+func (e *Env) lockRun(name string) (func(), error) {
+	store, err := e.Store()
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := store.Lock(e.Ctx, name)
+	if err != nil {
+		return nil, permissionHint(err, e.Scope())
+	}
+	return unlock, nil
+}
+
+// preflight checks what a start needs before anything is touched.
+func preflight(spec *units.Spec) error {
+	fi, err := os.Stat(spec.Path)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s is gone: %w", spec.Path, errors.Unwrap(err))
+	case !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0:
+		return fmt.Errorf("%s is not executable", spec.Path)
+	}
+	if fi, err := os.Stat(spec.Dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("working directory %s is gone", spec.Dir)
+	}
+	return nil
+}
+
+// cycle stops the run's current instance, if systemd has one, waits until it
+// is gone, and starts spec. The caller holds the run's lock and kept spec.
+func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (cycleResult, *systemdctl.Watch, error) {
+	begin := time.Now()
+	unit := units.UnitName(spec.Name)
+	res := cycleResult{Name: spec.Name, Unit: unit, Manager: e.Scope().String(), WasState: "stopped"}
+	m, err := e.Manager()
+	if err != nil {
+		return res, nil, err
+	}
+	store, err := e.Store()
+	if err != nil {
+		return res, nil, err
+	}
+	timeout := opt.Timeout
+	if timeout == 0 {
+		timeout = time.Duration(spec.StopTimeout)
+	}
+	ctx, cancel := context.WithTimeout(e.Ctx, timeout+stopGrace)
+	stopped, err := m.Stop(ctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: opt.Force})
+	cancel()
+	switch {
+	case errors.Is(err, systemdctl.ErrNotLoaded):
+	case err != nil:
+		return res, nil, fmt.Errorf("%w: %v; not starting a second one (see runctl status %s)", errNotStopped, err, spec.Name)
+	default:
+		res.WasState, res.OldEnded, res.Escalated = stopped.Before.ActiveState, stopped.After.Ended(), stopped.Escalated
+		outcome := res.OldEnded
+		if outcome == "" {
+			outcome = "was " + res.WasState
+		}
+		if res.Escalated {
+			outcome += " (escalated to SIGKILL)"
+		}
+		res.Steps = append(res.Steps, step{"stop", stopped.Took.Seconds(), outcome})
+	}
+	crashpoint("after-stop")
+
+	t := time.Now()
+	st, w, err := m.StartTransientWatch(e.Ctx, unit, units.Properties(spec, store.EnvFile(spec.Name)))
+	if errors.Is(err, systemdctl.ErrUnitExists) {
+		// Another manager client made the unit between our stop and start.
+		w.Close()
+		cur, _ := m.Unit(e.Ctx, unit)
+		if cur.Running() {
+			return res, nil, fmt.Errorf("%s was started by someone else meanwhile (pid %d); runctl ls shows it", spec.Name, cur.MainPID)
+		}
+		_ = m.ResetFailed(e.Ctx, unit)
+		st, w, err = m.StartTransientWatch(e.Ctx, unit, units.Properties(spec, store.EnvFile(spec.Name)))
+	}
+	if !opt.Watch {
+		w.Close()
+		w = nil
+	}
+	res.PID, res.InvocationID = st.MainPID, st.InvocationID
+	res.TookSec = time.Since(begin).Seconds()
+	var je *systemdctl.JobError
+	switch {
+	case errors.As(err, &je):
+		// Left failed on purpose: ls and status show why, and the next
+		// start or restart clears it.
+		res.Steps = append(res.Steps, step{"start", time.Since(t).Seconds(), "failed: " + st.Ended()})
+		if programRan(st) {
+			return res, w, fmt.Errorf("%s exited at once (%s); see runctl logs %s", spec.Name, st.Ended(), spec.Name)
+		}
+		return res, w, fmt.Errorf("cannot start %s: %v; see journalctl -u %s", spec.Name, err, unit)
+	case errors.Is(err, systemdctl.ErrPermission):
+		return res, w, permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err), e.Scope())
+	case err != nil:
+		return res, w, fmt.Errorf("cannot start %s: %w", spec.Name, err)
+	}
+	res.Steps = append(res.Steps, step{"start", time.Since(t).Seconds(), fmt.Sprintf("pid %d, invocation %s", st.MainPID, st.InvocationID)})
+	return res, w, nil
+}
+
+// programRan tells a program that was executed and ended from one systemd
+// could not execute (its own exit statuses 200-243, e.g. 203/EXEC).
+func programRan(st systemdctl.State) bool {
+	code, sig, ok := st.Exited()
+	return ok && (sig != 0 || code < 200 || code > 243)
+}
+
+// crashpoint kills runctl at a named point when RUNCTL_CRASH_AT names it:
+// the fault tests prove that the next command recovers from there.
+func crashpoint(point string) {
+	if os.Getenv("RUNCTL_CRASH_AT") == point {
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	}
+}
+
+func (r cycleResult) print(e *Env, verb string) {
+	if r.Environment != "" {
+		fmt.Fprintf(e.Stdout, "%s %s (environment %s)\n", verb, r.Name, r.Environment)
+	} else {
+		fmt.Fprintf(e.Stdout, "%s %s\n", verb, r.Name)
+	}
+	for _, s := range r.Steps {
+		fmt.Fprintf(e.Stdout, "  %-5s %8s  %s\n", s.Step, ms(s.TookSec), s.Outcome)
+	}
+}
+
+func ms(sec float64) string {
+	return time.Duration(sec * float64(time.Second)).Round(time.Millisecond / 10).String()
+}

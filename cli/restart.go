@@ -1,0 +1,186 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/runctl/runctl/units"
+)
+
+// RestartCmd stops a run, waits until it is gone, and starts it again from
+// its kept spec.
+type RestartCmd struct {
+	Name      string        `arg:"" optional:"" help:"Run to restart (default: the most recently started)." placeholder:"NAME"`
+	Force     bool          `short:"f" help:"SIGKILL the old instance at once instead of SIGTERM."`
+	Timeout   time.Duration `help:"Wait this long after SIGTERM before SIGKILL (default: the run's --stop-timeout)." placeholder:"DUR"`
+	UpdateEnv bool          `help:"Replace the replayed environment with your current one."`
+}
+
+func (c *RestartCmd) Run(e *Env) error {
+	if c.Timeout < 0 {
+		return fmt.Errorf("invalid --timeout %v: give a positive duration such as 5s", c.Timeout)
+	}
+	name, err := e.target(c.Name, true)
+	if err != nil {
+		return err
+	}
+	unlock, err := e.lockRun(name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	store, _ := e.Store()
+	spec, err := loadSpec(store, name)
+	if err != nil {
+		return err
+	}
+	crashpoint("after-spec")
+	env := "replayed"
+	if c.UpdateEnv {
+		fresh, _, err := units.CaptureEnv(os.Environ(), nil, spec.Dir)
+		if err != nil {
+			return fmt.Errorf("cannot restart %s: %w", name, err)
+		}
+		spec.Env, env = fresh, "updated"
+	}
+	if err := preflight(spec); err != nil {
+		return fmt.Errorf("cannot restart %s: %w; the running instance was left alone", name, err)
+	}
+	if c.UpdateEnv {
+		if err := store.Save(spec); err != nil {
+			return permissionHint(fmt.Errorf("cannot keep the run's new environment: %w", err), e.Scope())
+		}
+	}
+	res, _, err := e.cycle(spec, cycleOptions{Timeout: c.Timeout, Force: c.Force})
+	res.Environment = env
+	if e.JSON {
+		if perr := e.printJSON(res); perr != nil {
+			return perr
+		}
+		if err != nil {
+			return &ExitError{Code: 1, Err: err}
+		}
+		return nil
+	}
+	res.print(e, "restarting")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "restarted %s in %s (pid %d)\n", name, ms(res.TookSec), res.PID)
+	return nil
+}
+
+// StartCmd starts a known, stopped run from its kept spec.
+type StartCmd struct {
+	Name string `arg:"" help:"Run to start." placeholder:"NAME"`
+}
+
+func (c *StartCmd) Run(e *Env) error {
+	if err := units.ValidateName(c.Name); err != nil {
+		return err
+	}
+	unlock, err := e.lockRun(c.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	store, _ := e.Store()
+	spec, err := loadSpec(store, c.Name)
+	if err != nil {
+		return err
+	}
+	m, err := e.Manager()
+	if err != nil {
+		return err
+	}
+	if cur, err := m.Unit(e.Ctx, units.UnitName(c.Name)); err != nil {
+		return err
+	} else if cur.Running() {
+		return fmt.Errorf("run %s is already running (pid %d); runctl restart %s restarts it", c.Name, cur.MainPID, c.Name)
+	}
+	if err := preflight(spec); err != nil {
+		return fmt.Errorf("cannot start %s: %w", c.Name, err)
+	}
+	res, _, err := e.cycle(spec, cycleOptions{})
+	if e.JSON && err == nil {
+		return e.printJSON(res)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "started %s (unit %s, pid %d)\n", c.Name, res.Unit, res.PID)
+	return nil
+}
+
+// RmCmd forgets a stopped run.
+type RmCmd struct {
+	Names []string `arg:"" help:"Runs to forget." placeholder:"NAME"`
+	Force bool     `short:"f" help:"Stop a running run first."`
+}
+
+func (c *RmCmd) Run(e *Env) error {
+	for _, name := range c.Names {
+		if err := units.ValidateName(name); err != nil {
+			return err
+		}
+	}
+	for _, name := range c.Names {
+		if err := e.rm(name, c.Force); err != nil {
+			return err
+		}
+		if !e.JSON {
+			fmt.Fprintf(e.Stdout, "forgot %s\n", name)
+		}
+	}
+	return nil
+}
+
+func (e *Env) rm(name string, force bool) error {
+	unlock, err := e.lockRun(name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	m, err := e.Manager()
+	if err != nil {
+		return err
+	}
+	cur, err := m.Unit(e.Ctx, units.UnitName(name))
+	if err != nil {
+		return err
+	}
+	if cur.Running() && !force {
+		return fmt.Errorf("run %s is running: stop it first, or rm --force", name)
+	}
+	if cur.Loaded() {
+		if r := e.stop(name, 0, false); r.Error != "" && cur.Running() {
+			return fmt.Errorf("cannot forget %s: %s", name, r.Error)
+		}
+	}
+	store, _ := e.Store()
+	return store.Remove(name)
+}
+
+// target is NAME, checked, or the most recently started run; with known,
+// a stopped run runctl keeps counts too.
+func (e *Env) target(name string, known bool) (string, error) {
+	if name != "" {
+		return name, units.ValidateName(name)
+	}
+	runs, err := e.listRuns()
+	if err != nil {
+		return "", err
+	}
+	r, err := mostRecent(runs)
+	if err != nil && known {
+		r, err = mostRecentKnown(runs)
+	}
+	if err != nil {
+		return "", &ExitError{Code: 1, Err: err}
+	}
+	if !e.JSON {
+		fmt.Fprintf(e.Stdout, "%s is the most recently started run\n", r.Name)
+	}
+	return r.Name, nil
+}
