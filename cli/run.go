@@ -215,10 +215,9 @@ func (e *Env) attach(spec *units.Spec, begin time.Time, w *systemdctl.Watch, sig
 		return err
 	}
 	// Ended: inactive or failed, no job pending, and the main process's end
-	// recorded (or the unit already collected).
+	// recorded. systemd sends these changes before it collects the unit.
 	ended := func(s systemdctl.State, _ map[uint32]string) bool {
-		return (s.ActiveState == "inactive" || s.ActiveState == "failed") && s.Job == 0 &&
-			(s.ExecMainCode != 0 || s.LoadState == "not-found")
+		return (s.ActiveState == "inactive" || s.ActiveState == "failed") && s.Job == 0 && s.ExecMainCode != 0
 	}
 	final := w.State()
 	if !ended(final, nil) {

@@ -85,6 +85,12 @@ func (s Store) Load(name string) (*units.Spec, error) {
 	return &spec, nil
 }
 
+// Has says whether a spec is kept under name.
+func (s Store) Has(name string) bool {
+	_, err := os.Stat(s.specPath(name))
+	return err == nil
+}
+
 // List returns every kept spec, by name. A missing folder is an empty store.
 func (s Store) List() ([]*units.Spec, error) {
 	ents, err := os.ReadDir(s.Dir)

@@ -138,21 +138,6 @@ func (m *Manager) route() {
 					}
 				})
 			})
-		case "org.freedesktop.systemd1.Manager.UnitRemoved":
-			var unit string
-			var path dbus.ObjectPath
-			if dbus.Store(s.Body, &unit, &path) != nil {
-				continue
-			}
-			m.each(path, func(w *Watch) {
-				w.update(func() {
-					if w.state.ActiveState == "" || w.state.ActiveState == "active" {
-						w.state.ActiveState = "inactive"
-					}
-					w.state.LoadState = "not-found"
-					w.state.Job = 0
-				})
-			})
 		}
 	}
 }
