@@ -67,18 +67,25 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// Main parses args, runs the verb and returns the process's exit code.
-func Main(args []string, version string) int {
-	var root CLI
-	parser, err := kong.New(&root,
+// Parser is runctl's command line as kong sees it; the man page and the
+// shell completions are generated from it, so they cannot drift.
+func Parser(root *CLI, version string) *kong.Kong {
+	parser, err := kong.New(root,
 		kong.Name("runctl"),
 		kong.Description("Run, restart, inspect and autostart programs as systemd units."),
 		kong.UsageOnError(),
 		kong.Vars{"version": "runctl " + version},
 	)
 	if err != nil {
-		panic(err)
+		panic(err) // the CLI definition itself is wrong
 	}
+	return parser
+}
+
+// Main parses args, runs the verb and returns the process's exit code.
+func Main(args []string, version string) int {
+	var root CLI
+	parser := Parser(&root, version)
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "runctl: %v\n", err)

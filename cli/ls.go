@@ -11,12 +11,20 @@ import (
 )
 
 // LsCmd lists runs.
-type LsCmd struct{}
+type LsCmd struct {
+	Quiet bool `short:"q" help:"Print only the names (for scripts and shell completion)."`
+}
 
 func (c *LsCmd) Run(e *Env) error {
 	runs, err := e.listRuns()
 	if err != nil {
 		return err
+	}
+	if c.Quiet {
+		for _, r := range runs {
+			fmt.Fprintln(e.Stdout, r.Name)
+		}
+		return nil
 	}
 	if e.JSON {
 		if runs == nil {
