@@ -198,22 +198,19 @@ func permissionHint(err error, scope systemdctl.Scope) error {
 func (e *Env) attach(spec *units.Spec, begin time.Time, w *systemdctl.Watch, sigs <-chan os.Signal) error {
 	m, _ := e.Manager()
 	unit := units.UnitName(spec.Name)
-	// Match by unit, not invocation id: journald reads the id from the
-	// unit's cgroup, which a program that exits at once has already left.
-	match := "_SYSTEMD_UNIT=" + unit
-	if e.Scope() == systemdctl.User {
-		match = "_SYSTEMD_USER_UNIT=" + unit
-	}
-	follow, err := journal.Follow(e.Scope() == systemdctl.User, []string{match}, begin, func(en journal.Entry) {
+	// Follow the unit since the start, not its invocation id: journald
+	// reads the id from the unit's cgroup, which a program that exits at
+	// once has already left.
+	follow := journal.Follow(journal.Query{User: e.Scope() == systemdctl.User, Units: []string{unit}, Since: begin}, func(en journal.Entry) {
+		if en.Manager {
+			return
+		}
 		out := e.Stdout
 		if en.Priority <= 3 {
 			out = e.Stderr
 		}
 		out.Write(append(en.Message, '\n'))
 	})
-	if err != nil {
-		return err
-	}
 	// Ended: inactive or failed, no job pending, and the main process's end
 	// recorded. systemd sends these changes before it collects the unit.
 	ended := func(s systemdctl.State, _ map[uint32]string) bool {

@@ -60,7 +60,9 @@ func (m *Manager) StartTransientWatch(ctx context.Context, unit string, props []
 	if err != nil {
 		return st, w, err
 	}
-	if st.MainPID == 0 || st.InvocationID == "" {
+	if st.Running() && (st.MainPID == 0 || st.InvocationID == "") {
+		// Not seen in the signals yet; a unit already gone has nothing more
+		// to tell (and reading it would load an empty stub).
 		if p, err := m.properties(ctx, unit); err == nil {
 			w.seed(p)
 			st = w.State()

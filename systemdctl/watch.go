@@ -73,8 +73,13 @@ func (w *Watch) update(f func()) {
 	w.mu.Unlock()
 }
 
-// seed folds properties read by a call into the state.
+// seed folds properties read by a call into the state, unless the unit is
+// gone: then the call loaded a stub whose zeros would hide what the
+// signals reported.
 func (w *Watch) seed(props map[string]dbus.Variant) {
+	if v, ok := props["LoadState"]; ok && v.Value() != "loaded" && w.state.LoadState == "loaded" {
+		return
+	}
 	w.update(func() { w.state.apply(props) })
 }
 

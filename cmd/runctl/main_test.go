@@ -61,7 +61,10 @@ func (r result) String() string {
 func runctlCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 	t.Helper()
 	sandbox.Need(t, sb)
-	cmd := sb.CommandIn(t.Context(), dir, binDir+"/runctl", args...)
+	// A hung runctl fails its test instead of the whole run's timeout.
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	t.Cleanup(cancel)
+	cmd := sb.CommandIn(ctx, dir, binDir+"/runctl", args...)
 	cmd.Env = append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin", "RUNCTL_TEST_MARK=1")
 	return cmd
 }

@@ -1,0 +1,96 @@
+// Package journal reads a run's output back from the journal. It drives
+// journalctl rather than linking libsystemd through cgo (go-systemd's
+// sdjournal): the binary stays static and cgo-free, and journalctl already
+// knows every journal file layout, namespace and access rule of the host's
+// systemd. Entries come as journalctl's JSON, one per line, parsed as they
+// stream.
+package journal
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// Entry is one journal entry of a run: a line the program wrote, or a
+// message the manager logged about its unit.
+type Entry struct {
+	Time         time.Time
+	Message      []byte
+	Priority     int // syslog level: 3 err, 4 warning, 6 info (stdout's default)
+	PID          int
+	Identifier   string
+	Hostname     string
+	Unit         string // the unit the entry belongs to
+	InvocationID string
+	Manager      bool // logged by systemd about the unit, not by the program
+	Cursor       string
+}
+
+// fields are the ones journalctl is asked for (--output-fields).
+const fields = "MESSAGE,PRIORITY,_PID,SYSLOG_IDENTIFIER,_COMM,_HOSTNAME,_SYSTEMD_UNIT,_SYSTEMD_USER_UNIT,UNIT,USER_UNIT,_SYSTEMD_INVOCATION_ID,INVOCATION_ID"
+
+type rawEntry struct {
+	Message     json.RawMessage `json:"MESSAGE"`
+	Priority    string          `json:"PRIORITY"`
+	PID         string          `json:"_PID"`
+	Ident       string          `json:"SYSLOG_IDENTIFIER"`
+	Comm        string          `json:"_COMM"`
+	Hostname    string          `json:"_HOSTNAME"`
+	Unit        string          `json:"_SYSTEMD_UNIT"`
+	UserUnit    string          `json:"_SYSTEMD_USER_UNIT"`
+	AboutUnit   string          `json:"UNIT"`
+	AboutUser   string          `json:"USER_UNIT"`
+	Invocation  string          `json:"_SYSTEMD_INVOCATION_ID"`
+	AboutInvoc  string          `json:"INVOCATION_ID"`
+	Cursor      string          `json:"__CURSOR"`
+	RealtimeStr string          `json:"__REALTIME_TIMESTAMP"`
+}
+
+// decode reads one line of journalctl -o json. MESSAGE is a string, or an
+// array of bytes when it is not valid UTF-8.
+func decode(line []byte) (Entry, bool) {
+	var r rawEntry
+	if json.Unmarshal(line, &r) != nil {
+		return Entry{}, false
+	}
+	e := Entry{Cursor: r.Cursor, Priority: 6, Identifier: r.Ident, Hostname: r.Hostname}
+	var s string
+	if json.Unmarshal(r.Message, &s) == nil {
+		e.Message = []byte(s)
+	} else {
+		var b []int
+		if json.Unmarshal(r.Message, &b) != nil {
+			return Entry{}, false
+		}
+		e.Message = make([]byte, len(b))
+		for i, c := range b {
+			e.Message[i] = byte(c)
+		}
+	}
+	if p, err := strconv.Atoi(r.Priority); err == nil {
+		e.Priority = p
+	}
+	e.PID, _ = strconv.Atoi(r.PID)
+	if us, err := strconv.ParseInt(r.RealtimeStr, 10, 64); err == nil {
+		e.Time = time.UnixMicro(us)
+	}
+	if e.Identifier == "" {
+		e.Identifier = r.Comm
+	}
+	// A message the manager logs about a unit names it in UNIT= (USER_UNIT=
+	// for a user manager) and its invocation in INVOCATION_ID=.
+	switch {
+	case r.Unit != "" && r.AboutUnit == "" && r.AboutUser == "":
+		e.Unit, e.InvocationID = r.Unit, r.Invocation
+	case r.UserUnit != "" && r.AboutUser == "":
+		e.Unit, e.InvocationID = r.UserUnit, r.Invocation
+	case r.AboutUnit != "":
+		e.Unit, e.InvocationID, e.Manager = r.AboutUnit, r.AboutInvoc, true
+	case r.AboutUser != "":
+		e.Unit, e.InvocationID, e.Manager = r.AboutUser, r.AboutInvoc, true
+	default:
+		e.Unit, e.InvocationID = r.Unit, r.Invocation
+	}
+	return e, true
+}
