@@ -44,6 +44,7 @@ type cycleOptions struct {
 	Timeout time.Duration // for the stop; 0: the spec's stop timeout
 	Force   bool          // SIGKILL the old instance at once
 	Watch   bool          // leave the new instance's Watch open (attached runs)
+	Fresh   bool          // systemd has no unit of that name: nothing to stop
 }
 
 // errNotStopped: the old instance would not go; no second one is started.
@@ -99,9 +100,13 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (cycleResult, *systemdct
 	if timeout == 0 {
 		timeout = time.Duration(spec.StopTimeout)
 	}
-	ctx, cancel := context.WithTimeout(e.Ctx, timeout+stopGrace)
-	stopped, err := m.Stop(ctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: opt.Force})
-	cancel()
+	var stopped systemdctl.Stopped
+	err = systemdctl.ErrNotLoaded
+	if !opt.Fresh {
+		ctx, cancel := context.WithTimeout(e.Ctx, timeout+stopGrace)
+		stopped, err = m.Stop(ctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: opt.Force})
+		cancel()
+	}
 	switch {
 	case errors.Is(err, systemdctl.ErrNotLoaded):
 	case err != nil:
@@ -124,9 +129,9 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (cycleResult, *systemdct
 	if errors.Is(err, systemdctl.ErrUnitExists) {
 		// Another manager client made the unit between our stop and start.
 		w.Close()
-		cur, _ := m.Unit(e.Ctx, unit)
+		cur, _ := m.Brief(e.Ctx, unit)
 		if cur.Running() {
-			return res, nil, fmt.Errorf("%s was started by someone else meanwhile (pid %d); runctl ls shows it", spec.Name, cur.MainPID)
+			return res, nil, fmt.Errorf("%s was started by someone else meanwhile; runctl ls shows it", spec.Name)
 		}
 		_ = m.ResetFailed(e.Ctx, unit)
 		st, w, err = m.StartTransientWatch(e.Ctx, unit, units.Properties(spec, store.EnvFile(spec.Name)))

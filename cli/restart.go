@@ -94,15 +94,17 @@ func (c *StartCmd) Run(e *Env) error {
 	if err != nil {
 		return err
 	}
-	if cur, err := m.Unit(e.Ctx, units.UnitName(c.Name)); err != nil {
+	cur, err := m.Brief(e.Ctx, units.UnitName(c.Name))
+	if err != nil {
 		return err
-	} else if cur.Running() {
-		return fmt.Errorf("run %s is already running (pid %d); runctl restart %s restarts it", c.Name, cur.MainPID, c.Name)
+	}
+	if cur.Running() {
+		return fmt.Errorf("run %s is already running; runctl restart %s restarts it", c.Name, c.Name)
 	}
 	if err := preflight(spec); err != nil {
 		return fmt.Errorf("cannot start %s: %w", c.Name, err)
 	}
-	res, _, err := e.cycle(spec, cycleOptions{})
+	res, _, err := e.cycle(spec, cycleOptions{Fresh: !cur.Loaded()})
 	if e.JSON && err == nil {
 		return e.printJSON(res)
 	}
@@ -146,7 +148,7 @@ func (e *Env) rm(name string, force bool) error {
 	if err != nil {
 		return err
 	}
-	cur, err := m.Unit(e.Ctx, units.UnitName(name))
+	cur, err := m.Brief(e.Ctx, units.UnitName(name))
 	if err != nil {
 		return err
 	}

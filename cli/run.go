@@ -139,21 +139,21 @@ func (c *RunCmd) Run(e *Env) error {
 	if err != nil {
 		return err
 	}
-	cur, err := m.Unit(e.Ctx, units.UnitName(spec.Name))
+	cur, err := m.Brief(e.Ctx, units.UnitName(spec.Name))
 	if err != nil {
 		unlock()
 		return err
 	}
 	if cur.Running() && !c.Replace {
 		unlock()
-		return fmt.Errorf("run %s is already running (pid %d): stop it first (runctl stop %s), replace it (run --replace), or choose another name with -n", spec.Name, cur.MainPID, spec.Name)
+		return fmt.Errorf("run %s is already running: stop it first (runctl stop %s), replace it (run --replace), or choose another name with -n", spec.Name, spec.Name)
 	}
 	if err := store.Save(spec); err != nil {
 		unlock()
 		return permissionHint(fmt.Errorf("cannot keep the run's spec: %w", err), e.Scope())
 	}
 	begin := time.Now()
-	res, w, err := e.cycle(spec, cycleOptions{Watch: !c.Daemon})
+	res, w, err := e.cycle(spec, cycleOptions{Watch: !c.Daemon, Fresh: !cur.Loaded()})
 	unlock()
 	if w != nil {
 		defer w.Close()

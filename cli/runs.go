@@ -75,7 +75,7 @@ func (e *Env) listRuns() ([]Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	states, err := m.List(e.Ctx, units.UnitPrefix+"*.service")
+	states, err := m.List(e.Ctx, systemdctl.ListProps, units.UnitPrefix+"*.service")
 	if err != nil {
 		return nil, err
 	}

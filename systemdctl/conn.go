@@ -42,8 +42,10 @@ type Options struct {
 type Manager struct {
 	scope Scope
 	conn  *sd.Conn
-	call  *dbus.Conn // the connection go-systemd makes calls on
-	sig   *dbus.Conn // the connection go-systemd receives signals on
+	call  *dbus.Conn // the connection under conn, for calls go-systemd lacks
+
+	subOnce sync.Once
+	subErr  error
 
 	mu      sync.Mutex
 	watches map[dbus.ObjectPath]map[*Watch]struct{}
@@ -72,35 +74,42 @@ func Connect(ctx context.Context, opts Options) (*Manager, error) {
 	}
 	var errs []error
 	for _, dial := range dials {
-		// go-systemd dials twice: calls on the first connection, signals on
-		// the second, which we keep to route PropertiesChanged ourselves
-		// (its own subscriber drops the Service interface).
-		var conns []*dbus.Conn
-		conn, err := sd.NewConnection(func() (*dbus.Conn, error) {
-			c, err := dial()
-			if err == nil {
-				conns = append(conns, c)
-			}
-			return c, err
-		})
+		c, err := dial()
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		m.conn, m.call, m.sig = conn, conns[0], conns[1]
+		// go-systemd asks for a connection for calls and one for signals;
+		// one serves both (a connect and a handshake less per command), and
+		// we route its signals ourselves: go-systemd's subscriber drops the
+		// Service interface's PropertiesChanged.
+		conn, err := sd.NewConnection(func() (*dbus.Conn, error) { return c, nil })
+		if err != nil {
+			c.Close()
+			errs = append(errs, err)
+			continue
+		}
+		m.conn, m.call = conn, c
 		break
 	}
 	if m.conn == nil {
 		return nil, connectError(opts.Scope, errors.Join(errs...))
 	}
 	m.signals = make(chan *dbus.Signal, 4096)
-	m.sig.Signal(m.signals)
+	m.call.Signal(m.signals)
 	go m.route()
-	if err := m.conn.Subscribe(); err != nil {
-		m.Close()
-		return nil, wrap(err, "cannot subscribe to systemd's signals")
-	}
 	return m, nil
+}
+
+// subscribe asks the manager for its signals, once, when the first Watch
+// needs them: commands that only read (ls, status) skip the round trip.
+func (m *Manager) subscribe() error {
+	m.subOnce.Do(func() {
+		if err := m.conn.Subscribe(); err != nil {
+			m.subErr = wrap(err, "cannot subscribe to systemd's signals")
+		}
+	})
+	return m.subErr
 }
 
 // privateDial connects straight to a manager's private socket: EXTERNAL auth

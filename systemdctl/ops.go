@@ -99,12 +99,19 @@ type Stopped struct {
 func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopped, error) {
 	w := m.Watch(unit)
 	defer w.Close()
-	props, err := m.properties(ctx, unit)
+	before, err := m.Brief(ctx, unit)
 	if err != nil {
 		return Stopped{}, err
 	}
-	w.seed(props)
-	before := w.State()
+	if before.ActiveState == "failed" {
+		// How it ended is all a stop of a failed unit can report.
+		one := []State{before}
+		if err := m.getProps(ctx, one, []dbus.ObjectPath{unitPath(unit)}, []string{"Result", "ExecMainCode", "ExecMainStatus"}); err != nil {
+			return Stopped{}, err
+		}
+		before = one[0]
+	}
+	w.base(before)
 	out := Stopped{Before: before, After: before}
 	if !before.Loaded() {
 		return out, ErrNotLoaded
@@ -181,28 +188,89 @@ func (m *Manager) ResetFailed(ctx context.Context, unit string) error {
 	return wrap(m.conn.ResetFailedUnitContext(ctx, unit), "cannot reset "+unit)
 }
 
+// Brief reads only what ListUnitsByNames tells — load, active and sub
+// state, pending job — in one small reply: enough to decide whether a run
+// is running.
+func (m *Manager) Brief(ctx context.Context, unit string) (State, error) {
+	list, err := m.conn.ListUnitsByNamesContext(ctx, []string{unit})
+	if err != nil {
+		return State{Unit: unit}, wrap(err, "cannot read the state of "+unit)
+	}
+	st := State{Unit: unit, LoadState: "not-found", ActiveState: "inactive"}
+	if len(list) == 1 {
+		u := list[0]
+		st.LoadState, st.ActiveState, st.SubState, st.Description, st.Job = u.LoadState, u.ActiveState, u.SubState, u.Description, u.JobId
+	}
+	return st, nil
+}
+
+// ListProps are the properties List reads per unit, besides what
+// ListUnitsByPatterns returns.
+var ListProps = []string{"MainPID", "ExecMainStartTimestamp", "NRestarts", "Result", "ExecMainCode", "ExecMainStatus", "InvocationID"}
+
 // List returns the state of every loaded unit matching the patterns: one
-// ListUnitsByPatterns, then the units' Service properties in pipelined calls
-// over the one connection, so the cost does not grow by a round trip per unit.
-func (m *Manager) List(ctx context.Context, patterns ...string) ([]State, error) {
+// ListUnitsByPatterns, then props of each unit by pipelined Get calls over
+// the one connection. Reading whole interfaces instead costs ~300 values per
+// unit to encode and decode: 40x slower at 1,000 units.
+func (m *Manager) List(ctx context.Context, props []string, patterns ...string) ([]State, error) {
 	list, err := m.conn.ListUnitsByPatternsContext(ctx, nil, patterns)
 	if err != nil {
 		return nil, wrap(err, "cannot list units")
-	}
-	calls := make([]*dbus.Call, len(list))
-	for i, u := range list {
-		obj := m.call.Object("org.freedesktop.systemd1", u.Path)
-		calls[i] = obj.GoWithContext(ctx, "org.freedesktop.DBus.Properties.GetAll", 0, nil, ifaceService)
 	}
 	states := make([]State, len(list))
 	for i, u := range list {
 		st := &states[i]
 		st.Unit, st.LoadState, st.ActiveState, st.SubState, st.Description = u.Name, u.LoadState, u.ActiveState, u.SubState, u.Description
 		st.Job = u.JobId
-		var props map[string]dbus.Variant
-		if err := (<-calls[i].Done).Store(&props); err == nil {
-			st.apply(props)
+	}
+	paths := make([]dbus.ObjectPath, len(list))
+	for i, u := range list {
+		paths[i] = u.Path
+	}
+	return states, m.getProps(ctx, states, paths, props)
+}
+
+// getProps reads props of many units with pipelined Get calls.
+func (m *Manager) getProps(ctx context.Context, states []State, paths []dbus.ObjectPath, props []string) error {
+	type call struct {
+		i    int
+		name string
+		c    *dbus.Call
+	}
+	done := make(chan *dbus.Call, len(states)*len(props))
+	calls := make([]call, 0, cap(done))
+	for i := range states {
+		obj := m.call.Object("org.freedesktop.systemd1", paths[i])
+		for _, p := range props {
+			c := obj.GoWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, done, propInterface(p), p)
+			calls = append(calls, call{i, p, c})
 		}
 	}
-	return states, nil
+	for range calls {
+		<-done
+	}
+	for _, c := range calls {
+		var v dbus.Variant
+		if c.c.Err != nil {
+			if errors.Is(c.c.Err, context.Canceled) || errors.Is(c.c.Err, context.DeadlineExceeded) {
+				return c.c.Err
+			}
+			continue // the unit went away meanwhile
+		}
+		if err := c.c.Store(&v); err == nil {
+			states[c.i].apply(map[string]dbus.Variant{c.name: v})
+		}
+	}
+	return nil
+}
+
+// propInterface is the D-Bus interface a property of a service unit is on.
+func propInterface(p string) string {
+	switch p {
+	case "MainPID", "ControlPID", "NRestarts", "Result", "ExecMainCode", "ExecMainStatus",
+		"ExecMainStartTimestamp", "ExecMainExitTimestamp", "ExecMainPID", "MemoryCurrent",
+		"CPUUsageNSec", "TasksCurrent", "ControlGroup", "StatusText":
+		return ifaceService
+	}
+	return ifaceUnit
 }

@@ -32,6 +32,7 @@ type Watch struct {
 	state  State
 	jobs   map[uint32]string // finished job id → result
 	notify chan struct{}     // closed and replaced on every change
+	err    error             // no signals will come
 }
 
 // Watch starts following a unit. Call it before acting on the unit, so that
@@ -45,6 +46,7 @@ func (m *Manager) Watch(unit string) *Watch {
 	}
 	m.watches[w.path][w] = struct{}{}
 	m.mu.Unlock()
+	w.err = m.subscribe()
 	return w
 }
 
@@ -83,9 +85,26 @@ func (w *Watch) seed(props map[string]dbus.Variant) {
 	w.update(func() { w.state.apply(props) })
 }
 
+// base takes st as the state the signals change from, where they have not
+// reported anything yet.
+func (w *Watch) base(st State) {
+	w.update(func() {
+		if w.state.ActiveState == "" {
+			jobs := w.state.Job
+			w.state = st
+			if jobs != 0 {
+				w.state.Job = jobs
+			}
+		}
+	})
+}
+
 // Wait blocks until cond holds for the state (checked at once and after
 // every change), or ctx ends.
 func (w *Watch) Wait(ctx context.Context, cond func(State, map[uint32]string) bool) (State, error) {
+	if w.err != nil {
+		return w.State(), w.err
+	}
 	for {
 		w.mu.Lock()
 		st, ok, ch := w.state, cond(w.state, w.jobs), w.notify
