@@ -20,7 +20,7 @@ type LogsCmd struct {
 func (c *LogsCmd) Run(e *Env) error {
 	name := c.Name
 	if name == "" {
-		runs, err := e.listRuns()
+		runs, err := e.listRuns(false)
 		if err != nil {
 			return err
 		}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/runctl/runctl/units"
 )
 
 // LsCmd lists runs.
@@ -16,7 +14,7 @@ type LsCmd struct {
 }
 
 func (c *LsCmd) Run(e *Env) error {
-	runs, err := e.listRuns()
+	runs, err := e.listRuns(e.JSON)
 	if err != nil {
 		return err
 	}
@@ -55,9 +53,9 @@ func (c *LsCmd) Run(e *Env) error {
 		case r.SubState == "auto-restart":
 			state = "restarting"
 		}
-		cmd := "?"
-		if r.Command != nil {
-			cmd = (&units.Spec{Argv: r.Command}).CommandLine()
+		cmd := r.commandLine
+		if cmd == "" {
+			cmd = "?"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Name, state, pid, up, r.Restarts, truncate(cmd, 80))
 	}

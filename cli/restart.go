@@ -170,7 +170,7 @@ func (e *Env) target(name string, known bool) (string, error) {
 	if name != "" {
 		return name, units.ValidateName(name)
 	}
-	runs, err := e.listRuns()
+	runs, err := e.listRuns(known)
 	if err != nil {
 		return "", err
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/runctl/runctl/specstore"
@@ -31,7 +32,8 @@ type Run struct {
 	// LimitHit: systemd gave up restarting it (--max-restarts reached).
 	LimitHit bool `json:"restart_limit_hit"`
 
-	created time.Time
+	created     time.Time
+	commandLine string // shell-quoted, for text output
 }
 
 func (r Run) running() bool {
@@ -42,11 +44,14 @@ func (r Run) running() bool {
 	return false
 }
 
-// makeRun joins a spec (may be nil) and a unit state (zero if not loaded).
-func makeRun(scope systemdctl.Scope, name string, spec *units.Spec, st systemdctl.State, now time.Time) Run {
-	r := Run{Name: name, Unit: units.UnitName(name), Manager: scope.String(), State: "stopped", Known: spec != nil}
+// makeRun joins a spec (nil if not read) and a unit state (zero if not
+// loaded).
+func makeRun(scope systemdctl.Scope, name string, spec *units.Spec, known bool, st systemdctl.State, now time.Time) Run {
+	r := Run{Name: name, Unit: units.UnitName(name), Manager: scope.String(), State: "stopped", Known: known || spec != nil}
 	if spec != nil {
-		r.Command, r.Dir, r.created = spec.Argv, spec.Dir, spec.Created
+		r.Command, r.Dir, r.created, r.commandLine = spec.Argv, spec.Dir, spec.Created, spec.CommandLine()
+	} else if cl, ok := strings.CutPrefix(st.Description, "runctl run "+name+": "); ok {
+		r.commandLine = cl // what run put in the Description: no file to read
 	}
 	if st.Loaded() && st.ActiveState != "inactive" {
 		r.State, r.SubState, r.Result = st.ActiveState, st.SubState, st.Result
@@ -65,8 +70,12 @@ func makeRun(scope systemdctl.Scope, name string, spec *units.Spec, st systemdct
 	return r
 }
 
-// listRuns returns every run runctl keeps or systemd knows, by name.
-func (e *Env) listRuns() ([]Run, error) {
+// listRuns returns every run runctl keeps or systemd knows, by name. With
+// full, every kept spec is read (argv, directory for --json); otherwise
+// only those of runs systemd does not have loaded or that failed: a
+// running unit's Description already holds its command line, and reading
+// a thousand files is most of what a listing would cost.
+func (e *Env) listRuns(full bool) ([]Run, error) {
 	m, err := e.Manager()
 	if err != nil {
 		return nil, err
@@ -75,35 +84,49 @@ func (e *Env) listRuns() ([]Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	states, err := m.List(e.Ctx, systemdctl.ListProps, units.UnitPrefix+"*.service")
+	props := systemdctl.BriefProps
+	if full {
+		props = func(state string) []string { return append(systemdctl.BriefProps(state), "InvocationID") }
+	}
+	t0 := time.Now()
+	states, err := m.List(e.Ctx, props, units.UnitPrefix+"*.service")
 	if err != nil {
 		return nil, err
 	}
-	specs, err := store.List()
+	t1 := time.Now()
+	names, err := store.Names()
 	if err != nil {
 		return nil, err
 	}
-	byName := map[string]*units.Spec{}
-	for _, s := range specs {
-		byName[s.Name] = s
+	known := make(map[string]bool, len(names))
+	for _, n := range names {
+		known[n] = true
 	}
 	now := time.Now()
-	var runs []Run
-	seen := map[string]bool{}
+	runs := make([]Run, 0, len(names))
 	for _, st := range states {
 		name, ok := units.NameFromUnit(st.Unit)
 		if !ok {
 			continue
 		}
-		seen[name] = true
-		runs = append(runs, makeRun(e.Scope(), name, byName[name], st, now))
+		var spec *units.Spec
+		if known[name] && (full || st.ActiveState == "failed" || st.ActiveState == "inactive") {
+			spec, _ = store.Load(name)
+		}
+		runs = append(runs, makeRun(e.Scope(), name, spec, known[name], st, now))
+		delete(known, name)
 	}
-	for _, s := range specs {
-		if !seen[s.Name] {
-			runs = append(runs, makeRun(e.Scope(), s.Name, s, systemdctl.State{}, now))
+	for _, name := range names {
+		if known[name] {
+			spec, err := store.Load(name)
+			if err != nil {
+				continue // removed meanwhile, or damaged
+			}
+			runs = append(runs, makeRun(e.Scope(), name, spec, true, systemdctl.State{}, now))
 		}
 	}
 	sort.Slice(runs, func(i, j int) bool { return runs[i].Name < runs[j].Name })
+	e.Log.Debug().Int("units", len(states)).Dur("systemd", t1.Sub(t0)).Int("kept", len(names)).Dur("store", time.Since(t1)).Msg("listed runs")
 	return runs, nil
 }
 

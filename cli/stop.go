@@ -47,7 +47,7 @@ func (c *StopCmd) Run(e *Env) error {
 	case c.Name != "":
 		names = []string{c.Name}
 	default:
-		runs, err := e.listRuns()
+		runs, err := e.listRuns(false)
 		if err != nil {
 			return err
 		}

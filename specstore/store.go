@@ -91,28 +91,46 @@ func (s Store) Has(name string) bool {
 	return err == nil
 }
 
-// List returns every kept spec, by name. A missing folder is an empty store.
-func (s Store) List() ([]*units.Spec, error) {
-	ents, err := os.ReadDir(s.Dir)
+// Names lists the kept runs without reading their specs, sorted. A missing
+// folder is an empty store.
+func (s Store) Names() ([]string, error) {
+	f, err := os.Open(s.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot list runs in %s: %w", s.Dir, err)
 	}
-	var specs []*units.Spec
+	defer f.Close()
+	ents, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list runs in %s: %w", s.Dir, err)
+	}
+	var names []string
 	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || strings.HasPrefix(name, ".") || units.ValidateName(name) != nil {
-			continue
+		name, ok := strings.CutSuffix(e, ".json")
+		if ok && !strings.HasPrefix(name, ".") && units.ValidateName(name) == nil {
+			names = append(names, name)
 		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// List returns every kept spec, by name.
+func (s Store) List() ([]*units.Spec, error) {
+	names, err := s.Names()
+	if err != nil {
+		return nil, err
+	}
+	var specs []*units.Spec
+	for _, name := range names {
 		spec, err := s.Load(name)
 		if err != nil {
 			continue // removed meanwhile, or damaged: Load reports it by name
 		}
 		specs = append(specs, spec)
 	}
-	sort.Slice(specs, func(i, j int) bool { return specs[i].Name < specs[j].Name })
 	return specs, nil
 }
 

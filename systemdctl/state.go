@@ -31,10 +31,14 @@ type State struct {
 	ExecMainExit   time.Time
 	ActiveEnter    time.Time
 	InactiveEnter  time.Time
+	StateChange    time.Time
 	ControlGroup   string
-	MemoryCurrent  uint64
-	CPUUsageNSec   uint64
-	UnitFileState  string
+	// MemoryCurrent, CPUUsageNSec and TasksCurrent are max uint64 when
+	// systemd does not account them.
+	MemoryCurrent uint64
+	CPUUsageNSec  uint64
+	TasksCurrent  uint64
+	UnitFileState string
 }
 
 // Loaded says whether systemd knows the unit.
@@ -135,6 +139,10 @@ func (s *State) apply(props map[string]dbus.Variant) {
 				s.MemoryCurrent = x
 			case "CPUUsageNSec":
 				s.CPUUsageNSec = x
+			case "TasksCurrent":
+				s.TasksCurrent = x
+			case "StateChangeTimestamp":
+				s.StateChange = usec(x)
 			}
 		case []byte:
 			if k == "InvocationID" {

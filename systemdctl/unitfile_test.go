@@ -18,6 +18,7 @@ import (
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
 
 	"github.com/runctl/runctl/sandbox"
 	"github.com/runctl/runctl/units"
@@ -103,6 +104,8 @@ type unitFileCase struct {
 	// links are symlinks to /bin/sh and dirs folders to create, in uftDir.
 	links, dirs []string
 	env         []string
+	// envDir holds the env file, in uftDir.
+	envDir string
 }
 
 func hostileEnv() []string {
@@ -119,6 +122,9 @@ func unitFileCases() []unitFileCase {
 	}
 	cases := []unitFileCase{
 		{name: "hostile args", spec: func(s *units.Spec) { s.Argv = shArgv("sh", hostileArgs...) }, env: hostileEnv()},
+		{name: "hostile env file path", envDir: "env dir %n $X;#'\" 日本", env: []string{"A=1"}, spec: func(s *units.Spec) {
+			s.Argv = shArgv("sh")
+		}},
 		{name: "no env file", spec: func(s *units.Spec) { s.Argv = shArgv("sh", "$HOME", "%n") }},
 		{name: "long args", spec: func(s *units.Spec) {
 			s.Argv = shArgv("sh", strings.Repeat("a%\\\" ;$", 16<<10), strings.Repeat("x", 100<<10))
@@ -130,11 +136,11 @@ func unitFileCases() []unitFileCase {
 			}
 			s.Argv = shArgv("sh", args...)
 		}},
-		{name: "hostile path", links: []string{"-@:+!sh"}, spec: func(s *units.Spec) {
-			s.Path = uftDir + "/-@:+!sh"
-			s.Argv = shArgv("-@:+!sh", ";")
+		{name: "hostile path", links: []string{"-@:+!%n$X;sh#"}, spec: func(s *units.Spec) {
+			s.Path = uftDir + "/-@:+!%n$X;sh#"
+			s.Argv = shArgv("-@:+!%n$X;sh#", ";")
 		}},
-		{name: "path with space", links: []string{"bin dir/%n $HOME;sh#", "bin dir/日本 🚀"}, spec: func(s *units.Spec) {
+		{name: "path with space", links: []string{"bin dir/%n $HOME;sh#"}, spec: func(s *units.Spec) {
 			s.Path = uftDir + "/bin dir/%n $HOME;sh#"
 			s.Argv = shArgv("%n $HOME;sh#", "x")
 		}},
@@ -193,7 +199,9 @@ func unitFileCases() []unitFileCase {
 			s.Argv = shArgv("sh")
 		}},
 	}
-	for _, a := range hostileArgs {
+	// argv[0] follows the executable, where systemd looks for prefixes and
+	// a bare ";" ends the command.
+	for _, a := range []string{"", ";", `\;`, "-sh", "@sh", ":sh", "+sh", "!sh", "%n", "$0", `"`, "a b", "\n", `trailing\`, "日本"} {
 		cases = append(cases, unitFileCase{
 			name: fmt.Sprintf("argv0 %q", a),
 			spec: func(s *units.Spec) { s.Argv = shArgv(a, a) },
@@ -208,6 +216,7 @@ func unitFileCases() []unitFileCase {
 func TestUnitFileMatchesTransient(t *testing.T) {
 	m := connect(t)
 	mkdirSandbox(t, uftDir, 0o755)
+	t.Cleanup(func() { os.RemoveAll(sb.Path(uftDir)) })
 	for _, c := range unitFileCases() {
 		t.Run(c.name, func(t *testing.T) {
 			for _, l := range c.links {
@@ -217,18 +226,22 @@ func TestUnitFileMatchesTransient(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for _, d := range c.dirs {
+			for _, d := range append(c.dirs, c.envDir) {
 				mkdirSandbox(t, filepath.Join(uftDir, d), 0o755)
 			}
-			s := testSpec(t)
+			s := testSpec()
 			c.spec(s)
 			s.Env = c.env
-			checkUnitFile(t, m, s, c.env != nil)
+			envFile := ""
+			if c.env != nil {
+				envFile = filepath.Join(uftDir, c.envDir, s.Name+".env")
+			}
+			checkUnitFile(t, m, s, envFile)
 		})
 	}
 }
 
-func testSpec(t *testing.T) *units.Spec {
+func testSpec() *units.Spec {
 	return &units.Spec{
 		Version:     units.SpecVersion,
 		Name:        fmt.Sprintf("uft%d-%d", seq.Add(1), os.Getpid()),
@@ -240,14 +253,14 @@ func testSpec(t *testing.T) *units.Spec {
 	}
 }
 
-func checkUnitFile(t *testing.T, m *Manager, s *units.Spec, withEnvFile bool) {
+// checkUnitFile loads s as a unit file and as a transient unit, with s.Env
+// in envFile unless that is "", and compares them.
+func checkUnitFile(t *testing.T, m *Manager, s *units.Spec, envFile string) {
 	t.Helper()
 	ctx := t.Context()
 	fileUnit := units.UnitName(s.Name)
 	transUnit := units.UnitName(s.Name + "-t")
-	var envFile string
-	if withEnvFile {
-		envFile = uftDir + "/" + s.Name + ".env"
+	if envFile != "" {
 		data, err := units.RenderEnvFile(s.Env)
 		if err != nil {
 			t.Fatal(err)
@@ -262,7 +275,7 @@ func checkUnitFile(t *testing.T, m *Manager, s *units.Spec, withEnvFile bool) {
 	t.Cleanup(func() {
 		ctx := context.Background()
 		for _, u := range []string{fileUnit, transUnit} {
-			m.Kill(ctx, u, 9)
+			m.Kill(ctx, u, unix.SIGKILL)
 			m.conn.StopUnitContext(ctx, u, "replace", nil)
 			m.ResetFailed(ctx, u)
 		}
@@ -586,7 +599,7 @@ func FuzzUnitFileRoundTrip(f *testing.F) {
 			argv[i] = strings.ToValidUTF8(a, "\uFFFD")
 		}
 		m := fuzzManager(t)
-		s := testSpec(t)
+		s := testSpec()
 		s.Path = "/bin/true"
 		s.Argv = argv
 		if s.Dir = "/" + dir; s.Validate() != nil {
@@ -763,7 +776,7 @@ func TestUnitFileRefusalsAreSystemdLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := testSpec(t)
+			s := testSpec()
 			if tt.spec != nil {
 				tt.spec(s)
 			}
@@ -797,7 +810,7 @@ func TestUnitFileRefusalsAreSystemdLimits(t *testing.T) {
 // shows the manager refusing one byte more.
 func TestUnitFileLineLimit(t *testing.T) {
 	m := connect(t)
-	s := testSpec(t)
+	s := testSpec()
 	s.Path = "/bin/true"
 	s.Argv = []string{"x", ""}
 	data, err := units.RenderUnitFile(s, "", "system")
@@ -842,4 +855,48 @@ func TestUnitFileLineLimit(t *testing.T) {
 		t.Fatalf("a line of %d bytes loads: RenderUnitFile could allow it", 1<<20)
 	}
 	t.Logf("a line of %d bytes: %v %v", 1<<20, err, props["LoadError"].Value())
+}
+
+// TestEnvFileBackslashIsGlobbed shows why RenderUnitFile refuses a backslash
+// in the environment file's path: the manager globs the path when the
+// program starts, so transient unit and unit file alike miss the file.
+func TestEnvFileBackslashIsGlobbed(t *testing.T) {
+	m := connect(t)
+	mkdirSandbox(t, uftDir, 0o755)
+	envFile := uftDir + `/back\slash.env`
+	writeSandbox(t, envFile, []byte("A=1\n"), 0o600)
+	t.Cleanup(func() { os.Remove(sb.Path(envFile)) })
+
+	s := testSpec()
+	s.Path, s.Argv = "/bin/true", []string{"true"}
+	if _, err := units.RenderUnitFile(s, envFile, "system"); err == nil {
+		t.Fatal("RenderUnitFile accepts a backslash in the environment file's path")
+	}
+	trans := unitName(t, m)
+	if _, err := m.StartTransient(t.Context(), trans, units.Properties(s, envFile)); err == nil {
+		t.Fatalf("transient unit with EnvironmentFiles %q started", envFile)
+	} else {
+		t.Logf("transient unit: %v", err)
+	}
+
+	data, err := units.RenderUnitFile(s, uftDir+"/placeholder.env", "system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := strings.Replace(string(data), "/placeholder.env", `/back\slash.env`, 1)
+	unit := units.UnitName(s.Name)
+	unitFile := "/etc/systemd/system/" + unit
+	t.Cleanup(func() {
+		m.ResetFailed(context.Background(), unit)
+		os.Remove(sb.Path(unitFile))
+		daemonReload(t, context.Background())
+	})
+	writeSandbox(t, unitFile, []byte(plain), 0o644)
+	daemonReload(t, t.Context())
+	out, err := sb.Command(t.Context(), "systemctl", "start", unit).CombinedOutput()
+	if err == nil {
+		t.Fatalf("unit file with EnvironmentFile=%s started", envFile)
+	}
+	result, _ := getAll(t, m, unit)["Result"].Value().(string)
+	t.Logf("unit file: %v, result %q: %s", err, result, out)
 }

@@ -139,7 +139,7 @@ type compCase struct {
 }
 
 var compCases = []compCase{
-	{words: []string{"runctl", ""}, want: []string{"run", "ls", "list", "ps", "stop", "restart", "start", "rm", "logs"}},
+	{words: []string{"runctl", ""}, want: allCommandNames()},
 	{words: []string{"runctl", "res"}, want: []string{"restart"}},
 	{words: []string{"runctl", "restart", ""}, want: []string{"nav", "nav2", "cam"}},
 	{words: []string{"runctl", "restart", "na"}, want: []string{"nav", "nav2"}},
@@ -157,6 +157,19 @@ var compCases = []compCase{
 	{words: []string{"runctl", "ls", "--q"}, want: []string{"--quiet"}},
 	{words: []string{"runctl", "run", "-d", "-n", "x", "slee"}, has: []string{"sleep"}},
 	{words: []string{"runctl", "run", "-E", "A=1", "--", "slee"}, has: []string{"sleep"}},
+}
+
+// allCommandNames are every command's name and aliases.
+func allCommandNames() []string {
+	doc, err := fromKong(parserModel())
+	if err != nil {
+		panic(err)
+	}
+	var names []string
+	for _, c := range doc.Commands {
+		names = append(names, c.commandNames()...)
+	}
+	return names
 }
 
 func TestBashCompletion(t *testing.T) {
@@ -234,11 +247,14 @@ func TestZshCompletion(t *testing.T) {
 
 // zshDriver completes each line (after $1, the fpath folder) with TAB in an
 // interactive zsh on a pseudo-terminal, and prints every match offered as
-// "HIT <line index> <match>".
+// "HIT <line index> <match>". TAB is bound to a widget that completes and
+// then prints a marker, read before anything else is typed: zle must not see
+// typeahead while it completes.
 const zshDriver = `zmodload zsh/zpty || exit 1
 zpty z zsh -f -i
 zpty -w z "PS1= PROMPT= RPROMPT=; fpath=($1 \$fpath); autoload -U compinit; compinit -u -D"
 zpty -w z 'compadd() { local -a hits; builtin compadd -O hits "$@"; print -rl -- "HIT $CASE "${^hits}; builtin compadd "$@"; }'
+zpty -w z 'complete-and-tell() { zle complete-word; print -n "END""COMP$CASE."; }; zle -N complete-and-tell; bindkey "^I" complete-and-tell'
 zpty -w z "zstyle ':completion:*' list-prompt ''; zstyle ':completion:*' select-prompt ''; LISTMAX=100000"
 zpty -w z 'print -r -- READY$((1+1))'
 zpty -r z out '*READY2*' || exit 1
@@ -247,10 +263,9 @@ i=0
 for line in "$@"; do
 	zpty -w z "CASE=$i"
 	zpty -w -n z "$line"$'\t'
-	zpty -w -n z $'\C-u'
-	zpty -w z "print -r -- DONE$i\$((1+1))"
-	zpty -r z out "*DONE${i}2*" || exit 1
+	zpty -r z out "*ENDCOMP$i.*" || exit 1
 	print -r -- "$out" | tr -d '\r' | grep -ao "HIT $i [^[:cntrl:] ]*"
+	zpty -w -n z $'\C-u'
 	i=$((i+1))
 done
 zpty -d z

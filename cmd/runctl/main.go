@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"runtime/pprof"
 
 	"github.com/runctl/runctl/cli"
 )
@@ -12,5 +13,15 @@ import (
 var version = "dev"
 
 func main() {
+	// RUNCTL_CPUPROFILE=FILE writes a pprof CPU profile of this command.
+	if path := os.Getenv("RUNCTL_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			code := cli.Main(os.Args[1:], version)
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
+	}
 	os.Exit(cli.Main(os.Args[1:], version))
 }

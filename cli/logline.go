@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/runctl/runctl/journal"
+)
+
+// LogLine is one journal entry as runctl prints it; its JSON is the
+// `logs --json` object.
+type LogLine struct {
+	Time         time.Time `json:"time"`
+	Unit         string    `json:"unit"`
+	InvocationID string    `json:"invocation_id,omitempty"`
+	PID          int       `json:"pid,omitempty"`
+	Identifier   string    `json:"identifier"`
+	Priority     int       `json:"priority"` // syslog level: 3 err, 4 warning, 6 info
+	Source       string    `json:"source"`   // program, or systemd for the manager's messages
+	Message      string    `json:"message"`  // invalid UTF-8 replaced; message_bytes then holds the raw bytes
+	MessageBytes []byte    `json:"message_bytes,omitempty"`
+	Hostname     string    `json:"hostname,omitempty"`
+}
+
+func logLine(e journal.Entry) LogLine {
+	l := LogLine{Time: e.Time, Unit: e.Unit, InvocationID: e.InvocationID, PID: e.PID, Identifier: e.Identifier,
+		Priority: e.Priority, Source: "program", Message: string(e.Message), Hostname: e.Hostname}
+	if e.Manager {
+		l.Source = "systemd"
+	}
+	if !utf8.Valid(e.Message) {
+		l.Message, l.MessageBytes = strings.ToValidUTF8(string(e.Message), "\uFFFD"), e.Message
+	}
+	return l
+}
+
+// text is the line as journalctl -o short-precise prints it. Lines the
+// program logged at error priority or worse are marked, since the journal
+// merges stdout and stderr into one stream.
+func (l LogLine) text(hostname bool) string {
+	var b strings.Builder
+	b.WriteString(l.Time.Local().Format("Jan 02 15:04:05.000000"))
+	if hostname && l.Hostname != "" {
+		b.WriteString(" " + l.Hostname)
+	}
+	b.WriteString(" " + l.Identifier)
+	if l.PID != 0 {
+		fmt.Fprintf(&b, "[%d]", l.PID)
+	}
+	b.WriteString(": ")
+	if l.Priority <= 3 && l.Source == "program" {
+		b.WriteString("[err] ")
+	}
+	b.WriteString(l.Message)
+	return b.String()
+}
