@@ -50,7 +50,8 @@ type Env struct {
 	Stderr io.Writer
 	Log    zerolog.Logger
 
-	mgr *systemdctl.Manager
+	cancel context.CancelFunc // ends Ctx, e.g. on Ctrl-C while following
+	mgr    *systemdctl.Manager
 }
 
 // ExitError ends runctl with a given code; Err, if set, is printed first.
@@ -103,6 +104,7 @@ func run(kctx *kong.Context, root *CLI) int {
 	env := &Env{
 		Globals: &root.Globals,
 		Ctx:     ctx,
+		cancel:  cancel,
 		Stdout:  os.Stdout,
 		Stderr:  os.Stderr,
 		Log:     zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true}).Level(level).With().Timestamp().Logger(),

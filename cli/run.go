@@ -26,6 +26,7 @@ type RunCmd struct {
 	RestartDelay time.Duration `help:"Wait this long before an automatic restart." default:"100ms"`
 	MaxRestarts  int           `help:"Give up (run stays failed) after N automatic restarts within --within." placeholder:"N"`
 	Within       time.Duration `help:"The interval --max-restarts counts in." default:"10s"`
+	NoLogLimit   bool          `help:"Lift journald's rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped)."`
 	Command      []string      `arg:"" passthrough:"" help:"The command and its arguments, passed verbatim." placeholder:"CMD [ARG...]"`
 }
 
@@ -87,6 +88,7 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 		StopTimeout: units.Duration(c.StopTimeout),
 		Created:     time.Now().UTC().Round(time.Second),
 		Restart:     c.Restart,
+		NoLogLimit:  c.NoLogLimit,
 	}
 	if c.Restart != "no" {
 		spec.RestartDelay = units.Duration(c.RestartDelay)
@@ -241,7 +243,9 @@ func (e *Env) attach(spec *units.Spec, begin time.Time, w *systemdctl.Watch, sig
 			}
 		}
 	}
-	follow.Finish(e.Ctx)
+	if err := follow.Finish(e.Ctx); err != nil {
+		fmt.Fprintf(e.Stderr, "runctl: the run's last output may be missing: %v\n", err)
+	}
 	if final.ActiveState == "failed" {
 		_ = m.ResetFailed(e.Ctx, unit)
 	}

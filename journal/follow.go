@@ -44,7 +44,7 @@ func (f *Follower) deliver(e Entry) error {
 // journald to process everything queued first (root only; the reply comes
 // after pending stream data is written), then reads once more after the
 // last entry seen, so nothing is cut off.
-func (f *Follower) Finish(ctx context.Context) {
+func (f *Follower) Finish(ctx context.Context) error {
 	if os.Geteuid() == 0 && !f.q.User {
 		_ = exec.CommandContext(ctx, "journalctl", "--sync").Run()
 	} else {
@@ -58,5 +58,5 @@ func (f *Follower) Finish(ctx context.Context) {
 	f.mu.Lock()
 	q.After = f.cursor
 	f.mu.Unlock()
-	Stream(ctx, q, f.deliver)
+	return Stream(ctx, q, f.deliver)
 }

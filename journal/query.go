@@ -21,6 +21,8 @@ type Query struct {
 	Lines    int // the last N; 0 all
 	Reverse  bool
 	Follow   bool
+	SinceRaw string // --since/--until as the user gave them (journalctl parses)
+	UntilRaw string
 	After    string // cursor
 	Priority string // journalctl -p: "err", "0..4"; "" any
 }
@@ -42,11 +44,19 @@ func (q Query) Args() []string {
 			args = append(args, "--unit="+u)
 		}
 	}
-	if !q.Since.IsZero() {
+	// journalctl refuses --since together with --after-cursor; the cursor
+	// is the later bound anyway.
+	if !q.Since.IsZero() && q.After == "" {
 		args = append(args, "--since="+stamp(q.Since))
 	}
 	if !q.Until.IsZero() {
 		args = append(args, "--until="+stamp(q.Until))
+	}
+	if q.SinceRaw != "" && q.After == "" {
+		args = append(args, "--since="+q.SinceRaw)
+	}
+	if q.UntilRaw != "" {
+		args = append(args, "--until="+q.UntilRaw)
 	}
 	if q.Lines > 0 {
 		args = append(args, "--lines="+strconv.Itoa(q.Lines))

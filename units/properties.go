@@ -65,6 +65,9 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 			prop("RestartUSec", uint64(time.Duration(s.RestartDelay)/time.Microsecond)),
 		)
 	}
+	if s.NoLogLimit {
+		props = append(props, prop("LogRateLimitIntervalUSec", uint64(0)))
+	}
 	if s.MaxRestarts > 0 {
 		// The limit counts starts: the first one plus MaxRestarts restarts.
 		props = append(props,

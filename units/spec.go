@@ -35,6 +35,10 @@ type Spec struct {
 	RestartDelay Duration `json:"restart_delay,omitempty"`
 	MaxRestarts  int      `json:"max_restarts,omitempty"`
 	Within       Duration `json:"within,omitempty"`
+
+	// NoLogLimit lifts journald's per-unit rate limit (by default 10,000
+	// lines per 30 s, beyond which lines are dropped).
+	NoLogLimit bool `json:"no_log_limit,omitempty"`
 }
 
 // RestartPolicies are the values Restart takes ("" means no).

@@ -93,10 +93,11 @@ func TestRestartEscalatesAndForce(t *testing.T) {
 // started it early would fail.
 func TestRestartWaitsForCleanShutdown(t *testing.T) {
 	name := runName(t)
-	script := fmt.Sprintf(`exec 9>/run/lock-%s; flock -n 9 || { echo LOCK-BUSY; exit 1; }; echo got-lock; trap "sleep 2; exit 0" TERM; while :; do sleep 0.05; done`, name)
+	script := fmt.Sprintf(`trap "sleep 2; exit 0" TERM; exec 9>/run/lock-%s; flock -n 9 || { echo LOCK-BUSY; exit 1; }; echo got-lock; while :; do sleep 0.05; done`, name)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", script); r.code != 0 {
 		t.Fatal(r)
 	}
+	waitFor(t, func() bool { return strings.Contains(inside(t, "journalctl", "-t", name, "-o", "cat"), "got-lock") }, "the lock to be taken")
 	rec, r := restartJSON(t, name)
 	if r.code != 0 || rec.OldEnded != "exit status 0" || rec.Steps[0].TookSec < 2 {
 		t.Fatalf("restart: %+v\n%v", rec, r)
