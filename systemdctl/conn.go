@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
@@ -38,18 +39,23 @@ type Options struct {
 	Bus string
 }
 
-// Manager is a connection to one systemd manager.
+// Manager is a connection to one systemd manager. It survives the manager
+// dropping it (daemon-reexec closes every client connection): waits
+// reconnect, subscribe again and resume from the unit's state.
 type Manager struct {
 	scope Scope
-	conn  *sd.Conn
-	call  *dbus.Conn // the connection under conn, for calls go-systemd lacks
+	dial  func() (*dbus.Conn, error) // the dial that worked, for reconnects
 
-	subOnce sync.Once
-	subErr  error
+	connMu sync.Mutex
+	conn   *sd.Conn
+	call   *dbus.Conn // the connection under conn, for calls go-systemd lacks
+	gen    int        // bumped on every reconnect
+	subbed bool
+	subErr error
+	closed bool
 
 	mu      sync.Mutex
 	watches map[dbus.ObjectPath]map[*Watch]struct{}
-	signals chan *dbus.Signal
 }
 
 // Connect opens the connection. Root talks to the system manager over its
@@ -60,66 +66,122 @@ func Connect(ctx context.Context, opts Options) (*Manager, error) {
 	var dials []func() (*dbus.Conn, error)
 	switch {
 	case opts.Bus != "":
-		dials = append(dials, func() (*dbus.Conn, error) { return busDial(ctx, opts.Bus) })
+		dials = append(dials, func() (*dbus.Conn, error) { return busDial(opts.Bus) })
 	case opts.Scope == System:
 		if os.Geteuid() == 0 {
-			dials = append(dials, privateDial(ctx, "/run/systemd/private"))
+			dials = append(dials, privateDial("/run/systemd/private"))
 		}
-		dials = append(dials, func() (*dbus.Conn, error) { return dbus.ConnectSystemBus(dbus.WithContext(ctx)) })
+		dials = append(dials, func() (*dbus.Conn, error) { return dbus.ConnectSystemBus() })
 	default:
 		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
-			dials = append(dials, privateDial(ctx, filepath.Join(rt, "systemd/private")))
+			dials = append(dials, privateDial(filepath.Join(rt, "systemd/private")))
 		}
-		dials = append(dials, func() (*dbus.Conn, error) { return dbus.ConnectSessionBus(dbus.WithContext(ctx)) })
+		dials = append(dials, func() (*dbus.Conn, error) { return dbus.ConnectSessionBus() })
 	}
 	var errs []error
 	for _, dial := range dials {
-		c, err := dial()
-		if err != nil {
+		if err := m.open(dial); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		// go-systemd asks for a connection for calls and one for signals;
-		// one serves both (a connect and a handshake less per command), and
-		// we route its signals ourselves: go-systemd's subscriber drops the
-		// Service interface's PropertiesChanged.
-		conn, err := sd.NewConnection(func() (*dbus.Conn, error) { return c, nil })
-		if err != nil {
-			c.Close()
-			errs = append(errs, err)
-			continue
-		}
-		m.conn, m.call = conn, c
-		break
+		m.dial = dial
+		return m, nil
 	}
-	if m.conn == nil {
-		return nil, connectError(opts.Scope, errors.Join(errs...))
-	}
-	m.signals = make(chan *dbus.Signal, 4096)
-	m.call.Signal(m.signals)
-	go m.route()
-	return m, nil
+	return nil, connectError(opts.Scope, errors.Join(errs...))
 }
 
-// subscribe asks the manager for its signals, once, when the first Watch
-// needs them: commands that only read (ls, status) skip the round trip.
+// open dials and routes the new connection's signals. go-systemd asks for a
+// connection for calls and one for signals; one serves both (a connect and
+// a handshake less per command), and we route its signals ourselves:
+// go-systemd's subscriber drops the Service interface's PropertiesChanged.
+func (m *Manager) open(dial func() (*dbus.Conn, error)) error {
+	c, err := dial()
+	if err != nil {
+		return err
+	}
+	conn, err := sd.NewConnection(func() (*dbus.Conn, error) { return c, nil })
+	if err != nil {
+		c.Close()
+		return err
+	}
+	signals := make(chan *dbus.Signal, 4096)
+	c.Signal(signals)
+	m.connMu.Lock()
+	m.conn, m.call, m.subbed, m.subErr = conn, c, false, nil
+	m.gen++
+	gen := m.gen
+	m.connMu.Unlock()
+	go m.route(signals, gen)
+	return nil
+}
+
+// sd and bus are the current connection, as go-systemd's and godbus's.
+func (m *Manager) sd() *sd.Conn {
+	m.connMu.Lock()
+	defer m.connMu.Unlock()
+	return m.conn
+}
+
+func (m *Manager) bus() *dbus.Conn {
+	m.connMu.Lock()
+	defer m.connMu.Unlock()
+	return m.call
+}
+
+// subscribe asks the manager for its signals, once per connection, when
+// the first Watch needs them: commands that only read (ls, status) skip
+// the round trip.
 func (m *Manager) subscribe() error {
-	m.subOnce.Do(func() {
+	m.connMu.Lock()
+	defer m.connMu.Unlock()
+	if !m.subbed {
+		m.subbed = true
 		if err := m.conn.Subscribe(); err != nil {
 			m.subErr = wrap(err, "cannot subscribe to systemd's signals")
 		}
-	})
+	}
 	return m.subErr
+}
+
+// reconnect replaces a connection the manager dropped (generation gen),
+// retrying while a re-executing manager is not listening yet.
+func (m *Manager) reconnect(ctx context.Context, gen int) error {
+	m.connMu.Lock()
+	current, closed := m.gen, m.closed
+	m.connMu.Unlock()
+	if closed {
+		return errors.New("the connection to systemd was closed")
+	}
+	if current != gen {
+		return m.subscribe() // another wait already reconnected
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	delay := 10 * time.Millisecond
+	for {
+		err := m.open(m.dial)
+		if err == nil {
+			return m.subscribe()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("lost the connection to systemd and could not reconnect: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
 }
 
 // privateDial connects straight to a manager's private socket: EXTERNAL auth
 // with our uid and no Hello, since no bus daemon is there.
-func privateDial(ctx context.Context, path string) func() (*dbus.Conn, error) {
+func privateDial(path string) func() (*dbus.Conn, error) {
 	return func() (*dbus.Conn, error) {
 		if _, err := os.Stat(path); err != nil {
 			return nil, err
 		}
-		c, err := dbus.Dial("unix:path="+path, dbus.WithContext(ctx))
+		c, err := dbus.Dial("unix:path=" + path)
 		if err != nil {
 			return nil, err
 		}
@@ -131,8 +193,8 @@ func privateDial(ctx context.Context, path string) func() (*dbus.Conn, error) {
 	}
 }
 
-func busDial(ctx context.Context, path string) (*dbus.Conn, error) {
-	c, err := dbus.Dial("unix:path="+path, dbus.WithContext(ctx))
+func busDial(path string) (*dbus.Conn, error) {
+	c, err := dbus.Dial("unix:path=" + path)
 	if err != nil {
 		return nil, err
 	}
@@ -152,8 +214,12 @@ func (m *Manager) Scope() Scope { return m.scope }
 
 // Close ends the connection.
 func (m *Manager) Close() {
-	if m.conn != nil {
-		m.conn.Close()
+	m.connMu.Lock()
+	m.closed = true
+	c := m.conn
+	m.connMu.Unlock()
+	if c != nil {
+		c.Close()
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // (an empty interface name asks sd-bus for all of them).
 func (m *Manager) properties(ctx context.Context, unit string) (map[string]dbus.Variant, error) {
 	var props map[string]dbus.Variant
-	obj := m.call.Object("org.freedesktop.systemd1", unitPath(unit))
+	obj := m.bus().Object("org.freedesktop.systemd1", unitPath(unit))
 	err := obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.GetAll", 0, "").Store(&props)
 	if err != nil {
 		return nil, wrap(err, "cannot read the properties of "+unit)
@@ -51,12 +51,12 @@ func (m *Manager) StartTransient(ctx context.Context, unit string, props []sd.Pr
 // following the new instance from before it existed.
 func (m *Manager) StartTransientWatch(ctx context.Context, unit string, props []sd.Property) (State, *Watch, error) {
 	w := m.Watch(unit)
-	id, err := m.conn.StartTransientUnitContext(ctx, unit, "fail", props, nil)
+	id, err := m.sd().StartTransientUnitContext(ctx, unit, "fail", props, nil)
 	if err != nil {
 		return State{Unit: unit}, w, wrap(err, "cannot start "+unit)
 	}
 	Crashpoint("start-enqueued")
-	res, st, err := w.WaitJob(ctx, uint32(id))
+	res, st, err := w.WaitJob(ctx, uint32(id), "start")
 	if err != nil {
 		return st, w, err
 	}
@@ -124,7 +124,7 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 		out.Escalated = true
 	}
 	// The stop job also cancels a pending automatic restart.
-	id, err := m.conn.StopUnitContext(ctx, unit, "replace", nil)
+	id, err := m.sd().StopUnitContext(ctx, unit, "replace", nil)
 	if err != nil {
 		return out, wrap(err, "cannot stop "+unit)
 	}
@@ -144,7 +144,7 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 	}
 	done := make(chan result, 1)
 	go func() {
-		res, st, err := w.WaitJob(waitCtx, uint32(id))
+		res, st, err := w.WaitJob(waitCtx, uint32(id), "stop")
 		done <- result{res, st, err}
 	}()
 	for {
@@ -180,19 +180,19 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 
 // Kill sends sig to every process of the unit; no job, returns at once.
 func (m *Manager) Kill(ctx context.Context, unit string, sig unix.Signal) error {
-	return wrap(m.conn.KillUnitWithTarget(ctx, unit, sd.All, int32(sig)), "cannot signal "+unit)
+	return wrap(m.sd().KillUnitWithTarget(ctx, unit, sd.All, int32(sig)), "cannot signal "+unit)
 }
 
 // ResetFailed clears a unit's failed state, unloading a failed transient unit.
 func (m *Manager) ResetFailed(ctx context.Context, unit string) error {
-	return wrap(m.conn.ResetFailedUnitContext(ctx, unit), "cannot reset "+unit)
+	return wrap(m.sd().ResetFailedUnitContext(ctx, unit), "cannot reset "+unit)
 }
 
 // Brief reads only what ListUnitsByNames tells — load, active and sub
 // state, pending job — in one small reply: enough to decide whether a run
 // is running.
 func (m *Manager) Brief(ctx context.Context, unit string) (State, error) {
-	list, err := m.conn.ListUnitsByNamesContext(ctx, []string{unit})
+	list, err := m.sd().ListUnitsByNamesContext(ctx, []string{unit})
 	if err != nil {
 		return State{Unit: unit}, wrap(err, "cannot read the state of "+unit)
 	}
@@ -227,7 +227,7 @@ func BriefProps(activeState string) []string {
 // the one connection. Reading whole interfaces instead costs ~300 values per
 // unit to encode and decode: 40x slower at 1,000 units.
 func (m *Manager) List(ctx context.Context, props ListProps, patterns ...string) ([]State, error) {
-	list, err := m.conn.ListUnitsByPatternsContext(ctx, nil, patterns)
+	list, err := m.sd().ListUnitsByPatternsContext(ctx, nil, patterns)
 	if err != nil {
 		return nil, wrap(err, "cannot list units")
 	}
@@ -260,7 +260,7 @@ func (m *Manager) getProps(ctx context.Context, states []State, paths []dbus.Obj
 	calls := make([]call, 0, n)
 	done := make(chan *dbus.Call, n)
 	for i := range states {
-		obj := m.call.Object("org.freedesktop.systemd1", paths[i])
+		obj := m.bus().Object("org.freedesktop.systemd1", paths[i])
 		for _, p := range props(i) {
 			c := obj.Go("org.freedesktop.DBus.Properties.Get", 0, done, propInterface(p), p)
 			calls = append(calls, call{i, p, c})
@@ -313,7 +313,7 @@ type Process struct {
 // ListUnitsByNames, then StatusProps and GetUnitProcesses of every loaded
 // one in pipelined calls.
 func (m *Manager) Details(ctx context.Context, names []string) ([]State, [][]Process, error) {
-	list, err := m.conn.ListUnitsByNamesContext(ctx, names)
+	list, err := m.sd().ListUnitsByNamesContext(ctx, names)
 	if err != nil {
 		return nil, nil, wrap(err, "cannot read units")
 	}
@@ -338,7 +338,7 @@ func (m *Manager) Details(ctx context.Context, names []string) ([]State, [][]Pro
 	}
 	procCalls := make([]*dbus.Call, len(names))
 	for _, i := range idx {
-		procCalls[i] = m.call.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").
+		procCalls[i] = m.bus().Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").
 			GoWithContext(ctx, "org.freedesktop.systemd1.Manager.GetUnitProcesses", 0, nil, names[i])
 	}
 	loaded := make([]State, len(idx))

@@ -140,6 +140,10 @@ func unitFileCases() []unitFileCase {
 			s.Path = uftDir + "/-@:+!%n$X;sh#"
 			s.Argv = shArgv("-@:+!%n$X;sh#", ";")
 		}},
+		{name: "path with dotdot", links: []string{"-@:+!%n$X;sh#"}, spec: func(s *units.Spec) {
+			s.Path = uftDir + "/../runctl-uft/-@:+!%n$X;sh#"
+			s.Argv = shArgv("sh")
+		}},
 		{name: "path with space", links: []string{"bin dir/%n $HOME;sh#"}, spec: func(s *units.Spec) {
 			s.Path = uftDir + "/bin dir/%n $HOME;sh#"
 			s.Argv = shArgv("%n $HOME;sh#", "x")
@@ -304,7 +308,7 @@ func checkUnitFile(t *testing.T, m *Manager, s *units.Spec, envFile string) {
 	}
 	transProps := getAll(t, m, transUnit)
 	for _, name := range comparedProperties(s, envFile) {
-		got, want := comparable(name, fileProps[name]), comparable(name, transProps[name])
+		got, want := propValue(name, fileProps[name]), propValue(name, transProps[name])
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s from the unit file = %#v, as transient unit %#v", name, got, want)
 		}
@@ -372,7 +376,7 @@ func compareWithProperties(t *testing.T, s *units.Spec, envFile string, got map[
 			t.Errorf("the manager has no property %s", p.Name)
 			continue
 		}
-		g, w := comparable(p.Name, v), comparable(p.Name, wire[p.Name])
+		g, w := propValue(p.Name, v), propValue(p.Name, wire[p.Name])
 		if !reflect.DeepEqual(g, w) {
 			t.Errorf("%s from the unit file = %#v, Properties sends %#v", p.Name, g, w)
 		}
@@ -420,9 +424,9 @@ func onTheWire(t *testing.T, props []sd.Property) map[string]dbus.Variant {
 	return out
 }
 
-// comparable turns a property into a value to compare: exec commands keep
+// propValue turns a property into a value to compare: exec commands keep
 // only path, argv and flags (or ignore-failure), dropping timestamps and pids.
-func comparable(name string, v dbus.Variant) any {
+func propValue(name string, v dbus.Variant) any {
 	x := v.Value()
 	if name != "ExecStartEx" && name != "ExecStart" {
 		return x
@@ -646,7 +650,7 @@ func FuzzUnitFileRoundTrip(f *testing.F) {
 		if got := props["FragmentPath"].Value(); got != unitFile {
 			t.Fatalf("%s was loaded from %q, want %q", unit, got, unitFile)
 		}
-		cmds, _ := comparable("ExecStartEx", props["ExecStartEx"]).([][]any)
+		cmds, _ := propValue("ExecStartEx", props["ExecStartEx"]).([][]any)
 		want := [][]any{{s.Path, argv, []string{"no-env-expand"}}}
 		if !reflect.DeepEqual(cmds, want) {
 			t.Fatalf("ExecStartEx from the unit file = %#v, want %#v\nfile:\n%s", cmds, want, out)
@@ -797,7 +801,7 @@ func TestUnitFileRefusalsAreSystemdLimits(t *testing.T) {
 				t.Logf("LoadState %q: %v", ls, props["LoadError"].Value())
 				return
 			}
-			got := comparable(tt.prop, props[tt.prop])
+			got := propValue(tt.prop, props[tt.prop])
 			if reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("systemd read %s back intact (%#v): RenderUnitFile need not refuse it", tt.prop, got)
 			}
@@ -899,4 +903,21 @@ func TestEnvFileBackslashIsGlobbed(t *testing.T) {
 	}
 	result, _ := getAll(t, m, unit)["Result"].Value().(string)
 	t.Logf("unit file: %v, result %q: %s", err, result, out)
+}
+
+// TestNonCharacterRefusedOverDBus: what RenderUnitFile refuses as a Unicode
+// noncharacter cannot start as a transient unit either, though Spec.Validate
+// (Go's UTF-8 rules) lets it through.
+func TestNonCharacterRefusedOverDBus(t *testing.T) {
+	m := connect(t)
+	s := testSpec()
+	s.Path, s.Argv = "/bin/true", []string{"true", "a\ufffeb"}
+	if err := s.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	_, err := m.StartTransient(t.Context(), unitName(t, m), units.Properties(s, ""))
+	if err == nil {
+		t.Fatal("a transient unit with U+FFFE in argv started")
+	}
+	t.Logf("StartTransient: %v", err)
 }

@@ -33,6 +33,7 @@ type Watch struct {
 	jobs   map[uint32]string // finished job id → result
 	notify chan struct{}     // closed and replaced on every change
 	err    error             // no signals will come
+	lost   int               // generation of a connection that dropped, 0 if none
 }
 
 // Watch starts following a unit. Call it before acting on the unit, so that
@@ -102,15 +103,30 @@ func (w *Watch) base(st State) {
 // Wait blocks until cond holds for the state (checked at once and after
 // every change), or ctx ends.
 func (w *Watch) Wait(ctx context.Context, cond func(State, map[uint32]string) bool) (State, error) {
+	return w.wait(ctx, cond, nil)
+}
+
+// wait is Wait; after a reconnect, resumed fixes up what the signals lost
+// while no connection was there.
+func (w *Watch) wait(ctx context.Context, cond func(State, map[uint32]string) bool, resumed func()) (State, error) {
 	if w.err != nil {
 		return w.State(), w.err
 	}
 	for {
 		w.mu.Lock()
-		st, ok, ch := w.state, cond(w.state, w.jobs), w.notify
+		st, ok, ch, lost := w.state, cond(w.state, w.jobs), w.notify, w.lost
 		w.mu.Unlock()
 		if ok {
 			return st, nil
+		}
+		if lost != 0 {
+			if err := w.resume(ctx, lost); err != nil {
+				return st, err
+			}
+			if resumed != nil {
+				resumed()
+			}
+			continue
 		}
 		select {
 		case <-ch:
@@ -120,19 +136,71 @@ func (w *Watch) Wait(ctx context.Context, cond func(State, map[uint32]string) bo
 	}
 }
 
-// WaitJob blocks until job id has finished and returns its result.
-func (w *Watch) WaitJob(ctx context.Context, id uint32) (string, State, error) {
-	st, err := w.Wait(ctx, func(_ State, jobs map[uint32]string) bool { _, ok := jobs[id]; return ok })
+// resume reconnects after the manager dropped the connection (it does on
+// daemon-reexec, as systemd-run --wait knows) and reads the unit's state
+// anew, since its changes meanwhile were not signalled.
+func (w *Watch) resume(ctx context.Context, gen int) error {
+	if err := w.m.reconnect(ctx, gen); err != nil {
+		return err
+	}
+	st, err := w.m.Brief(ctx, w.unit)
+	if err != nil {
+		return err
+	}
+	one := []State{st}
+	if st.Loaded() {
+		if err := w.m.getProps(ctx, one, []dbus.ObjectPath{unitPath(w.unit)}, func(int) []string { return resumeProps }); err != nil {
+			return err
+		}
+	}
+	w.update(func() {
+		w.state, w.lost = one[0], 0
+	})
+	return nil
+}
+
+var resumeProps = []string{"MainPID", "InvocationID", "Result", "ExecMainCode", "ExecMainStatus", "NRestarts"}
+
+// WaitJob blocks until job id, a start or stop job (kind), has finished and
+// returns its result. If the connection dropped meanwhile and the job is no
+// longer the unit's pending one, its JobRemoved was lost: the result is
+// inferred from the unit's state.
+func (w *Watch) WaitJob(ctx context.Context, id uint32, kind string) (string, State, error) {
+	st, err := w.wait(ctx, func(_ State, jobs map[uint32]string) bool { _, ok := jobs[id]; return ok }, func() {
+		w.update(func() {
+			if _, ok := w.jobs[id]; ok || w.state.Job == id {
+				return
+			}
+			w.jobs[id] = "done"
+			if kind == "start" && !w.state.Running() {
+				w.jobs[id] = "failed"
+			}
+		})
+	})
 	w.mu.Lock()
 	res := w.jobs[id]
 	w.mu.Unlock()
 	return res, st, err
 }
 
-// route hands each signal to the watches of its unit. It must never block on
-// a watch: godbus reorders signals when a reader falls behind.
-func (m *Manager) route() {
-	for s := range m.signals {
+// route hands each signal of connection gen to the watches of its unit. It
+// must never block on a watch: godbus reorders signals when a reader falls
+// behind. When the connection ends, every watch learns it was lost.
+func (m *Manager) route(signals chan *dbus.Signal, gen int) {
+	defer func() {
+		m.mu.Lock()
+		var all []*Watch
+		for _, ws := range m.watches {
+			for w := range ws {
+				all = append(all, w)
+			}
+		}
+		m.mu.Unlock()
+		for _, w := range all {
+			w.update(func() { w.lost = gen })
+		}
+	}()
+	for s := range signals {
 		switch s.Name {
 		case "org.freedesktop.DBus.Properties.PropertiesChanged":
 			if !strings.HasPrefix(string(s.Path), unitPathPrefix) || len(s.Body) < 2 {
