@@ -28,23 +28,24 @@ type Entry struct {
 }
 
 // fields are the ones journalctl is asked for (--output-fields).
-const fields = "MESSAGE,PRIORITY,_PID,SYSLOG_IDENTIFIER,_COMM,_HOSTNAME,_SYSTEMD_UNIT,_SYSTEMD_USER_UNIT,UNIT,USER_UNIT,_SYSTEMD_INVOCATION_ID,INVOCATION_ID"
+const fields = "MESSAGE,PRIORITY,_PID,SYSLOG_IDENTIFIER,_COMM,_HOSTNAME,_SYSTEMD_UNIT,_SYSTEMD_USER_UNIT,UNIT,USER_UNIT,_SYSTEMD_INVOCATION_ID,INVOCATION_ID,USER_INVOCATION_ID"
 
 type rawEntry struct {
-	Message     json.RawMessage `json:"MESSAGE"`
-	Priority    string          `json:"PRIORITY"`
-	PID         string          `json:"_PID"`
-	Ident       string          `json:"SYSLOG_IDENTIFIER"`
-	Comm        string          `json:"_COMM"`
-	Hostname    string          `json:"_HOSTNAME"`
-	Unit        string          `json:"_SYSTEMD_UNIT"`
-	UserUnit    string          `json:"_SYSTEMD_USER_UNIT"`
-	AboutUnit   string          `json:"UNIT"`
-	AboutUser   string          `json:"USER_UNIT"`
-	Invocation  string          `json:"_SYSTEMD_INVOCATION_ID"`
-	AboutInvoc  string          `json:"INVOCATION_ID"`
-	Cursor      string          `json:"__CURSOR"`
-	RealtimeStr string          `json:"__REALTIME_TIMESTAMP"`
+	Message        json.RawMessage `json:"MESSAGE"`
+	Priority       string          `json:"PRIORITY"`
+	PID            string          `json:"_PID"`
+	Ident          string          `json:"SYSLOG_IDENTIFIER"`
+	Comm           string          `json:"_COMM"`
+	Hostname       string          `json:"_HOSTNAME"`
+	Unit           string          `json:"_SYSTEMD_UNIT"`
+	UserUnit       string          `json:"_SYSTEMD_USER_UNIT"`
+	AboutUnit      string          `json:"UNIT"`
+	AboutUser      string          `json:"USER_UNIT"`
+	Invocation     string          `json:"_SYSTEMD_INVOCATION_ID"`
+	AboutInvoc     string          `json:"INVOCATION_ID"`
+	AboutUserInvoc string          `json:"USER_INVOCATION_ID"`
+	Cursor         string          `json:"__CURSOR"`
+	RealtimeStr    string          `json:"__REALTIME_TIMESTAMP"`
 }
 
 // decode reads one line of journalctl -o json. MESSAGE is a string, or an
@@ -88,7 +89,8 @@ func decode(line []byte) (Entry, bool) {
 	case r.AboutUnit != "":
 		e.Unit, e.InvocationID, e.Manager = r.AboutUnit, r.AboutInvoc, true
 	case r.AboutUser != "":
-		e.Unit, e.InvocationID, e.Manager = r.AboutUser, r.AboutInvoc, true
+		// A user manager names its own units' invocations USER_INVOCATION_ID.
+		e.Unit, e.InvocationID, e.Manager = r.AboutUser, r.AboutUserInvoc, true
 	default:
 		e.Unit, e.InvocationID = r.Unit, r.Invocation
 	}
