@@ -82,6 +82,7 @@ func Boot(ctx context.Context, opts Options) (*Sandbox, error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
+	sweep()
 	id := "sb-" + randomID()
 	dir := opts.Dir
 	if dir == "" {
@@ -142,7 +143,7 @@ exec env -i container=runctl-sandbox PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/sys
 `
 	outer := `set -e
 for cg in "$@"; do echo $$ > "$cg/cgroup.procs"; done
-exec unshare --pid --fork --mount --uts --ipc --cgroup --propagation private sh -c "$RUNCTL_SANDBOX_INNER" sh "$RUNCTL_SANDBOX_DIR_ARG" "$RUNCTL_SANDBOX_TARGET"
+exec unshare --kill-child --pid --fork --mount --uts --ipc --cgroup --propagation private sh -c "$RUNCTL_SANDBOX_INNER" sh "$RUNCTL_SANDBOX_DIR_ARG" "$RUNCTL_SANDBOX_TARGET"
 `
 	cmd := exec.Command("/bin/sh", append([]string{"-c", outer, "sh"}, s.cgroups...)...)
 	cmd.Env = append(os.Environ(), "RUNCTL_SANDBOX_INNER="+inner, "RUNCTL_SANDBOX_DIR_ARG="+dir, "RUNCTL_SANDBOX_TARGET="+target)
@@ -293,6 +294,55 @@ func rmdirRetry(p string) error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return fmt.Errorf("cannot remove cgroup %s: %w", p, err)
+}
+
+// sweep ends sandboxes whose launcher died without tearing them down (a
+// test binary killed by a timeout): their unshare was reparented to PID 1.
+// Only sandboxes of this harness are touched: the runctl-sb-* cgroups.
+func sweep() {
+	cgs, _ := filepath.Glob(filepath.Join(cgroupRoot, "unified", "runctl-sb-*"))
+	for _, cg := range cgs {
+		id := strings.TrimPrefix(filepath.Base(cg), "runctl-")
+		b, _ := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
+		procs := strings.Fields(string(b))
+		// Empty: a teardown that did not finish, unless another Boot has
+		// just made it and is about to move in.
+		fi, err := os.Stat(cg)
+		orphaned := len(procs) == 0 && err == nil && time.Since(fi.ModTime()) > time.Minute
+		for _, p := range procs {
+			pid, _ := strconv.Atoi(p)
+			if ppid(pid) == 1 { // the unshare, left without its launcher
+				orphaned = true
+				if c := childOf(pid); c != 0 {
+					syscall.Kill(c, syscall.SIGKILL)
+				}
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		if !orphaned {
+			continue
+		}
+		s := &Sandbox{cgroups: []string{cg, filepath.Join(cgroupRoot, "systemd", "runctl-"+id)}}
+		s.removeCgroups()
+		dir := filepath.Join(StateRoot(), id)
+		os.Remove(filepath.Join(dir, "root"))
+		os.Remove(filepath.Join(dir, "layer"))
+		os.Remove(dir)
+	}
+}
+
+func ppid(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command may hold spaces and parentheses: fields follow the last ')'.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 2 {
+		return 0
+	}
+	p, _ := strconv.Atoi(f[1])
+	return p
 }
 
 // ChildPID is the first child of pid, 0 if none: the program nsenter forked

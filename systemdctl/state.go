@@ -41,8 +41,9 @@ type State struct {
 	UnitFileState string
 }
 
-// Loaded says whether systemd knows the unit.
-func (s State) Loaded() bool { return s.LoadState == "loaded" }
+// Loaded says whether systemd has the unit in memory: loaded, or loaded
+// with a problem (bad-setting, error, masked) yet possibly still running.
+func (s State) Loaded() bool { return s.LoadState != "" && s.LoadState != "not-found" }
 
 // Running says whether the unit is active or on its way there (including a
 // pending automatic restart).

@@ -1,18 +1,19 @@
 package units
 
 import (
-	"slices"
+	"strings"
 	"time"
 
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 )
 
-// execCommandEx is one ExecStartEx= entry, D-Bus (sasas): path, argv, flags.
-type execCommandEx struct {
-	Path  string
-	Argv  []string
-	Flags []string
+// execCommand is one ExecStart= entry, D-Bus (sasb): path, argv, and
+// whether a failure is ignored.
+type execCommand struct {
+	Path          string
+	Argv          []string
+	IgnoreFailure bool
 }
 
 // environmentFile is one EnvironmentFiles= entry, D-Bus (sb): path, and
@@ -22,10 +23,14 @@ type environmentFile struct {
 	Ignore bool
 }
 
-// Properties builds the StartTransientUnit properties for s. ExecStartEx with
-// no-env-expand hands argv over literally (plain ExecStart would expand $VAR),
-// and the environment comes only from envFile, never Environment=, which any
-// local user can read. envFile must be absolute and free of glob characters
+// Properties builds the StartTransientUnit properties for s. The manager
+// expands $VAR in ExecStart's arguments (not % specifiers, over D-Bus), so
+// every $ is sent doubled: the program gets argv exactly as typed.
+// ExecStartEx with no-env-expand would say that more directly, but systemd
+// 252 writes it into /run/systemd/transient as an ExecStartEx= line its own
+// unit file parser does not know: after any daemon-reload (apt runs them)
+// the unit turns bad-setting and cannot be started. The environment comes
+// only from envFile, never Environment=, which any local user can read. envFile must be absolute and free of glob characters
 // (* ? [), since the manager globs it; "" leaves it out. s should have passed
 // Validate.
 func Properties(s *Spec, envFile string) []sdbus.Property {
@@ -35,11 +40,7 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 	}
 	props := []sdbus.Property{
 		prop("Description", "runctl run "+s.Name+": "+s.CommandLine()),
-		prop("ExecStartEx", []execCommandEx{{
-			Path:  s.Path,
-			Argv:  slices.Clone(s.Argv),
-			Flags: []string{"no-env-expand"},
-		}}),
+		prop("ExecStart", []execCommand{{Path: s.Path, Argv: EscapeDollars(s.Argv)}}),
 		// exec, not simple: the start job fails if execve fails.
 		prop("Type", "exec"),
 		prop("WorkingDirectory", s.Dir),
@@ -76,6 +77,16 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 		)
 	}
 	return props
+}
+
+// EscapeDollars doubles every $ so that the manager's $VAR expansion gives
+// back argv unchanged.
+func EscapeDollars(argv []string) []string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		out[i] = strings.ReplaceAll(a, "$", "$$")
+	}
+	return out
 }
 
 func prop(name string, value any) sdbus.Property {

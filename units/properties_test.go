@@ -35,7 +35,7 @@ func TestProperties(t *testing.T) {
 	props := Properties(s, "/run/runctl/nav.env")
 
 	wantNames := []string{
-		"Description", "ExecStartEx", "Type", "WorkingDirectory", "EnvironmentFiles",
+		"Description", "ExecStart", "Type", "WorkingDirectory", "EnvironmentFiles",
 		"StandardOutput", "StandardError", "SyslogIdentifier", "KillMode", "SendSIGKILL",
 		"TimeoutStopUSec", "User",
 	}
@@ -48,10 +48,9 @@ func TestProperties(t *testing.T) {
 		value any
 	}{
 		"Description": {"s", "runctl run nav: python3 nav.py '--speed=$FAST'"},
-		"ExecStartEx": {"a(sasas)", []execCommandEx{{
-			Path:  "/usr/bin/python3",
-			Argv:  []string{"python3", "nav.py", "--speed=$FAST"},
-			Flags: []string{"no-env-expand"},
+		"ExecStart": {"a(sasb)", []execCommand{{
+			Path: "/usr/bin/python3",
+			Argv: []string{"python3", "nav.py", "--speed=$$FAST"},
 		}}},
 		"Type":             {"s", "exec"},
 		"WorkingDirectory": {"s", "/opt/bot"},
@@ -93,9 +92,9 @@ func TestPropertiesDoNotAliasSpec(t *testing.T) {
 	s := validSpec()
 	props := Properties(s, "")
 	s.Argv[1] = "changed.py"
-	got := propMap(props)["ExecStartEx"].Value().([]execCommandEx)[0].Argv[1]
+	got := propMap(props)["ExecStart"].Value().([]execCommand)[0].Argv[1]
 	if got != "nav.py" {
-		t.Errorf("changing the spec after Properties changed ExecStartEx argv to %q", got)
+		t.Errorf("changing the spec after Properties changed ExecStart argv to %q", got)
 	}
 }
 
@@ -155,20 +154,20 @@ func TestPropertiesMarshal(t *testing.T) {
 			t.Errorf("property %d decoded as %s %s, sent %s %s", i, p.Name, p.Value.Signature(), props[i].Name, props[i].Value.Signature())
 		}
 	}
-	var exec []execCommandEx
-	if err := dbus.Store([]any{propMap(props)["ExecStartEx"].Value()}, &exec); err != nil {
+	var exec []execCommand
+	if err := dbus.Store([]any{propMap(props)["ExecStart"].Value()}, &exec); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range decoded {
-		if p.Name != "ExecStartEx" {
+		if p.Name != "ExecStart" {
 			continue
 		}
-		var got []execCommandEx
+		var got []execCommand
 		if err := dbus.Store([]any{p.Value.Value()}, &got); err != nil {
-			t.Fatalf("cannot read ExecStartEx back: %v", err)
+			t.Fatalf("cannot read ExecStart back: %v", err)
 		}
 		if !reflect.DeepEqual(got, exec) {
-			t.Errorf("ExecStartEx decoded as %q, sent %q", got, exec)
+			t.Errorf("ExecStart decoded as %+v, sent %+v", got, exec)
 		}
 	}
 }

@@ -168,13 +168,30 @@ func TestRunDaemonArgvExact(t *testing.T) {
 	if !strings.Contains(show, "path=/usr/bin/sh") && !strings.Contains(show, "path=/bin/sh") {
 		t.Errorf("ExecStart path is not the resolved absolute sh:\n%s", show)
 	}
-	for _, a := range []string{"$HOME", "${PATH}", "%n", "ünïcødé ✓"} {
+	// $ is sent doubled ($$ is the manager's escape for a literal $, see
+	// units.Properties); everything else verbatim.
+	for _, a := range []string{"$$HOME", "$${PATH}", "%n", "ünïcødé ✓", "a b"} {
 		if !strings.Contains(show, a) {
-			t.Errorf("systemctl show ExecStart lacks %q verbatim:\n%s", a, show)
+			t.Errorf("systemctl show ExecStart lacks %q:\n%s", a, show)
 		}
 	}
 	if st := inside(t, "systemctl", "status", "--no-pager", "runctl-"+name); !strings.Contains(st, "active (running)") {
 		t.Errorf("systemctl status:\n%s", st)
+	}
+	// A daemon-reload (apt runs them) re-reads the transient unit from
+	// /run/systemd/transient: it stays loaded. systemd 252 writes that file
+	// lossily for arguments with ; $ or a newline, so only runctl's restart,
+	// which starts the unit anew from the kept spec, is exact for all.
+	inside(t, "systemctl", "daemon-reload")
+	if ls := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "LoadState", "runctl-"+name+".service")); ls != "loaded" {
+		t.Fatalf("after daemon-reload the unit is %s", ls)
+	}
+	if r := runctl(t, "restart", name); r.code != 0 {
+		t.Fatal(r)
+	}
+	cmdline, _ = os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
+	if got := nulSplit(cmdline); !equal(got, want) {
+		t.Fatalf("after daemon-reload and runctl restart the program sees argv\n%q\nwant\n%q", got, want)
 	}
 }
 
