@@ -37,6 +37,8 @@ type CLI struct {
 	Restart RestartCmd       `cmd:"" help:"Stop a run, wait until it is gone, start it again exactly as it was."`
 	Start   StartCmd         `cmd:"" help:"Start a stopped run again from its kept spec."`
 	Rm      RmCmd            `cmd:"" help:"Forget stopped runs."`
+	Enable  EnableCmd        `cmd:"" help:"Start runs at boot: write each as a unit file and enable it."`
+	Disable DisableCmd       `cmd:"" help:"No longer start runs at boot; remove the unit files runctl wrote."`
 	Status  StatusCmd        `cmd:"" help:"Show runs in detail: state, processes, resources, last log lines."`
 	Logs    LogsCmd          `cmd:"" help:"Show a run's output from the journal."`
 	Version kong.VersionFlag `help:"Print the version and exit."`

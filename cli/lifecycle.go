@@ -125,7 +125,28 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (cycleResult, *systemdct
 	crashpoint("after-stop")
 
 	t := time.Now()
-	st, w, err := m.StartTransientWatch(e.Ctx, unit, units.Properties(spec, store.EnvFile(spec.Name)))
+	start := func() (systemdctl.State, *systemdctl.Watch, error) {
+		return m.StartTransientWatch(e.Ctx, unit, units.Properties(spec, store.EnvFile(spec.Name)))
+	}
+	if e.enabled(spec.Name) {
+		// An enabled run is its unit file: keep the file in step with the
+		// spec (run --replace may have changed it) and start it by name.
+		if _, err := e.syncUnitFile(spec); err != nil {
+			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
+		}
+		start = func() (systemdctl.State, *systemdctl.Watch, error) {
+			// A transient instance just stopped leaves the manager's unit
+			// name cache pointing at its gone /run/systemd/transient file:
+			// the file in /etc is found again only after a reload.
+			if cur, err := m.Brief(e.Ctx, unit); err == nil && !cur.Loaded() {
+				if err := m.Reload(e.Ctx); err != nil {
+					return systemdctl.State{Unit: unit}, nil, err
+				}
+			}
+			return m.StartWatch(e.Ctx, unit)
+		}
+	}
+	st, w, err := start()
 	if errors.Is(err, systemdctl.ErrUnitExists) {
 		// Another manager client made the unit between our stop and start.
 		w.Close()
@@ -134,7 +155,7 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (cycleResult, *systemdct
 			return res, nil, fmt.Errorf("%s was started by someone else meanwhile; runctl ls shows it", spec.Name)
 		}
 		_ = m.ResetFailed(e.Ctx, unit)
-		st, w, err = m.StartTransientWatch(e.Ctx, unit, units.Properties(spec, store.EnvFile(spec.Name)))
+		st, w, err = start()
 	}
 	if !opt.Watch {
 		w.Close()

@@ -35,7 +35,7 @@ func (c *LsCmd) Run(e *Env) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESTARTS\tCOMMAND")
+	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESTARTS\tBOOT\tCOMMAND")
 	for _, r := range runs {
 		pid, up := "-", "-"
 		if r.PID != 0 {
@@ -57,7 +57,11 @@ func (c *LsCmd) Run(e *Env) error {
 		if cmd == "" {
 			cmd = "?"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", r.Name, state, pid, up, r.Restarts, truncate(cmd, 80))
+		boot := "-"
+		if r.Autostart {
+			boot = "on"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Name, state, pid, up, r.Restarts, boot, truncate(cmd, 80))
 	}
 	return tw.Flush()
 }

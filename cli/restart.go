@@ -160,6 +160,11 @@ func (e *Env) rm(name string, force bool) error {
 			return fmt.Errorf("cannot forget %s: %s", name, r.Error)
 		}
 	}
+	if e.enabled(name) {
+		if err := e.disable(name, false); err != nil {
+			return err
+		}
+	}
 	store, _ := e.Store()
 	return store.Remove(name)
 }

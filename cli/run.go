@@ -26,6 +26,7 @@ type RunCmd struct {
 	RestartDelay time.Duration `help:"Wait this long before an automatic restart." default:"100ms"`
 	MaxRestarts  int           `help:"Give up (run stays failed) after N automatic restarts within --within." placeholder:"N"`
 	Within       time.Duration `help:"The interval --max-restarts counts in." default:"10s"`
+	Enable       bool          `help:"Also start the run at boot (as runctl enable)."`
 	NoLogLimit   bool          `help:"Lift journald's rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped)."`
 	Command      []string      `arg:"" passthrough:"" help:"The command and its arguments, passed verbatim." placeholder:"CMD [ARG...]"`
 }
@@ -165,6 +166,11 @@ func (c *RunCmd) Run(e *Env) error {
 		// It ran and ended during its start: attach reports it like any end.
 	case err != nil:
 		return err
+	}
+	if c.Enable {
+		if err := e.enable(spec.Name); err != nil {
+			return err
+		}
 	}
 	if !c.Daemon {
 		return e.attach(spec, begin, w, sigs)

@@ -31,6 +31,8 @@ type Run struct {
 	Known        bool       `json:"known"`               // runctl keeps its spec
 	// LimitHit: systemd gave up restarting it (--max-restarts reached).
 	LimitHit bool `json:"restart_limit_hit"`
+	// Autostart: runctl enabled it; it starts at boot.
+	Autostart bool `json:"autostart"`
 
 	created     time.Time
 	commandLine string // shell-quoted, for text output
@@ -110,7 +112,8 @@ func (e *Env) listRuns(full bool) ([]Run, error) {
 			continue
 		}
 		var spec *units.Spec
-		if known[name] && (full || st.ActiveState == "failed" || st.ActiveState == "inactive") {
+		described := strings.HasPrefix(st.Description, "runctl run "+name+": ")
+		if known[name] && (full || !described || st.ActiveState == "failed" || st.ActiveState == "inactive") {
 			spec, _ = store.Load(name)
 		}
 		runs = append(runs, makeRun(e.Scope(), name, spec, known[name], st, now))
@@ -124,6 +127,10 @@ func (e *Env) listRuns(full bool) ([]Run, error) {
 			}
 			runs = append(runs, makeRun(e.Scope(), name, spec, true, systemdctl.State{}, now))
 		}
+	}
+	enabled := e.enabledNames()
+	for i := range runs {
+		runs[i].Autostart = enabled[runs[i].Name]
 	}
 	sort.Slice(runs, func(i, j int) bool { return runs[i].Name < runs[j].Name })
 	e.Log.Debug().Int("units", len(states)).Dur("systemd", t1.Sub(t0)).Int("kept", len(names)).Dur("store", time.Since(t1)).Msg("listed runs")

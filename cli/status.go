@@ -29,7 +29,6 @@ type Status struct {
 	MemoryBytes *uint64              `json:"memory_bytes,omitempty"`
 	CPUSec      *float64             `json:"cpu_sec,omitempty"`
 	Tasks       *uint64              `json:"tasks,omitempty"`
-	Autostart   bool                 `json:"autostart"`
 	Logs        []LogLine            `json:"logs"`
 }
 
@@ -87,7 +86,8 @@ func (c *StatusCmd) Run(e *Env) error {
 			code = statusNoSuchRun
 			continue
 		}
-		s := Status{Run: makeRun(e.Scope(), name, spec, spec != nil, st, now), Processes: procs[i], Autostart: st.UnitFileState == "enabled"}
+		s := Status{Run: makeRun(e.Scope(), name, spec, spec != nil, st, now), Processes: procs[i]}
+		s.Autostart = e.enabled(name)
 		if !s.running() && code == 0 {
 			code = statusNotRunning
 		}

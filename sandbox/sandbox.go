@@ -33,7 +33,13 @@ type Options struct {
 	// Keep makes the overlay's upper layer a plain folder in Dir, so a second
 	// Boot over the same Dir sees what the first one wrote (a reboot).
 	Keep bool
+	// Mask lists units masked inside, on top of NeverStart.
+	Mask []string
 }
+
+// NeverStart are units masked in every sandbox: gettys would open the
+// host's consoles, which the sandbox's /dev is.
+var NeverStart = []string{"getty.target", "console-getty.service", "getty@.service", "serial-getty@.service", "container-getty@.service"}
 
 // Sandbox is a running systemd in its own namespaces.
 type Sandbox struct {
@@ -125,6 +131,7 @@ D="$1"
 ` + layerMount + `
 mkdir -p "$D/layer/upper" "$D/layer/work"
 mount -t overlay overlay -o "lowerdir=/,upperdir=$D/layer/upper,workdir=$D/layer/work" "$D/root"
+for u in $RUNCTL_SANDBOX_MASK; do ln -sfn /dev/null "$D/root/etc/systemd/system/$u"; done
 mount --rbind /dev "$D/root/dev"
 mount --bind /sys "$D/root/sys"
 mount -t tmpfs -o mode=0755 tmpfs "$D/root/sys/fs/cgroup"
@@ -143,10 +150,11 @@ exec env -i container=runctl-sandbox PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/sys
 `
 	outer := `set -e
 for cg in "$@"; do echo $$ > "$cg/cgroup.procs"; done
-exec unshare --kill-child --pid --fork --mount --uts --ipc --cgroup --propagation private sh -c "$RUNCTL_SANDBOX_INNER" sh "$RUNCTL_SANDBOX_DIR_ARG" "$RUNCTL_SANDBOX_TARGET"
+exec unshare --kill-child --pid --fork --mount --uts --ipc --net --cgroup --propagation private sh -c "$RUNCTL_SANDBOX_INNER" sh "$RUNCTL_SANDBOX_DIR_ARG" "$RUNCTL_SANDBOX_TARGET"
 `
 	cmd := exec.Command("/bin/sh", append([]string{"-c", outer, "sh"}, s.cgroups...)...)
-	cmd.Env = append(os.Environ(), "RUNCTL_SANDBOX_INNER="+inner, "RUNCTL_SANDBOX_DIR_ARG="+dir, "RUNCTL_SANDBOX_TARGET="+target)
+	cmd.Env = append(os.Environ(), "RUNCTL_SANDBOX_INNER="+inner, "RUNCTL_SANDBOX_DIR_ARG="+dir, "RUNCTL_SANDBOX_TARGET="+target,
+		"RUNCTL_SANDBOX_MASK="+strings.Join(append(append([]string(nil), NeverStart...), opts.Mask...), " "))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/runctl/runctl/atomicfile"
 	"github.com/runctl/runctl/units"
 )
 
@@ -63,10 +64,10 @@ func (s Store) Save(spec *units.Spec) error {
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return fmt.Errorf("cannot create %s: %w", s.Dir, err)
 	}
-	if err := writeAtomic(s.EnvFile(spec.Name), env); err != nil {
+	if err := atomicfile.Write(s.EnvFile(spec.Name), env, 0o600); err != nil {
 		return err
 	}
-	return writeAtomic(s.specPath(spec.Name), append(data, '\n'))
+	return atomicfile.Write(s.specPath(spec.Name), append(data, '\n'), 0o600)
 }
 
 // Load reads a run's spec.
@@ -147,41 +148,6 @@ func (s Store) Remove(name string) error {
 	// hold locks on two different files.
 	if err := os.Remove(s.EnvFile(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("cannot forget %q: %w", name, err)
-	}
-	return nil
-}
-
-// writeAtomic replaces path with data (mode 0600) so that readers see the
-// old file or the new one, never a part, even across a crash.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package systemdctl
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
@@ -50,8 +51,22 @@ func (m *Manager) StartTransient(ctx context.Context, unit string, props []sd.Pr
 // StartTransientWatch is StartTransient that leaves the unit's Watch open,
 // following the new instance from before it existed.
 func (m *Manager) StartTransientWatch(ctx context.Context, unit string, props []sd.Property) (State, *Watch, error) {
+	return m.startWatch(ctx, unit, func() (int, error) {
+		return m.sd().StartTransientUnitContext(ctx, unit, "fail", props, nil)
+	})
+}
+
+// StartWatch starts a unit systemd loads from its unit file (an enabled
+// run) and waits for the start job, leaving the Watch open.
+func (m *Manager) StartWatch(ctx context.Context, unit string) (State, *Watch, error) {
+	return m.startWatch(ctx, unit, func() (int, error) {
+		return m.sd().StartUnitContext(ctx, unit, "replace", nil)
+	})
+}
+
+func (m *Manager) startWatch(ctx context.Context, unit string, enqueue func() (int, error)) (State, *Watch, error) {
 	w := m.Watch(unit)
-	id, err := m.sd().StartTransientUnitContext(ctx, unit, "fail", props, nil)
+	id, err := enqueue()
 	if err != nil {
 		return State{Unit: unit}, w, wrap(err, "cannot start "+unit)
 	}
@@ -72,6 +87,23 @@ func (m *Manager) StartTransientWatch(ctx context.Context, unit string, props []
 		return st, w, &JobError{Op: "start", Unit: unit, Result: res, State: st}
 	}
 	return st, w, nil
+}
+
+// Reload makes the manager read unit files again (daemon-reload).
+func (m *Manager) Reload(ctx context.Context) error {
+	return wrap(m.sd().ReloadContext(ctx), "cannot reload systemd's unit files")
+}
+
+// Enable links unit files into their [Install] targets, as systemctl enable.
+func (m *Manager) Enable(ctx context.Context, paths ...string) error {
+	_, _, err := m.sd().EnableUnitFilesContext(ctx, paths, false, true)
+	return wrap(err, "cannot enable "+strings.Join(paths, " "))
+}
+
+// Disable removes the links Enable made.
+func (m *Manager) Disable(ctx context.Context, units ...string) error {
+	_, err := m.sd().DisableUnitFilesContext(ctx, units, false)
+	return wrap(err, "cannot disable "+strings.Join(units, " "))
 }
 
 // StopOptions tune Stop.
@@ -364,4 +396,16 @@ func (m *Manager) Details(ctx context.Context, names []string) ([]State, [][]Pro
 		}
 	}
 	return states, procs, nil
+}
+
+// EnableLinger asks logind to start uid's manager at boot (loginctl
+// enable-linger), over the system bus, without interactive authentication.
+func EnableLinger(ctx context.Context, uid uint32) error {
+	c, err := dbus.ConnectSystemBus()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	obj := c.Object("org.freedesktop.login1", "/org/freedesktop/login1")
+	return obj.CallWithContext(ctx, "org.freedesktop.login1.Manager.SetUserLinger", 0, uid, true, false).Err
 }

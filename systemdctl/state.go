@@ -41,9 +41,18 @@ type State struct {
 	UnitFileState string
 }
 
-// Loaded says whether systemd has the unit in memory: loaded, or loaded
-// with a problem (bad-setting, error, masked) yet possibly still running.
-func (s State) Loaded() bool { return s.LoadState != "" && s.LoadState != "not-found" }
+// Loaded says whether systemd has the unit in memory: loaded, loaded with
+// a problem (bad-setting, error, masked), or running on although its unit
+// file was removed (not-found, yet active).
+func (s State) Loaded() bool {
+	switch s.LoadState {
+	case "":
+		return false
+	case "not-found":
+		return s.ActiveState != "" && s.ActiveState != "inactive"
+	}
+	return true
+}
 
 // Running says whether the unit is active or on its way there (including a
 // pending automatic restart).

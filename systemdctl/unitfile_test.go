@@ -308,7 +308,7 @@ func checkUnitFile(t *testing.T, m *Manager, s *units.Spec, envFile string) {
 	}
 	transProps := getAll(t, m, transUnit)
 	for _, name := range comparedProperties(s, envFile) {
-		got, want := propValue(name, fileProps[name]), propValue(name, transProps[name])
+		got, want := propValue(name, fileProps[name]), undoubled(name, propValue(name, transProps[name]))
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s from the unit file = %#v, as transient unit %#v", name, got, want)
 		}
@@ -376,7 +376,7 @@ func compareWithProperties(t *testing.T, s *units.Spec, envFile string, got map[
 			t.Errorf("the manager has no property %s", p.Name)
 			continue
 		}
-		g, w := propValue(p.Name, v), propValue(p.Name, wire[p.Name])
+		g, w := propValue(p.Name, v), undoubled(p.Name, propValue(p.Name, wire[p.Name]))
 		if !reflect.DeepEqual(g, w) {
 			t.Errorf("%s from the unit file = %#v, Properties sends %#v", p.Name, g, w)
 		}
@@ -438,6 +438,29 @@ func propValue(name string, v dbus.Variant) any {
 	var out [][]any
 	for _, c := range cmds {
 		out = append(out, c[:min(3, len(c))])
+	}
+	return out
+}
+
+// undoubled turns the argv Properties sends, with every $ doubled for the
+// manager's expansion, into what the program receives, which is what a unit
+// file's @: ExecStart holds.
+func undoubled(name string, v any) any {
+	cmds, ok := v.([][]any)
+	if name != "ExecStart" || !ok {
+		return v
+	}
+	var out [][]any
+	for _, c := range cmds {
+		c = append([]any(nil), c...)
+		if argv, ok := c[1].([]string); ok {
+			argv = append([]string(nil), argv...)
+			for i := range argv {
+				argv[i] = strings.ReplaceAll(argv[i], "$$", "$")
+			}
+			c[1] = argv
+		}
+		out = append(out, c)
 	}
 	return out
 }
@@ -734,6 +757,36 @@ func TestUnitFileRefusalsAreSystemdLimits(t *testing.T) {
 			spec:    func(s *units.Spec) { s.Dir = uftDir + "/../runctl-uft" },
 			service: "WorkingDirectory=" + uftDir + "/../runctl-uft\n",
 			prop:    "WorkingDirectory", want: uftDir + "/../runctl-uft",
+		},
+		{
+			name:    "dir with dot",
+			spec:    func(s *units.Spec) { s.Dir = "/run/./runctl-uft" },
+			service: "WorkingDirectory=/run/./runctl-uft\n",
+			prop:    "WorkingDirectory", want: "/run/./runctl-uft",
+		},
+		{
+			name:    "dir with trailing slash",
+			spec:    func(s *units.Spec) { s.Dir = uftDir + "/" },
+			service: "WorkingDirectory=" + uftDir + "/\n",
+			prop:    "WorkingDirectory", want: uftDir + "/",
+		},
+		{
+			name:    "dir with a long component",
+			spec:    func(s *units.Spec) { s.Dir = "/" + strings.Repeat("d", 256) },
+			service: "WorkingDirectory=/" + strings.Repeat("d", 256) + "\n",
+			prop:    "WorkingDirectory", want: "/" + strings.Repeat("d", 256),
+		},
+		{
+			name:    "executable with trailing slash",
+			spec:    func(s *units.Spec) { s.Path = "/bin/true/" },
+			service: `ExecStart=@:/bin/true/ "x"` + "\n",
+			prop:    "ExecStartEx", want: [][]any{{"/bin/true/", []string{"x"}, []string{"no-env-expand"}}},
+		},
+		{
+			name:    "control character in executable, escaped",
+			spec:    func(s *units.Spec) { s.Path = "/bin/a\tb" },
+			service: `ExecStart=@:"/bin/a\tb" "x"` + "\n",
+			prop:    "ExecStartEx", want: [][]any{{"/bin/a\tb", []string{"x"}, []string{"no-env-expand"}}},
 		},
 		{
 			name:    "env file with double slash",

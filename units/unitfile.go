@@ -25,7 +25,7 @@ import (
 //   - ExecStart= alone unquotes its words (systemd.syntax(7), C escapes in
 //     double quotes); a bare ";" or "\;" word means something else. Its
 //     executable may not contain quotes, backslashes or control characters
-//     and is simplified (// and /./ dropped).
+//     and is simplified (// and /./ dropped; ".." is kept).
 //   - WorkingDirectory= and EnvironmentFile= are taken as written (no
 //     unquoting), simplified, and refused if they hold a ".." component.
 //
@@ -190,7 +190,7 @@ func (w *unitWriter) plain(key, what, v string) {
 // path writes an absolute path systemd reads as written, then simplifies
 // and checks.
 func (w *unitWriter) path(key, what, p string) {
-	if err := pathProblem(p); err != nil {
+	if err := pathProblem(p, false); err != nil {
 		w.fail(fmt.Errorf("%s %q %w", what, p, err))
 		return
 	}
@@ -199,7 +199,7 @@ func (w *unitWriter) path(key, what, p string) {
 
 // execStart writes ExecStart=@:PATH "ARGV0" "ARG"...
 func (w *unitWriter) execStart(path string, argv []string) {
-	if err := pathProblem(path); err != nil {
+	if err := pathProblem(path, true); err != nil {
 		w.fail(fmt.Errorf("executable path %q %w", path, err))
 		return
 	}
@@ -278,9 +278,9 @@ func plainProblem(v string) error {
 }
 
 // pathProblem says why systemd would not read p back as the same absolute
-// path: it simplifies paths and refuses ".." (path_simplify_and_warn), and
-// bounds their length (path_is_valid).
-func pathProblem(p string) error {
+// path: it simplifies paths, refuses ".." except in an executable
+// (path_simplify_and_warn), and bounds their length (path_is_valid).
+func pathProblem(p string, dotDotOK bool) error {
 	if !strings.HasPrefix(p, "/") {
 		return errors.New("is not absolute")
 	}
@@ -299,7 +299,7 @@ func pathProblem(p string) error {
 			return errors.New(`contains "//", which systemd simplifies to "/"`)
 		case c == ".":
 			return errors.New(`contains a "." component, which systemd drops`)
-		case c == "..":
+		case c == ".." && !dotDotOK:
 			return errors.New(`contains a ".." component, which systemd refuses`)
 		case len(c) > nameMax:
 			return fmt.Errorf("has a component of %d bytes, systemd accepts at most %d", len(c), nameMax)

@@ -180,6 +180,7 @@ func TestExecStartPath(t *testing.T) {
 		{"/opt/$HOME;x#", "@:/opt/$HOME;x#"},
 		{"/opt/日本/x", "@:/opt/日本/x"},
 		{"/opt/with space/x", `@:"/opt/with space/x"`},
+		{"/usr/../bin/x", "@:/usr/../bin/x"}, // kept as is, unlike in WorkingDirectory=
 		{"/opt/a b/%n", `@:"/opt/a b/%%n"`},
 	}
 	for _, tt := range tests {
