@@ -117,4 +117,3 @@ func sandboxProcView(t *testing.T, s *sandbox.Sandbox, name string) string {
 	}
 	return fmt.Sprintf("argv=%q cwd=%q env=%q", nulSplit(read("cmdline")), strings.TrimPrefix(cwd, s.Path("/")), env)
 }
-
