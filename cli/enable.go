@@ -136,7 +136,7 @@ func (c *EnableCmd) Run(e *Env) error {
 }
 
 func (e *Env) enable(name string) error {
-	unlock, err := e.lockRun(name)
+	unlock, err := e.lockRun(name, false)
 	if err != nil {
 		return err
 	}
@@ -146,6 +146,19 @@ func (e *Env) enable(name string) error {
 	if err != nil {
 		return err
 	}
+	if err := e.enableLocked(spec); err != nil {
+		return err
+	}
+	m, _ := e.Manager()
+	if st, err := m.Brief(e.Ctx, units.UnitName(name)); err == nil && st.Running() && !e.JSON {
+		fmt.Fprintf(e.Stdout, "%s keeps running as a transient unit until its next restart; from then on, and at boot, it runs from the unit file\n", name)
+	}
+	return nil
+}
+
+// enableLocked writes and enables the unit file; the caller holds the lock.
+func (e *Env) enableLocked(spec *units.Spec) error {
+	name := spec.Name
 	if _, err := e.syncUnitFile(spec); err != nil {
 		return fmt.Errorf("cannot enable %s: %w", name, err)
 	}
@@ -203,7 +216,7 @@ func (c *DisableCmd) Run(e *Env) error {
 // whether the run keeps running.
 func (e *Env) disable(name string, lock bool) error {
 	if lock {
-		unlock, err := e.lockRun(name)
+		unlock, err := e.lockRun(name, false)
 		if err != nil {
 			return err
 		}

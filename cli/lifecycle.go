@@ -54,11 +54,16 @@ var errNotStopped = errors.New("the old instance did not stop")
 // gives up on it (a process stuck in the kernel).
 const stopGrace = 15 * time.Second
 
-// lockRun takes the run's lock for the rest of the command.
-func (e *Env) lockRun(name string) (func(), error) {
+// lockRun takes the run's lock for the rest of the command. Only run makes
+// a lock for a new name (create); for a name runctl keeps no spec of, the
+// other verbs have nothing to protect and leave no lock file behind.
+func (e *Env) lockRun(name string, create bool) (func(), error) {
 	store, err := e.Store()
 	if err != nil {
 		return nil, err
+	}
+	if !create && !store.Has(name) {
+		return func() {}, nil
 	}
 	unlock, err := store.Lock(e.Ctx, name)
 	if err != nil {

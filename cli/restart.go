@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/runctl/runctl/systemdctl"
 
 	"github.com/runctl/runctl/units"
 )
@@ -25,13 +29,19 @@ func (c *RestartCmd) Run(e *Env) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := e.lockRun(name)
+	unlock, err := e.lockRun(name, false)
+	if errors.Is(err, os.ErrPermission) {
+		return e.restartByName(name, c) // not root: the runs' folder is root's
+	}
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	store, _ := e.Store()
 	spec, err := loadSpec(store, name)
+	if errors.Is(err, os.ErrPermission) {
+		return e.restartByName(name, c)
+	}
 	if err != nil {
 		return err
 	}
@@ -71,6 +81,45 @@ func (c *RestartCmd) Run(e *Env) error {
 	return nil
 }
 
+// restartByName restarts an enabled run without its spec, which only root
+// may read (it holds the environment): stop, wait, start the unit file by
+// name. That is what the polkit rule lets the runctl group do; creating a
+// transient unit instead would be root-equivalent, so it is not offered.
+func (e *Env) restartByName(name string, c *RestartCmd) error {
+	if !e.enabled(name) {
+		return fmt.Errorf("cannot restart %s: its spec is readable by root only, and starting it as a transient unit needs root (that would allow any command as root); use sudo, or have root run `runctl enable %s`: the runctl group may restart enabled runs", name, name)
+	}
+	m, err := e.Manager()
+	if err != nil {
+		return err
+	}
+	unit := units.UnitName(name)
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = units.DefaultStopTimeout
+	}
+	ctx, cancel := context.WithTimeout(e.Ctx, timeout+stopGrace)
+	stopped, err := m.Stop(ctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: c.Force})
+	cancel()
+	if err != nil && !errors.Is(err, systemdctl.ErrNotLoaded) {
+		return permissionHint(fmt.Errorf("cannot restart %s: %w", name, err), e.Scope())
+	}
+	st, w, err := m.StartWatch(e.Ctx, unit)
+	w.Close()
+	if err != nil {
+		return permissionHint(fmt.Errorf("cannot start %s: %w", name, err), e.Scope())
+	}
+	fmt.Fprintf(e.Stdout, "restarted %s: old instance %s, new pid %d\n", name, orDash(stopped.After.Ended()), st.MainPID)
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
 // StartCmd starts a known, stopped run from its kept spec.
 type StartCmd struct {
 	Name string `arg:"" help:"Run to start." placeholder:"NAME"`
@@ -80,7 +129,7 @@ func (c *StartCmd) Run(e *Env) error {
 	if err := units.ValidateName(c.Name); err != nil {
 		return err
 	}
-	unlock, err := e.lockRun(c.Name)
+	unlock, err := e.lockRun(c.Name, false)
 	if err != nil {
 		return err
 	}
@@ -139,7 +188,7 @@ func (c *RmCmd) Run(e *Env) error {
 }
 
 func (e *Env) rm(name string, force bool) error {
-	unlock, err := e.lockRun(name)
+	unlock, err := e.lockRun(name, false)
 	if err != nil {
 		return err
 	}

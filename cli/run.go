@@ -18,7 +18,7 @@ import (
 type RunCmd struct {
 	Daemon       bool          `short:"d" help:"Return once the run is active instead of staying attached."`
 	Name         string        `short:"n" help:"Name of the run (default: from the command's basename)." placeholder:"NAME"`
-	Env          []string      `short:"E" name:"env" help:"Set an environment variable for the run (repeatable)." placeholder:"K=V"`
+	Env          []string      `short:"E" name:"env" sep:"none" help:"Set an environment variable for the run (repeatable)." placeholder:"K=V"`
 	Dir          string        `help:"Working directory of the run (default: the current one)." placeholder:"DIR"`
 	StopTimeout  time.Duration `help:"How long a stop waits after SIGTERM before SIGKILL." default:"10s"`
 	Replace      bool          `help:"If NAME is running, stop it, wait until it is gone, then start this command in its place."`
@@ -138,7 +138,7 @@ func (c *RunCmd) Run(e *Env) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := e.lockRun(spec.Name)
+	unlock, err := e.lockRun(spec.Name, true)
 	if err != nil {
 		return err
 	}
@@ -155,6 +155,14 @@ func (c *RunCmd) Run(e *Env) error {
 		unlock()
 		return permissionHint(fmt.Errorf("cannot keep the run's spec: %w", err), e.Scope())
 	}
+	if c.Enable {
+		// Enabled from the start: the run is its unit file at once, not a
+		// transient unit that would shadow the file until a restart.
+		if err := e.enableLocked(spec); err != nil {
+			unlock()
+			return err
+		}
+	}
 	begin := time.Now()
 	res, w, err := e.cycle(spec, cycleOptions{Watch: !c.Daemon, Fresh: !cur.Loaded()})
 	unlock()
@@ -166,11 +174,6 @@ func (c *RunCmd) Run(e *Env) error {
 		// It ran and ended during its start: attach reports it like any end.
 	case err != nil:
 		return err
-	}
-	if c.Enable {
-		if err := e.enable(spec.Name); err != nil {
-			return err
-		}
 	}
 	if !c.Daemon {
 		return e.attach(spec, begin, w, sigs)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -97,6 +98,12 @@ func (e *Env) listRuns(full bool) ([]Run, error) {
 	}
 	t1 := time.Now()
 	names, err := store.Names()
+	if errors.Is(err, os.ErrPermission) {
+		// The specs are root's (they hold environments); what systemd
+		// knows is still listed.
+		e.Log.Info().Err(err).Msg("kept runs not readable")
+		names, err = nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

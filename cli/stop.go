@@ -75,16 +75,12 @@ func (c *StopCmd) Run(e *Env) error {
 	var wg sync.WaitGroup
 	for i, name := range names {
 		wg.Go(func() {
-			// Only a kept run can be mid-restart; locking others would
-			// leave lock files for names runctl never ran.
-			if store, err := e.Store(); err == nil && store.Has(name) {
-				unlock, err := e.lockRun(name)
-				if err != nil {
-					results[i] = stopResult{Name: name, Unit: units.UnitName(name), Error: err.Error()}
-					return
-				}
-				defer unlock()
+			unlock, err := e.lockRun(name, false)
+			if err != nil {
+				results[i] = stopResult{Name: name, Unit: units.UnitName(name), Error: err.Error()}
+				return
 			}
+			defer unlock()
 			results[i] = e.stop(name, c.Timeout, c.Force)
 		})
 	}

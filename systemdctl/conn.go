@@ -225,7 +225,11 @@ func (m *Manager) Close() {
 
 func connectError(scope Scope, err error) error {
 	if scope == User {
-		return fmt.Errorf("%w: cannot reach your user manager (%v); log in through a session that starts user@UID.service, or use --system", ErrNoSystemd, err)
+		u := os.Getenv("USER")
+		if u == "" {
+			u = strconv.Itoa(os.Getuid())
+		}
+		return fmt.Errorf("%w: cannot reach your user manager (%v); it runs while you are logged in, or always once lingering is on: sudo loginctl enable-linger %s (or now: sudo systemctl start user@%d.service, with XDG_RUNTIME_DIR=/run/user/%d); or use --system as root", ErrNoSystemd, err, u, os.Getuid(), os.Getuid())
 	}
 	return fmt.Errorf("%w: cannot reach the system manager (%v); systemd must be PID 1 (on a machine without it, try runctl in the sandbox: make demo)", ErrNoSystemd, err)
 }

@@ -108,7 +108,11 @@ func TestManPageRendersWithoutWarnings(t *testing.T) {
 	for _, f := range doc.Globals {
 		want = append(want, "--"+f.Long)
 	}
-	// Rendered options must be ASCII hyphen-minus, so they copy and paste.
+	// Options must render as ASCII hyphen-minus, so they copy and paste,
+	// and never be hyphenated.
+	if i := strings.IndexAny(text, "\u2010\u2212"); i >= 0 {
+		t.Errorf("rendered man page has a hyphen or minus sign that is not ASCII: %q", text[max(0, i-40):min(len(text), i+40)])
+	}
 	text = strings.Join(strings.Fields(text), " ")
 	for _, w := range want {
 		if !strings.Contains(text, w) {

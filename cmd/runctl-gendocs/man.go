@@ -16,8 +16,9 @@ func manPage(doc *cliDoc, intro []string) []byte {
 	w(".\\\" run \"make docs\".\n")
 	w(".TH %s 1 \"\" \"%s\" \"User Commands\"\n", strings.ToUpper(doc.Name), doc.Name)
 	// Options and unit names must not be hyphenated; a ragged right margin
-	// keeps their spacing natural.
-	w(".nh\n.ad l\n")
+	// keeps their spacing natural. HY and AD are what the macros (.YS, .EE)
+	// restore.
+	w(".nr HY 0\n.nh\n.ds AD l\n.ad l\n")
 
 	w(".SH NAME\n%s \\- %s\n", doc.Name, roff(summary(doc.Help)))
 
@@ -159,11 +160,11 @@ func synopsisFlag(f flagDoc) string {
 	name := f.names()[0]
 	s := `[\fB` + roff(name) + `\fR`
 	if f.TakesValue {
-		s += " " + valueRoff(f)
+		s += `\ ` + valueRoff(f) // an option and its value on one line
 	}
 	s += "]"
 	if f.Repeatable {
-		s += "..."
+		s += `...\&` // \& keeps troff from ending a sentence here
 	}
 	return s
 }
@@ -171,7 +172,7 @@ func synopsisFlag(f flagDoc) string {
 func synopsisArg(a argDoc) string {
 	s := placeholderRoff(a.Placeholder)
 	if a.Repeatable && !a.Passthrough {
-		s += "..."
+		s += `...\&` // \& keeps troff from ending a sentence here
 	}
 	if a.Passthrough {
 		s = `[\fB\-\-\fR] ` + s

@@ -62,7 +62,7 @@ func runctlCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 	t.Helper()
 	sandbox.Need(t, sb)
 	// A hung runctl fails its test instead of the whole run's timeout.
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	cmd := sb.CommandIn(ctx, dir, binDir+"/runctl", args...)
 	cmd.Env = append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin", "RUNCTL_TEST_MARK=1")
@@ -108,6 +108,7 @@ var seq atomic.Int32
 // runName is unique per test; cleanup stops the run and forgets it.
 func runName(t *testing.T) string {
 	t.Helper()
+	sandbox.Need(t, sb)
 	name := fmt.Sprintf("t%d", seq.Add(1))
 	t.Cleanup(func() {
 		sb.Command(context.Background(), "systemctl", "kill", "-s", "KILL", "runctl-"+name+".service").Run()

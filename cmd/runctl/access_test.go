@@ -1,0 +1,159 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/runctl/runctl/sandbox"
+)
+
+// asUser runs runctl inside the sandbox as a non-root user, with the
+// supplementary groups /etc/group gives them.
+func asUser(t *testing.T, user string, env []string, args ...string) result {
+	t.Helper()
+	cmd := sb.CommandIn(t.Context(), "/", "setpriv", append([]string{"--reuid=" + user, "--regid=" + user, "--init-groups", binDir + "/runctl"}, args...)...)
+	cmd.Env = append(os.Environ(), append([]string{"HOME=/home/" + user, "USER=" + user}, env...)...)
+	return finish(t, cmd)
+}
+
+func ensureUser(t *testing.T, name string, groups ...string) {
+	t.Helper()
+	g := ""
+	if len(groups) > 0 {
+		g = " -G " + strings.Join(groups, ",")
+	}
+	inside(t, "sh", "-c", "getent group runctl >/dev/null || groupadd --system runctl; id "+name+" >/dev/null 2>&1 || useradd -m -U"+g+" "+name)
+}
+
+// A non-root user's runs live in their own user manager, by default.
+func TestUserManager(t *testing.T) {
+	sandbox.Need(t, sb)
+	ensureUser(t, "robot")
+	uid := strings.TrimSpace(inside(t, "id", "-u", "robot"))
+	inside(t, "systemctl", "start", "user@"+uid+".service")
+	t.Cleanup(func() { sb.Command(t.Context(), "systemctl", "stop", "user@"+uid+".service").Run() })
+	env := []string{"XDG_RUNTIME_DIR=/run/user/" + uid}
+	r := asUser(t, "robot", env, "run", "-d", "-n", "mine", "--", "sh", "-c", "echo user-run-out; exec sleep 1000")
+	if r.code != 0 || !strings.Contains(r.stdout, "runctl --user logs -f mine") {
+		t.Fatalf("run as a user: %v", r)
+	}
+	if r := asUser(t, "robot", env, "--json", "ls"); r.code != 0 || !strings.Contains(r.stdout, `"manager": "user"`) {
+		t.Fatalf("ls as a user: %v", r)
+	}
+	if r := asUser(t, "robot", env, "status", "mine"); r.code != 0 || !strings.Contains(r.stdout, "user manager") {
+		t.Fatalf("status as a user: %v", r)
+	}
+	waitFor(t, func() bool { return strings.Contains(asUser(t, "robot", env, "logs", "mine").stdout, "user-run-out") }, "the user run's output")
+	if r := asUser(t, "robot", env, "restart", "mine"); r.code != 0 {
+		t.Fatalf("restart as a user: %v", r)
+	}
+	if r := asUser(t, "robot", env, "logs", "-I", "previous", "mine"); !strings.Contains(r.stdout, "user-run-out") {
+		t.Fatalf("logs -I previous as a user: %v", r)
+	}
+	if r := asUser(t, "robot", env, "stop", "mine"); r.code != 0 {
+		t.Fatalf("stop as a user: %v", r)
+	}
+	// The system manager knows nothing of it.
+	if u := runctlUnits(t); strings.Contains(u, "runctl-mine") {
+		t.Fatalf("a user run reached the system manager:\n%s", u)
+	}
+	// Without a user manager: a clear message with the fix.
+	r = asUser(t, "robot", []string{"XDG_RUNTIME_DIR=/nonexistent", "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent"}, "ls")
+	if r.code == 0 || !strings.Contains(r.stderr, "cannot reach your user manager") || !strings.Contains(r.stderr, "enable-linger robot") {
+		t.Fatalf("without a user manager: %v", r)
+	}
+}
+
+// The shipped polkit rule lets the runctl group stop and restart runctl's
+// units, and nothing else: no other unit, and no transient unit as root.
+func TestPolkitGroupMatrix(t *testing.T) {
+	sandbox.Need(t, sb)
+	rule, err := os.ReadFile("../../packaging/polkit/50-runctl.rules")
+	if err != nil {
+		t.Fatalf("the shipped polkit rule: %v", err)
+	}
+	ensureUser(t, "rctlop", "runctl")
+	ensureUser(t, "rctlvis")
+	if err := os.WriteFile(sb.Path("/etc/polkit-1/rules.d/50-runctl.rules"), rule, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inside(t, "systemctl", "restart", "polkit.service")
+
+	name, enabled := runName(t), runName(t)
+	if r := runctl(t, "run", "-d", "-n", name, "-E", "SECRET=topsecret", "--", "sleep", "1000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	if r := runctl(t, "run", "-d", "--enable", "-n", enabled, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	t.Cleanup(func() { runctl(t, "rm", "-f", enabled) })
+	sys := func(user string, args ...string) result { return asUser(t, user, nil, append([]string{"--system"}, args...)...) }
+
+	// Everyone may look.
+	for _, u := range []string{"rctlop", "rctlvis"} {
+		if r := sys(u, "ls"); r.code != 0 || !strings.Contains(r.stdout, name) {
+			t.Errorf("ls as %s: %v", u, r)
+		}
+		if r := sys(u, "status", name); r.code != 0 {
+			t.Errorf("status as %s: %v", u, r)
+		}
+	}
+	// A non-member may not stop; a member may.
+	if r := sys("rctlvis", "stop", name); r.code == 0 || !strings.Contains(r.stderr, "permission denied") {
+		t.Errorf("stop as a non-member: %v", r)
+	}
+	// A member restarts an enabled run (stop and start by name) but not a
+	// transient one, which would need a new transient unit.
+	if r := sys("rctlop", "restart", enabled); r.code != 0 || !strings.Contains(r.stdout, "restarted "+enabled) {
+		t.Errorf("restart of an enabled run as a member: %v", r)
+	}
+	if r := sys("rctlop", "restart", name); r.code == 0 || !strings.Contains(r.stderr, "runctl enable") {
+		t.Errorf("restart of a transient run as a member: %v", r)
+	}
+	if r := sys("rctlop", "stop", name); r.code != 0 || !strings.Contains(r.stdout, "stopped "+name) {
+		t.Errorf("stop as a member: %v", r)
+	}
+	// Nothing else: another unit, or a transient unit (as root) created
+	// through runctl or directly.
+	if out, err := sb.CommandIn(t.Context(), "/", "setpriv", "--reuid=rctlop", "--regid=rctlop", "--init-groups", "systemctl", "stop", "cron.service").CombinedOutput(); err == nil {
+		t.Errorf("a member stopped cron.service: %s", out)
+	}
+	if r := asUser(t, "rctlop", []string{"RUNCTL_STATE_DIR=/tmp/rctlop-runs"}, "--system", "run", "-d", "-n", "rootly", "--", "id"); r.code == 0 || !strings.Contains(r.stderr, "permission denied") {
+		t.Errorf("a member created a transient unit through runctl: %v", r)
+	}
+	if out, err := sb.CommandIn(t.Context(), "/", "setpriv", "--reuid=rctlop", "--regid=rctlop", "--init-groups", "systemd-run", "--no-ask-password", "-p", "User=root", "true").CombinedOutput(); err == nil {
+		t.Errorf("a member started a transient unit as root with systemd-run: %s", out)
+	}
+	if u := runctlUnits(t); strings.Contains(u, "rootly") {
+		t.Errorf("a unit was created: %s", u)
+	}
+
+	// The environment runctl captured is readable by no other user: not
+	// through D-Bus properties, the transient unit file, the spec and
+	// environment files, or an enabled unit file.
+	if r := runctl(t, "start", name); r.code != 0 {
+		t.Fatal(r)
+	}
+	leaks := map[string]string{
+		"systemctl show": string(mustOut(t, "rctlvis", "systemctl", "show", "runctl-"+name+".service")),
+		"transient file": string(mustOut(t, "rctlvis", "cat", "/run/systemd/transient/runctl-"+name+".service")),
+		"enabled unit":   string(mustOut(t, "rctlvis", "cat", "/etc/systemd/system/runctl-"+enabled+".service")),
+	}
+	for where, text := range leaks {
+		if strings.Contains(text, "topsecret") {
+			t.Errorf("the secret is readable through %s", where)
+		}
+	}
+	for _, f := range []string{"/var/lib/runctl/runs/" + name + ".env", "/var/lib/runctl/runs/" + name + ".json"} {
+		if out, err := sb.CommandIn(t.Context(), "/", "setpriv", "--reuid=rctlvis", "--regid=rctlvis", "--init-groups", "cat", f).CombinedOutput(); err == nil {
+			t.Errorf("another user read %s: %s", f, out)
+		}
+	}
+}
+
+func mustOut(t *testing.T, user string, args ...string) []byte {
+	t.Helper()
+	out, _ := sb.CommandIn(t.Context(), "/", "setpriv", append([]string{"--reuid=" + user, "--regid=" + user, "--init-groups"}, args...)...).CombinedOutput()
+	return out
+}

@@ -1,0 +1,203 @@
+# bash completion for runctl                                -*- shell-script -*-
+# Generated from runctl's command line by cmd/runctl-gendocs: do not edit,
+# run "make docs".
+
+# _runctl_runs CUR SCOPE: reply with the runs of that manager (--user,
+# --system or the default one).
+_runctl_runs()
+{
+	mapfile -t COMPREPLY < <(compgen -W "$(runctl $2 ls -q 2>/dev/null)" -- "$1")
+}
+
+# _runctl_program CUR: reply with a program to run.
+_runctl_program()
+{
+	if [[ $1 == */* ]]; then
+		compopt -o default 2>/dev/null
+		COMPREPLY=()
+	else
+		mapfile -t COMPREPLY < <(compgen -c -- "$1" | sort -u)
+	fi
+}
+
+# _runctl_takes_value COMMAND FLAG: whether FLAG needs a value there.
+_runctl_takes_value()
+{
+	case $2 in
+	--log-level) return 0 ;;
+	esac
+	case $1 in
+	run)
+		case $2 in
+		-n | --name | -E | --env | --dir | --stop-timeout | --restart | --restart-delay | --max-restarts | --within) return 0 ;;
+		esac
+		;;
+	stop)
+		case $2 in
+		--timeout) return 0 ;;
+		esac
+		;;
+	restart)
+		case $2 in
+		--timeout) return 0 ;;
+		esac
+		;;
+	status)
+		case $2 in
+		-n | --lines) return 0 ;;
+		esac
+		;;
+	logs)
+		case $2 in
+		-n | --lines | --since | --until | -I | --invocation | -p | --priority) return 0 ;;
+		esac
+		;;
+	esac
+	return 1
+}
+
+_runctl()
+{
+	local cur=${COMP_WORDS[COMP_CWORD]} w i flag= cmd= scope= skip=0 dashdash= npos=0 prog=0
+	for ((i = 1; i < COMP_CWORD; i++)); do
+		w=${COMP_WORDS[i]}
+		if ((skip > 0)); then
+			((skip--))
+			continue
+		fi
+		if ((prog > 0)); then
+			continue
+		fi
+		if [[ ! $dashdash && $w == -?* ]]; then
+			if [[ $w == -- ]]; then
+				dashdash=1
+			elif [[ ${COMP_WORDS[i + 1]} == = ]]; then
+				# bash splits "--flag=value" at "=": skip "=" and the value.
+				flag=$w skip=2
+			elif _runctl_takes_value "$cmd" "$w"; then
+				flag=$w skip=1
+			fi
+			case $w in --user | --system) scope=$w ;; esac
+			continue
+		fi
+		if [[ ! $cmd ]]; then
+			case $w in
+			run) cmd=run ;;
+			ls | list | ps) cmd=ls ;;
+			stop) cmd=stop ;;
+			restart) cmd=restart ;;
+			start) cmd=start ;;
+			rm) cmd=rm ;;
+			enable) cmd=enable ;;
+			disable) cmd=disable ;;
+			status) cmd=status ;;
+			logs) cmd=logs ;;
+			*) return 0 ;;
+			esac
+			continue
+		fi
+		# The program of a passthrough argument: what follows is its own.
+		case $cmd:$npos in
+		run:0) prog=$i ;;
+		esac
+		((npos++))
+	done
+
+	if ((skip > 0)); then
+		[[ $cur == = ]] && cur=
+		case $cmd:$flag in
+		*:--log-level) mapfile -t COMPREPLY < <(compgen -W "debug info warn error" -- "$cur") ;;
+		run:--dir)
+			compopt -o filenames 2>/dev/null
+			mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+			;;
+		run:--restart) mapfile -t COMPREPLY < <(compgen -W "no on-failure always" -- "$cur") ;;
+		*) COMPREPLY=() ;;
+		esac
+		return 0
+	fi
+
+	if [[ ! $cmd ]]; then
+		if [[ $cur == -* ]]; then
+			mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level --version" -- "$cur")
+		else
+			mapfile -t COMPREPLY < <(compgen -W "run ls list ps stop restart start rm enable disable status logs" -- "$cur")
+		fi
+		return 0
+	fi
+	if ((prog > 0)); then
+		if declare -F _command_offset >/dev/null; then
+			_command_offset "$prog"
+		else
+			compopt -o default 2>/dev/null
+			COMPREPLY=()
+		fi
+		return 0
+	fi
+	if [[ ! $dashdash && $cur == -* ]]; then
+		case $cmd in
+		run) mapfile -t COMPREPLY < <(compgen -W "-d --daemon -n --name -E --env --dir --stop-timeout --replace --restart --restart-delay --max-restarts --within --enable --no-log-limit -h --help --user --system --json --log-level --version" -- "$cur") ;;
+		ls) mapfile -t COMPREPLY < <(compgen -W "-q --quiet -h --help --user --system --json --log-level --version" -- "$cur") ;;
+		stop) mapfile -t COMPREPLY < <(compgen -W "-f --force --all --timeout -h --help --user --system --json --log-level --version" -- "$cur") ;;
+		restart) mapfile -t COMPREPLY < <(compgen -W "-f --force --timeout --update-env -h --help --user --system --json --log-level --version" -- "$cur") ;;
+		start) mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level --version" -- "$cur") ;;
+		rm) mapfile -t COMPREPLY < <(compgen -W "-f --force -h --help --user --system --json --log-level --version" -- "$cur") ;;
+		enable) mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level --version" -- "$cur") ;;
+		disable) mapfile -t COMPREPLY < <(compgen -W "--all -h --help --user --system --json --log-level --version" -- "$cur") ;;
+		status) mapfile -t COMPREPLY < <(compgen -W "-n --lines -h --help --user --system --json --log-level --version" -- "$cur") ;;
+		logs) mapfile -t COMPREPLY < <(compgen -W "-f --follow -n --lines --since --until -I --invocation -p --priority --no-hostname -h --help --user --system --json --log-level --version" -- "$cur") ;;
+		esac
+		return 0
+	fi
+	COMPREPLY=()
+	case $cmd in
+	run)
+		if ((npos == 0)); then
+			_runctl_program "$cur"
+		fi
+		;;
+	stop)
+		if ((npos == 0)); then
+			_runctl_runs "$cur" "$scope"
+		fi
+		;;
+	restart)
+		if ((npos == 0)); then
+			_runctl_runs "$cur" "$scope"
+		fi
+		;;
+	start)
+		if ((npos == 0)); then
+			_runctl_runs "$cur" "$scope"
+		fi
+		;;
+	rm)
+		if ((npos >= 0)); then
+			_runctl_runs "$cur" "$scope"
+		fi
+		;;
+	enable)
+		if ((npos >= 0)); then
+			_runctl_runs "$cur" "$scope"
+		fi
+		;;
+	disable)
+		if ((npos >= 0)); then
+			_runctl_runs "$cur" "$scope"
+		fi
+		;;
+	status)
+		if ((npos >= 0)); then
+			_runctl_runs "$cur" "$scope"
+		fi
+		;;
+	logs)
+		if ((npos == 0)); then
+			_runctl_runs "$cur" "$scope"
+		fi
+		;;
+	esac
+	return 0
+}
+
+complete -F _runctl runctl

@@ -1,0 +1,226 @@
+# fish completion for runctl
+# Generated from runctl's command line by cmd/runctl-gendocs: do not edit,
+# run "make docs".
+
+# __runctl_takes_value COMMAND FLAG: whether FLAG needs a value there.
+function __runctl_takes_value
+    switch "$argv[1]:$argv[2]"
+        case '*:--log-level'
+            return 0
+        case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--max-restarts' 'run:--within'
+            return 0
+        case 'stop:--timeout'
+            return 0
+        case 'restart:--timeout'
+            return 0
+        case 'status:-n' 'status:--lines'
+            return 0
+        case 'logs:-n' 'logs:--lines' 'logs:--since' 'logs:--until' 'logs:-I' 'logs:--invocation' 'logs:-p' 'logs:--priority'
+            return 0
+    end
+    return 1
+end
+
+# __runctl_state prints five lines about the tokens before the cursor: the
+# command ("" if none yet), how many of its arguments there are, 1 if the
+# program of a passthrough argument was reached, --user or --system, and
+# the index of that program among the tokens after runctl.
+function __runctl_state
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l cmd ""
+    set -l npos 0
+    set -l prog 0
+    set -l progat 0
+    set -l scope ""
+    set -l skip 0
+    set -l dashdash 0
+    set -l i 0
+    for w in $tokens
+        set i (math $i + 1)
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        if test $prog = 1
+            continue
+        end
+        if test $dashdash = 0; and string match -q -- '-?*' $w
+            switch $w
+                case --
+                    set dashdash 1
+                case --user --system
+                    set scope $w
+                case '*'
+                    __runctl_takes_value "$cmd" $w; and set skip 1
+            end
+            continue
+        end
+        if test -z "$cmd"
+            switch $w
+                case 'run'
+                    set cmd 'run'
+                case 'ls' 'list' 'ps'
+                    set cmd 'ls'
+                case 'stop'
+                    set cmd 'stop'
+                case 'restart'
+                    set cmd 'restart'
+                case 'start'
+                    set cmd 'start'
+                case 'rm'
+                    set cmd 'rm'
+                case 'enable'
+                    set cmd 'enable'
+                case 'disable'
+                    set cmd 'disable'
+                case 'status'
+                    set cmd 'status'
+                case 'logs'
+                    set cmd 'logs'
+                case '*'
+                    set cmd '?'
+            end
+            continue
+        end
+        switch "$cmd:$npos"
+            case 'run:0'
+                set prog 1
+                set progat $i
+        end
+        set npos (math $npos + 1)
+    end
+    printf '%s\n' "$cmd" $npos $prog "$scope" $progat
+end
+
+# __runctl_is COMMAND: the line is in COMMAND's options and arguments ("" for
+# none yet), not in a program's arguments.
+function __runctl_is
+    set -l s (__runctl_state)
+    test "$s[1]" = "$argv[1]" -a "$s[3]" = 0
+end
+
+# __runctl_arg COMMAND N [+]: the cursor is at COMMAND's argument N (or
+# beyond, with +).
+function __runctl_arg
+    set -l s (__runctl_state)
+    test "$s[1]" = "$argv[1]" -a "$s[3]" = 0; or return 1
+    if test "$argv[3]" = +
+        test $s[2] -ge $argv[2]
+    else
+        test $s[2] -eq $argv[2]
+    end
+end
+
+# __runctl_prog: the cursor is in the program of a passthrough argument or
+# its arguments.
+function __runctl_prog
+    set -l s (__runctl_state)
+    test "$s[3]" = 1
+end
+
+# __runctl_program: complete the program of a passthrough argument, then its
+# arguments the way that program's own line would complete.
+function __runctl_program
+    set -l s (__runctl_state)
+    set -l line
+    if test "$s[3]" = 1
+        set -l tokens (commandline -opc)
+        set -e tokens[1]
+        set line (string escape -- $tokens[$s[5]..-1])
+    end
+    set -a line (commandline -ct)
+    complete -C "$line"
+end
+
+# __runctl_runs: the runs of the manager named on the line.
+function __runctl_runs
+    set -l s (__runctl_state)
+    if test -n "$s[4]"
+        runctl $s[4] ls -q 2>/dev/null
+    else
+        runctl ls -q 2>/dev/null
+    end
+end
+
+complete -c runctl -f
+
+# Commands.
+complete -c runctl -n '__runctl_is ""' -a 'run' -d 'Run a program as a systemd unit, attached or with -d in the background.'
+complete -c runctl -n '__runctl_is ""' -a 'ls' -d 'List runs.'
+complete -c runctl -n '__runctl_is ""' -a 'list' -d 'List runs.'
+complete -c runctl -n '__runctl_is ""' -a 'ps' -d 'List runs.'
+complete -c runctl -n '__runctl_is ""' -a 'stop' -d 'Stop a run: SIGTERM, then SIGKILL after the timeout.'
+complete -c runctl -n '__runctl_is ""' -a 'restart' -d 'Stop a run, wait until it is gone, start it again exactly as it was.'
+complete -c runctl -n '__runctl_is ""' -a 'start' -d 'Start a stopped run again from its kept spec.'
+complete -c runctl -n '__runctl_is ""' -a 'rm' -d 'Forget stopped runs.'
+complete -c runctl -n '__runctl_is ""' -a 'enable' -d 'Start runs at boot: write each as a unit file and enable it.'
+complete -c runctl -n '__runctl_is ""' -a 'disable' -d 'No longer start runs at boot; remove the unit files runctl wrote.'
+complete -c runctl -n '__runctl_is ""' -a 'status' -d 'Show runs in detail: state, processes, resources, last log lines.'
+complete -c runctl -n '__runctl_is ""' -a 'logs' -d 'Show a run\'s output from the journal.'
+
+# Global options.
+complete -c runctl -n 'not __runctl_prog' -s h -l help -d 'Show context-sensitive help.'
+complete -c runctl -n 'not __runctl_prog' -l user -d 'Use your own user manager (default for non-root users).'
+complete -c runctl -n 'not __runctl_prog' -l system -d 'Use the system manager (default for root).'
+complete -c runctl -n 'not __runctl_prog' -l json -d 'Print machine-readable JSON instead of text.'
+complete -c runctl -n 'not __runctl_prog' -l log-level -x -a 'debug info warn error' -d 'Diagnostics on stderr: debug, info, warn, error.'
+complete -c runctl -n 'not __runctl_prog' -l version -d 'Print the version and exit.'
+
+# run
+complete -c runctl -n '__runctl_is run' -s d -l daemon -d 'Return once the run is active instead of staying attached.'
+complete -c runctl -n '__runctl_is run' -s n -l name -x -d 'Name of the run (default: from the command\'s basename).'
+complete -c runctl -n '__runctl_is run' -s E -l env -x -d 'Set an environment variable for the run (repeatable).'
+complete -c runctl -n '__runctl_is run' -l dir -x -a '(__fish_complete_directories)' -d 'Working directory of the run (default: the current one).'
+complete -c runctl -n '__runctl_is run' -l stop-timeout -x -d 'How long a stop waits after SIGTERM before SIGKILL.'
+complete -c runctl -n '__runctl_is run' -l replace -d 'If NAME is running, stop it, wait until it is gone, then start this command in its place.'
+complete -c runctl -n '__runctl_is run' -l restart -x -a 'no on-failure always' -d 'Restart automatically: no, on-failure or always.'
+complete -c runctl -n '__runctl_is run' -l restart-delay -x -d 'Wait this long before an automatic restart.'
+complete -c runctl -n '__runctl_is run' -l max-restarts -x -d 'Give up (run stays failed) after N automatic restarts within --within.'
+complete -c runctl -n '__runctl_is run' -l within -x -d 'The interval --max-restarts counts in.'
+complete -c runctl -n '__runctl_is run' -l enable -d 'Also start the run at boot (as runctl enable).'
+complete -c runctl -n '__runctl_is run' -l no-log-limit -d 'Lift journald\'s rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped).'
+complete -c runctl -n '__runctl_arg run 0; or __runctl_prog' -a '(__runctl_program)'
+
+# ls
+complete -c runctl -n '__runctl_is ls' -s q -l quiet -d 'Print only the names (for scripts and shell completion).'
+
+# stop
+complete -c runctl -n '__runctl_is stop' -s f -l force -d 'SIGKILL every process of the run at once.'
+complete -c runctl -n '__runctl_is stop' -l all -d 'Stop every running run.'
+complete -c runctl -n '__runctl_is stop' -l timeout -x -d 'Wait this long after SIGTERM before SIGKILL (default: the run\'s --stop-timeout, 10s).'
+complete -c runctl -n '__runctl_arg stop 0' -a '(__runctl_runs)'
+
+# restart
+complete -c runctl -n '__runctl_is restart' -s f -l force -d 'SIGKILL the old instance at once instead of SIGTERM.'
+complete -c runctl -n '__runctl_is restart' -l timeout -x -d 'Wait this long after SIGTERM before SIGKILL (default: the run\'s --stop-timeout).'
+complete -c runctl -n '__runctl_is restart' -l update-env -d 'Replace the replayed environment with your current one.'
+complete -c runctl -n '__runctl_arg restart 0' -a '(__runctl_runs)'
+
+# start
+complete -c runctl -n '__runctl_arg start 0' -a '(__runctl_runs)'
+
+# rm
+complete -c runctl -n '__runctl_is rm' -s f -l force -d 'Stop a running run first.'
+complete -c runctl -n '__runctl_arg rm 0 +' -a '(__runctl_runs)'
+
+# enable
+complete -c runctl -n '__runctl_arg enable 0 +' -a '(__runctl_runs)'
+
+# disable
+complete -c runctl -n '__runctl_is disable' -l all -d 'Disable every run runctl enabled.'
+complete -c runctl -n '__runctl_arg disable 0 +' -a '(__runctl_runs)'
+
+# status
+complete -c runctl -n '__runctl_is status' -s n -l lines -x -d 'How many of the last log lines to show.'
+complete -c runctl -n '__runctl_arg status 0 +' -a '(__runctl_runs)'
+
+# logs
+complete -c runctl -n '__runctl_is logs' -s f -l follow -d 'Keep printing new output, across restarts, until Ctrl-C.'
+complete -c runctl -n '__runctl_is logs' -s n -l lines -x -d 'How many of the last lines to show (0: all).'
+complete -c runctl -n '__runctl_is logs' -l since -x -d 'Show entries from this time on (journalctl\'s formats: \'10 min ago\', \'2026-11-25 10:00\', \'@1764064800\'). Implies --invocation all.'
+complete -c runctl -n '__runctl_is logs' -l until -x -d 'Show entries up to this time. Implies --invocation all.'
+complete -c runctl -n '__runctl_is logs' -s I -l invocation -x -d 'Which instance: current (the newest, default), previous, all, or an invocation id.'
+complete -c runctl -n '__runctl_is logs' -s p -l priority -x -d 'Only entries of this priority or more urgent: err, warning, info, ... or a range 0..4.'
+complete -c runctl -n '__runctl_is logs' -l no-hostname -d 'Leave the host name out of each line.'
+complete -c runctl -n '__runctl_arg logs 0' -a '(__runctl_runs)'
