@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
 	"github.com/rs/zerolog"
@@ -88,6 +89,14 @@ func Parser(root *CLI, version string) *kong.Kong {
 
 // Main parses args, runs the verb and returns the process's exit code.
 func Main(args []string, version string) int {
+	// kong turns invalid UTF-8 into U+FFFD; D-Bus carries only UTF-8, so
+	// such an argument could not reach the program as typed anyway.
+	for i, a := range args {
+		if !utf8.ValidString(a) {
+			fmt.Fprintf(os.Stderr, "runctl: argument %d (%q) is not valid UTF-8: systemd's D-Bus interface passes only UTF-8 strings\n", i+1, a)
+			return 2
+		}
+	}
 	var root CLI
 	parser := Parser(&root, version)
 	kctx, err := parser.Parse(args)

@@ -16,14 +16,14 @@ import (
 
 // LogsCmd shows a run's output from the journal.
 type LogsCmd struct {
-	Name       string `arg:"" optional:"" help:"Run whose output to show (default: the most recently started)." placeholder:"NAME"`
-	Follow     bool   `short:"f" help:"Keep printing new output, across restarts, until Ctrl-C."`
-	Lines      int    `short:"n" help:"How many of the last lines to show (0: all)." default:"50"`
-	Since      string `help:"Show entries from this time on (journalctl's formats: '10 min ago', '2026-11-25 10:00', '@1764064800'). Implies --invocation all." placeholder:"TIME"`
-	Until      string `help:"Show entries up to this time. Implies --invocation all." placeholder:"TIME"`
-	Invocation string `short:"I" help:"Which instance: current (the newest, default), previous, all, or an invocation id." placeholder:"WHICH"`
-	Priority   string `short:"p" help:"Only entries of this priority or more urgent: err, warning, info, ... or a range 0..4." placeholder:"LEVEL"`
-	NoHostname bool   `help:"Leave the host name out of each line."`
+	Name       *string `arg:"" optional:"" help:"Run whose output to show (default: the most recently started)." placeholder:"NAME"`
+	Follow     bool    `short:"f" help:"Keep printing new output, across restarts, until Ctrl-C."`
+	Lines      int     `short:"n" help:"How many of the last lines to show (0: all)." default:"50"`
+	Since      string  `help:"Show entries from this time on (journalctl's formats: '10 min ago', '2026-11-25 10:00', '@1764064800'). Implies --invocation all." placeholder:"TIME"`
+	Until      string  `help:"Show entries up to this time. Implies --invocation all." placeholder:"TIME"`
+	Invocation string  `short:"I" help:"Which instance: current (the newest, default), previous, all, or an invocation id." placeholder:"WHICH"`
+	Priority   string  `short:"p" help:"Only entries of this priority or more urgent: err, warning, info, ... or a range 0..4." placeholder:"LEVEL"`
+	NoHostname bool    `help:"Leave the host name out of each line."`
 }
 
 func (c *LogsCmd) Run(e *Env) error {
@@ -108,9 +108,9 @@ func isInvocationID(s string) bool {
 
 // logTarget is NAME, or the most recently started run; a stopped run
 // runctl keeps counts too: its logs are still in the journal.
-func (e *Env) logTarget(name string) (string, error) {
-	if name != "" {
-		return name, units.ValidateName(name)
+func (e *Env) logTarget(given *string) (string, error) {
+	if given != nil {
+		return *given, units.ValidateName(*given)
 	}
 	runs, err := e.listRuns(true)
 	if err != nil {

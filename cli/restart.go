@@ -15,7 +15,7 @@ import (
 // RestartCmd stops a run, waits until it is gone, and starts it again from
 // its kept spec.
 type RestartCmd struct {
-	Name      string        `arg:"" optional:"" help:"Run to restart (default: the most recently started)." placeholder:"NAME"`
+	Name      *string       `arg:"" optional:"" help:"Run to restart (default: the most recently started)." placeholder:"NAME"`
 	Force     bool          `short:"f" help:"SIGKILL the old instance at once instead of SIGTERM."`
 	Timeout   time.Duration `help:"Wait this long after SIGTERM before SIGKILL (default: the run's --stop-timeout)." placeholder:"DUR"`
 	UpdateEnv bool          `help:"Replace the replayed environment with your current one."`
@@ -220,9 +220,9 @@ func (e *Env) rm(name string, force bool) error {
 
 // target is NAME, checked, or the most recently started run; with known,
 // a stopped run runctl keeps counts too.
-func (e *Env) target(name string, known bool) (string, error) {
-	if name != "" {
-		return name, units.ValidateName(name)
+func (e *Env) target(given *string, known bool) (string, error) {
+	if given != nil {
+		return *given, units.ValidateName(*given)
 	}
 	runs, err := e.listRuns(known)
 	if err != nil {

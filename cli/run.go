@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -17,7 +19,7 @@ import (
 // RunCmd runs a program as a transient unit.
 type RunCmd struct {
 	Daemon       bool          `short:"d" help:"Return once the run is active instead of staying attached."`
-	Name         string        `short:"n" help:"Name of the run (default: from the command's basename)." placeholder:"NAME"`
+	Name         *string       `short:"n" help:"Name of the run (default: from the command's basename)." placeholder:"NAME"`
 	Env          []string      `short:"E" name:"env" sep:"none" help:"Set an environment variable for the run (repeatable)." placeholder:"K=V"`
 	Dir          string        `help:"Working directory of the run (default: the current one)." placeholder:"DIR"`
 	StopTimeout  time.Duration `help:"How long a stop waits after SIGTERM before SIGKILL." default:"10s"`
@@ -46,6 +48,10 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	argv := c.Command
 	if len(argv) > 0 && argv[0] == "--" {
 		argv = argv[1:]
+	} else if len(argv) > 0 && strings.HasPrefix(argv[0], "-") {
+		// kong passes everything from the first non-flag on; without "--"
+		// a mistyped flag would be taken for the command.
+		return nil, nil, fmt.Errorf("unknown flag %s (put the command after --: runctl run [flags] -- CMD [ARG...])", argv[0])
 	}
 	if len(argv) == 0 || argv[0] == "" {
 		return nil, nil, errors.New("no command given: runctl run [flags] -- CMD [ARG...]")
@@ -65,9 +71,9 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot run %q: %w", argv[0], err)
 	}
-	name := c.Name
-	if name == "" {
-		name = units.SanitizeName(argv[0])
+	name := units.SanitizeName(argv[0])
+	if c.Name != nil {
+		name = *c.Name // even "", which ValidateName refuses
 	}
 	if err := units.ValidateName(name); err != nil {
 		return nil, nil, err
@@ -109,8 +115,12 @@ func absDir(cwd, dir string) (string, error) {
 	}
 	fi, err := os.Stat(dir)
 	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "", fmt.Errorf("invalid --dir %s: no such directory", dir)
+	case errors.Is(err, os.ErrPermission):
+		return "", fmt.Errorf("invalid --dir %s: permission denied", dir)
 	case err != nil:
-		return "", fmt.Errorf("invalid --dir: %w", err)
+		return "", fmt.Errorf("invalid --dir %s: %v", dir, errors.Unwrap(err))
 	case !fi.IsDir():
 		return "", fmt.Errorf("invalid --dir %s: not a directory", dir)
 	}
@@ -164,7 +174,7 @@ func (c *RunCmd) Run(e *Env) error {
 		}
 	}
 	begin := time.Now()
-	res, w, err := e.cycle(spec, cycleOptions{Watch: !c.Daemon, Fresh: !cur.Loaded()})
+	res, w, err := e.cycle(spec, cycleOptions{Watch: true, Fresh: !cur.Loaded()})
 	unlock()
 	if w != nil {
 		defer w.Close()
@@ -177,6 +187,9 @@ func (c *RunCmd) Run(e *Env) error {
 	}
 	if !c.Daemon {
 		return e.attach(spec, begin, w, sigs)
+	}
+	if st := w.State(); !st.Running() || st.MainPID == 0 {
+		return e.exitedAtOnce(spec, w)
 	}
 	if e.JSON {
 		return e.printJSON(res)
@@ -201,6 +214,20 @@ func permissionHint(err error, scope systemdctl.Scope) error {
 		return fmt.Errorf("%w; runs of the system manager need root: use sudo, or --user for your own manager", err)
 	}
 	return err
+}
+
+// exitedAtOnce reports a run whose program ended by the time its start job
+// did, once systemd has recorded how.
+func (e *Env) exitedAtOnce(spec *units.Spec, w *systemdctl.Watch) error {
+	ctx, cancel := context.WithTimeout(e.Ctx, 5*time.Second)
+	defer cancel()
+	st, _ := w.Wait(ctx, func(s systemdctl.State, _ map[uint32]string) bool {
+		return (s.ActiveState == "inactive" || s.ActiveState == "failed") && s.ExecMainCode != 0
+	})
+	if code, sig, ok := st.Exited(); ok && code == 0 && sig == 0 {
+		return fmt.Errorf("%s exited at once (exit status 0), so systemd ended the run and everything it left behind; a launcher that daemonizes itself (--daemon, double fork) leaves nothing to supervise: run the program in the foreground instead", spec.Name)
+	}
+	return fmt.Errorf("%s exited at once (%s); see runctl logs %s", spec.Name, orDash(st.Ended()), spec.Name)
 }
 
 // attach streams the run's output from the journal until it ends, turns the

@@ -64,6 +64,9 @@ func makeRun(scope systemdctl.Scope, name string, spec *units.Spec, known bool, 
 		// systemd 252 reports the last exit rather than start-limit-hit.
 		r.LimitHit = st.ActiveState == "failed" && (st.Result == "start-limit-hit" ||
 			spec != nil && spec.MaxRestarts > 0 && int(st.NRestarts) > spec.MaxRestarts)
+		if r.LimitHit && r.Restarts > 0 {
+			r.Restarts-- // systemd counts the restart its limit refused
+		}
 		if r.running() && !st.ExecMainStart.IsZero() {
 			since := st.ExecMainStart
 			r.Since = &since

@@ -12,7 +12,7 @@ import (
 
 // StopCmd stops runs.
 type StopCmd struct {
-	Name    string        `arg:"" optional:"" help:"Run to stop (default: the most recently started)." placeholder:"NAME"`
+	Name    *string       `arg:"" optional:"" help:"Run to stop (default: the most recently started)." placeholder:"NAME"`
 	Force   bool          `short:"f" help:"SIGKILL every process of the run at once."`
 	All     bool          `help:"Stop every running run."`
 	Timeout time.Duration `help:"Wait this long after SIGTERM before SIGKILL (default: the run's --stop-timeout, 10s)." placeholder:"DUR"`
@@ -34,18 +34,16 @@ func (c *StopCmd) Run(e *Env) error {
 	if c.Timeout < 0 {
 		return fmt.Errorf("invalid --timeout %v: give a positive duration such as 5s", c.Timeout)
 	}
-	if c.All && c.Name != "" {
+	if c.All && c.Name != nil {
 		return errors.New("give a NAME or --all, not both")
-	}
-	if c.Name != "" {
-		if err := units.ValidateName(c.Name); err != nil {
-			return err
-		}
 	}
 	var names []string
 	switch {
-	case c.Name != "":
-		names = []string{c.Name}
+	case c.Name != nil:
+		if err := units.ValidateName(*c.Name); err != nil {
+			return err
+		}
+		names = []string{*c.Name}
 	default:
 		runs, err := e.listRuns(false)
 		if err != nil {
