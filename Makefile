@@ -9,7 +9,7 @@ ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: all build test test-pure demo bench bench-quick install uninstall clean fmt vet deb docs
+.PHONY: all build test test-pure fuzz demo bench bench-quick install uninstall clean fmt vet deb docs
 
 all: build
 
@@ -23,6 +23,18 @@ build:
 test: vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -timeout 15m ./...
+
+# Every fuzz target for a bounded number of inputs (CI runs this after
+# test). A crasher is written to testdata/fuzz/ and, committed, runs as a
+# regular test from then on. Counts, not seconds: Go 1.26 can fail a fuzz
+# run that ends on its time limit (golang/go#75804).
+FUZZTIME ?= 3000x
+FUZZTIME_SYSTEMD ?= 300x
+fuzz:
+	for t in FuzzEnvFileRoundTrip FuzzSanitizeName FuzzValidateName FuzzRenderUnitFile FuzzSpecJSON FuzzDuration; do \
+		$(GO) test -run=NONE -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) ./units || exit 1; \
+	done
+	$(GO) test -run=NONE -fuzz='^FuzzUnitFileRoundTrip$$' -fuzztime=$(FUZZTIME_SYSTEMD) ./systemdctl
 
 # Without root: the pure tests only; the systemd ones skip, saying so.
 test-pure:
