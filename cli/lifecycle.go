@@ -50,6 +50,9 @@ type cycleOptions struct {
 // errNotStopped: the old instance would not go; no second one is started.
 var errNotStopped = errors.New("the old instance did not stop")
 
+// errTaken: the unit name belongs to something runctl did not make.
+var errTaken = errors.New("the unit name is taken")
+
 // stopGrace is how long a stop may still take after SIGKILL before runctl
 // gives up on it (a process stuck in the kernel).
 const stopGrace = 15 * time.Second
@@ -161,6 +164,10 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (cycleResult, *systemdct
 		}
 		_ = m.ResetFailed(e.Ctx, unit)
 		st, w, err = start()
+		if errors.Is(err, systemdctl.ErrUnitExists) {
+			w.Close()
+			return res, nil, fmt.Errorf("%w: %s is defined outside runctl (a unit file of its own, or another tool's unit); choose another name with -n", errTaken, unit)
+		}
 	}
 	if !opt.Watch {
 		w.Close()

@@ -161,6 +161,7 @@ func (c *RunCmd) Run(e *Env) error {
 		unlock()
 		return fmt.Errorf("run %s is already running: stop it first (runctl stop %s), replace it (run --replace), or choose another name with -n", spec.Name, spec.Name)
 	}
+	fresh := !store.Has(spec.Name)
 	if err := store.Save(spec); err != nil {
 		unlock()
 		return permissionHint(fmt.Errorf("cannot keep the run's spec: %w", err), e.Scope())
@@ -175,6 +176,9 @@ func (c *RunCmd) Run(e *Env) error {
 	}
 	begin := time.Now()
 	res, w, err := e.cycle(spec, cycleOptions{Watch: true, Fresh: !cur.Loaded()})
+	if errors.Is(err, errTaken) && fresh {
+		store.Remove(spec.Name) // nothing of runctl's was there: leave nothing
+	}
 	unlock()
 	if w != nil {
 		defer w.Close()

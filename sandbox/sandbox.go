@@ -171,39 +171,39 @@ exec unshare --kill-child --pid --fork --mount --uts --ipc --net --cgroup --prop
 		}
 		return nil, err
 	}
-	// The child of unshare is systemd; it appears once unshare has forked.
+	// Booting is watched by polling /proc and the socket's path: this is
+	// the harness, not runctl, and nothing signals these.
 	deadline := time.Now().Add(30 * time.Second)
-	for s.PID == 0 {
+	poll := func(what string, done func() bool) error {
+		for !done() {
+			select {
+			case <-s.exited:
+				return errors.New("sandbox exited while booting")
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(5 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("sandbox systemd did not %s within 30s", what)
+			}
+		}
+		return nil
+	}
+	// The child of unshare is systemd; it appears once unshare has forked.
+	if err := poll("start", func() bool {
 		if pid := childOf(cmd.Process.Pid); pid != 0 && isSystemd(pid) {
 			s.PID = pid
-			break
 		}
-		select {
-		case <-s.exited:
-			return fail(errors.New("sandbox exited while booting"))
-		case <-ctx.Done():
-			return fail(ctx.Err())
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fail(errors.New("sandbox systemd did not start within 30s"))
-		}
+		return s.PID != 0
+	}); err != nil {
+		return fail(err)
 	}
 	// is-system-running says "offline" until the manager listens.
-	for {
-		if _, err := os.Stat(s.Path("/run/systemd/private")); err == nil {
-			break
-		}
-		select {
-		case <-s.exited:
-			return fail(errors.New("sandbox exited while booting"))
-		case <-ctx.Done():
-			return fail(ctx.Err())
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fail(errors.New("sandbox systemd did not listen within 30s"))
-		}
+	if err := poll("listen", func() bool {
+		_, err := os.Stat(s.Path("/run/systemd/private"))
+		return err == nil
+	}); err != nil {
+		return fail(err)
 	}
 	wait := s.Command(ctx, "systemctl", "is-system-running", "--wait")
 	state, _ := wait.Output()

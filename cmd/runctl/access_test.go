@@ -88,7 +88,9 @@ func TestPolkitGroupMatrix(t *testing.T) {
 		t.Fatal(r)
 	}
 	t.Cleanup(func() { runctl(t, "rm", "-f", enabled) })
-	sys := func(user string, args ...string) result { return asUser(t, user, nil, append([]string{"--system"}, args...)...) }
+	sys := func(user string, args ...string) result {
+		return asUser(t, user, nil, append([]string{"--system"}, args...)...)
+	}
 
 	// Everyone may look.
 	for _, u := range []string{"rctlop", "rctlvis"} {

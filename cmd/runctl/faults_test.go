@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,32 @@ func TestWithoutDBusDaemon(t *testing.T) {
 	r := finish(t, cmd)
 	if r.code == 0 || !strings.Contains(r.stderr, "cannot reach the system manager") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 		t.Fatalf("non-root without dbus-daemon: %v", fmt.Sprint(r))
+	}
+}
+
+// A unit name taken by something runctl did not make is a clear error,
+// and the other unit is left alone.
+func TestNameTakenByOtherUnit(t *testing.T) {
+	name := runName(t)
+	unit := "/etc/systemd/system/runctl-" + name + ".service"
+	if err := os.WriteFile(sb.Path(unit), []byte("[Service]\nExecStart=/bin/sleep 1000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.Remove(sb.Path(unit))
+		sb.Command(context.Background(), "systemctl", "daemon-reload").Run()
+	})
+	inside(t, "systemctl", "daemon-reload")
+	r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "2000")
+	if r.code == 0 || !strings.Contains(r.stderr, "defined outside runctl") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Fatalf("run on a name taken by a unit file: %v", r)
+	}
+	if out := inside(t, "sh", "-c", "ls /var/lib/runctl/runs/ | grep -c '^"+name+"\\.json$' || true"); strings.TrimSpace(out) != "0" {
+		t.Fatalf("a spec was left for the refused run")
+	}
+	// Started by hand, it runs its own command and runctl does not take it over.
+	inside(t, "systemctl", "start", "runctl-"+name+".service")
+	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "2000"); r.code == 0 || !strings.Contains(r.stderr, "already running") {
+		t.Fatalf("run on a running foreign unit: %v", r)
 	}
 }
