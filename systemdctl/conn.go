@@ -6,10 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
@@ -172,6 +174,28 @@ func (m *Manager) reconnect(ctx context.Context, gen int) error {
 		}
 		delay = min(2*delay, 500*time.Millisecond)
 	}
+}
+
+// again runs f, a call that is safe to repeat; if the manager dropped the
+// connection (daemon-reexec closes them all), it reconnects once and runs f
+// again on the new connection.
+func (m *Manager) again(ctx context.Context, f func() error) error {
+	m.connMu.Lock()
+	gen := m.gen
+	m.connMu.Unlock()
+	err := f()
+	if !dropped(err) {
+		return err
+	}
+	if rerr := m.reconnect(ctx, gen); rerr != nil {
+		return rerr
+	}
+	return f()
+}
+
+// dropped says whether err means the connection is gone.
+func dropped(err error) bool {
+	return errors.Is(err, dbus.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // privateDial connects straight to a manager's private socket: EXTERNAL auth

@@ -3,6 +3,7 @@ package systemdctl
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -67,6 +68,10 @@ func (m *Manager) StartWatch(ctx context.Context, unit string) (State, *Watch, e
 func (m *Manager) startWatch(ctx context.Context, unit string, enqueue func() (int, error)) (State, *Watch, error) {
 	w := m.Watch(unit)
 	id, err := enqueue()
+	if dropped(err) {
+		// Not repeated: the start may have been enqueued before the drop.
+		return State{Unit: unit}, w, fmt.Errorf("cannot start %s: the connection to systemd dropped meanwhile (%v); runctl status shows whether it started", unit, err)
+	}
 	if err != nil {
 		return State{Unit: unit}, w, wrap(err, "cannot start "+unit)
 	}
@@ -156,7 +161,11 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 		out.Escalated = true
 	}
 	// The stop job also cancels a pending automatic restart.
-	id, err := m.sd().StopUnitContext(ctx, unit, "replace", nil)
+	var id int
+	err = m.again(ctx, func() (err error) {
+		id, err = m.sd().StopUnitContext(ctx, unit, "replace", nil) // a second stop joins the first
+		return err
+	})
 	if err != nil {
 		return out, wrap(err, "cannot stop "+unit)
 	}
@@ -212,19 +221,23 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 
 // Kill sends sig to every process of the unit; no job, returns at once.
 func (m *Manager) Kill(ctx context.Context, unit string, sig unix.Signal) error {
-	return wrap(m.sd().KillUnitWithTarget(ctx, unit, sd.All, int32(sig)), "cannot signal "+unit)
+	return wrap(m.again(ctx, func() error { return m.sd().KillUnitWithTarget(ctx, unit, sd.All, int32(sig)) }), "cannot signal "+unit)
 }
 
 // ResetFailed clears a unit's failed state, unloading a failed transient unit.
 func (m *Manager) ResetFailed(ctx context.Context, unit string) error {
-	return wrap(m.sd().ResetFailedUnitContext(ctx, unit), "cannot reset "+unit)
+	return wrap(m.again(ctx, func() error { return m.sd().ResetFailedUnitContext(ctx, unit) }), "cannot reset "+unit)
 }
 
 // Brief reads only what ListUnitsByNames tells — load, active and sub
 // state, pending job — in one small reply: enough to decide whether a run
 // is running.
 func (m *Manager) Brief(ctx context.Context, unit string) (State, error) {
-	list, err := m.sd().ListUnitsByNamesContext(ctx, []string{unit})
+	var list []sd.UnitStatus
+	err := m.again(ctx, func() (err error) {
+		list, err = m.sd().ListUnitsByNamesContext(ctx, []string{unit})
+		return err
+	})
 	if err != nil {
 		return State{Unit: unit}, wrap(err, "cannot read the state of "+unit)
 	}
@@ -259,7 +272,11 @@ func BriefProps(activeState string) []string {
 // the one connection. Reading whole interfaces instead costs ~300 values per
 // unit to encode and decode: 40x slower at 1,000 units.
 func (m *Manager) List(ctx context.Context, props ListProps, patterns ...string) ([]State, error) {
-	list, err := m.sd().ListUnitsByPatternsContext(ctx, nil, patterns)
+	var list []sd.UnitStatus
+	err := m.again(ctx, func() (err error) {
+		list, err = m.sd().ListUnitsByPatternsContext(ctx, nil, patterns)
+		return err
+	})
 	if err != nil {
 		return nil, wrap(err, "cannot list units")
 	}
@@ -345,7 +362,11 @@ type Process struct {
 // ListUnitsByNames, then StatusProps and GetUnitProcesses of every loaded
 // one in pipelined calls.
 func (m *Manager) Details(ctx context.Context, names []string) ([]State, [][]Process, error) {
-	list, err := m.sd().ListUnitsByNamesContext(ctx, names)
+	var list []sd.UnitStatus
+	err := m.again(ctx, func() (err error) {
+		list, err = m.sd().ListUnitsByNamesContext(ctx, names)
+		return err
+	})
 	if err != nil {
 		return nil, nil, wrap(err, "cannot read units")
 	}

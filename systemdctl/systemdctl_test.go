@@ -117,8 +117,18 @@ func TestStopGraceful(t *testing.T) {
 func TestStopEscalatesAtTimeout(t *testing.T) {
 	m := connect(t)
 	name := unitName(t, m)
-	if _, err := m.StartTransient(t.Context(), name, shProps(`trap "" TERM; while :; do sleep 1; done`)); err != nil {
+	ready := "/run/" + name + ".ready"
+	if _, err := m.StartTransient(t.Context(), name, shProps(`trap "" TERM; touch `+ready+`; while :; do sleep 1; done`)); err != nil {
 		t.Fatal(err)
+	}
+	// The start job is done at exec; the trap comes a moment later.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(sb.Path(ready)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the program never set its trap")
+		}
 	}
 	begin := time.Now()
 	out, err := m.Stop(t.Context(), name, StopOptions{Timeout: 300 * time.Millisecond})
@@ -149,5 +159,26 @@ func TestStopForceKillsAtOnce(t *testing.T) {
 	}
 	if out.After.Ended() != "killed by SIGKILL" || out.Took > 2*time.Second {
 		t.Fatalf("force stop: ended %q in %v; want SIGKILL at once", out.After.Ended(), out.Took)
+	}
+}
+
+// daemon-reexec drops every client connection; the next call reconnects
+// once and succeeds, and a wait begun before it still ends.
+func TestReconnectAfterReexec(t *testing.T) {
+	m := connect(t)
+	name := unitName(t, m)
+	if _, err := m.StartTransient(t.Context(), name, execProps("/bin/sleep", "sleep", "100")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := sb.Command(t.Context(), "systemctl", "daemon-reexec").CombinedOutput(); err != nil {
+		t.Fatalf("daemon-reexec: %v\n%s", err, out)
+	}
+	st, err := m.Brief(t.Context(), name)
+	if err != nil || !st.Running() {
+		t.Fatalf("Brief after daemon-reexec: %+v, %v; want the running unit", st, err)
+	}
+	out, err := m.Stop(t.Context(), name, StopOptions{Timeout: 5 * time.Second})
+	if err != nil || out.After.Ended() != "killed by SIGTERM" {
+		t.Fatalf("Stop after daemon-reexec: %+v, %v", out, err)
 	}
 }

@@ -80,7 +80,7 @@ func (w *Watch) update(f func()) {
 // gone: then the call loaded a stub whose zeros would hide what the
 // signals reported.
 func (w *Watch) seed(props map[string]dbus.Variant) {
-	if v, ok := props["LoadState"]; ok && v.Value() == "not-found" && w.state.Loaded() {
+	if v, ok := props["LoadState"]; ok && v.Value() == "not-found" {
 		return
 	}
 	w.update(func() { w.state.apply(props) })

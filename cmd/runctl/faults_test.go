@@ -62,9 +62,7 @@ func TestCrashPointsOfRunAndStop(t *testing.T) {
 	})
 	t.Run("stop/stop-enqueued", func(t *testing.T) {
 		name := runName(t)
-		if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", `trap "" TERM; while :; do sleep 0.05; done`); r.code != 0 {
-			t.Fatal(r)
-		}
+		runIgnoringTERM(t, name)
 		cmd := runctlCmd(t, "/", "stop", name)
 		cmd.Env = append(cmd.Env, "RUNCTL_CRASH_AT=stop-enqueued")
 		if r := finish(t, cmd); r.code != 137 {

@@ -375,6 +375,21 @@ func tagged(t *testing.T) []string {
 	return found
 }
 
+// ignoreTERM is a program that ignores SIGTERM and says so once it does.
+const ignoreTERM = `trap "" TERM; echo ignoring-term; while :; do sleep 0.05; done`
+
+// runIgnoringTERM starts ignoreTERM as run name and waits until its trap is
+// set: the start job is done at exec, the trap comes a moment later.
+func runIgnoringTERM(t *testing.T, name string) {
+	t.Helper()
+	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", ignoreTERM); r.code != 0 {
+		t.Fatal(r)
+	}
+	waitFor(t, func() bool {
+		return strings.Contains(inside(t, "journalctl", "-t", name, "-o", "cat", "--since=-1min"), "ignoring-term")
+	}, "the trap")
+}
+
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -387,11 +402,8 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 }
 
 func TestStopEscalatesAndForce(t *testing.T) {
-	ignore := `trap "" TERM; while :; do sleep 0.05; done`
 	name := runName(t)
-	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", ignore); r.code != 0 {
-		t.Fatal(r)
-	}
+	runIgnoringTERM(t, name)
 	begin := time.Now()
 	r := runctl(t, "stop", "--timeout", "500ms", name)
 	took := time.Since(begin)
@@ -401,9 +413,7 @@ func TestStopEscalatesAndForce(t *testing.T) {
 	if took < 500*time.Millisecond || took > 5*time.Second {
 		t.Errorf("stop took %v, want about the 500ms timeout", took)
 	}
-	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", ignore); r.code != 0 {
-		t.Fatal(r)
-	}
+	runIgnoringTERM(t, name)
 	r = runctl(t, "--json", "stop", "--force", name)
 	var res struct {
 		Ended     string  `json:"ended"`

@@ -72,9 +72,7 @@ func TestRestartSteps(t *testing.T) {
 
 func TestRestartEscalatesAndForce(t *testing.T) {
 	name := runName(t)
-	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", `trap "" TERM; while :; do sleep 0.05; done`); r.code != 0 {
-		t.Fatal(r)
-	}
+	runIgnoringTERM(t, name)
 	rec, r := restartJSON(t, "--timeout", "500ms", name)
 	if r.code != 0 || !rec.Escalated || rec.OldEnded != "killed by SIGKILL" || rec.Steps[0].TookSec < 0.5 {
 		t.Fatalf("restart --timeout 500ms of a SIGTERM-ignorer: %+v\n%v", rec, r)
