@@ -225,9 +225,7 @@ func permissionHint(err error, scope systemdctl.Scope) error {
 func (e *Env) exitedAtOnce(spec *units.Spec, w *systemdctl.Watch) error {
 	ctx, cancel := context.WithTimeout(e.Ctx, 5*time.Second)
 	defer cancel()
-	st, _ := w.Wait(ctx, func(s systemdctl.State, _ map[uint32]string) bool {
-		return (s.ActiveState == "inactive" || s.ActiveState == "failed") && s.ExecMainCode != 0
-	})
+	st, _ := w.Wait(ctx, systemdctl.Over)
 	if code, sig, ok := st.Exited(); ok && code == 0 && sig == 0 {
 		return fmt.Errorf("%s exited at once (exit status 0), so systemd ended the run and everything it left behind; a launcher that daemonizes itself (--daemon, double fork) leaves nothing to supervise: run the program in the foreground instead", spec.Name)
 	}
@@ -253,16 +251,11 @@ func (e *Env) attach(spec *units.Spec, begin time.Time, w *systemdctl.Watch, sig
 		}
 		out.Write(append(en.Message, '\n'))
 	})
-	// Ended: inactive or failed, no job pending, and the main process's end
-	// recorded. systemd sends these changes before it collects the unit.
-	ended := func(s systemdctl.State, _ map[uint32]string) bool {
-		return (s.ActiveState == "inactive" || s.ActiveState == "failed") && s.Job == 0 && s.ExecMainCode != 0
-	}
 	final := w.State()
-	if !ended(final, nil) {
+	if !systemdctl.Over(final, nil) {
 		waitDone := make(chan systemdctl.State, 1)
 		go func() {
-			s, _ := w.Wait(e.Ctx, ended)
+			s, _ := w.Wait(e.Ctx, systemdctl.Over)
 			waitDone <- s
 		}()
 		interrupts := 0

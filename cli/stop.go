@@ -116,10 +116,11 @@ func (r stopResult) describe() string {
 	if r.WasState == "failed" {
 		return fmt.Sprintf("%s had already ended (%s); cleared its failed state", r.Name, r.Ended)
 	}
-	s := fmt.Sprintf("stopped %s: %s after %s", r.Name, r.Ended, time.Duration(r.TookSec*float64(time.Second)).Round(time.Millisecond))
-	if r.Ended == "" {
-		s = fmt.Sprintf("stopped %s after %s", r.Name, time.Duration(r.TookSec*float64(time.Second)).Round(time.Millisecond))
+	s := "stopped " + r.Name
+	if r.Ended != "" {
+		s += ": " + r.Ended
 	}
+	s += " after " + ms(r.TookSec)
 	if r.Escalated {
 		s += " (escalated to SIGKILL)"
 	}

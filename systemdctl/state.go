@@ -69,6 +69,13 @@ func (s State) Stopped() bool {
 	return (s.ActiveState == "inactive" || s.ActiveState == "failed" || s.ActiveState == "") && s.Job == 0
 }
 
+// Over says the run is over: inactive or failed, no job pending, and how
+// the main process ended recorded (systemd sends that before it collects
+// the unit). The shape of a Watch condition.
+func Over(s State, _ map[uint32]string) bool {
+	return (s.ActiveState == "inactive" || s.ActiveState == "failed") && s.Job == 0 && s.ExecMainCode != 0
+}
+
 // Exited reports how the main process ended, if it did.
 func (s State) Exited() (code int, sig unix.Signal, ok bool) {
 	switch s.ExecMainCode {

@@ -51,8 +51,11 @@ func (m *Manager) Watch(unit string) *Watch {
 	return w
 }
 
-// Close stops following.
+// Close stops following. A nil Watch is closed already.
 func (w *Watch) Close() {
+	if w == nil {
+		return
+	}
 	w.m.mu.Lock()
 	delete(w.m.watches[w.path], w)
 	if len(w.m.watches[w.path]) == 0 {

@@ -15,7 +15,7 @@ func TestWaitSurvivesManagerReloadAndReexec(t *testing.T) {
 	for _, op := range []string{"daemon-reload", "daemon-reexec"} {
 		t.Run(op, func(t *testing.T) {
 			name := runName(t)
-			script := `trap "sleep 1; exit 0" TERM; echo ready; while :; do sleep 0.05; done`
+			script := `trap "echo stopping; sleep 1; exit 0" TERM; echo ready; while :; do sleep 0.05; done`
 			if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", script); r.code != 0 {
 				t.Fatal(r)
 			}
@@ -27,9 +27,15 @@ func TestWaitSurvivesManagerReloadAndReexec(t *testing.T) {
 			if err := restart.Start(); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, func() bool {
-				return strings.TrimSpace(inside(t, "sh", "-c", "systemctl is-active runctl-"+name+".service || true")) == "deactivating"
-			}, "the stop to begin")
+			// The program logs when SIGTERM reached it: the stop has begun
+			// and lasts another second.
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(inside(t, "journalctl", "-t", name, "-o", "cat"), "stopping") {
+				if time.Now().After(deadline) {
+					t.Fatalf("the stop never began; restart so far:\n%s", out.String())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 			inside(t, "systemctl", op)
 			if err := restart.Wait(); err != nil {
 				t.Fatalf("restart across %s: %v\n%s", op, err, out.String())
