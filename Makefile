@@ -14,7 +14,8 @@ GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 all: build
 
 build:
-	$(GO) build $(GOFLAGS_BUILD) -o bin/runctl ./cmd/runctl
+	# Static, without cgo: no dynamic loader at every start (~0.9 ms here).
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o bin/runctl ./cmd/runctl
 	$(GO) build -trimpath -o bin/runctl-sandbox ./cmd/runctl-sandbox
 
 # Every test: pure, integration (systemdctl against a sandboxed systemd) and

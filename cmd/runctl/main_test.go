@@ -37,7 +37,9 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		if out, err := exec.Command("go", "build", "-o", dir+"/runctl", ".").CombinedOutput(); err != nil {
+		build := exec.Command("go", "build", "-o", dir+"/runctl", ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build does
+		if out, err := build.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "cannot build runctl: %v\n%s", err, out)
 			return 1
 		}
