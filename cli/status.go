@@ -70,11 +70,19 @@ func (c *StatusCmd) Run(e *Env) error {
 	for i, n := range names {
 		unitNames[i] = units.UnitName(n)
 	}
-	states, procs, err := m.Details(e.Ctx, unitNames)
+	// journalctl reads the log lines on the other core meanwhile.
+	var logs map[string][]journal.Entry
+	var logErr error
+	tailDone := make(chan struct{})
+	go func() {
+		defer close(tailDone)
+		logs, logErr = journal.Tail(e.Ctx, e.Scope() == systemdctl.User, unitNames, c.Lines)
+	}()
+	states, procs, err := m.Details(e.Ctx, unitNames, systemdctl.StatusProps)
+	<-tailDone
 	if err != nil {
 		return err
 	}
-	logs, logErr := journal.Tail(e.Ctx, e.Scope() == systemdctl.User, unitNames, c.Lines)
 	now := time.Now()
 	var out []Status
 	code := 0

@@ -16,6 +16,7 @@ import (
 type Query struct {
 	User     bool     // the user journal and --user-unit, instead of -u
 	Units    []string // entries of these units (journalctl -u: the program's and the manager's about it)
+	Matches  []string // journalctl matches (FIELD=VALUE, "+" for or), after Units
 	Since    time.Time
 	Until    time.Time
 	Lines    int // the last N; 0 all
@@ -75,7 +76,7 @@ func (q Query) Args() []string {
 	if q.Priority != "" {
 		args = append(args, "--priority="+q.Priority)
 	}
-	return args
+	return append(args, q.Matches...)
 }
 
 // ErrStop, returned by a Stream callback, ends the stream without error.

@@ -345,11 +345,14 @@ func propInterface(p string) string {
 	return ifaceUnit
 }
 
-// StatusProps are the properties Details reads per unit.
-var StatusProps = []string{
-	"MainPID", "NRestarts", "Result", "ExecMainCode", "ExecMainStatus",
-	"ExecMainStartTimestamp", "ExecMainExitTimestamp", "MemoryCurrent", "CPUUsageNSec", "TasksCurrent",
-	"InvocationID", "StateChangeTimestamp", "UnitFileState",
+// StatusProps are what `runctl status` shows of a unit in a given state:
+// resources of a running one, how a stopped or failed one ended.
+func StatusProps(activeState string) []string {
+	switch activeState {
+	case "active", "activating", "reloading", "deactivating":
+		return []string{"MainPID", "NRestarts", "ExecMainStartTimestamp", "MemoryCurrent", "CPUUsageNSec", "TasksCurrent", "InvocationID", "StateChangeTimestamp"}
+	}
+	return []string{"NRestarts", "Result", "ExecMainCode", "ExecMainStatus", "ExecMainExitTimestamp", "InvocationID", "StateChangeTimestamp"}
 }
 
 // Process is one process of a unit's cgroup.
@@ -359,9 +362,9 @@ type Process struct {
 }
 
 // Details reads the state and processes of several units: one
-// ListUnitsByNames, then StatusProps and GetUnitProcesses of every loaded
-// one in pipelined calls.
-func (m *Manager) Details(ctx context.Context, names []string) ([]State, [][]Process, error) {
+// ListUnitsByNames, then props and GetUnitProcesses of every loaded one in
+// pipelined calls.
+func (m *Manager) Details(ctx context.Context, names []string, props ListProps) ([]State, [][]Process, error) {
 	var list []sd.UnitStatus
 	err := m.again(ctx, func() (err error) {
 		list, err = m.sd().ListUnitsByNamesContext(ctx, names)
@@ -399,7 +402,7 @@ func (m *Manager) Details(ctx context.Context, names []string) ([]State, [][]Pro
 	for j, i := range idx {
 		loaded[j], loadedPaths[j] = states[i], paths[i]
 	}
-	if err := m.getProps(ctx, loaded, loadedPaths, func(int) []string { return StatusProps }); err != nil {
+	if err := m.getProps(ctx, loaded, loadedPaths, func(i int) []string { return props(loaded[i].ActiveState) }); err != nil {
 		return nil, nil, err
 	}
 	procs := make([][]Process, len(names))
