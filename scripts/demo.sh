@@ -9,6 +9,8 @@ sleep 1
 step runctl ls
 step runctl logs -n 4 ticker
 step systemctl status --no-pager --lines=0 runctl-ticker
+step runctl restart ticker
+step runctl status -n 3 ticker
 step runctl stop ticker
 printf '\n# attached: output streams live, the exit status is the program'"'"'s\n'
 step runctl run -n greet -- sh -c 'echo "hello from $(cat /proc/self/cgroup | tail -1)"; echo "to stderr" >&2; exit 3' || echo "(runctl exited $?)"
