@@ -255,13 +255,15 @@ func (m *Manager) Brief(ctx context.Context, unit string) (State, error) {
 // ended), and every Get is a round trip's worth of work for systemd.
 type ListProps func(activeState string) []string
 
-// BriefProps are what `runctl ls` shows.
+// BriefProps are what `runctl ls` shows. ExecStart carries the runtime of
+// the command it started — pid, start and exit time, exit code and status —
+// so one read of it serves for four ExecMain* properties.
 func BriefProps(activeState string) []string {
 	switch activeState {
 	case "active", "reloading", "deactivating":
-		return []string{"MainPID", "ExecMainStartTimestamp", "NRestarts"}
+		return []string{"ExecStart", "NRestarts"}
 	case "failed":
-		return []string{"Result", "ExecMainCode", "ExecMainStatus", "NRestarts"}
+		return []string{"ExecStart", "Result", "NRestarts"}
 	default:
 		return []string{"MainPID", "NRestarts", "Result"}
 	}
@@ -290,7 +292,30 @@ func (m *Manager) List(ctx context.Context, props ListProps, patterns ...string)
 	for i, u := range list {
 		paths[i] = u.Path
 	}
-	return states, m.getProps(ctx, states, paths, func(i int) []string { return props(states[i].ActiveState) })
+	if err := m.getProps(ctx, states, paths, func(i int) []string { return props(states[i].ActiveState) }); err != nil {
+		return nil, err
+	}
+	// A daemon-reload forgets ExecStart's runtime: ask those few directly.
+	var again []int
+	for i, st := range states {
+		if st.ActiveState == "active" && st.MainPID == 0 {
+			again = append(again, i)
+		}
+	}
+	if len(again) > 0 {
+		sub := make([]State, len(again))
+		subPaths := make([]dbus.ObjectPath, len(again))
+		for j, i := range again {
+			sub[j], subPaths[j] = states[i], paths[i]
+		}
+		if err := m.getProps(ctx, sub, subPaths, func(int) []string { return []string{"MainPID", "ExecMainStartTimestamp"} }); err != nil {
+			return nil, err
+		}
+		for j, i := range again {
+			states[i] = sub[j]
+		}
+	}
+	return states, nil
 }
 
 // getProps reads props(i) of each unit i with pipelined Get calls. They go
@@ -337,7 +362,7 @@ func (m *Manager) getProps(ctx context.Context, states []State, paths []dbus.Obj
 // propInterface is the D-Bus interface a property of a service unit is on.
 func propInterface(p string) string {
 	switch p {
-	case "MainPID", "ControlPID", "NRestarts", "Result", "ExecMainCode", "ExecMainStatus",
+	case "MainPID", "ControlPID", "NRestarts", "Result", "ExecMainCode", "ExecMainStatus", "ExecStart",
 		"ExecMainStartTimestamp", "ExecMainExitTimestamp", "ExecMainPID", "MemoryCurrent",
 		"CPUUsageNSec", "TasksCurrent", "ControlGroup", "StatusText":
 		return ifaceService

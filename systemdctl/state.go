@@ -172,7 +172,33 @@ func (s *State) apply(props map[string]dbus.Variant) {
 					s.Job = id
 				}
 			}
+		case [][]any:
+			if k == "ExecStart" && len(x) == 1 {
+				s.applyExecStart(x[0])
+			}
 		}
+	}
+}
+
+// applyExecStart takes the main process's runtime from an ExecStart entry,
+// a(sasbttttuii): path, argv, ignore-failure, start realtime and monotonic,
+// exit realtime and monotonic, pid, code, status. For Type=exec its
+// command is the main process.
+func (s *State) applyExecStart(e []any) {
+	if len(e) != 10 {
+		return
+	}
+	start, _ := e[3].(uint64)
+	exit, _ := e[5].(uint64)
+	pid, _ := e[7].(uint32)
+	code, _ := e[8].(int32)
+	status, _ := e[9].(int32)
+	s.ExecMainStart, s.ExecMainExit = usec(start), usec(exit)
+	if exit == 0 {
+		s.MainPID = pid
+	}
+	if code != 0 {
+		s.ExecMainCode, s.ExecMainStatus = code, status
 	}
 }
 
