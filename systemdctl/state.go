@@ -39,6 +39,9 @@ type State struct {
 	CPUUsageNSec  uint64
 	TasksCurrent  uint64
 	UnitFileState string
+	// Gone: after a reconnect the unit was no longer there, so how it ended
+	// was not seen.
+	Gone bool
 }
 
 // Loaded says whether systemd has the unit in memory: loaded, loaded with
@@ -73,7 +76,7 @@ func (s State) Stopped() bool {
 // the main process ended recorded (systemd sends that before it collects
 // the unit). The shape of a Watch condition.
 func Over(s State, _ map[uint32]string) bool {
-	return (s.ActiveState == "inactive" || s.ActiveState == "failed") && s.Job == 0 && s.ExecMainCode != 0
+	return (s.ActiveState == "inactive" || s.ActiveState == "failed") && s.Job == 0 && (s.ExecMainCode != 0 || s.Gone)
 }
 
 // Exited reports how the main process ended, if it did.

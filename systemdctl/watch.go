@@ -158,6 +158,7 @@ func (w *Watch) resume(ctx context.Context, gen int) error {
 	}
 	w.update(func() {
 		w.state, w.lost = one[0], 0
+		w.state.Gone = !one[0].Loaded()
 	})
 	return nil
 }
