@@ -83,8 +83,16 @@ func (m *Manager) startWatch(ctx context.Context, unit string, enqueue func() (i
 	if st.Running() && (st.MainPID == 0 || st.InvocationID == "") {
 		// Not seen in the signals yet; a unit already gone has nothing more
 		// to tell (and reading it would load an empty stub).
-		if p, err := m.properties(ctx, unit); err == nil {
-			w.seed(p)
+		one := []State{{}}
+		if err := m.getProps(ctx, one, []dbus.ObjectPath{unitPath(unit)}, func(int) []string { return []string{"MainPID", "InvocationID"} }); err == nil {
+			w.update(func() {
+				if w.state.MainPID == 0 {
+					w.state.MainPID = one[0].MainPID
+				}
+				if w.state.InvocationID == "" {
+					w.state.InvocationID = one[0].InvocationID
+				}
+			})
 			st = w.State()
 		}
 	}

@@ -79,16 +79,6 @@ func (w *Watch) update(f func()) {
 	w.mu.Unlock()
 }
 
-// seed folds properties read by a call into the state, unless the unit is
-// gone: then the call loaded a stub whose zeros would hide what the
-// signals reported.
-func (w *Watch) seed(props map[string]dbus.Variant) {
-	if v, ok := props["LoadState"]; ok && v.Value() == "not-found" {
-		return
-	}
-	w.update(func() { w.state.apply(props) })
-}
-
 // base takes st as the state the signals change from, where they have not
 // reported anything yet.
 func (w *Watch) base(st State) {
