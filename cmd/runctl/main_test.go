@@ -31,6 +31,15 @@ var (
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
 		// The binary must be where the sandbox sees it: not under /tmp.
+		// Folders of earlier runs that were killed before their cleanup go.
+		for _, pattern := range []string{"bin-*", "reboot-*"} {
+			old, _ := filepath.Glob(filepath.Join(sandbox.StateRoot(), pattern))
+			for _, d := range old {
+				if fi, err := os.Stat(d); err == nil && time.Since(fi.ModTime()) > time.Hour {
+					os.RemoveAll(d)
+				}
+			}
+		}
 		dir, err := os.MkdirTemp(mkdirAll(sandbox.StateRoot()), "bin-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
