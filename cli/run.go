@@ -33,15 +33,6 @@ type RunCmd struct {
 	Command      []string      `arg:"" passthrough:"" help:"The command and its arguments, passed verbatim." placeholder:"CMD [ARG...]"`
 }
 
-// runResult is what run -d prints, and its JSON.
-type runResult struct {
-	Name         string `json:"name"`
-	Unit         string `json:"unit"`
-	Manager      string `json:"manager"`
-	PID          uint32 `json:"pid"`
-	InvocationID string `json:"invocation_id"`
-}
-
 // spec builds the run's spec from the command line and the caller's
 // environment; nothing is created if this fails.
 func (c *RunCmd) spec() (*units.Spec, []string, error) {
@@ -140,46 +131,8 @@ func (c *RunCmd) Run(e *Env) error {
 	sigs, stopSigs := interrupts()
 	defer stopSigs()
 
-	m, err := e.Manager()
-	if err != nil {
-		return err
-	}
-	store, err := e.Store()
-	if err != nil {
-		return err
-	}
-	unlock, err := e.lockRun(spec.Name, true)
-	if err != nil {
-		return err
-	}
-	cur, err := m.Brief(e.Ctx, units.UnitName(spec.Name))
-	if err != nil {
-		unlock()
-		return err
-	}
-	if cur.Running() && !c.Replace {
-		unlock()
-		return fmt.Errorf("run %s is already running: stop it first (runctl stop %s), replace it (run --replace), or choose another name with -n", spec.Name, spec.Name)
-	}
-	fresh := !store.Has(spec.Name)
-	if err := store.Save(spec); err != nil {
-		unlock()
-		return permissionHint(fmt.Errorf("cannot keep the run's spec: %w", err), e.Scope())
-	}
-	if c.Enable {
-		// Enabled from the start: the run is its unit file at once, not a
-		// transient unit that would shadow the file until a restart.
-		if err := e.enableLocked(spec); err != nil {
-			unlock()
-			return err
-		}
-	}
 	begin := time.Now()
-	res, w, err := e.cycle(spec, cycleOptions{Watch: true, Fresh: !cur.Loaded()})
-	if errors.Is(err, errTaken) && fresh {
-		store.Remove(spec.Name) // nothing of runctl's was there: leave nothing
-	}
-	unlock()
+	res, w, err := e.startLocked(spec, c)
 	if w != nil {
 		defer w.Close()
 	}
@@ -208,6 +161,47 @@ func (c *RunCmd) Run(e *Env) error {
 	fmt.Fprintf(e.Stdout, "started %s (unit %s, pid %d)\n", spec.Name, res.Unit, res.PID)
 	fmt.Fprintf(e.Stdout, "  logs: runctl%s logs -f %s\n  stop: runctl%s stop %s\n", scope, spec.Name, scope, spec.Name)
 	return nil
+}
+
+// startLocked checks the name is free (or to be replaced), keeps the spec
+// and starts the run, holding the run's lock only for that.
+func (e *Env) startLocked(spec *units.Spec, c *RunCmd) (cycleResult, *systemdctl.Watch, error) {
+	m, err := e.Manager()
+	if err != nil {
+		return cycleResult{}, nil, err
+	}
+	store, err := e.Store()
+	if err != nil {
+		return cycleResult{}, nil, err
+	}
+	unlock, err := e.lockRun(spec.Name, true)
+	if err != nil {
+		return cycleResult{}, nil, err
+	}
+	defer unlock()
+	cur, err := m.Brief(e.Ctx, units.UnitName(spec.Name))
+	if err != nil {
+		return cycleResult{}, nil, err
+	}
+	if cur.Running() && !c.Replace {
+		return cycleResult{}, nil, fmt.Errorf("run %s is already running: stop it first (runctl stop %s), replace it (run --replace), or choose another name with -n", spec.Name, spec.Name)
+	}
+	fresh := !store.Has(spec.Name)
+	if err := store.Save(spec); err != nil {
+		return cycleResult{}, nil, permissionHint(fmt.Errorf("cannot keep the run's spec: %w", err), e.Scope())
+	}
+	if c.Enable {
+		// Enabled from the start: the run is its unit file at once, not a
+		// transient unit that would shadow the file until a restart.
+		if err := e.enableLocked(spec); err != nil {
+			return cycleResult{}, nil, err
+		}
+	}
+	res, w, err := e.cycle(spec, cycleOptions{Watch: true, Fresh: !cur.Loaded()})
+	if errors.Is(err, errTaken) && fresh {
+		store.Remove(spec.Name) // nothing of runctl's was there: leave nothing
+	}
+	return res, w, err
 }
 
 func permissionHint(err error, scope systemdctl.Scope) error {

@@ -12,29 +12,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// properties reads a unit's Unit and Service properties in one round trip
-// (an empty interface name asks sd-bus for all of them).
-func (m *Manager) properties(ctx context.Context, unit string) (map[string]dbus.Variant, error) {
-	var props map[string]dbus.Variant
-	obj := m.bus().Object("org.freedesktop.systemd1", unitPath(unit))
-	err := obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.GetAll", 0, "").Store(&props)
-	if err != nil {
-		return nil, wrap(err, "cannot read the properties of "+unit)
-	}
-	return props, nil
-}
+// unitProps are what Unit reads beyond ListUnitsByNames.
+var unitProps = []string{"MainPID", "InvocationID", "Result", "ExecMainCode", "ExecMainStatus", "NRestarts"}
 
-// Unit reads a unit's state. A unit systemd does not know has LoadState
-// "not-found" (no error).
+// Unit reads a unit's state: what ListUnitsByNames tells, and the main
+// process's pid, invocation and how it last ended. A unit systemd does not
+// know has LoadState "not-found" (no error).
 func (m *Manager) Unit(ctx context.Context, unit string) (State, error) {
-	props, err := m.properties(ctx, unit)
-	if err != nil {
-		return State{Unit: unit}, err
+	st, err := m.Brief(ctx, unit)
+	if err != nil || !st.Loaded() {
+		return st, err
 	}
-	var st State
-	st.apply(props)
-	st.Unit = unit
-	return st, nil
+	one := []State{st}
+	err = m.getProps(ctx, one, []dbus.ObjectPath{unitPath(unit)}, func(int) []string { return unitProps })
+	return one[0], err
 }
 
 // Crashpoint, if set, is called at named points between D-Bus calls

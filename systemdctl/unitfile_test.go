@@ -723,7 +723,6 @@ func TestUnitFileRefusalsAreSystemdLimits(t *testing.T) {
 	m := connect(t)
 	mkdirSandbox(t, uftDir+"/trail ", 0o755)
 	mkdirSandbox(t, uftDir+"/cont", 0o755)
-	const intended = "intended"
 	tests := []struct {
 		name   string
 		spec   func(s *units.Spec) // what RenderUnitFile must refuse

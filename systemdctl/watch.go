@@ -136,24 +136,16 @@ func (w *Watch) resume(ctx context.Context, gen int) error {
 	if err := w.m.reconnect(ctx, gen); err != nil {
 		return err
 	}
-	st, err := w.m.Brief(ctx, w.unit)
+	st, err := w.m.Unit(ctx, w.unit)
 	if err != nil {
 		return err
 	}
-	one := []State{st}
-	if st.Loaded() {
-		if err := w.m.getProps(ctx, one, []dbus.ObjectPath{unitPath(w.unit)}, func(int) []string { return resumeProps }); err != nil {
-			return err
-		}
-	}
 	w.update(func() {
-		w.state, w.lost = one[0], 0
-		w.state.Gone = !one[0].Loaded()
+		w.state, w.lost = st, 0
+		w.state.Gone = !st.Loaded()
 	})
 	return nil
 }
-
-var resumeProps = []string{"MainPID", "InvocationID", "Result", "ExecMainCode", "ExecMainStatus", "NRestarts"}
 
 // WaitJob blocks until job id, a start or stop job (kind), has finished and
 // returns its result. If the connection dropped meanwhile and the job is no
