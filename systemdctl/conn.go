@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 )
 
@@ -39,22 +38,29 @@ type Options struct {
 	// Bus, if set, is the path of a bus daemon's socket to use instead of
 	// the usual ones, e.g. a sandbox's system bus seen from the host.
 	Bus string
+	// Private, if set, is the path of a manager's private socket to use
+	// instead of the usual ones, e.g. a sandbox's seen from the host.
+	Private string
 }
 
 // Manager is a connection to one systemd manager. It survives the manager
-// dropping it (daemon-reexec closes every client connection): waits
-// reconnect, subscribe again and resume from the unit's state.
+// dropping it (daemon-reexec closes every client connection): calls and
+// waits reconnect and resume from the unit's state.
 type Manager struct {
 	scope Scope
 	dial  func() (*dbus.Conn, error) // the dial that worked, for reconnects
+	// private: the manager's own socket, where it sends every signal to
+	// every connection unasked. Through a bus, signals need match rules
+	// and Subscribe.
+	private bool
 
 	connMu sync.Mutex
-	conn   *sd.Conn
-	call   *dbus.Conn // the connection under conn, for calls go-systemd lacks
-	gen    int        // bumped on every reconnect
-	subbed bool
-	subErr error
+	conn   *dbus.Conn
+	gen    int  // bumped on every reconnect
+	subbed bool // this connection's signals are asked for
 	closed bool
+
+	subMu sync.Mutex // one Subscribe at a time: a second one is refused
 
 	mu      sync.Mutex
 	watches map[dbus.ObjectPath]map[*Watch]struct{}
@@ -65,51 +71,52 @@ type Manager struct {
 // the bus, where polkit decides.
 func Connect(ctx context.Context, opts Options) (*Manager, error) {
 	m := &Manager{scope: opts.Scope, watches: map[dbus.ObjectPath]map[*Watch]struct{}{}}
-	var dials []func() (*dbus.Conn, error)
+	type dialer struct {
+		dial    func() (*dbus.Conn, error)
+		private bool
+	}
+	var dials []dialer
 	switch {
+	case opts.Private != "":
+		dials = append(dials, dialer{privateDial(opts.Private), true})
 	case opts.Bus != "":
-		dials = append(dials, func() (*dbus.Conn, error) { return busDial(opts.Bus) })
+		dials = append(dials, dialer{func() (*dbus.Conn, error) { return busDial(opts.Bus) }, false})
 	case opts.Scope == System:
 		if os.Geteuid() == 0 {
-			dials = append(dials, privateDial("/run/systemd/private"))
+			dials = append(dials, dialer{privateDial("/run/systemd/private"), true})
 		}
-		dials = append(dials, func() (*dbus.Conn, error) { return dbus.ConnectSystemBus() })
+		dials = append(dials, dialer{func() (*dbus.Conn, error) { return dbus.ConnectSystemBus() }, false})
 	default:
 		if rt := os.Getenv("XDG_RUNTIME_DIR"); rt != "" {
-			dials = append(dials, privateDial(filepath.Join(rt, "systemd/private")))
+			dials = append(dials, dialer{privateDial(filepath.Join(rt, "systemd/private")), true})
 		}
-		dials = append(dials, func() (*dbus.Conn, error) { return dbus.ConnectSessionBus() })
+		dials = append(dials, dialer{func() (*dbus.Conn, error) { return dbus.ConnectSessionBus() }, false})
 	}
 	var errs []error
-	for _, dial := range dials {
-		if err := m.open(dial); err != nil {
+	for _, d := range dials {
+		if err := m.open(d.dial); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		m.dial = dial
+		m.dial, m.private = d.dial, d.private
 		return m, nil
 	}
 	return nil, connectError(opts.Scope, errors.Join(errs...))
 }
 
-// open dials and routes the new connection's signals. go-systemd asks for a
-// connection for calls and one for signals; one serves both (a connect and
-// a handshake less per command), and we route its signals ourselves:
-// go-systemd's subscriber drops the Service interface's PropertiesChanged.
+// open dials and routes the new connection's signals through our own
+// router: go-systemd's connection setup would ask a bus for JobRemoved
+// (a call the private socket, having no bus driver, answers with an error)
+// and its subscriber drops the Service interface's PropertiesChanged.
 func (m *Manager) open(dial func() (*dbus.Conn, error)) error {
 	c, err := dial()
 	if err != nil {
 		return err
 	}
-	conn, err := sd.NewConnection(func() (*dbus.Conn, error) { return c, nil })
-	if err != nil {
-		c.Close()
-		return err
-	}
 	signals := make(chan *dbus.Signal, 4096)
 	c.Signal(signals)
 	m.connMu.Lock()
-	m.conn, m.call, m.subbed, m.subErr = conn, c, false, nil
+	m.conn, m.subbed = c, false
 	m.gen++
 	gen := m.gen
 	m.connMu.Unlock()
@@ -117,32 +124,73 @@ func (m *Manager) open(dial func() (*dbus.Conn, error)) error {
 	return nil
 }
 
-// sd and bus are the current connection, as go-systemd's and godbus's.
-func (m *Manager) sd() *sd.Conn {
+// bus is the current connection.
+func (m *Manager) bus() *dbus.Conn {
 	m.connMu.Lock()
 	defer m.connMu.Unlock()
 	return m.conn
 }
 
-func (m *Manager) bus() *dbus.Conn {
-	m.connMu.Lock()
-	defer m.connMu.Unlock()
-	return m.call
+// systemd is the manager object on the current connection.
+func (m *Manager) systemd() dbus.BusObject {
+	return m.bus().Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
 }
 
-// subscribe asks the manager for its signals, once per connection, when
-// the first Watch needs them: commands that only read (ls, status) skip
-// the round trip.
-func (m *Manager) subscribe() error {
-	m.connMu.Lock()
-	defer m.connMu.Unlock()
-	if !m.subbed {
-		m.subbed = true
-		if err := m.conn.Subscribe(); err != nil {
-			m.subErr = wrap(err, "cannot subscribe to systemd's signals")
-		}
+// call calls a method of the manager's interface and stores its reply in
+// ret.
+func (m *Manager) call(ctx context.Context, method string, ret []any, args ...any) error {
+	return m.systemd().CallWithContext(ctx, "org.freedesktop.systemd1.Manager."+method, 0, args...).Store(ret...)
+}
+
+// signalRules are the signals a Watch follows, as a bus's match rules.
+var signalRules = []string{
+	"type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'",
+	"type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path_namespace='/org/freedesktop/systemd1/unit'",
+}
+
+// subscribe makes sure the manager's signals reach this connection before
+// a Watch relies on them. The private socket gets them all unasked; through
+// a bus, once per connection, the bus is given match rules and the manager
+// a Subscribe, in one round trip. A connection the manager dropped
+// meanwhile is replaced, as for any other call.
+func (m *Manager) subscribe(ctx context.Context) error {
+	if m.private {
+		return nil
 	}
-	return m.subErr
+	return wrap(m.again(ctx, func() error { return m.subscribeOnce(ctx) }), "cannot subscribe to systemd's signals")
+}
+
+func (m *Manager) subscribeOnce(ctx context.Context) error {
+	if m.private {
+		return nil
+	}
+	m.subMu.Lock()
+	defer m.subMu.Unlock()
+	m.connMu.Lock()
+	c, done := m.conn, m.subbed
+	m.connMu.Unlock()
+	if done {
+		return nil
+	}
+	var calls []*dbus.Call
+	for _, rule := range signalRules {
+		calls = append(calls, c.BusObject().GoWithContext(ctx, "org.freedesktop.DBus.AddMatch", 0, nil, rule))
+	}
+	calls = append(calls, c.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").
+		GoWithContext(ctx, "org.freedesktop.systemd1.Manager.Subscribe", 0, nil))
+	var errs []error
+	for _, call := range calls {
+		errs = append(errs, (<-call.Done).Err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err // a dropped connection among them: again reconnects
+	}
+	m.connMu.Lock()
+	if m.conn == c {
+		m.subbed = true
+	}
+	m.connMu.Unlock()
+	return nil
 }
 
 // reconnect replaces a connection the manager dropped (generation gen),
@@ -155,14 +203,14 @@ func (m *Manager) reconnect(ctx context.Context, gen int) error {
 		return errors.New("the connection to systemd was closed")
 	}
 	if current != gen {
-		return m.subscribe() // another wait already reconnected
+		return m.subscribeOnce(ctx) // another call already reconnected
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	delay := 10 * time.Millisecond
 	for {
 		err := m.open(m.dial)
 		if err == nil {
-			return m.subscribe()
+			return m.subscribeOnce(ctx)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("lost the connection to systemd and could not reconnect: %w", err)
@@ -191,6 +239,18 @@ func (m *Manager) again(ctx context.Context, f func() error) error {
 		return rerr
 	}
 	return f()
+}
+
+// alive replaces a connection already known to be dropped, before a call
+// that must not be repeated: nothing was sent on it yet.
+func (m *Manager) alive(ctx context.Context) error {
+	m.connMu.Lock()
+	c, gen := m.conn, m.gen
+	m.connMu.Unlock()
+	if c.Connected() {
+		return nil
+	}
+	return m.reconnect(ctx, gen)
 }
 
 // dropped says whether err means the connection is gone.

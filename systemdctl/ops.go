@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,21 +45,46 @@ func (m *Manager) StartTransient(ctx context.Context, unit string, props []sd.Pr
 // StartTransientWatch is StartTransient that leaves the unit's Watch open,
 // following the new instance from before it existed.
 func (m *Manager) StartTransientWatch(ctx context.Context, unit string, props []sd.Property) (State, *Watch, error) {
-	return m.startWatch(ctx, unit, func() (int, error) {
-		return m.sd().StartTransientUnitContext(ctx, unit, "fail", props, nil)
+	return m.startWatch(ctx, unit, func() (uint32, error) {
+		var aux []struct {
+			Name  string
+			Props []sd.Property
+		}
+		return m.enqueue(ctx, "StartTransientUnit", unit, "fail", props, aux)
 	})
 }
 
 // StartWatch starts a unit systemd loads from its unit file (an enabled
 // run) and waits for the start job, leaving the Watch open.
 func (m *Manager) StartWatch(ctx context.Context, unit string) (State, *Watch, error) {
-	return m.startWatch(ctx, unit, func() (int, error) {
-		return m.sd().StartUnitContext(ctx, unit, "replace", nil)
+	return m.startWatch(ctx, unit, func() (uint32, error) {
+		return m.enqueue(ctx, "StartUnit", unit, "replace")
 	})
 }
 
-func (m *Manager) startWatch(ctx context.Context, unit string, enqueue func() (int, error)) (State, *Watch, error) {
-	w := m.Watch(unit)
+// enqueue calls a manager method that queues a job and returns its id.
+func (m *Manager) enqueue(ctx context.Context, method string, args ...any) (uint32, error) {
+	var job dbus.ObjectPath
+	if err := m.call(ctx, method, []any{&job}, args...); err != nil {
+		return 0, err
+	}
+	id, err := strconv.ParseUint(path.Base(string(job)), 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("systemd returned the job %q, not a job path", job)
+	}
+	return uint32(id), nil
+}
+
+func (m *Manager) startWatch(ctx context.Context, unit string, enqueue func() (uint32, error)) (State, *Watch, error) {
+	w, err := m.Watch(ctx, unit)
+	if err != nil {
+		return State{Unit: unit}, w, err
+	}
+	// Not repeated if the connection drops during the call (the start may
+	// have been enqueued), so a connection already dropped is replaced first.
+	if err := m.alive(ctx); err != nil {
+		return State{Unit: unit}, w, err
+	}
 	id, err := enqueue()
 	if dropped(err) {
 		// Not repeated: the start may have been enqueued before the drop.
@@ -67,7 +94,7 @@ func (m *Manager) startWatch(ctx context.Context, unit string, enqueue func() (i
 		return State{Unit: unit}, w, wrap(err, "cannot start "+unit)
 	}
 	Crashpoint("start-enqueued")
-	res, st, err := w.WaitJob(ctx, uint32(id), "start")
+	res, st, err := w.WaitJob(ctx, id, "start")
 	if err != nil {
 		return st, w, err
 	}
@@ -95,19 +122,30 @@ func (m *Manager) startWatch(ctx context.Context, unit string, enqueue func() (i
 
 // Reload makes the manager read unit files again (daemon-reload).
 func (m *Manager) Reload(ctx context.Context) error {
-	return wrap(m.sd().ReloadContext(ctx), "cannot reload systemd's unit files")
+	return wrap(m.call(ctx, "Reload", nil), "cannot reload systemd's unit files")
 }
 
 // Enable links unit files into their [Install] targets, as systemctl enable.
 func (m *Manager) Enable(ctx context.Context, paths ...string) error {
-	_, _, err := m.sd().EnableUnitFilesContext(ctx, paths, false, true)
+	var (
+		carries bool
+		changes []unitFileChange
+	)
+	err := m.call(ctx, "EnableUnitFiles", []any{&carries, &changes}, paths, false, true)
 	return wrap(err, "cannot enable "+strings.Join(paths, " "))
 }
 
 // Disable removes the links Enable made.
 func (m *Manager) Disable(ctx context.Context, units ...string) error {
-	_, err := m.sd().DisableUnitFilesContext(ctx, units, false)
+	var changes []unitFileChange
+	err := m.call(ctx, "DisableUnitFiles", []any{&changes}, units, false)
 	return wrap(err, "cannot disable "+strings.Join(units, " "))
+}
+
+// unitFileChange is one change EnableUnitFiles or DisableUnitFiles made:
+// type, file name, destination.
+type unitFileChange struct {
+	Type, Filename, Destination string
 }
 
 // StopOptions tune Stop.
@@ -133,7 +171,11 @@ type Stopped struct {
 // failed runs do not pile up. A unit that is not running gives ErrNotLoaded
 // or the state it is in with Before.Running() false.
 func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopped, error) {
-	w := m.Watch(unit)
+	w, err := m.Watch(ctx, unit)
+	if err != nil {
+		w.Close()
+		return Stopped{}, err
+	}
 	defer w.Close()
 	before, err := m.Brief(ctx, unit)
 	if err != nil {
@@ -160,9 +202,9 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 		out.Escalated = true
 	}
 	// The stop job also cancels a pending automatic restart.
-	var id int
+	var id uint32
 	err = m.again(ctx, func() (err error) {
-		id, err = m.sd().StopUnitContext(ctx, unit, "replace", nil) // a second stop joins the first
+		id, err = m.enqueue(ctx, "StopUnit", unit, "replace") // a second stop joins the first
 		return err
 	})
 	if err != nil {
@@ -184,7 +226,7 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 	}
 	done := make(chan result, 1)
 	go func() {
-		res, st, err := w.WaitJob(waitCtx, uint32(id), "stop")
+		res, st, err := w.WaitJob(waitCtx, id, "stop")
 		done <- result{res, st, err}
 	}()
 	for {
@@ -220,12 +262,12 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 
 // Kill sends sig to every process of the unit; no job, returns at once.
 func (m *Manager) Kill(ctx context.Context, unit string, sig unix.Signal) error {
-	return wrap(m.again(ctx, func() error { return m.sd().KillUnitWithTarget(ctx, unit, sd.All, int32(sig)) }), "cannot signal "+unit)
+	return wrap(m.again(ctx, func() error { return m.call(ctx, "KillUnit", nil, unit, string(sd.All), int32(sig)) }), "cannot signal "+unit)
 }
 
 // ResetFailed clears a unit's failed state, unloading a failed transient unit.
 func (m *Manager) ResetFailed(ctx context.Context, unit string) error {
-	return wrap(m.again(ctx, func() error { return m.sd().ResetFailedUnitContext(ctx, unit) }), "cannot reset "+unit)
+	return wrap(m.again(ctx, func() error { return m.call(ctx, "ResetFailedUnit", nil, unit) }), "cannot reset "+unit)
 }
 
 // Brief reads only what ListUnitsByNames tells — load, active and sub
@@ -233,9 +275,8 @@ func (m *Manager) ResetFailed(ctx context.Context, unit string) error {
 // is running.
 func (m *Manager) Brief(ctx context.Context, unit string) (State, error) {
 	var list []sd.UnitStatus
-	err := m.again(ctx, func() (err error) {
-		list, err = m.sd().ListUnitsByNamesContext(ctx, []string{unit})
-		return err
+	err := m.again(ctx, func() error {
+		return m.call(ctx, "ListUnitsByNames", []any{&list}, []string{unit})
 	})
 	if err != nil {
 		return State{Unit: unit}, wrap(err, "cannot read the state of "+unit)
@@ -274,9 +315,8 @@ func BriefProps(activeState string) []string {
 // unit to encode and decode: 40x slower at 1,000 units.
 func (m *Manager) List(ctx context.Context, props ListProps, patterns ...string) ([]State, error) {
 	var list []sd.UnitStatus
-	err := m.again(ctx, func() (err error) {
-		list, err = m.sd().ListUnitsByPatternsContext(ctx, nil, patterns)
-		return err
+	err := m.again(ctx, func() error {
+		return m.call(ctx, "ListUnitsByPatterns", []any{&list}, []string{}, patterns)
 	})
 	if err != nil {
 		return nil, wrap(err, "cannot list units")
@@ -390,9 +430,8 @@ type Process struct {
 // pipelined calls.
 func (m *Manager) Details(ctx context.Context, names []string, props ListProps) ([]State, [][]Process, error) {
 	var list []sd.UnitStatus
-	err := m.again(ctx, func() (err error) {
-		list, err = m.sd().ListUnitsByNamesContext(ctx, names)
-		return err
+	err := m.again(ctx, func() error {
+		return m.call(ctx, "ListUnitsByNames", []any{&list}, names)
 	})
 	if err != nil {
 		return nil, nil, wrap(err, "cannot read units")

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,7 +21,45 @@ import (
 
 var sb *sandbox.Sandbox
 
-func TestMain(m *testing.M) { os.Exit(sandbox.RunTests(m, &sb, sandbox.Options{})) }
+// insideEnv marks this test binary run again inside the sandbox (runInside).
+const insideEnv = "RUNCTL_TEST_INSIDE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(insideEnv) != "" {
+		os.Exit(m.Run()) // inside the sandbox, its systemd is PID 1 here
+	}
+	os.Exit(sandbox.RunTests(m, &sb, sandbox.Options{}))
+}
+
+// runInside runs test t again, by itself, inside the sandbox: the manager's
+// private socket refuses peers outside its pid namespace, as the host is.
+// It returns true in that inner run, which does the test's work.
+func runInside(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(insideEnv) != "" {
+		return true
+	}
+	sandbox.Need(t, sb)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := "/run/" + filepath.Base(exe)
+	if err := os.WriteFile(sb.Path(in), bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := sb.Command(t.Context(), in, "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), insideEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("%s inside the sandbox: %v\n%s", t.Name(), err, out)
+	}
+	return false
+}
 
 // connect opens a Manager on the sandbox's systemd, closed with the test.
 func connect(t *testing.T) *Manager {
@@ -42,7 +82,7 @@ func unitName(t *testing.T, m *Manager) string {
 	t.Cleanup(func() {
 		ctx := context.Background()
 		m.Kill(ctx, name, unix.SIGKILL)
-		m.conn.StopUnitContext(ctx, name, "replace", nil)
+		m.enqueue(ctx, "StopUnit", name, "replace")
 		m.ResetFailed(ctx, name)
 	})
 	return name
@@ -182,5 +222,56 @@ func TestCallsAfterReexec(t *testing.T) {
 	out, err := m.Stop(t.Context(), name, StopOptions{Timeout: 5 * time.Second})
 	if err != nil || out.After.Ended() != "killed by SIGTERM" {
 		t.Fatalf("Stop after daemon-reexec: %+v, %v", out, err)
+	}
+}
+
+// connectPrivate opens a Manager on the manager's private socket, as root's
+// runctl does: no bus, so no match rules and no Subscribe. Inside only.
+func connectPrivate(t *testing.T) *Manager {
+	t.Helper()
+	m, err := Connect(context.Background(), Options{Private: "/run/systemd/private"})
+	if err != nil {
+		t.Fatalf("connect to the manager's private socket: %v", err)
+	}
+	t.Cleanup(m.Close)
+	return m
+}
+
+// dropByReexec has the manager re-execute, which closes every private
+// connection, and waits until m has seen its connection end. Inside only.
+func dropByReexec(t *testing.T, m *Manager) {
+	t.Helper()
+	if out, err := exec.CommandContext(t.Context(), "systemctl", "daemon-reexec").CombinedOutput(); err != nil {
+		t.Fatalf("daemon-reexec: %v\n%s", err, out)
+	}
+	for deadline := time.Now().Add(10 * time.Second); m.bus().Connected(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the manager's re-execution did not end our private connection")
+		}
+	}
+}
+
+// A connection dropped by a daemon-reexec before its first Watch (runctl
+// restart during repeated reexecs: 2 in 60 failed "cannot subscribe") is
+// replaced, for a stop and for a start alike.
+func TestPrivateSocketCallsAfterReexecDrop(t *testing.T) {
+	if !runInside(t) {
+		return
+	}
+	m := connectPrivate(t)
+	name := unitName(t, m)
+	if out, err := exec.CommandContext(t.Context(), "systemd-run", "--unit="+name, "-p", "Type=exec", "/bin/sleep", "100").CombinedOutput(); err != nil {
+		t.Fatalf("systemd-run: %v\n%s", err, out)
+	}
+	dropByReexec(t, m)
+	out, err := m.Stop(t.Context(), name, StopOptions{Timeout: 5 * time.Second})
+	if err != nil || out.After.Ended() != "killed by SIGTERM" {
+		t.Fatalf("Stop on a connection the reexec dropped: %+v, %v; want it stopped by SIGTERM", out, err)
+	}
+	m2 := connectPrivate(t)
+	dropByReexec(t, m2)
+	st, err := m2.StartTransient(t.Context(), name, execProps("/bin/sleep", "sleep", "100"))
+	if err != nil || !st.Running() || st.MainPID == 0 {
+		t.Fatalf("StartTransient on a connection the reexec dropped: %+v, %v; want it running", st, err)
 	}
 }

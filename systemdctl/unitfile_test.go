@@ -280,7 +280,7 @@ func checkUnitFile(t *testing.T, m *Manager, s *units.Spec, envFile string) {
 		ctx := context.Background()
 		for _, u := range []string{fileUnit, transUnit} {
 			m.Kill(ctx, u, unix.SIGKILL)
-			m.conn.StopUnitContext(ctx, u, "replace", nil)
+			m.enqueue(ctx, "StopUnit", u, "replace")
 			m.ResetFailed(ctx, u)
 		}
 		os.Remove(sb.Path(unitFile))
@@ -357,7 +357,7 @@ func loadedProperties(t *testing.T, m *Manager, unit string, data []byte) map[st
 func getAll(t *testing.T, m *Manager, unit string) map[string]dbus.Variant {
 	t.Helper()
 	var props map[string]dbus.Variant
-	obj := m.call.Object("org.freedesktop.systemd1", unitPath(unit))
+	obj := m.bus().Object("org.freedesktop.systemd1", unitPath(unit))
 	if err := obj.CallWithContext(t.Context(), "org.freedesktop.DBus.Properties.GetAll", 0, "").Store(&props); err != nil {
 		t.Fatalf("GetAll %s: %v", unit, err)
 	}
@@ -711,7 +711,7 @@ func loadRaw(t *testing.T, m *Manager, body string, reload bool) (map[string]dbu
 		daemonReload(t, t.Context())
 	}
 	var props map[string]dbus.Variant
-	obj := m.call.Object("org.freedesktop.systemd1", unitPath(unit))
+	obj := m.bus().Object("org.freedesktop.systemd1", unitPath(unit))
 	err := obj.CallWithContext(t.Context(), "org.freedesktop.DBus.Properties.GetAll", 0, "").Store(&props)
 	return props, err
 }

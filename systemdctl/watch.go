@@ -32,13 +32,12 @@ type Watch struct {
 	state  State
 	jobs   map[uint32]string // finished job id → result
 	notify chan struct{}     // closed and replaced on every change
-	err    error             // no signals will come
 	lost   int               // generation of a connection that dropped, 0 if none
 }
 
 // Watch starts following a unit. Call it before acting on the unit, so that
-// no change is missed; Close it when done.
-func (m *Manager) Watch(unit string) *Watch {
+// no change is missed; Close it when done (also after an error).
+func (m *Manager) Watch(ctx context.Context, unit string) (*Watch, error) {
 	w := &Watch{m: m, path: unitPath(unit), unit: unit, jobs: map[uint32]string{}, notify: make(chan struct{})}
 	w.state.Unit = unit
 	m.mu.Lock()
@@ -47,8 +46,7 @@ func (m *Manager) Watch(unit string) *Watch {
 	}
 	m.watches[w.path][w] = struct{}{}
 	m.mu.Unlock()
-	w.err = m.subscribe()
-	return w
+	return w, m.subscribe(ctx)
 }
 
 // Close stops following. A nil Watch is closed already.
@@ -102,9 +100,6 @@ func (w *Watch) Wait(ctx context.Context, cond func(State, map[uint32]string) bo
 // wait is Wait; after a reconnect, resumed fixes up what the signals lost
 // while no connection was there.
 func (w *Watch) wait(ctx context.Context, cond func(State, map[uint32]string) bool, resumed func()) (State, error) {
-	if w.err != nil {
-		return w.State(), w.err
-	}
 	for {
 		w.mu.Lock()
 		st, ok, ch, lost := w.state, cond(w.state, w.jobs), w.notify, w.lost
