@@ -127,8 +127,9 @@ func (r stopResult) describe() string {
 	return s
 }
 
-// stop stops one run; the timeout defaults to the one kept in its spec. The
-// caller holds the run's lock.
+// stop stops one run; timeout 0 leaves the escalation to the unit's own
+// TimeoutStopSec, the run's --stop-timeout (no spec to read). The caller
+// holds the run's lock.
 func (e *Env) stop(name string, timeout time.Duration, force bool) stopResult {
 	unit := units.UnitName(name)
 	res := stopResult{Name: name, Unit: unit}
@@ -136,14 +137,6 @@ func (e *Env) stop(name string, timeout time.Duration, force bool) stopResult {
 	if err != nil {
 		res.Error = err.Error()
 		return res
-	}
-	if timeout == 0 {
-		timeout = units.DefaultStopTimeout
-		if store, err := e.Store(); err == nil {
-			if spec, err := store.Load(name); err == nil {
-				timeout = time.Duration(spec.StopTimeout)
-			}
-		}
 	}
 	out, err := m.Stop(e.Ctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: force})
 	res.WasState, res.Ended, res.Result = out.Before.ActiveState, out.After.Ended(), out.After.Result
