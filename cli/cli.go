@@ -10,7 +10,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"reflect"
+	"slices"
+	"strings"
 	"syscall"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
@@ -75,6 +79,10 @@ func (e *ExitError) Unwrap() error { return e.Err }
 // Parser is runctl's command line as kong sees it; the man page and the
 // shell completions are generated from it, so they cannot drift.
 func Parser(root *CLI, version string) *kong.Kong {
+	return parser(root, version)
+}
+
+func parser(root any, version string) *kong.Kong {
 	parser, err := kong.New(root,
 		kong.Name("runctl"),
 		kong.Description("Run, restart, inspect and autostart programs as systemd units."),
@@ -87,6 +95,76 @@ func Parser(root *CLI, version string) *kong.Kong {
 	return parser
 }
 
+// parse parses args into a CLI's fields. kong builds its model by
+// reflection on every start, ~0.5 ms for all verbs, so a command line
+// naming its verb is parsed by a model of CLI with that verb's field only:
+// the same declarations, and kong parses them the same way. The whole CLI
+// parses everything else (no verb, help, and errors, whose messages and
+// usage are the whole CLI's). It returns the globals parsed.
+func parse(args []string, version string) (*kong.Context, *Globals, error) {
+	if verb, ok := verbField(args); ok {
+		t := reflect.TypeFor[CLI]()
+		var fields []reflect.StructField
+		for i := range t.NumField() {
+			if f := t.Field(i); i == verb || !isCommand(f) {
+				fields = append(fields, f)
+			}
+		}
+		one := reflect.New(reflect.StructOf(fields))
+		if kctx, err := parser(one.Interface(), version).Parse(args); err == nil {
+			return kctx, one.Elem().FieldByName("Globals").Addr().Interface().(*Globals), nil
+		}
+	}
+	var root CLI
+	kctx, err := Parser(&root, version).Parse(args)
+	return kctx, &root.Globals, err
+}
+
+func isCommand(f reflect.StructField) bool {
+	_, ok := f.Tag.Lookup("cmd")
+	return ok
+}
+
+// verbField is the index in CLI of the verb args name by their first word
+// that is not a flag, if that word is a verb's name or alias and no help is
+// asked for (before a "--": what follows is the program's).
+func verbField(args []string) (int, bool) {
+	if i := slices.Index(args, "--"); i >= 0 {
+		args = args[:i]
+	}
+	if slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "--help" }) {
+		return 0, false
+	}
+	i := slices.IndexFunc(args, func(a string) bool { return !strings.HasPrefix(a, "-") })
+	if i < 0 {
+		return 0, false
+	}
+	t := reflect.TypeFor[CLI]()
+	for f := range t.NumField() {
+		field := t.Field(f)
+		name := field.Tag.Get("name")
+		if name == "" {
+			name = kebab(field.Name)
+		}
+		if isCommand(field) && (args[i] == name || slices.Contains(strings.Split(field.Tag.Get("aliases"), ","), args[i])) {
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// kebab is kong's name for a field: ResetFailed is reset-failed.
+func kebab(field string) string {
+	var b strings.Builder
+	for i, r := range field {
+		if unicode.IsUpper(r) && i > 0 {
+			b.WriteByte('-')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
 // Main parses args, runs the verb and returns the process's exit code.
 func Main(args []string, version string) int {
 	// kong turns invalid UTF-8 into U+FFFD; D-Bus carries only UTF-8, so
@@ -97,23 +175,21 @@ func Main(args []string, version string) int {
 			return 2
 		}
 	}
-	var root CLI
-	parser := Parser(&root, version)
-	kctx, err := parser.Parse(args)
+	kctx, globals, err := parse(args, version)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "runctl: %v\n", err)
 		return 2
 	}
-	return run(kctx, &root)
+	return run(kctx, globals)
 }
 
-func run(kctx *kong.Context, root *CLI) int {
-	level, _ := zerolog.ParseLevel(root.LogLevel)
+func run(kctx *kong.Context, globals *Globals) int {
+	level, _ := zerolog.ParseLevel(globals.LogLevel)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	systemdctl.Crashpoint = crashpoint
 	env := &Env{
-		Globals: &root.Globals,
+		Globals: globals,
 		Ctx:     ctx,
 		cancel:  cancel,
 		Stdout:  os.Stdout,
