@@ -74,6 +74,10 @@ func runAll(cfg config) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
+	settle, err := b.settleCost()
+	if err != nil {
+		return nil, err
+	}
 	restart, err := b.restart()
 	if err != nil {
 		return nil, err
@@ -93,7 +97,7 @@ func runAll(cfg config) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Comparisons = append([]Comparison{start, restart, stop}, lists...)
+	res.Comparisons = append([]Comparison{start, settle, restart, stop}, lists...)
 	res.Comparisons = append(res.Comparisons, status, version)
 	first, last := lists[0], lists[len(lists)-1]
 	res.PeakRSS = peakRSS(last, cfg.sizes[len(cfg.sizes)-1])

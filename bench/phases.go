@@ -27,14 +27,15 @@ func refUnit(phase string, i int) string { return fmt.Sprintf("bench-ref-%s-%04d
 func runctlUnit(name string) string { return "runctl-" + name + ".service" }
 
 // start: runctl run -d against systemd-run, each a new unit stopped after.
+// --settle 0 makes runctl's promise systemd-run's: the program was executed.
 func (b *bench) start() (Comparison, error) {
 	if err := b.reset(); err != nil {
 		return Comparison{}, err
 	}
 	a := side{
-		cmd: "runctl run -d -n X -- /bin/sleep infinity",
+		cmd: "runctl run -d --settle 0 -n X -- /bin/sleep infinity",
 		argv: func(i int) []string {
-			return append([]string{"runctl", "run", "-d", "-n", runName("run", i), "--"}, sleeper...)
+			return append([]string{"runctl", "run", "-d", "--settle", "0", "-n", runName("run", i), "--"}, sleeper...)
 		},
 		clean: func(i int) error { return b.stopUnit(runctlUnit(runName("run", i))) },
 	}
@@ -48,12 +49,32 @@ func (b *bench) start() (Comparison, error) {
 	return b.compare("run", "start a run", b.cfg.reps, 1.0, a, ref)
 }
 
+// settleCost: what the default settle window adds to run -d, against
+// run -d --settle 0; no target, the figure is reported.
+func (b *bench) settleCost() (Comparison, error) {
+	if err := b.reset(); err != nil {
+		return Comparison{}, err
+	}
+	run := func(phase string, flags ...string) side {
+		return side{
+			cmd: "runctl run -d " + strings.Join(append(flags, "-n X -- /bin/sleep infinity"), " "),
+			argv: func(i int) []string {
+				return append(append(append([]string{"runctl", "run", "-d"}, flags...), "-n", runName(phase, i), "--"), sleeper...)
+			},
+			clean: func(i int) error { return b.stopUnit(runctlUnit(runName(phase, i))) },
+		}
+	}
+	// Each default round takes the window: a few rounds show it.
+	return b.compare("settle", "run -d: default settle window", min(b.cfg.reps, 5), 0, run("settle"), run("nosettle", "--settle", "0"))
+}
+
 // restart: runctl restart against systemctl restart, each of one running
-// unit restarted again and again.
+// unit restarted again and again; --settle 0, as systemctl restart makes
+// no promise beyond the start job.
 func (b *bench) restart() (Comparison, error) {
 	const what = "restart a run"
 	name, unit := runName("restart", 0), refUnit("restart", 0)
-	a := side{cmd: "runctl restart X", argv: func(int) []string { return []string{"runctl", "restart", name} }}
+	a := side{cmd: "runctl restart --settle 0 X", argv: func(int) []string { return []string{"runctl", "restart", "--settle", "0", name} }}
 	ref := side{cmd: "systemctl restart Y", argv: func(int) []string { return []string{"systemctl", "restart", unit} }}
 	if !hasVerb("restart") {
 		return notAvailable("restart", what, "restart", 1.0, a, ref), nil
@@ -286,7 +307,7 @@ func (b *bench) checkListed(n int) error {
 
 // startRun starts a runctl run in the background, untimed.
 func (b *bench) startRun(name string, argv ...string) error {
-	_, err := b.r.run(append([]string{"runctl", "run", "-d", "-n", name, "--"}, argv...)...)
+	_, err := b.r.run(append([]string{"runctl", "run", "-d", "--settle", "0", "-n", name, "--"}, argv...)...)
 	return err
 }
 

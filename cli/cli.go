@@ -87,7 +87,7 @@ func parser(root any, version string) *kong.Kong {
 		kong.Name("runctl"),
 		kong.Description("Run, restart, inspect and autostart programs as systemd units."),
 		kong.UsageOnError(),
-		kong.Vars{"version": "runctl " + version},
+		kong.Vars{"version": "runctl " + version, "settle": defaultSettle.String(), "settle_help": settleHelp},
 	)
 	if err != nil {
 		panic(err) // the CLI definition itself is wrong

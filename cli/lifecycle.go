@@ -43,8 +43,9 @@ type cycleResult struct {
 type cycleOptions struct {
 	Timeout time.Duration // for the stop; 0: the spec's stop timeout
 	Force   bool          // SIGKILL the old instance at once
-	Watch   bool          // leave the new instance's Watch open (attached runs)
+	Watch   bool          // leave the new instance's Watch open (attached runs: no settle, they follow it)
 	Fresh   bool          // systemd has no unit of that name: nothing to stop
+	Settle  time.Duration // without Watch: how long settle watches the new instance
 }
 
 // errNotStopped: the old instance would not go; no second one is started.
@@ -92,10 +93,17 @@ func preflight(spec *units.Spec) error {
 
 // cycle stops the run's current instance, if systemd has one, waits until it
 // is gone, and starts spec. The caller holds the run's lock and kept spec.
-func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (cycleResult, *systemdctl.Watch, error) {
+func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (res cycleResult, w *systemdctl.Watch, err error) {
 	begin := time.Now()
+	defer func() {
+		if !opt.Watch {
+			w.Close()
+			w = nil
+		}
+		res.TookSec = time.Since(begin).Seconds()
+	}()
 	unit := units.UnitName(spec.Name)
-	res := cycleResult{Name: spec.Name, Unit: unit, Manager: e.Scope().String(), WasState: "stopped"}
+	res = cycleResult{Name: spec.Name, Unit: unit, Manager: e.Scope().String(), WasState: "stopped"}
 	m, err := e.Manager()
 	if err != nil {
 		return res, nil, err
@@ -169,12 +177,7 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (cycleResult, *systemdct
 			return res, nil, fmt.Errorf("%w: %s is defined outside runctl (a unit file of its own, or another tool's unit); choose another name with -n", errTaken, unit)
 		}
 	}
-	if !opt.Watch {
-		w.Close()
-		w = nil
-	}
 	res.PID, res.InvocationID = st.MainPID, st.InvocationID
-	res.TookSec = time.Since(begin).Seconds()
 	var je *systemdctl.JobError
 	switch {
 	case errors.As(err, &je):
@@ -182,7 +185,7 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (cycleResult, *systemdct
 		// start or restart clears it.
 		res.Steps = append(res.Steps, step{"start", time.Since(t).Seconds(), "failed: " + st.Ended()})
 		if programRan(st) {
-			return res, w, fmt.Errorf("%s exited at once (%s); see runctl logs %s", spec.Name, st.Ended(), spec.Name)
+			return res, w, e.died(w, spec.Name, st, t, 0)
 		}
 		return res, w, fmt.Errorf("cannot start %s: %v; see journalctl -u %s", spec.Name, err, unit)
 	case errors.Is(err, systemdctl.ErrPermission):
@@ -191,7 +194,19 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (cycleResult, *systemdct
 		return res, w, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 	}
 	res.Steps = append(res.Steps, step{"start", time.Since(t).Seconds(), fmt.Sprintf("pid %d, invocation %s", st.MainPID, st.InvocationID)})
-	return res, w, nil
+	if opt.Watch {
+		return res, w, nil
+	}
+	settled := time.Now()
+	err = e.settle(w, spec.Name, st, t, opt.Settle)
+	var died *diedError
+	switch {
+	case errors.As(err, &died):
+		res.Steps = append(res.Steps, step{"settle", time.Since(settled).Seconds(), "ended: " + orDash(died.State.Ended())})
+	case err == nil && opt.Settle > 0:
+		res.Steps = append(res.Steps, step{"settle", time.Since(settled).Seconds(), "still running"})
+	}
+	return res, w, err
 }
 
 // programRan tells a program that was executed and ended from one systemd

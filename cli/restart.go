@@ -19,11 +19,15 @@ type RestartCmd struct {
 	Force     bool          `short:"f" help:"SIGKILL the old instance at once instead of SIGTERM."`
 	Timeout   time.Duration `help:"Wait this long after SIGTERM before SIGKILL (default: the run's --stop-timeout)." placeholder:"DUR"`
 	UpdateEnv bool          `help:"Replace the replayed environment with your current one."`
+	Settle    time.Duration `help:"${settle_help}" default:"${settle}" placeholder:"DUR"`
 }
 
 func (c *RestartCmd) Run(e *Env) error {
 	if c.Timeout < 0 {
 		return fmt.Errorf("invalid --timeout %v: give a positive duration such as 5s", c.Timeout)
+	}
+	if err := checkSettle(c.Settle); err != nil {
+		return err
 	}
 	name, err := e.target(c.Name, true)
 	if err != nil {
@@ -62,7 +66,7 @@ func (c *RestartCmd) Run(e *Env) error {
 			return permissionHint(fmt.Errorf("cannot keep the run's new environment: %w", err), e.Scope())
 		}
 	}
-	res, _, err := e.cycle(spec, cycleOptions{Timeout: c.Timeout, Force: c.Force})
+	res, _, err := e.cycle(spec, cycleOptions{Timeout: c.Timeout, Force: c.Force, Settle: c.Settle})
 	res.Environment = env
 	if e.JSON {
 		if perr := e.printJSON(res); perr != nil {
@@ -104,10 +108,14 @@ func (e *Env) restartByName(name string, c *RestartCmd) error {
 	if err != nil && !errors.Is(err, systemdctl.ErrNotLoaded) {
 		return permissionHint(fmt.Errorf("cannot restart %s: %w", name, err), e.Scope())
 	}
+	began := time.Now()
 	st, w, err := m.StartWatch(e.Ctx, unit)
-	w.Close()
+	defer w.Close()
 	if err != nil {
 		return permissionHint(fmt.Errorf("cannot start %s: %w", name, err), e.Scope())
+	}
+	if err := e.settle(w, name, st, began, c.Settle); err != nil {
+		return err
 	}
 	fmt.Fprintf(e.Stdout, "restarted %s: old instance %s, new pid %d\n", name, orDash(stopped.After.Ended()), st.MainPID)
 	return nil
@@ -122,11 +130,15 @@ func orDash(s string) string {
 
 // StartCmd starts a known, stopped run from its kept spec.
 type StartCmd struct {
-	Name string `arg:"" help:"Run to start." placeholder:"NAME"`
+	Name   string        `arg:"" help:"Run to start." placeholder:"NAME"`
+	Settle time.Duration `help:"${settle_help}" default:"${settle}" placeholder:"DUR"`
 }
 
 func (c *StartCmd) Run(e *Env) error {
 	if err := units.ValidateName(c.Name); err != nil {
+		return err
+	}
+	if err := checkSettle(c.Settle); err != nil {
 		return err
 	}
 	unlock, err := e.lockRun(c.Name, false)
@@ -153,7 +165,7 @@ func (c *StartCmd) Run(e *Env) error {
 	if err := preflight(spec); err != nil {
 		return fmt.Errorf("cannot start %s: %w", c.Name, err)
 	}
-	res, _, err := e.cycle(spec, cycleOptions{Fresh: !cur.Loaded()})
+	res, _, err := e.cycle(spec, cycleOptions{Fresh: !cur.Loaded(), Settle: c.Settle})
 	if e.JSON && err == nil {
 		return e.printJSON(res)
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -30,6 +29,7 @@ type RunCmd struct {
 	Within       time.Duration `help:"The interval --max-restarts counts in." default:"10s"`
 	Enable       bool          `help:"Also start the run at boot (as runctl enable)."`
 	NoLogLimit   bool          `help:"Lift journald's rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped)."`
+	Settle       time.Duration `help:"${settle_help} Only with -d." default:"${settle}" placeholder:"DUR"`
 	Command      []string      `arg:"" passthrough:"" help:"The command and its arguments, passed verbatim." placeholder:"CMD [ARG...]"`
 }
 
@@ -94,6 +94,9 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	if c.MaxRestarts > 0 {
 		spec.MaxRestarts, spec.Within = c.MaxRestarts, units.Duration(c.Within)
 	}
+	if err := checkSettle(c.Settle); err != nil {
+		return nil, nil, err
+	}
 	if c.RestartDelay < 0 || c.Within <= 0 || c.MaxRestarts < 0 {
 		return nil, nil, errors.New("invalid restart settings: --restart-delay, --within and --max-restarts must not be negative")
 	}
@@ -137,7 +140,7 @@ func (c *RunCmd) Run(e *Env) error {
 		defer w.Close()
 	}
 	switch {
-	case err != nil && w != nil && programRan(w.State()):
+	case err != nil && !c.Daemon && w != nil && programRan(w.State()):
 		// It ran and ended during its start: attach reports it like any end.
 	case err != nil:
 		return err
@@ -145,13 +148,10 @@ func (c *RunCmd) Run(e *Env) error {
 	if !c.Daemon {
 		return e.attach(spec, begin, w, sigs)
 	}
-	if st := w.State(); !st.Running() || st.MainPID == 0 {
-		return e.exitedAtOnce(spec, w)
-	}
 	if e.JSON {
 		return e.printJSON(res)
 	}
-	if len(res.Steps) > 1 {
+	if res.Steps[0].Step == "stop" {
 		res.print(e, "replaced")
 	}
 	scope := ""
@@ -197,7 +197,7 @@ func (e *Env) startLocked(spec *units.Spec, c *RunCmd) (cycleResult, *systemdctl
 			return cycleResult{}, nil, err
 		}
 	}
-	res, w, err := e.cycle(spec, cycleOptions{Watch: true, Fresh: !cur.Loaded()})
+	res, w, err := e.cycle(spec, cycleOptions{Watch: !c.Daemon, Fresh: !cur.Loaded(), Settle: c.Settle})
 	if errors.Is(err, errTaken) && fresh {
 		store.Remove(spec.Name) // nothing of runctl's was there: leave nothing
 	}
@@ -212,18 +212,6 @@ func permissionHint(err error, scope systemdctl.Scope) error {
 		return fmt.Errorf("%w; runs of the system manager need root: use sudo, or --user for your own manager", err)
 	}
 	return err
-}
-
-// exitedAtOnce reports a run whose program ended by the time its start job
-// did, once systemd has recorded how.
-func (e *Env) exitedAtOnce(spec *units.Spec, w *systemdctl.Watch) error {
-	ctx, cancel := context.WithTimeout(e.Ctx, 5*time.Second)
-	defer cancel()
-	st, _ := w.Wait(ctx, systemdctl.Over)
-	if code, sig, ok := st.Exited(); ok && code == 0 && sig == 0 {
-		return fmt.Errorf("%s exited at once (exit status 0), so systemd ended the run and everything it left behind; a launcher that daemonizes itself (--daemon, double fork) leaves nothing to supervise: run the program in the foreground instead", spec.Name)
-	}
-	return fmt.Errorf("%s exited at once (%s); see runctl logs %s", spec.Name, orDash(st.Ended()), spec.Name)
 }
 
 // attach streams the run's output from the journal until it ends, turns the

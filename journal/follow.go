@@ -2,10 +2,7 @@ package journal
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"sync"
-	"time"
 )
 
 // Follower streams a query's entries to a callback as they arrive, until
@@ -45,12 +42,7 @@ func (f *Follower) deliver(e Entry) error {
 // after pending stream data is written), then reads once more after the
 // last entry seen, so nothing is cut off.
 func (f *Follower) Finish(ctx context.Context) error {
-	if os.Geteuid() == 0 && !f.q.User {
-		_ = exec.CommandContext(ctx, "journalctl", "--sync").Run()
-	} else {
-		// Without --sync, give journald a moment to read the last lines.
-		time.Sleep(100 * time.Millisecond)
-	}
+	flush(ctx, f.q.User)
 	f.cancel()
 	<-f.done
 	q := f.q

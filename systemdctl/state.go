@@ -79,6 +79,19 @@ func Over(s State, _ map[uint32]string) bool {
 	return (s.ActiveState == "inactive" || s.ActiveState == "failed") && s.Job == 0 && (s.ExecMainCode != 0 || s.Gone)
 }
 
+// EndedSince returns a Watch condition that holds once the instance seen
+// running in start is no longer: its main process ended or was replaced,
+// the unit left the active states, or it waits for an automatic restart.
+// With Restart= a dead program goes to auto-restart (activating), never
+// through a state Over holds for long.
+func EndedSince(start State) func(State, map[uint32]string) bool {
+	return func(s State, _ map[uint32]string) bool {
+		return !s.Running() || s.SubState == "auto-restart" || s.NRestarts != start.NRestarts ||
+			start.MainPID != 0 && s.MainPID != start.MainPID ||
+			start.InvocationID != "" && s.InvocationID != start.InvocationID
+	}
+}
+
 // Exited reports how the main process ended, if it did.
 func (s State) Exited() (code int, sig unix.Signal, ok bool) {
 	switch s.ExecMainCode {

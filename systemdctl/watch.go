@@ -142,6 +142,24 @@ func (w *Watch) resume(ctx context.Context, gen int) error {
 	return nil
 }
 
+// Refresh reads the unit's active state and pending job from the manager
+// and folds them into the watch's state. The manager changes a unit's
+// state in steps it signals separately: with Restart=, a dead program's
+// unit is "failed", no job, then "activating (auto-restart)" in the same
+// breath. A reply comes after every signal of what the manager did before
+// the call, so the state read is past such steps; signals still queued
+// on their own connection may hold older steps, until the next Refresh.
+func (w *Watch) Refresh(ctx context.Context) (State, error) {
+	st, err := w.m.Brief(ctx, w.unit)
+	if err != nil {
+		return w.State(), err
+	}
+	w.update(func() {
+		w.state.LoadState, w.state.ActiveState, w.state.SubState, w.state.Job = st.LoadState, st.ActiveState, st.SubState, st.Job
+	})
+	return w.State(), nil
+}
+
 // WaitJob blocks until job id, a start or stop job (kind), has finished and
 // returns its result. If the connection dropped meanwhile and the job is no
 // longer the unit's pending one, its JobRemoved was lost: the result is

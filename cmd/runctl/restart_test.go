@@ -53,8 +53,8 @@ func TestRestartSteps(t *testing.T) {
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	if len(rec.Steps) != 2 || rec.Steps[0].Step != "stop" || rec.Steps[1].Step != "start" {
-		t.Fatalf("steps %+v, want stop then start", rec.Steps)
+	if len(rec.Steps) != 3 || rec.Steps[0].Step != "stop" || rec.Steps[1].Step != "start" || rec.Steps[2].Step != "settle" {
+		t.Fatalf("steps %+v, want stop, start, settle", rec.Steps)
 	}
 	if rec.WasState != "active" || rec.OldEnded != "killed by SIGTERM" || rec.Escalated || rec.Environment != "replayed" {
 		t.Fatalf("record %+v: want the old instance active, ended by SIGTERM, environment replayed", rec)
@@ -282,8 +282,8 @@ func procView(t *testing.T, pid int) string {
 func TestCrashLoopStopsAtLimit(t *testing.T) {
 	name := runName(t)
 	r := runctl(t, "run", "-d", "-n", name, "--restart=always", "--restart-delay=20ms", "--max-restarts=3", "--within=30s", "--", "sh", "-c", "echo crash; sleep 0.05; exit 1")
-	if r.code != 0 {
-		t.Fatal(r)
+	if r.code != 1 || !strings.Contains(r.stderr, "systemd restarts it") {
+		t.Fatalf("run -d: %v, want exit 1: it died in the settle window", r)
 	}
 	type lsRun struct {
 		Name     string `json:"name"`
@@ -314,7 +314,7 @@ func TestCrashLoopStopsAtLimit(t *testing.T) {
 		t.Fatalf("the program ran %d times, want 4 (1 start + 3 restarts):\n%s", n, logs)
 	}
 	// A manual restart resets the limit: it crash-loops again from zero.
-	if r := runctl(t, "restart", name); r.code != 0 && !strings.Contains(r.stderr, "exited at once") {
+	if r := runctl(t, "restart", name); r.code != 1 || !strings.Contains(r.stderr, name+" exited") {
 		t.Fatal(r)
 	}
 	waitFor(t, func() bool { return find().State == "failed" }, "the second crash loop to give up")

@@ -29,7 +29,7 @@ _runctl_takes_value()
 	case $1 in
 	run)
 		case $2 in
-		-n | --name | -E | --env | --dir | --stop-timeout | --restart | --restart-delay | --max-restarts | --within) return 0 ;;
+		-n | --name | -E | --env | --dir | --stop-timeout | --restart | --restart-delay | --max-restarts | --within | --settle) return 0 ;;
 		esac
 		;;
 	stop)
@@ -39,7 +39,12 @@ _runctl_takes_value()
 		;;
 	restart)
 		case $2 in
-		--timeout) return 0 ;;
+		--timeout | --settle) return 0 ;;
+		esac
+		;;
+	start)
+		case $2 in
+		--settle) return 0 ;;
 		esac
 		;;
 	status)
@@ -136,11 +141,11 @@ _runctl()
 	fi
 	if [[ ! $dashdash && $cur == -* ]]; then
 		case $cmd in
-		run) mapfile -t COMPREPLY < <(compgen -W "-d --daemon -n --name -E --env --dir --stop-timeout --replace --restart --restart-delay --max-restarts --within --enable --no-log-limit -h --help --user --system --json --log-level --version" -- "$cur") ;;
+		run) mapfile -t COMPREPLY < <(compgen -W "-d --daemon -n --name -E --env --dir --stop-timeout --replace --restart --restart-delay --max-restarts --within --enable --no-log-limit --settle -h --help --user --system --json --log-level --version" -- "$cur") ;;
 		ls) mapfile -t COMPREPLY < <(compgen -W "-q --quiet -h --help --user --system --json --log-level --version" -- "$cur") ;;
 		stop) mapfile -t COMPREPLY < <(compgen -W "-f --force --all --timeout -h --help --user --system --json --log-level --version" -- "$cur") ;;
-		restart) mapfile -t COMPREPLY < <(compgen -W "-f --force --timeout --update-env -h --help --user --system --json --log-level --version" -- "$cur") ;;
-		start) mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level --version" -- "$cur") ;;
+		restart) mapfile -t COMPREPLY < <(compgen -W "-f --force --timeout --update-env --settle -h --help --user --system --json --log-level --version" -- "$cur") ;;
+		start) mapfile -t COMPREPLY < <(compgen -W "--settle -h --help --user --system --json --log-level --version" -- "$cur") ;;
 		rm) mapfile -t COMPREPLY < <(compgen -W "-f --force -h --help --user --system --json --log-level --version" -- "$cur") ;;
 		enable) mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level --version" -- "$cur") ;;
 		disable) mapfile -t COMPREPLY < <(compgen -W "--all -h --help --user --system --json --log-level --version" -- "$cur") ;;

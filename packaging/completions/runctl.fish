@@ -7,11 +7,13 @@ function __runctl_takes_value
     switch "$argv[1]:$argv[2]"
         case '*:--log-level'
             return 0
-        case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--max-restarts' 'run:--within'
+        case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--max-restarts' 'run:--within' 'run:--settle'
             return 0
         case 'stop:--timeout'
             return 0
-        case 'restart:--timeout'
+        case 'restart:--timeout' 'restart:--settle'
+            return 0
+        case 'start:--settle'
             return 0
         case 'status:-n' 'status:--lines'
             return 0
@@ -180,6 +182,7 @@ complete -c runctl -n '__runctl_is run' -l max-restarts -x -d 'Give up (run stay
 complete -c runctl -n '__runctl_is run' -l within -x -d 'The interval --max-restarts counts in.'
 complete -c runctl -n '__runctl_is run' -l enable -d 'Also start the run at boot (as runctl enable).'
 complete -c runctl -n '__runctl_is run' -l no-log-limit -d 'Lift journald\'s rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped).'
+complete -c runctl -n '__runctl_is run' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed. Only with -d.'
 complete -c runctl -n '__runctl_arg run 0; or __runctl_prog' -a '(__runctl_program)'
 
 # ls
@@ -195,9 +198,11 @@ complete -c runctl -n '__runctl_arg stop 0' -a '(__runctl_runs)'
 complete -c runctl -n '__runctl_is restart' -s f -l force -d 'SIGKILL the old instance at once instead of SIGTERM.'
 complete -c runctl -n '__runctl_is restart' -l timeout -x -d 'Wait this long after SIGTERM before SIGKILL (default: the run\'s --stop-timeout).'
 complete -c runctl -n '__runctl_is restart' -l update-env -d 'Replace the replayed environment with your current one.'
+complete -c runctl -n '__runctl_is restart' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed.'
 complete -c runctl -n '__runctl_arg restart 0' -a '(__runctl_runs)'
 
 # start
+complete -c runctl -n '__runctl_is start' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed.'
 complete -c runctl -n '__runctl_arg start 0' -a '(__runctl_runs)'
 
 # rm
