@@ -89,11 +89,12 @@ func (e *Env) settle(w *systemdctl.Watch, name string, start systemdctl.State, b
 // died reports the instance that ended after (0: during its start job).
 func (e *Env) died(w *systemdctl.Watch, name string, st systemdctl.State, began time.Time, after time.Duration) *diedError {
 	// How it ended comes in the same signal as its end, or just after;
-	// whether systemd restarts it, from a read past its failed state.
+	// whether systemd restarts it, once what it left is killed
+	// (deactivating) and from a read past its failed state.
 	ctx, cancel := context.WithTimeout(e.Ctx, 5*time.Second)
 	defer cancel()
 	if ended, err := w.Wait(ctx, func(s systemdctl.State, j map[uint32]string) bool {
-		return s.ExecMainCode != 0 || systemdctl.Over(s, j)
+		return s.ExecMainCode != 0 && s.ActiveState != "deactivating" || systemdctl.Over(s, j)
 	}); err == nil {
 		st = ended
 	}
