@@ -48,6 +48,11 @@ func envValueProblem(value string) string {
 	if strings.IndexByte(value, 0) >= 0 {
 		return "value contains a NUL byte"
 	}
+	if r, ok := nonCharacter(value); ok {
+		// systemd refuses the whole environment file: the run fails with
+		// result "resources".
+		return fmt.Sprintf("value contains %U, a Unicode noncharacter systemd refuses", r)
+	}
 	return ""
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -105,14 +106,21 @@ func (s *Spec) validate() error {
 		return fmt.Errorf("executable path %q is not absolute", s.Path)
 	case !filepath.IsAbs(s.Dir):
 		return fmt.Errorf("working directory %q is not absolute", s.Dir)
-	case s.StopTimeout <= 0:
-		return fmt.Errorf("stop timeout %s is not positive", s.StopTimeout)
+	case s.StopTimeout < Duration(time.Microsecond):
+		// systemd counts in microseconds and reads 0 as no timeout at all.
+		return fmt.Errorf("stop timeout %s is below 1us, which systemd would read as no timeout at all", s.StopTimeout)
 	case s.Restart != "" && !slices.Contains(RestartPolicies, s.Restart):
 		return fmt.Errorf("restart policy %q is not one of %s", s.Restart, strings.Join(RestartPolicies, ", "))
 	case s.RestartDelay < 0 || s.Within < 0 || s.MaxRestarts < 0:
 		return errors.New("restart delay, limit and interval must not be negative")
 	case s.MaxRestarts > 0 && s.Within <= 0:
 		return errors.New("a restart limit needs the interval it counts in (--within)")
+	case s.MaxRestarts > 0 && s.Within < Duration(time.Microsecond):
+		// StartLimitIntervalUSec=0 means no limit at all.
+		return fmt.Errorf("restart interval %s is below 1us, which systemd would read as no limit at all", s.Within)
+	case s.MaxRestarts >= math.MaxUint32:
+		// StartLimitBurst is a uint32 counting the first start too.
+		return fmt.Errorf("at most %d restarts can be counted, not %d", uint32(math.MaxUint32-1), s.MaxRestarts)
 	}
 	for i, a := range s.Argv {
 		if !busString(a) {

@@ -2,6 +2,7 @@ package units
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -39,8 +40,12 @@ func TestSpecValidate(t *testing.T) {
 		{"relative path", func(s *Spec) { s.Path = "bin/x" }, `executable path "bin/x" is not absolute`},
 		{"empty path", func(s *Spec) { s.Path = "" }, `executable path "" is not absolute`},
 		{"relative dir", func(s *Spec) { s.Dir = "." }, `working directory "." is not absolute`},
-		{"zero stop timeout", func(s *Spec) { s.StopTimeout = 0 }, "stop timeout 0s is not positive"},
-		{"negative stop timeout", func(s *Spec) { s.StopTimeout = Duration(-time.Second) }, "stop timeout -1s is not positive"},
+		{"zero stop timeout", func(s *Spec) { s.StopTimeout = 0 }, "stop timeout 0s is below 1us"},
+		{"negative stop timeout", func(s *Spec) { s.StopTimeout = Duration(-time.Second) }, "stop timeout -1s is below 1us"},
+		{"stop timeout read as none", func(s *Spec) { s.StopTimeout = Duration(999) }, "stop timeout 999ns is below 1us, which systemd would read as no timeout"},
+		{"restart interval read as none", func(s *Spec) { s.MaxRestarts, s.Within = 3, Duration(500) }, "restart interval 500ns is below 1us, which systemd would read as no limit"},
+		{"restart burst wraps", func(s *Spec) { s.MaxRestarts, s.Within = math.MaxUint32, Duration(time.Second) }, "at most 4294967294 restarts"},
+		{"env noncharacter", func(s *Spec) { s.Env = append(s.Env, "A=x\ufdd0") }, `invalid environment variable "A": value contains U+FDD0`},
 		{"bad env name", func(s *Spec) { s.Env = append(s.Env, "A-B=1") }, `invalid environment variable "A-B"`},
 		{"bad env value", func(s *Spec) { s.Env = append(s.Env, "A=\xff") }, `invalid environment variable "A": value is not valid UTF-8`},
 		{"env without =", func(s *Spec) { s.Env = append(s.Env, "A") }, `want NAME=VALUE`},
