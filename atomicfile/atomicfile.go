@@ -11,13 +11,25 @@ import (
 // Write replaces path with data, with permissions perm: a temporary file in
 // the same folder, synced, renamed over path, and the folder synced.
 func Write(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	tmp, err := Temp(path, data, perm)
 	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
+	return SyncDir(filepath.Dir(path))
+}
+
+// Temp writes data to a new temporary file beside path, with permissions
+// perm, and syncs it; renaming it over path then replaces path atomically,
+// and syncing the folder makes that durable.
+func Temp(path string, data []byte, perm os.FileMode) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return "", fmt.Errorf("cannot write %s: %w", path, err)
+	}
 	err = f.Chmod(perm)
 	if err == nil {
 		_, err = f.Write(data)
@@ -28,15 +40,22 @@ func Write(path string, data []byte, perm os.FileMode) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
+		os.Remove(f.Name())
+		return "", fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+	return f.Name(), nil
+}
+
+// SyncDir makes the renames and removals in dir durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("cannot sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("cannot sync %s: %w", dir, err)
 	}
 	return nil
 }

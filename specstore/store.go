@@ -2,18 +2,31 @@
 // started again after a stop, or brought back after runctl itself died
 // half-way, without retyping anything. Files are written atomically and are
 // readable only by their owner: they hold the run's environment.
+//
+// The spec is the one source of truth. The environment file systemd reads
+// (EnvironmentFile=) is rendered from it and named by its content
+// (NAME.<hash>.env), so whichever spec is in place names exactly the
+// environment it was saved with: a crash or a full disk between the two
+// writes leaves the old spec with its old file, never a mix.
 package specstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -24,7 +37,20 @@ import (
 // ErrNotFound: no spec is kept under that name.
 var ErrNotFound = errors.New("no such run")
 
-// Store is a folder of NAME.json specs and NAME.env environment files.
+// DamagedError: a spec is kept under the name but cannot be used as it is.
+type DamagedError struct {
+	Name, Path string
+	Err        error
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("the spec of run %q is damaged (%s: %v): restore the file, or forget the run with runctl rm %s", e.Name, e.Path, e.Err, e.Name)
+}
+
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+// Store is a folder of NAME.json specs and their NAME.<hash>.env
+// environment files.
 type Store struct{ Dir string }
 
 // SystemDir is where root's runs of the system manager are kept.
@@ -44,61 +70,219 @@ func UserDir() (string, error) {
 }
 
 func (s Store) specPath(name string) string { return filepath.Join(s.Dir, name+".json") }
+func (s Store) lockPath(name string) string { return filepath.Join(s.Dir, name+".lock") }
 
-// EnvFile is the run's environment in systemd's EnvironmentFile= format.
-func (s Store) EnvFile(name string) string { return filepath.Join(s.Dir, name+".env") }
+// envHashLen is how many hex digits of the content's SHA-256 name an
+// environment file.
+const envHashLen = 16
 
-// Save writes the environment file, then the spec, each atomically.
-func (s Store) Save(spec *units.Spec) error {
-	if err := spec.Validate(); err != nil {
-		return err
-	}
-	env, err := units.RenderEnvFile(spec.Env)
+// EnvFile is the environment file spec names, and its content in systemd's
+// EnvironmentFile= format.
+func (s Store) EnvFile(spec *units.Spec) (path string, data []byte, err error) {
+	data, err = units.RenderEnvFile(spec.Env)
 	if err != nil {
-		return err
+		return "", nil, err
+	}
+	sum := sha256.Sum256(data)
+	return filepath.Join(s.Dir, spec.Name+"."+hex.EncodeToString(sum[:])[:envHashLen]+".env"), data, nil
+}
+
+// envFileOf says which run an environment file name belongs to, if any.
+func envFileOf(file string) (name string, ok bool) {
+	base, ok := strings.CutSuffix(file, ".env")
+	if !ok || len(base) < envHashLen+2 || base[len(base)-envHashLen-1] != '.' {
+		return "", false
+	}
+	if _, err := hex.DecodeString(base[len(base)-envHashLen:]); err != nil {
+		return "", false
+	}
+	return base[:len(base)-envHashLen-1], true
+}
+
+// Pending is a spec written to temporary files and synced, not yet in
+// place: Prepare does the slow part while runctl talks to systemd, Commit
+// the quick one once the run may be replaced.
+type Pending struct {
+	s                Store
+	name             string
+	specTmp, envTmp  string // envTmp is "" when the file is already in place
+	envPath, envData string
+}
+
+// Prepare checks spec and writes it and its environment file to
+// temporary files in the store, synced in parallel.
+func (s Store) Prepare(spec *units.Spec) (*Pending, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	envPath, env, err := s.EnvFile(spec)
+	if err != nil {
+		return nil, err
 	}
 	data, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-		return fmt.Errorf("cannot create %s: %w", s.Dir, err)
+	if err := s.ensureDir(); err != nil {
+		return nil, err
 	}
-	if err := atomicfile.Write(s.EnvFile(spec.Name), env, 0o600); err != nil {
-		return err
+	p := &Pending{s: s, name: spec.Name, envPath: envPath, envData: string(env)}
+	var envErr error
+	var wg sync.WaitGroup
+	if !s.sameFile(envPath, env) {
+		wg.Go(func() { p.envTmp, envErr = atomicfile.Temp(envPath, env, 0o600) })
 	}
-	return atomicfile.Write(s.specPath(spec.Name), append(data, '\n'), 0o600)
+	p.specTmp, err = atomicfile.Temp(s.specPath(spec.Name), append(data, '\n'), 0o600)
+	wg.Wait()
+	if err = errors.Join(err, envErr); err != nil {
+		p.Abort()
+		return nil, err
+	}
+	return p, nil
 }
 
-// Load reads a run's spec.
-func (s Store) Load(name string) (*units.Spec, error) {
-	data, err := os.ReadFile(s.specPath(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w %q", ErrNotFound, name)
+// Commit puts the prepared files in place, the environment file first, and
+// syncs the folder once in the background: durable waits for that sync,
+// and the run's spec survives a power loss only once it returned nil.
+func (p *Pending) Commit() (durable func() error, err error) {
+	if p.envTmp != "" {
+		if err := os.Rename(p.envTmp, p.envPath); err != nil {
+			p.Abort()
+			return nil, fmt.Errorf("cannot write %s: %w", p.envPath, err)
+		}
+		p.envTmp = ""
 	}
+	if err := os.Rename(p.specTmp, p.s.specPath(p.name)); err != nil {
+		p.Abort()
+		return nil, fmt.Errorf("cannot write %s: %w", p.s.specPath(p.name), err)
+	}
+	p.specTmp = ""
+	synced := make(chan error, 1)
+	go func() { synced <- atomicfile.SyncDir(p.s.Dir) }()
+	return func() error { return <-synced }, nil
+}
+
+// Abort removes what Prepare wrote.
+func (p *Pending) Abort() {
+	for _, f := range []string{p.envTmp, p.specTmp} {
+		if f != "" {
+			os.Remove(f)
+		}
+	}
+}
+
+// Save writes spec and its environment file durably.
+func (s Store) Save(spec *units.Spec) error {
+	p, err := s.Prepare(spec)
 	if err != nil {
+		return err
+	}
+	durable, err := p.Commit()
+	if err != nil {
+		return err
+	}
+	return durable()
+}
+
+// EnsureEnvFile returns the environment file spec names, writing it if it
+// is missing (a store from before content-named files, or a crash between
+// the renames of Commit before the folder was synced).
+func (s Store) EnsureEnvFile(spec *units.Spec) (string, error) {
+	path, data, err := s.EnvFile(spec)
+	if err != nil {
+		return "", err
+	}
+	if s.sameFile(path, data) {
+		return path, nil
+	}
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// sameFile says whether path is a trusted file holding data.
+func (s Store) sameFile(path string, data []byte) bool {
+	got, err := readTrusted(path)
+	return err == nil && string(got) == string(data)
+}
+
+// Collect removes the run's environment files other than the one spec
+// names: call it once the run started from spec, so no unit refers to
+// them any more.
+func (s Store) Collect(spec *units.Spec) {
+	keep, _, err := s.EnvFile(spec)
+	if err != nil {
+		return
+	}
+	s.removeEnvFiles(spec.Name, keep)
+}
+
+func (s Store) removeEnvFiles(name, keep string) error {
+	ents, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		p := filepath.Join(s.Dir, e.Name())
+		if n, ok := envFileOf(e.Name()); (ok && n == name || e.Name() == name+".env") && p != keep {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Load reads a run's spec. A spec that does not parse, fails Validate,
+// names another run or is not the user's own is a *DamagedError.
+func (s Store) Load(name string) (*units.Spec, error) {
+	if err := s.trust(); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w %q", ErrNotFound, name)
+		}
+		return nil, err
+	}
+	path := s.specPath(name)
+	data, err := readTrusted(path)
+	var untrusted *untrustedError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w %q", ErrNotFound, name)
+	case errors.As(err, &untrusted):
+		return nil, &DamagedError{name, path, err}
+	case err != nil:
 		return nil, fmt.Errorf("cannot read the spec of %q: %w", name, err)
 	}
 	var spec units.Spec
 	if err := json.Unmarshal(data, &spec); err != nil {
-		return nil, fmt.Errorf("cannot read the spec of %q: %s is damaged: %w", name, s.specPath(name), err)
+		return nil, &DamagedError{name, path, err}
+	}
+	if spec.Name != name {
+		return nil, &DamagedError{name, path, fmt.Errorf("it names run %q", spec.Name)}
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, &DamagedError{name, path, errors.Unwrap(err)}
 	}
 	return &spec, nil
 }
 
 // Has says whether a spec is kept under name.
 func (s Store) Has(name string) bool {
-	_, err := os.Stat(s.specPath(name))
+	_, err := os.Lstat(s.specPath(name))
 	return err == nil
 }
 
 // Names lists the kept runs without reading their specs, sorted. A missing
 // folder is an empty store.
 func (s Store) Names() ([]string, error) {
-	f, err := os.Open(s.Dir)
-	if errors.Is(err, fs.ErrNotExist) {
+	if err := s.trust(); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
+	} else if err != nil {
+		return nil, err
 	}
+	f, err := os.Open(s.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("cannot list runs in %s: %w", s.Dir, err)
 	}
@@ -118,7 +302,7 @@ func (s Store) Names() ([]string, error) {
 	return names, nil
 }
 
-// List returns every kept spec, by name.
+// List returns every kept spec that loads, by name.
 func (s Store) List() ([]*units.Spec, error) {
 	names, err := s.Names()
 	if err != nil {
@@ -135,7 +319,8 @@ func (s Store) List() ([]*units.Spec, error) {
 	return specs, nil
 }
 
-// Remove forgets a run.
+// Remove forgets a run: its spec, its environment files and, since the
+// caller holds it, its lock file (Lock's waiters then lock the new one).
 func (s Store) Remove(name string) error {
 	err := os.Remove(s.specPath(name))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -144,38 +329,166 @@ func (s Store) Remove(name string) error {
 	if err != nil {
 		return fmt.Errorf("cannot forget %q: %w", name, err)
 	}
-	// The lock file stays: removing it would let a waiter and a newcomer
-	// hold locks on two different files.
-	if err := os.Remove(s.EnvFile(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := s.removeEnvFiles(name, ""); err != nil {
 		return fmt.Errorf("cannot forget %q: %w", name, err)
 	}
-	return nil
+	if err := os.Remove(s.lockPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cannot forget %q: %w", name, err)
+	}
+	return atomicfile.SyncDir(s.Dir)
 }
 
 // Lock serializes the runctl commands acting on one run, across processes,
 // so that concurrent restarts end with exactly one instance. The kernel
-// drops the lock when runctl exits, even by SIGKILL.
+// drops the lock when runctl exits, even by SIGKILL. Remove deletes the
+// lock file under the lock; a waiter that then gets the lock on the
+// deleted file sees it is no longer the file at that path, and locks anew.
 func (s Store) Lock(ctx context.Context, name string) (unlock func(), err error) {
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %w", s.Dir, err)
+	if err := s.ensureDir(); err != nil {
+		return nil, err
 	}
-	path := filepath.Join(s.Dir, name+".lock")
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("cannot lock run %q: %w", name, err)
-	}
-	got := make(chan error, 1)
-	go func() { got <- unix.Flock(int(f.Fd()), unix.LOCK_EX) }()
-	select {
-	case err := <-got:
+	path := s.lockPath(name)
+	for {
+		f, err := openNoFollow(path, os.O_RDWR|os.O_CREATE)
 		if err != nil {
-			f.Close()
 			return nil, fmt.Errorf("cannot lock run %q: %w", name, err)
 		}
-		return func() { f.Close() }, nil
-	case <-ctx.Done():
-		// The flock may still be granted later; closing the file drops it.
-		go func() { <-got; f.Close() }()
-		return nil, ctx.Err()
+		got := make(chan error, 1)
+		go func() { got <- unix.Flock(int(f.Fd()), unix.LOCK_EX) }()
+		select {
+		case err := <-got:
+			if err != nil {
+				f.Close()
+				return nil, fmt.Errorf("cannot lock run %q: %w", name, err)
+			}
+		case <-ctx.Done():
+			// The flock may still be granted later; closing the file drops it.
+			go func() { <-got; f.Close() }()
+			return nil, ctx.Err()
+		}
+		var held, now unix.Stat_t
+		if unix.Fstat(int(f.Fd()), &held) == nil && unix.Lstat(path, &now) == nil && held.Ino == now.Ino && held.Dev == now.Dev {
+			return func() { f.Close() }, nil
+		}
+		f.Close() // removed (or replaced) while we waited
 	}
+}
+
+// untrustedError: a file or folder another user could have written.
+type untrustedError struct{ msg string }
+
+func (e *untrustedError) Error() string { return e.msg }
+
+// ensureDir creates the store folder (0700) if needed, and checks it.
+func (s Store) ensureDir() error {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create %s: %w", s.Dir, err)
+	}
+	return s.trust()
+}
+
+// trust refuses a store another user could tamper with: the folder must be
+// a real folder (not a symlink) owned by the user (or root) and writable by
+// no one else, and so must every folder above it, except those with the
+// sticky bit (such as /tmp), where others cannot rename what is not theirs.
+// A missing folder gives an fs.ErrNotExist error.
+func (s Store) trust() error {
+	if _, ok := trusted.Load(s.Dir); ok {
+		return nil
+	}
+	if err := s.check(); err != nil {
+		return err
+	}
+	trusted.Store(s.Dir, true)
+	return nil
+}
+
+// trusted holds the folders trust accepted, so that listing many runs
+// checks each folder once per command.
+var trusted sync.Map
+
+func (s Store) check() error {
+	fi, err := os.Lstat(s.Dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return fmt.Errorf("cannot use %s for runctl's runs: %w", s.Dir, err)
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return s.refuse(s.Dir, "is a symbolic link", "make it a real folder")
+	}
+	if !fi.IsDir() {
+		return s.refuse(s.Dir, "is not a folder", "remove it")
+	}
+	if err := s.trustDir(s.Dir, fi, false); err != nil {
+		return err
+	}
+	for d := filepath.Dir(s.Dir); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return fmt.Errorf("cannot use %s for runctl's runs: %w", s.Dir, err)
+		}
+		if err := s.trustDir(d, fi, true); err != nil {
+			return err
+		}
+		if d == "/" || d == "." {
+			return nil
+		}
+	}
+}
+
+func (s Store) trustDir(d string, fi fs.FileInfo, stickyOK bool) error {
+	st := fi.Sys().(*syscall.Stat_t)
+	if int(st.Uid) != os.Geteuid() && st.Uid != 0 {
+		return s.refuse(d, "is owned by "+userName(st.Uid), "use a folder of your own")
+	}
+	if fi.Mode().Perm()&0o022 != 0 && !(stickyOK && fi.Mode()&fs.ModeSticky != 0) {
+		return s.refuse(d, fmt.Sprintf("can be written by other users (mode %04o)", fi.Mode().Perm()), "chmod go-w "+d)
+	}
+	return nil
+}
+
+func (s Store) refuse(path, why, fix string) error {
+	return &untrustedError{fmt.Sprintf("refusing to use %s for runctl's runs: %s %s, so another user could change what your runs execute; %s", s.Dir, path, why, fix)}
+}
+
+// readTrusted reads a store file that must be a regular file (not a
+// symlink) of the user's own, writable by no one else.
+func readTrusted(path string) ([]byte, error) {
+	f, err := openNoFollow(path, os.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !fi.Mode().IsRegular():
+		return nil, &untrustedError{path + " is not a regular file"}
+	case int(st.Uid) != os.Geteuid():
+		return nil, &untrustedError{fmt.Sprintf("%s is owned by %s, not by you", path, userName(st.Uid))}
+	case fi.Mode().Perm()&0o022 != 0:
+		return nil, &untrustedError{fmt.Sprintf("%s can be written by other users (mode %04o)", path, fi.Mode().Perm())}
+	}
+	return io.ReadAll(f)
+}
+
+// openNoFollow opens path, refusing a symbolic link in its last component.
+func openNoFollow(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if errors.Is(err, unix.ELOOP) {
+		return nil, &untrustedError{path + " is a symbolic link"}
+	}
+	return f, err
+}
+
+func userName(uid uint32) string {
+	if u, err := user.LookupId(strconv.Itoa(int(uid))); err == nil {
+		return "user " + u.Username
+	}
+	return "uid " + strconv.Itoa(int(uid))
 }

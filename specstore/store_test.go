@@ -33,7 +33,11 @@ func TestSaveLoadListRemove(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("Load = %+v, %v; want %+v", got, err, want)
 	}
-	for _, p := range []string{s.Dir, s.specPath("nav"), s.EnvFile("nav")} {
+	envFile, _, err := s.EnvFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{s.Dir, s.specPath("nav"), envFile} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
@@ -42,7 +46,7 @@ func TestSaveLoadListRemove(t *testing.T) {
 			t.Errorf("%s has mode %v; others must not read it", p, fi.Mode().Perm())
 		}
 	}
-	env, _ := os.ReadFile(s.EnvFile("nav"))
+	env, _ := os.ReadFile(envFile)
 	if parsed, err := units.ParseEnvFile(env); err != nil || !reflect.DeepEqual(parsed, want.Env) {
 		t.Fatalf("env file parses to %q, %v; want %q", parsed, err, want.Env)
 	}
@@ -59,11 +63,11 @@ func TestSaveLoadListRemove(t *testing.T) {
 	if _, err := s.Load("nav"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Load after Remove: %v, want ErrNotFound", err)
 	}
-	if _, err := os.Stat(s.EnvFile("nav")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(envFile); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("env file left after Remove: %v", err)
 	}
 	ents, _ := os.ReadDir(s.Dir)
 	if len(ents) != 2 {
-		t.Fatalf("store holds %d files, want arm's 2 (no temp files left)", len(ents))
+		t.Fatalf("store holds %d files, want arm's 2 (no temp files or lock left)", len(ents))
 	}
 }
