@@ -58,7 +58,9 @@ type Env struct {
 	Log    zerolog.Logger
 
 	cancel context.CancelFunc // ends Ctx, e.g. on Ctrl-C while following
-	mgr    *systemdctl.Manager
+	// interrupted: Ctrl-C or SIGTERM arrived while held off (enable).
+	interrupted bool
+	mgr         *systemdctl.Manager
 }
 
 // ExitError ends runctl with a given code; Err, if set, is printed first.

@@ -141,13 +141,21 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (res cycleResult, w *sys
 	crashpoint("after-stop")
 
 	t := time.Now()
+	envFile, err := store.EnsureEnvFile(spec)
+	if err != nil {
+		return res, nil, permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err), e.Scope())
+	}
 	start := func() (systemdctl.State, *systemdctl.Watch, error) {
-		return m.StartTransientWatch(e.Ctx, unit, units.Properties(spec, store.EnvFile(spec.Name)))
+		return m.StartTransientWatch(e.Ctx, unit, units.Properties(spec, envFile))
 	}
 	if e.enabled(spec.Name) {
 		// An enabled run is its unit file: keep the file in step with the
-		// spec (run --replace may have changed it) and start it by name.
-		if _, err := e.syncUnitFile(spec); err != nil {
+		// spec (run --replace may have changed it), linked (an enable cut
+		// short), and start it by name.
+		if _, err := e.syncUnitFile(spec, envFile); err != nil {
+			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
+		}
+		if err := e.linkUnitFile(spec.Name); err != nil {
 			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 		}
 		start = func() (systemdctl.State, *systemdctl.Watch, error) {
@@ -194,6 +202,7 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (res cycleResult, w *sys
 		return res, w, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 	}
 	res.Steps = append(res.Steps, step{"start", time.Since(t).Seconds(), fmt.Sprintf("pid %d, invocation %s", st.MainPID, st.InvocationID)})
+	store.Collect(spec) // environment files of earlier specs: no unit names them now
 	if opt.Watch {
 		return res, w, nil
 	}

@@ -53,6 +53,12 @@ func (c *LsCmd) Run(e *Env) error {
 		case r.SubState == "auto-restart":
 			state = "restarting"
 		}
+		if r.Damaged != "" && r.State != "damaged" {
+			state += " (spec damaged)"
+		}
+		if r.Damaged != "" && r.commandLine == "" {
+			r.commandLine = "? (runctl status " + r.Name + " says why)"
+		}
 		cmd := r.commandLine
 		if cmd == "" {
 			cmd = "?"

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/runctl/runctl/systemdctl"
 
@@ -51,6 +54,7 @@ func (c *RestartCmd) Run(e *Env) error {
 	}
 	crashpoint("after-spec")
 	env := "replayed"
+	old := *spec
 	if c.UpdateEnv {
 		fresh, _, err := units.CaptureEnv(os.Environ(), nil, spec.Dir)
 		if err != nil {
@@ -63,10 +67,17 @@ func (c *RestartCmd) Run(e *Env) error {
 	}
 	if c.UpdateEnv {
 		if err := store.Save(spec); err != nil {
-			return permissionHint(fmt.Errorf("cannot keep the run's new environment: %w", err), e.Scope())
+			return permissionHint(fmt.Errorf("cannot keep the run's new environment: %w; the running instance was left alone", err), e.Scope())
 		}
+		crashpoint("after-update-env")
 	}
 	res, _, err := e.cycle(spec, cycleOptions{Timeout: c.Timeout, Force: c.Force, Settle: c.Settle})
+	if err != nil && c.UpdateEnv {
+		// The new environment is kept only by a restart that used it.
+		if rerr := store.Save(&old); rerr != nil {
+			err = fmt.Errorf("%w; the new environment stays kept (%v)", err, rerr)
+		}
+	}
 	res.Environment = env
 	if e.JSON {
 		if perr := e.printJSON(res); perr != nil {
@@ -216,6 +227,20 @@ func (e *Env) rm(name string, force bool) error {
 	if cur.Running() && !force {
 		return fmt.Errorf("run %s is running: stop it first, or rm --force", name)
 	}
+	// Forgetting writes the store and the unit folder: check before the
+	// stop, which a runctl group member may do, so rm does not stop a run
+	// and then fail to forget it.
+	store, _ := e.Store()
+	dirs := []string{store.Dir}
+	if e.enabled(name) {
+		dir, _ := e.unitDir()
+		dirs = append(dirs, dir)
+	}
+	for _, d := range dirs {
+		if err := unix.Access(d, unix.W_OK); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return permissionHint(fmt.Errorf("cannot forget %s: %s: %w", name, d, err), e.Scope())
+		}
+	}
 	if cur.Loaded() {
 		if r := e.stop(name, 0, false); r.Error != "" && cur.Running() {
 			return fmt.Errorf("cannot forget %s: %s", name, r.Error)
@@ -226,7 +251,6 @@ func (e *Env) rm(name string, force bool) error {
 			return err
 		}
 	}
-	store, _ := e.Store()
 	return store.Remove(name)
 }
 

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runctl/runctl/journal"
+	"github.com/runctl/runctl/specstore"
 	"github.com/runctl/runctl/systemdctl"
 	"github.com/runctl/runctl/units"
 )
@@ -129,6 +130,11 @@ func (c *RunCmd) Run(e *Env) error {
 	if len(dropped) > 0 {
 		e.Log.Info().Strs("vars", dropped).Msg("environment variables not passed to the run (invalid name or value)")
 	}
+	if !c.Daemon {
+		if err := journal.Reachable(); err != nil {
+			return fmt.Errorf("cannot run %s attached: %v, so systemd would send its output to /dev/null; start journald (systemctl start systemd-journald.socket), or run it with -d", spec.Name, err)
+		}
+	}
 	// Catch Ctrl-C from here on, so an interrupt during the start still
 	// stops what was started.
 	sigs, stopSigs := interrupts()
@@ -164,42 +170,75 @@ func (c *RunCmd) Run(e *Env) error {
 }
 
 // startLocked checks the name is free (or to be replaced), keeps the spec
-// and starts the run, holding the run's lock only for that.
+// and starts the run, holding the run's lock only for that. The spec's
+// files are written and synced while runctl connects and checks the name,
+// put in place once the name is known to be free, and the folder synced
+// during the start: success is reported only once the spec is durable.
 func (e *Env) startLocked(spec *units.Spec, c *RunCmd) (cycleResult, *systemdctl.Watch, error) {
-	m, err := e.Manager()
-	if err != nil {
-		return cycleResult{}, nil, err
-	}
 	store, err := e.Store()
 	if err != nil {
 		return cycleResult{}, nil, err
 	}
+	type prepared struct {
+		p   *specstore.Pending
+		err error
+	}
+	pending := make(chan prepared, 1)
+	go func() {
+		p, err := store.Prepare(spec)
+		pending <- prepared{p, err}
+	}()
+	abort := func(err error) (cycleResult, *systemdctl.Watch, error) {
+		if pr := <-pending; pr.p != nil {
+			pr.p.Abort()
+		}
+		return cycleResult{}, nil, err
+	}
+	m, err := e.Manager()
+	if err != nil {
+		return abort(err)
+	}
 	unlock, err := e.lockRun(spec.Name, true)
 	if err != nil {
-		return cycleResult{}, nil, err
+		return abort(err)
 	}
 	defer unlock()
 	cur, err := m.Brief(e.Ctx, units.UnitName(spec.Name))
 	if err != nil {
-		return cycleResult{}, nil, err
+		return abort(err)
 	}
 	if cur.Running() && !c.Replace {
-		return cycleResult{}, nil, fmt.Errorf("run %s is already running: stop it first (runctl stop %s), replace it (run --replace), or choose another name with -n", spec.Name, spec.Name)
+		return abort(fmt.Errorf("run %s is already running: stop it first (runctl stop %s), replace it (run --replace), or choose another name with -n", spec.Name, spec.Name))
+	}
+	if c.Enable {
+		if err := e.checkUnitName(spec.Name); err != nil {
+			return abort(fmt.Errorf("cannot enable %s: %w", spec.Name, err))
+		}
 	}
 	fresh := !store.Has(spec.Name)
-	if err := store.Save(spec); err != nil {
+	pr := <-pending
+	if pr.err != nil {
+		return cycleResult{}, nil, permissionHint(fmt.Errorf("cannot keep the run's spec: %w", pr.err), e.Scope())
+	}
+	durable, err := pr.p.Commit()
+	if err != nil {
 		return cycleResult{}, nil, permissionHint(fmt.Errorf("cannot keep the run's spec: %w", err), e.Scope())
 	}
+	crashpoint("after-spec")
 	if c.Enable {
 		// Enabled from the start: the run is its unit file at once, not a
 		// transient unit that would shadow the file until a restart.
 		if err := e.enableLocked(spec); err != nil {
+			durable()
 			return cycleResult{}, nil, err
 		}
 	}
 	res, w, err := e.cycle(spec, cycleOptions{Watch: !c.Daemon, Fresh: !cur.Loaded(), Settle: c.Settle})
 	if errors.Is(err, errTaken) && fresh {
 		store.Remove(spec.Name) // nothing of runctl's was there: leave nothing
+	}
+	if derr := durable(); derr != nil && err == nil {
+		err = fmt.Errorf("%s started, but its spec may not survive a power loss: %w", spec.Name, derr)
 	}
 	return res, w, err
 }
@@ -260,6 +299,9 @@ func (e *Env) attach(spec *units.Spec, begin time.Time, w *systemdctl.Watch, sig
 	}
 	if err := follow.Finish(e.Ctx); err != nil {
 		fmt.Fprintf(e.Stderr, "runctl: the run's last output may be missing: %v\n", err)
+	}
+	if err := journal.Reachable(); err != nil {
+		fmt.Fprintf(e.Stderr, "runctl: %v: output the run wrote after journald stopped is lost\n", err)
 	}
 	if final.ActiveState == "failed" {
 		_ = m.ResetFailed(e.Ctx, unit)

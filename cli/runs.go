@@ -34,6 +34,8 @@ type Run struct {
 	LimitHit bool `json:"restart_limit_hit"`
 	// Autostart: runctl enabled it; it starts at boot.
 	Autostart bool `json:"autostart"`
+	// Damaged: why the kept spec cannot be used, and the fix.
+	Damaged string `json:"damaged,omitempty"`
 
 	created     time.Time
 	commandLine string // shell-quoted, for text output
@@ -123,24 +125,33 @@ func (e *Env) listRuns(full bool) ([]Run, error) {
 		}
 		var spec *units.Spec
 		described := strings.HasPrefix(st.Description, "runctl run "+name+": ")
+		var damaged error
 		if known[name] && (full || !described || st.ActiveState == "failed" || st.ActiveState == "inactive") {
-			spec, _ = store.Load(name)
+			spec, damaged = loadDamaged(store, name)
 		}
-		runs = append(runs, makeRun(e.Scope(), name, spec, known[name], st, now))
+		r := makeRun(e.Scope(), name, spec, known[name], st, now)
+		if damaged != nil {
+			r.Damaged = damaged.Error()
+		}
+		runs = append(runs, r)
 		delete(known, name)
 	}
 	for _, name := range names {
 		if known[name] {
-			spec, err := store.Load(name)
-			if err != nil {
-				continue // removed meanwhile, or damaged
+			spec, damaged := loadDamaged(store, name)
+			if spec == nil && damaged == nil {
+				continue // removed meanwhile
 			}
-			runs = append(runs, makeRun(e.Scope(), name, spec, true, systemdctl.State{}, now))
+			r := makeRun(e.Scope(), name, spec, true, systemdctl.State{}, now)
+			if damaged != nil {
+				r.State, r.Damaged = "damaged", damaged.Error()
+			}
+			runs = append(runs, r)
 		}
 	}
-	enabled := e.enabledNames()
+	autostart := e.autostartNames()
 	for i := range runs {
-		runs[i].Autostart = enabled[runs[i].Name]
+		runs[i].Autostart = autostart[runs[i].Name]
 	}
 	sort.Slice(runs, func(i, j int) bool { return runs[i].Name < runs[j].Name })
 	e.Log.Debug().Int("units", len(states)).Dur("systemd", t1.Sub(t0)).Int("kept", len(names)).Dur("store", time.Since(t1)).Msg("listed runs")
@@ -181,6 +192,17 @@ func mostRecentKnown(runs []Run) (Run, error) {
 		return Run{}, errors.New("runctl knows no run (start one with runctl run)")
 	}
 	return best, nil
+}
+
+// loadDamaged reads a kept spec; a spec that is kept but cannot be used
+// is returned as the error, anything else as neither.
+func loadDamaged(store specstore.Store, name string) (*units.Spec, error) {
+	spec, err := store.Load(name)
+	var damaged *specstore.DamagedError
+	if errors.As(err, &damaged) {
+		return nil, damaged
+	}
+	return spec, nil
 }
 
 // loadSpec reads a kept spec, mapping "not found" to a clear message.

@@ -87,15 +87,21 @@ func (c *StatusCmd) Run(e *Env) error {
 	var out []Status
 	code := 0
 	for i, name := range names {
-		spec, _ := store.Load(name)
+		spec, damaged := loadDamaged(store, name)
 		st := states[i]
-		if spec == nil && !st.Loaded() {
+		if spec == nil && damaged == nil && !st.Loaded() {
 			fmt.Fprintf(e.Stderr, "runctl: no run named %s (runctl ls lists them)\n", name)
 			code = statusNoSuchRun
 			continue
 		}
-		s := Status{Run: makeRun(e.Scope(), name, spec, spec != nil, st, now), Processes: procs[i]}
-		s.Autostart = e.enabled(name)
+		s := Status{Run: makeRun(e.Scope(), name, spec, spec != nil || damaged != nil, st, now), Processes: procs[i]}
+		if damaged != nil {
+			s.Damaged = damaged.Error()
+			if !st.Loaded() || st.ActiveState == "inactive" {
+				s.State = "damaged"
+			}
+		}
+		s.Autostart = e.autostart(name)
 		if !s.running() && code == 0 {
 			code = statusNotRunning
 		}
@@ -154,7 +160,7 @@ func (c *StatusCmd) Run(e *Env) error {
 func (s Status) print(w io.Writer, now time.Time) {
 	dot := "○"
 	switch {
-	case s.State == "failed":
+	case s.State == "failed" || s.State == "damaged":
 		dot = "×"
 	case s.running():
 		dot = "●"
@@ -176,6 +182,9 @@ func (s Status) print(w io.Writer, now time.Time) {
 	}
 	row := func(k, v string) { fmt.Fprintf(w, "%12s: %s\n", k, v) }
 	row("State", state)
+	if s.Damaged != "" {
+		row("Spec", s.Damaged)
+	}
 	autostart := "off"
 	if s.Autostart {
 		autostart = "on"

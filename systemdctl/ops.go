@@ -135,6 +135,24 @@ func (m *Manager) Enable(ctx context.Context, paths ...string) error {
 	return wrap(err, "cannot enable "+strings.Join(paths, " "))
 }
 
+// UnitPath lists the folders the manager loads unit files from, highest
+// priority first.
+func (m *Manager) UnitPath(ctx context.Context) ([]string, error) {
+	var v dbus.Variant
+	err := m.again(ctx, func() error {
+		return m.bus().Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").
+			CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, "org.freedesktop.systemd1.Manager", "UnitPath").Store(&v)
+	})
+	if err != nil {
+		return nil, wrap(err, "cannot read systemd's unit folders")
+	}
+	paths, ok := v.Value().([]string)
+	if !ok {
+		return nil, fmt.Errorf("cannot read systemd's unit folders: UnitPath is %s", v.Signature())
+	}
+	return paths, nil
+}
+
 // Disable removes the links Enable made.
 func (m *Manager) Disable(ctx context.Context, units ...string) error {
 	var changes []unitFileChange
@@ -233,10 +251,16 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 		select {
 		case <-escalate:
 			escalate = nil
-			if err := m.Kill(ctx, unit, unix.SIGKILL); err != nil && !errors.Is(err, ErrNotLoaded) {
+			err := m.Kill(ctx, unit, unix.SIGKILL)
+			switch {
+			case errors.Is(err, ErrPermission):
+				// Not allowed to signal (the runctl group): systemd
+				// escalates itself at the unit's TimeoutStopSec.
+			case err != nil && !errors.Is(err, ErrNotLoaded):
 				return out, err
+			default:
+				out.Escalated = true
 			}
-			out.Escalated = true
 			continue
 		case r := <-done:
 			out.After, out.Took = r.st, time.Since(start)

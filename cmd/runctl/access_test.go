@@ -147,7 +147,7 @@ func TestPolkitGroupMatrix(t *testing.T) {
 			t.Errorf("the secret is readable through %s", where)
 		}
 	}
-	for _, f := range []string{"/var/lib/runctl/runs/" + name + ".env", "/var/lib/runctl/runs/" + name + ".json"} {
+	for _, f := range append(envFiles(t, name), "/var/lib/runctl/runs/"+name+".json") {
 		if out, err := sb.CommandIn(t.Context(), "/", "setpriv", "--reuid=rctlvis", "--regid=rctlvis", "--init-groups", "cat", f).CombinedOutput(); err == nil {
 			t.Errorf("another user read %s: %s", f, out)
 		}

@@ -256,7 +256,7 @@ func TestHostileInput(t *testing.T) {
 				t.Errorf("units created besides runctl-%s.service: %q", made, newUnits)
 			}
 			for _, f := range newFiles {
-				if ext := filepath.Ext(f); strings.TrimSuffix(f, ext) != made || !slices.Contains([]string{".json", ".env", ".lock"}, ext) {
+				if ext := filepath.Ext(f); runOfFile(f) != made || !slices.Contains([]string{".json", ".env", ".lock"}, ext) {
 					t.Errorf("file %s created in /var/lib/runctl/runs besides %s's", f, made)
 				}
 			}
@@ -467,8 +467,31 @@ func forget(t *testing.T, name string) {
 		sb.Command(context.Background(), "systemctl", "stop", "runctl-"+name+".service").Run()
 		sb.Command(context.Background(), "systemctl", "reset-failed", "runctl-"+name+".service").Run()
 		os.Remove(sb.Path("/var/lib/runctl/runs/" + name + ".json"))
-		os.Remove(sb.Path("/var/lib/runctl/runs/" + name + ".env"))
+		for _, f := range envFiles(t, name) {
+			os.Remove(sb.Path(f))
+		}
 	})
+}
+
+// runOfFile is the run a file in the store belongs to: NAME.json,
+// NAME.lock, NAME.<16 hex digits>.env.
+func runOfFile(f string) string {
+	base := strings.TrimSuffix(f, filepath.Ext(f))
+	if strings.HasSuffix(f, ".env") && len(base) > 17 && base[len(base)-17] == '.' {
+		return base[:len(base)-17]
+	}
+	return base
+}
+
+// envFiles lists a run's environment files (paths inside the sandbox).
+func envFiles(t *testing.T, name string) []string {
+	var out []string
+	for _, f := range runFiles(t) {
+		if strings.HasSuffix(f, ".env") && runOfFile(f) == name {
+			out = append(out, "/var/lib/runctl/runs/"+f)
+		}
+	}
+	return out
 }
 
 // abbrev shortens huge outputs for failure messages.

@@ -251,8 +251,11 @@ func TestRunCapturesDirAndEnvironmentPrivately(t *testing.T) {
 			t.Errorf("the secret is readable in %s", where)
 		}
 	}
-	mode := strings.TrimSpace(inside(t, "stat", "-c", "%a", "/var/lib/runctl/runs/"+name+".env"))
-	if mode != "600" {
+	files := envFiles(t, name)
+	if len(files) != 1 {
+		t.Fatalf("environment files of the run: %q, want one", files)
+	}
+	if mode := strings.TrimSpace(inside(t, "stat", "-c", "%a", files[0])); mode != "600" {
 		t.Errorf("environment file mode %s, want 600", mode)
 	}
 }
