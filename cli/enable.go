@@ -309,7 +309,6 @@ func (e *Env) enableLocked(spec *units.Spec) error {
 	if _, err := e.syncUnitFile(spec, envFile); err != nil {
 		return fmt.Errorf("cannot enable %s: %w", name, err)
 	}
-	crashpoint("enable-written")
 	if err := e.linkUnitFile(name); err != nil {
 		return err
 	}

@@ -69,7 +69,6 @@ func (c *RestartCmd) Run(e *Env) error {
 		if err := store.Save(spec); err != nil {
 			return permissionHint(fmt.Errorf("cannot keep the run's new environment: %w; the running instance was left alone", err), e.Scope())
 		}
-		crashpoint("after-update-env")
 	}
 	res, _, err := e.cycle(spec, cycleOptions{Timeout: c.Timeout, Force: c.Force, Settle: c.Settle})
 	if err != nil && c.UpdateEnv {

@@ -224,7 +224,6 @@ func (e *Env) startLocked(spec *units.Spec, c *RunCmd) (cycleResult, *systemdctl
 	if err != nil {
 		return cycleResult{}, nil, permissionHint(fmt.Errorf("cannot keep the run's spec: %w", err), e.Scope())
 	}
-	crashpoint("after-spec")
 	if c.Enable {
 		// Enabled from the start: the run is its unit file at once, not a
 		// transient unit that would shadow the file until a restart.

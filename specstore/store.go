@@ -454,7 +454,8 @@ func (s Store) refuse(path, why, fix string) error {
 }
 
 // readTrusted reads a store file that must be a regular file (not a
-// symlink) of the user's own, writable by no one else.
+// symlink) of the user's own, writable by no one else; an *untrustedError
+// says why not, for a message that names the path.
 func readTrusted(path string) ([]byte, error) {
 	f, err := openNoFollow(path, os.O_RDONLY)
 	if err != nil {
@@ -468,11 +469,11 @@ func readTrusted(path string) ([]byte, error) {
 	st := fi.Sys().(*syscall.Stat_t)
 	switch {
 	case !fi.Mode().IsRegular():
-		return nil, &untrustedError{path + " is not a regular file"}
+		return nil, &untrustedError{"it is not a regular file"}
 	case int(st.Uid) != os.Geteuid():
-		return nil, &untrustedError{fmt.Sprintf("%s is owned by %s, not by you", path, userName(st.Uid))}
+		return nil, &untrustedError{fmt.Sprintf("it is owned by %s, not by you", userName(st.Uid))}
 	case fi.Mode().Perm()&0o022 != 0:
-		return nil, &untrustedError{fmt.Sprintf("%s can be written by other users (mode %04o)", path, fi.Mode().Perm())}
+		return nil, &untrustedError{fmt.Sprintf("other users can write it (mode %04o)", fi.Mode().Perm())}
 	}
 	return io.ReadAll(f)
 }
@@ -481,7 +482,7 @@ func readTrusted(path string) ([]byte, error) {
 func openNoFollow(path string, flag int) (*os.File, error) {
 	f, err := os.OpenFile(path, flag|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if errors.Is(err, unix.ELOOP) {
-		return nil, &untrustedError{path + " is a symbolic link"}
+		return nil, &untrustedError{"it is a symbolic link"}
 	}
 	return f, err
 }

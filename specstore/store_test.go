@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -69,5 +71,143 @@ func TestSaveLoadListRemove(t *testing.T) {
 	ents, _ := os.ReadDir(s.Dir)
 	if len(ents) != 2 {
 		t.Fatalf("store holds %d files, want arm's 2 (no temp files or lock left)", len(ents))
+	}
+}
+
+// Until Commit, the kept spec and environment stay the old ones; Abort
+// leaves nothing behind.
+func TestPrepareCommitAbort(t *testing.T) {
+	s := Store{Dir: t.TempDir() + "/runs"}
+	old := testSpec("nav")
+	if err := s.Save(old); err != nil {
+		t.Fatal(err)
+	}
+	oldEnv, _, _ := s.EnvFile(old)
+	next := testSpec("nav")
+	next.Argv, next.Env = []string{"bot", "--new"}, []string{"A=2"}
+	p, err := s.Prepare(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Load("nav"); err != nil || !reflect.DeepEqual(got, old) {
+		t.Fatalf("before Commit Load = %+v, %v; want the old spec", got, err)
+	}
+	p.Abort()
+	if ents, _ := os.ReadDir(s.Dir); len(ents) != 2 {
+		t.Fatalf("after Abort the store holds %d files, want the old spec and env file", len(ents))
+	}
+	p, err = s.Prepare(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	durable, err := p.Commit()
+	if err != nil || durable() != nil {
+		t.Fatal(err)
+	}
+	newEnv, _, _ := s.EnvFile(next)
+	if got, err := s.Load("nav"); err != nil || !reflect.DeepEqual(got, next) || newEnv == oldEnv {
+		t.Fatalf("after Commit Load = %+v, %v", got, err)
+	}
+	// The old environment file stays until Collect: a unit may name it.
+	if _, err := os.Stat(oldEnv); err != nil {
+		t.Fatalf("old env file gone before Collect: %v", err)
+	}
+	s.Collect(next)
+	if _, err := os.Stat(oldEnv); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("old env file kept after Collect: %v", err)
+	}
+	if _, err := os.Stat(newEnv); err != nil {
+		t.Fatalf("Collect removed the current env file: %v", err)
+	}
+}
+
+// A spec that names another run, lacks a version or does not parse is
+// damaged, by name and path.
+func TestLoadRefusesDamagedSpecs(t *testing.T) {
+	s := Store{Dir: t.TempDir()}
+	os.Chmod(s.Dir, 0o700)
+	for name, body := range map[string]string{
+		"mm":  `{"version":1,"name":"victim","argv":["x"],"path":"/bin/x","dir":"/","env":[],"stop_timeout":"10s"}`,
+		"old": `{"name":"old","argv":["x"],"path":"/bin/x","dir":"/","env":[],"stop_timeout":"10s"}`,
+		"bad": `{"version":1,`,
+	} {
+		if err := os.WriteFile(s.specPath(name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Load(name)
+		var damaged *DamagedError
+		if !errors.As(err, &damaged) || damaged.Path != s.specPath(name) {
+			t.Errorf("Load(%s) = %v, want a DamagedError for %s", name, err, s.specPath(name))
+		}
+	}
+}
+
+// Remove deletes the lock file under the lock; a command that was waiting
+// on it does not then hold a lock alongside a newcomer on the new file.
+func TestLockRemovedUnderWaiters(t *testing.T) {
+	s := Store{Dir: t.TempDir() + "/runs"}
+	if err := s.Save(testSpec("nav")); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := s.Lock(t.Context(), "nav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var holders atomic.Int32
+	var overlap atomic.Bool
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			u, err := s.Lock(t.Context(), "nav")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if holders.Add(1) > 1 {
+				overlap.Store(true)
+			}
+			time.Sleep(5 * time.Millisecond)
+			holders.Add(-1)
+			u()
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // let them wait on the old file
+	if err := s.Remove("nav"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.lockPath("nav")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("lock file kept after Remove: %v", err)
+	}
+	unlock()
+	for range 4 {
+		<-done
+	}
+	if overlap.Load() {
+		t.Fatal("two commands held the run's lock at once")
+	}
+}
+
+// A symlinked or group-writable store folder, and a spec that is a
+// symlink, are refused.
+func TestUntrustedStoreRefused(t *testing.T) {
+	base := t.TempDir()
+	os.Chmod(base, 0o700)
+	real := base + "/real"
+	os.Mkdir(real, 0o700)
+	os.Symlink(real, base+"/link")
+	if _, err := (Store{Dir: base + "/link"}).Names(); err == nil || !strings.Contains(err.Error(), "is a symbolic link") {
+		t.Errorf("symlinked store: %v", err)
+	}
+	os.Mkdir(base+"/open", 0o700)
+	os.Chmod(base+"/open", 0o777)
+	if err := (Store{Dir: base + "/open"}).Save(testSpec("nav")); err == nil || !strings.Contains(err.Error(), "can be written by other users") {
+		t.Errorf("world-writable store: %v", err)
+	}
+	s := Store{Dir: real}
+	os.WriteFile(base+"/elsewhere.json", []byte("{}"), 0o600)
+	os.Symlink(base+"/elsewhere.json", s.specPath("nav"))
+	if _, err := s.Load("nav"); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("symlinked spec: %v", err)
 	}
 }

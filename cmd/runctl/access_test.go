@@ -113,6 +113,22 @@ func TestPolkitGroupMatrix(t *testing.T) {
 	if r := sys("rctlop", "restart", name); r.code == 0 || !strings.Contains(r.stderr, "runctl enable") {
 		t.Errorf("restart of a transient run as a member: %v", r)
 	}
+	// No signals: polkit is not told which one KillUnit sends, and SIGSTOP
+	// would freeze a root run. A stop (SIGTERM, then SIGKILL by systemd at
+	// the stop timeout) is what members get.
+	if out, err := sb.CommandIn(t.Context(), "/", "setpriv", "--reuid=rctlop", "--regid=rctlop", "--init-groups", "systemctl", "kill", "-s", "SIGSTOP", "runctl-"+enabled+".service").CombinedOutput(); err == nil {
+		t.Errorf("a member sent SIGSTOP to a root run: %s", out)
+	}
+	if r := sys("rctlop", "stop", "--force", enabled); r.code == 0 || !strings.Contains(r.stderr, "permission denied") {
+		t.Errorf("stop --force as a member: %v", r)
+	}
+	// rm needs root: refused before anything is stopped.
+	if r := sys("rctlop", "rm", "-f", enabled); r.code == 0 || !strings.Contains(r.stderr, "permission denied") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Errorf("rm -f as a member: %v", r)
+	}
+	if st := strings.TrimSpace(mustOutRoot(t, "systemctl", "is-active", "runctl-"+enabled+".service")); st != "active" {
+		t.Errorf("after a member's refused stop --force and rm -f the run is %s, want active", st)
+	}
 	if r := sys("rctlop", "stop", name); r.code != 0 || !strings.Contains(r.stdout, "stopped "+name) {
 		t.Errorf("stop as a member: %v", r)
 	}
@@ -152,6 +168,13 @@ func TestPolkitGroupMatrix(t *testing.T) {
 			t.Errorf("another user read %s: %s", f, out)
 		}
 	}
+}
+
+// mustOutRoot is a command's output inside the sandbox, as root, whatever
+// its exit status.
+func mustOutRoot(t *testing.T, name string, args ...string) string {
+	out, _ := sb.Command(t.Context(), name, args...).CombinedOutput()
+	return string(out)
 }
 
 func mustOut(t *testing.T, user string, args ...string) []byte {
