@@ -207,8 +207,16 @@ func (e *Env) syncUnitFile(spec *units.Spec, envFile string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	m, err := e.Manager()
+	if err != nil {
+		return false, err
+	}
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
-		return false, nil
+		// Written already, but runctl may have died before the reload.
+		if need, err := m.NeedsReload(e.Ctx, units.UnitName(spec.Name)); err != nil || !need {
+			return false, err
+		}
+		return true, m.Reload(e.Ctx)
 	}
 	if own, exists := ownUnitFile(path); exists && !own {
 		return false, fmt.Errorf("%w: %s is a unit file runctl did not write (%s)", errTaken, path, fileOwner(path))
@@ -219,10 +227,6 @@ func (e *Env) syncUnitFile(spec *units.Spec, envFile string) (bool, error) {
 	// World-readable like every unit file: it holds no environment values.
 	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		return false, permissionHint(err, e.Scope())
-	}
-	m, err := e.Manager()
-	if err != nil {
-		return true, err
 	}
 	return true, m.Reload(e.Ctx)
 }

@@ -179,6 +179,13 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (res cycleResult, w *sys
 			return res, nil, fmt.Errorf("%s was started by someone else meanwhile; runctl ls shows it", spec.Name)
 		}
 		_ = m.ResetFailed(e.Ctx, unit)
+		if need, _ := m.NeedsReload(e.Ctx, unit); need {
+			// Still loaded from a unit file since removed (a disable cut
+			// short before its reload, its boot link keeping it loaded).
+			if err := m.Reload(e.Ctx); err != nil {
+				return res, nil, err
+			}
+		}
 		st, w, err = start()
 		if errors.Is(err, systemdctl.ErrUnitExists) {
 			w.Close()

@@ -153,6 +153,21 @@ func (m *Manager) UnitPath(ctx context.Context) ([]string, error) {
 	return paths, nil
 }
 
+// NeedsReload says whether the manager holds an older version of the
+// unit's file than the one on disk (NeedDaemonReload).
+func (m *Manager) NeedsReload(ctx context.Context, unit string) (bool, error) {
+	var v dbus.Variant
+	err := m.again(ctx, func() error {
+		return m.bus().Object("org.freedesktop.systemd1", unitPath(unit)).
+			CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, "org.freedesktop.systemd1.Unit", "NeedDaemonReload").Store(&v)
+	})
+	if err != nil {
+		return false, wrap(err, "cannot read "+unit)
+	}
+	need, _ := v.Value().(bool)
+	return need, nil
+}
+
 // Disable removes the links Enable made.
 func (m *Manager) Disable(ctx context.Context, units ...string) error {
 	var changes []unitFileChange
