@@ -30,23 +30,25 @@ type Globals struct {
 	System   bool   `help:"Use the system manager (default for root)." xor:"scope"`
 	JSON     bool   `help:"Print machine-readable JSON instead of text."`
 	LogLevel string `help:"Diagnostics on stderr: debug, info, warn, error." default:"warn" enum:"debug,info,warn,error"`
+	FleetFlags
 }
 
 // CLI is the root of the command line.
 type CLI struct {
 	Globals
 
-	Run     RunCmd           `cmd:"" help:"Run a program as a systemd unit, attached or with -d in the background."`
-	Ls      LsCmd            `cmd:"" aliases:"list,ps" help:"List runs."`
-	Stop    StopCmd          `cmd:"" help:"Stop a run: SIGTERM, then SIGKILL after the timeout."`
-	Restart RestartCmd       `cmd:"" help:"Stop a run, wait until it is gone, start it again exactly as it was."`
-	Start   StartCmd         `cmd:"" help:"Start a stopped run again from its kept spec."`
-	Rm      RmCmd            `cmd:"" help:"Forget stopped runs."`
-	Enable  EnableCmd        `cmd:"" help:"Start runs at boot: write each as a unit file and enable it."`
-	Disable DisableCmd       `cmd:"" help:"No longer start runs at boot; remove the unit files runctl wrote."`
-	Status  StatusCmd        `cmd:"" help:"Show runs in detail: state, processes, resources, last log lines."`
-	Logs    LogsCmd          `cmd:"" help:"Show a run's output from the journal."`
-	Version kong.VersionFlag `help:"Print the version and exit."`
+	Run      RunCmd           `cmd:"" help:"Run a program as a systemd unit, attached or with -d in the background. With -H, nothing local is captured: the run gets only -E and --dir (default: the remote user's home)."`
+	Ls       LsCmd            `cmd:"" aliases:"list,ps" help:"List runs."`
+	Stop     StopCmd          `cmd:"" help:"Stop a run: SIGTERM, then SIGKILL after the timeout."`
+	Restart  RestartCmd       `cmd:"" help:"Stop a run, wait until it is gone, start it again exactly as it was."`
+	Start    StartCmd         `cmd:"" help:"Start a stopped run again from its kept spec."`
+	Rm       RmCmd            `cmd:"" help:"Forget stopped runs."`
+	Enable   EnableCmd        `cmd:"" help:"Start runs at boot: write each as a unit file and enable it."`
+	Disable  DisableCmd       `cmd:"" help:"No longer start runs at boot; remove the unit files runctl wrote."`
+	Status   StatusCmd        `cmd:"" help:"Show runs in detail: state, processes, resources, last log lines."`
+	Logs     LogsCmd          `cmd:"" help:"Show a run's output from the journal."`
+	ServeSSH ServeSSHCmd      `cmd:"" name:"serve-ssh" help:"Run the runctl command in SSH_ORIGINAL_COMMAND, and nothing else: the forced command of a key restricted to runctl (command=\"runctl serve-ssh\" in authorized_keys)."`
+	Version  kong.VersionFlag `help:"Print the version and exit."`
 }
 
 // Env is what every verb needs: output streams, the manager, the run store.
@@ -182,10 +184,10 @@ func Main(args []string, version string) int {
 		fmt.Fprintf(os.Stderr, "runctl: %v\n", err)
 		return 2
 	}
-	return run(kctx, globals)
+	return run(kctx, globals, args, version)
 }
 
-func run(kctx *kong.Context, globals *Globals) int {
+func run(kctx *kong.Context, globals *Globals, args []string, version string) int {
 	level, _ := zerolog.ParseLevel(globals.LogLevel)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -199,18 +201,28 @@ func run(kctx *kong.Context, globals *Globals) int {
 		Log:     zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true}).Level(level).With().Timestamp().Logger(),
 	}
 	defer env.close()
-	err := kctx.Run(env)
+	if len(globals.Host) > 0 {
+		return fanOut(kctx, globals, args, env)
+	}
+	if globals.FleetProtocol != 0 {
+		return envelope(kctx, globals, env, version)
+	}
+	return verbExit(kctx.Run(env), func(err error) { fmt.Fprintf(env.Stderr, "runctl: %v\n", err) })
+}
+
+// verbExit is the process's exit code for a verb's error, which goes to report.
+func verbExit(err error, report func(error)) int {
 	if err == nil {
 		return 0
 	}
 	var exit *ExitError
 	if errors.As(err, &exit) {
 		if exit.Err != nil {
-			fmt.Fprintf(env.Stderr, "runctl: %v\n", exit.Err)
+			report(exit.Err)
 		}
 		return exit.Code
 	}
-	fmt.Fprintf(env.Stderr, "runctl: %v\n", err)
+	report(err)
 	return 1
 }
 

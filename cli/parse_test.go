@@ -39,7 +39,7 @@ func TestParseOneVerbAsTheWholeCLI(t *testing.T) {
 		if kctx.Command() != wctx.Command() {
 			t.Errorf("%q: command %q, the whole CLI says %q", args, kctx.Command(), wctx.Command())
 		}
-		if *globals != whole.Globals {
+		if !reflect.DeepEqual(*globals, whole.Globals) {
 			t.Errorf("%q: globals %+v, the whole CLI says %+v", args, *globals, whole.Globals)
 		}
 		one := kctx.Model.Target.FieldByName(reflect.TypeFor[CLI]().Field(verb).Name).Interface()

@@ -31,7 +31,9 @@ type RunCmd struct {
 	Enable       bool          `help:"Also start the run at boot (as runctl enable)."`
 	NoLogLimit   bool          `help:"Lift journald's rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped)."`
 	Settle       time.Duration `help:"${settle_help} Only with -d." default:"${settle}" placeholder:"DUR"`
-	Command      []string      `arg:"" passthrough:"" help:"The command and its arguments, passed verbatim." placeholder:"CMD [ARG...]"`
+	// -H sends it: the environment of a remote ssh session is nobody's choice.
+	CleanEnv bool     `hidden:"" help:"Capture no environment: only -E."`
+	Command  []string `arg:"" passthrough:"" help:"The command and its arguments, passed verbatim." placeholder:"CMD [ARG...]"`
 }
 
 // spec builds the run's spec from the command line and the caller's
@@ -70,7 +72,11 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	if err := units.ValidateName(name); err != nil {
 		return nil, nil, err
 	}
-	env, dropped, err := units.CaptureEnv(os.Environ(), c.Env, dir)
+	base := os.Environ()
+	if c.CleanEnv {
+		base = nil
+	}
+	env, dropped, err := units.CaptureEnv(base, c.Env, dir)
 	if err != nil {
 		return nil, nil, err
 	}

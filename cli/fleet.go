@@ -1,0 +1,387 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"golang.org/x/sys/unix"
+
+	"github.com/runctl/runctl/fleet"
+)
+
+// FleetFlags are the global flags of `runctl -H`: the local runctl reads
+// them and never passes them on.
+type FleetFlags struct {
+	Host         []string      `short:"H" name:"host" sep:"," help:"Run the verb on these hosts over ssh instead of here: ssh destinations (robot-1, user@10.0.0.5, ssh://user@host:2222) or @GROUP from the inventory; comma-separated, repeatable." placeholder:"HOSTS"`
+	Inventory    string        `help:"Ansible inventory (INI or YAML) for -H @GROUP (default: ~/.config/runctl/hosts, then /etc/runctl/hosts)." placeholder:"FILE" type:"path"`
+	Parallel     int           `short:"j" help:"With -H: hosts at a time." default:"16"`
+	Serial       string        `help:"With -H: roll in batches of N hosts or N% of them, in the order given." placeholder:"N|N%"`
+	MaxFail      string        `help:"With -H: failed hosts tolerated; once more have failed, the next batches are skipped (default 0)." placeholder:"N|N%"`
+	HostTimeout  time.Duration `help:"With -H: a host that has not answered after this long is given up (timeout)." default:"30s"`
+	RemoteRunctl string        `help:"With -H: the runctl to run on each host." default:"runctl" placeholder:"PATH"`
+	// The remote side of -H: print one fleet.Envelope (see README, Fleet).
+	FleetProtocol int `name:"fleet-protocol" hidden:""`
+}
+
+// fleetOnly are the flags the remote runctl must not see; --json is
+// replaced by the envelope.
+var fleetOnly = map[string]bool{"host": true, "inventory": true, "parallel": true, "serial": true, "max-fail": true,
+	"host-timeout": true, "remote-runctl": true, "fleet-protocol": true, "json": true}
+
+// fanOut runs the parsed verb on every -H host and prints the merged result.
+func fanOut(kctx *kong.Context, globals *Globals, args []string, e *Env) int {
+	fail := func(err error) int {
+		fmt.Fprintf(e.Stderr, "runctl: %v\n", err)
+		return 2
+	}
+	verb := kctx.Selected()
+	if verb == nil || verb.Name == "serve-ssh" {
+		return fail(fmt.Errorf("-H needs a verb to run on the hosts (run, ls, status, stop, restart, start, rm, enable, disable, logs)"))
+	}
+	remote, err := remoteArgs(kctx, args)
+	if err != nil {
+		return fail(err)
+	}
+	f := &globals.FleetFlags
+	serial, err := fleet.ParseCount("--serial", f.Serial)
+	if err != nil {
+		return fail(err)
+	}
+	maxFail, err := fleet.ParseCount("--max-fail", f.MaxFail)
+	if err != nil {
+		return fail(err)
+	}
+	if f.Parallel < 1 || f.HostTimeout <= 0 {
+		return fail(fmt.Errorf("-j and --host-timeout must be positive"))
+	}
+	// Every host is known, and every group exists, before any is touched.
+	targets, err := fleet.Resolve(f.Host, f.Inventory)
+	if err != nil {
+		return fail(err)
+	}
+	sshCmd, err := fleet.SSHCommand()
+	if err != nil {
+		return fail(err)
+	}
+	ctl, err := fleet.ControlDir()
+	if err != nil {
+		e.Log.Warn().Err(err).Msg("ssh connections are not shared")
+	}
+	o := fleet.Options{SSH: sshCmd, ControlDir: ctl, Parallel: f.Parallel, Serial: serial, MaxFail: maxFail,
+		HostTimeout: f.HostTimeout, RemoteRunctl: f.RemoteRunctl}
+
+	// logs and attached runs print as they go: their lines are relayed.
+	run, _ := verb.Target.Addr().Interface().(*RunCmd)
+	if verb.Name == "logs" || (run != nil && !run.Daemon) {
+		return e.stream(o, targets, remote)
+	}
+	if serial.Set && isTerminal(e.Stderr) {
+		o.Progress = func(p fleet.Progress) {
+			fmt.Fprintf(e.Stderr, "\r\033[K[batch %d/%d] %d/%d hosts: %s", p.Batch, p.Batches, p.Done, p.Total, fleet.CountsText(p.Counts))
+		}
+	}
+	results := fleet.Run(e.Ctx, o, targets, remote)
+	if o.Progress != nil {
+		fmt.Fprint(e.Stderr, "\r\033[K")
+	}
+	if e.JSON {
+		if verb.Name == "ls" {
+			tagRuns(results)
+		}
+		e.printJSON(results)
+	} else {
+		printFleet(e.Stdout, verb.Name, results)
+	}
+	if !fleet.AllOK(results) {
+		return 1
+	}
+	return 0
+}
+
+// stream relays a streaming verb's lines, each prefixed by its host
+// (coloured on a terminal); --json lines get a "host" field instead.
+func (e *Env) stream(o fleet.Options, targets []fleet.Target, remote []string) int {
+	if e.JSON {
+		remote = append([]string{"--json"}, remote...)
+	} else if remote[0] == "logs" {
+		remote = append([]string{"logs", "--no-hostname"}, remote[1:]...)
+	}
+	width := 0
+	for _, t := range targets {
+		width = max(width, len(t.Name))
+	}
+	colour := map[string]string{}
+	if isTerminal(e.Stdout) {
+		palette := []string{"36", "33", "35", "32", "34", "91", "96", "93"}
+		for i, t := range targets {
+			colour[t.Name] = palette[i%len(palette)]
+		}
+	}
+	results := fleet.Stream(e.Ctx, o, targets, remote, func(host, text string) {
+		switch {
+		case e.JSON:
+			if strings.HasPrefix(text, "{") {
+				h, _ := json.Marshal(host)
+				text = `{"host":` + string(h) + "," + strings.TrimPrefix(text, "{")
+				if text[len(text)-2:] == ",}" {
+					text = text[:len(text)-2] + "}"
+				}
+			}
+			fmt.Fprintln(e.Stdout, text)
+		case colour[host] != "":
+			fmt.Fprintf(e.Stdout, "\033[%sm%-*s\033[0m | %s\n", colour[host], width, host, text)
+		default:
+			fmt.Fprintf(e.Stdout, "%-*s | %s\n", width, host, text)
+		}
+	})
+	if !fleet.AllOK(results) || len(results) > 1 {
+		for _, r := range results {
+			if r.Outcome != fleet.OK {
+				fmt.Fprintf(e.Stderr, "%s: %s: %s\n", r.Host, r.Outcome, r.Error)
+			}
+		}
+		fmt.Fprintln(e.Stderr, fleet.Summary(results))
+	}
+	if !fleet.AllOK(results) {
+		return 1
+	}
+	return 0
+}
+
+// remoteArgs is the command line without the flags only the local runctl
+// reads. The kong model says which flags take a value, so a value is never
+// taken for a flag or a verb; after "--", and from run's command on,
+// everything passes verbatim. run gets --clean-env: -H never sends the
+// local environment or directory (the remote runctl does not have them).
+func remoteArgs(kctx *kong.Context, args []string) ([]string, error) {
+	node := kctx.Selected()
+	flags := map[string]*kong.Flag{}
+	for _, group := range node.AllFlags(false) {
+		for _, f := range group {
+			flags["--"+f.Name] = f
+			for _, a := range f.Aliases {
+				flags["--"+a] = f
+			}
+			if f.Short != 0 {
+				flags["-"+string(f.Short)] = f
+			}
+		}
+	}
+	var out []string
+	seenVerb := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			out = append(out, args[i:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			if seenVerb && node.Name == "run" {
+				out = append(out, "--")
+				out = append(out, args[i:]...)
+				break
+			}
+			if !seenVerb && (a == node.Name || contains(node.Aliases, a)) {
+				seenVerb = true
+				out = append(out, node.Name)
+				if node.Name == "run" {
+					out = append(out, "--clean-env")
+				}
+				continue
+			}
+			out = append(out, a)
+			continue
+		}
+		name, _, inline := strings.Cut(a, "=")
+		f := flags[name]
+		if f == nil && !strings.HasPrefix(a, "--") && len(a) > 2 {
+			// -Hrobot-1, -j4, or bool shorts run together (-df).
+			name, inline = a[:2], true
+			f = flags[name]
+		}
+		if f == nil {
+			return nil, fmt.Errorf("cannot pass %q on to the hosts: unknown flag", a)
+		}
+		takesValue := !f.IsBool() && !f.IsCounter()
+		drop := fleetOnly[f.Name]
+		if !drop {
+			out = append(out, a)
+		}
+		if takesValue && !inline && i+1 < len(args) {
+			i++
+			if !drop {
+				out = append(out, args[i])
+			}
+		}
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// tagRuns gives each run of an ls result the host it is on.
+func tagRuns(results []fleet.Result) {
+	for i, r := range results {
+		var runs []map[string]any
+		if len(r.Result) == 0 || json.Unmarshal(r.Result, &runs) != nil {
+			continue
+		}
+		for _, run := range runs {
+			run["host"] = r.Host
+		}
+		results[i].Result, _ = json.Marshal(runs)
+	}
+}
+
+// printFleet is the text output of an enveloped verb across hosts: ls and
+// status as one table with a HOST column, other verbs one line per host;
+// hosts that did not succeed, then the summary.
+func printFleet(w io.Writer, verb string, results []fleet.Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if verb == "ls" || verb == "status" {
+		fmt.Fprintln(tw, "HOST\tNAME\tSTATE\tPID\tUPTIME\tCOMMAND")
+		for _, r := range results {
+			var runs []Status
+			if r.Outcome != fleet.OK || json.Unmarshal(r.Result, &runs) != nil {
+				continue
+			}
+			for _, run := range runs {
+				pid, up := "-", "-"
+				if run.PID != 0 {
+					pid = strconv.Itoa(int(run.PID))
+				}
+				if run.Since != nil {
+					up = humanDuration(time.Duration(run.UptimeSec * float64(time.Second)))
+				}
+				state := run.State
+				if run.LastExit != "" && run.State != "active" {
+					state += " (" + run.LastExit + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Host, run.Name, state, pid, up, truncate(quoteArgv(run.Command), 60))
+			}
+		}
+		for _, r := range results {
+			if r.Outcome != fleet.OK {
+				fmt.Fprintf(tw, "%s\t%s: %s\n", r.Host, r.Outcome, r.Error)
+			}
+		}
+	} else {
+		for _, r := range results {
+			detail := r.Error
+			if r.Outcome == fleet.OK {
+				detail = describeResult(r.Result)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Host, r.Outcome, detail)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w, fleet.Summary(results))
+}
+
+// describeResult is a short line from a verb's JSON: the run's name, pid
+// and how the old instance ended, when those are there.
+func describeResult(raw json.RawMessage) string {
+	var one map[string]any
+	var many []map[string]any
+	if json.Unmarshal(raw, &many) == nil {
+		return fmt.Sprintf("%d runs", len(many))
+	}
+	if json.Unmarshal(raw, &one) != nil {
+		return ""
+	}
+	var parts []string
+	if n, ok := one["name"].(string); ok {
+		parts = append(parts, n)
+	}
+	if p, ok := one["pid"].(float64); ok && p > 0 {
+		parts = append(parts, fmt.Sprintf("pid %d", int(p)))
+	}
+	if s, ok := one["ended"].(string); ok && s != "" {
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, " ")
+}
+
+func quoteArgv(argv []string) string {
+	if len(argv) == 0 {
+		return "?"
+	}
+	return strings.Join(argv, " ")
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// envelope runs the verb for a fleet caller: --json output captured into
+// one fleet.Envelope with the exit code and error.
+func envelope(kctx *kong.Context, globals *Globals, e *Env, version string) int {
+	out := e.Stdout
+	env := fleet.Envelope{Protocol: fleet.Protocol, Version: version}
+	if globals.FleetProtocol > fleet.Protocol {
+		env.Exit, env.Error = 1, fmt.Sprintf("this runctl (%s) speaks fleet protocol %d, the caller needs %d: install the caller's runctl version here", version, fleet.Protocol, globals.FleetProtocol)
+	} else {
+		var buf bytes.Buffer
+		e.Stdout, e.JSON = &buf, true
+		env.Exit = verbExit(kctx.Run(e), func(err error) { env.Error = err.Error() })
+		if b := bytes.TrimSpace(buf.Bytes()); json.Valid(b) {
+			env.Result = b
+		} else if len(b) > 0 {
+			env.Result, _ = json.Marshal(string(b))
+		}
+	}
+	json.NewEncoder(out).Encode(env)
+	return env.Exit
+}
+
+// ServeSSHCmd is the forced command of a key restricted to runctl.
+type ServeSSHCmd struct{}
+
+func (c *ServeSSHCmd) Run(e *Env) error {
+	orig := os.Getenv("SSH_ORIGINAL_COMMAND")
+	refuse := func(why string) error {
+		return &ExitError{Code: 1, Err: fmt.Errorf("serve-ssh: refused %q: %s; this key runs only runctl commands (runctl VERB ...), without a shell", orig, why)}
+	}
+	words, err := fleet.SplitWords(orig)
+	if err != nil {
+		return refuse(err.Error())
+	}
+	if len(words) == 0 || filepath.Base(words[0]) != "runctl" {
+		return refuse("not a runctl command")
+	}
+	for _, w := range words[1:] {
+		if w == "--" {
+			break
+		}
+		if w == "serve-ssh" || strings.HasPrefix(w, "-H") || strings.HasPrefix(w, "--host") || strings.HasPrefix(w, "--inventory") || strings.HasPrefix(w, "--remote-runctl") {
+			return refuse(w + " cannot be used through this key")
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("serve-ssh: cannot find runctl's own executable: %w", err)
+	}
+	// The same runctl, never the path the client named, and no shell.
+	return unix.Exec(self, append([]string{"runctl"}, words[1:]...), os.Environ())
+}

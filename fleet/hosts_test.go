@@ -1,0 +1,283 @@
+package fleet_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type record struct {
+	Host    string          `json:"host"`
+	Outcome string          `json:"outcome"`
+	Error   string          `json:"error"`
+	Result  json.RawMessage `json:"result"`
+}
+
+func records(t *testing.T, r result) map[string]record {
+	t.Helper()
+	var recs []record
+	if err := json.Unmarshal([]byte(r.stdout), &recs); err != nil {
+		t.Fatalf("output is not a JSON array of host records: %v\n%v", err, r)
+	}
+	m := map[string]record{}
+	for _, rec := range recs {
+		m[rec.Host] = rec
+	}
+	return m
+}
+
+func TestParallelRunLsRestart(t *testing.T) {
+	name := runName(t)
+	r := runctl(t, "-H", hosts(3), "run", "-d", "-n", name, "-E", "GREETING=hi", "--", "sh", "-c", "echo $GREETING from $(hostname); sleep 1000")
+	if r.code != 0 || !strings.Contains(r.stdout, "3 ok") {
+		t.Fatalf("run -d on 3 hosts: %v", r)
+	}
+	for i := range 3 {
+		if !strings.Contains(r.stdout, fl.Alias(i)) {
+			t.Errorf("run output lacks a line for %s:\n%s", fl.Alias(i), r.stdout)
+		}
+		// The run got -E and nothing of the local environment.
+		pid := strings.TrimSpace(on(t, i, "systemctl", "show", "-P", "MainPID", "runctl-"+name+".service"))
+		env := on(t, i, "cat", "/proc/"+pid+"/environ")
+		if !strings.Contains(env, "GREETING=hi") || strings.Contains(env, "RUNCTL_SSH") || strings.Contains(env, "SSH_CONNECTION") {
+			t.Errorf("robot %d: the run's environment is %q; want GREETING and nothing local or of the ssh session", i+1, env)
+		}
+	}
+	r = runctl(t, "-H", hosts(3), "ls")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "HOST") {
+		t.Fatalf("ls: %v", r)
+	}
+	for i := range 3 {
+		if !strings.Contains(r.stdout, fl.Alias(i)+"  "+name) && !strings.Contains(r.stdout, fl.Alias(i)+" ") {
+			t.Errorf("ls lacks %s's run:\n%s", fl.Alias(i), r.stdout)
+		}
+	}
+	r = runctl(t, "-H", hosts(3), "--json", "ls")
+	recs := records(t, r)
+	for i := range 3 {
+		rec := recs[fl.Alias(i)]
+		var runs []map[string]any
+		if rec.Outcome != "ok" || json.Unmarshal(rec.Result, &runs) != nil {
+			t.Fatalf("ls --json record of %s: %+v", fl.Alias(i), rec)
+		}
+		found := false
+		for _, run := range runs {
+			found = found || (run["name"] == name && run["host"] == fl.Alias(i) && run["state"] == "active")
+		}
+		if !found {
+			t.Errorf("ls --json of %s has no active %s with host set: %s", fl.Alias(i), name, rec.Result)
+		}
+	}
+	before := on(t, 0, "systemctl", "show", "-P", "InvocationID", "runctl-"+name+".service")
+	r = runctl(t, "-H", hosts(3), "--json", "restart", name)
+	recs = records(t, r)
+	if r.code != 0 || len(recs) != 3 {
+		t.Fatalf("restart on 3 hosts: %v", r)
+	}
+	for h, rec := range recs {
+		if rec.Outcome != "ok" || !strings.Contains(string(rec.Result), `"name": "`+name+`"`) && !strings.Contains(string(rec.Result), `"name":"`+name+`"`) {
+			t.Errorf("restart record of %s: %+v", h, rec)
+		}
+	}
+	if after := on(t, 0, "systemctl", "show", "-P", "InvocationID", "runctl-"+name+".service"); after == before {
+		t.Errorf("robot 1's run was not restarted (invocation %s unchanged)", before)
+	}
+}
+
+// prog puts a copy of sleep at /root/NAME on every robot, for runs whose
+// executable a test removes on one robot.
+func prog(t *testing.T, name string) string {
+	t.Helper()
+	p := "/root/" + name
+	for i := range fl.Robots {
+		on(t, i, "cp", "/bin/sleep", p)
+	}
+	t.Cleanup(func() {
+		for i := range fl.Robots {
+			fl.Robots[i].Command(context.Background(), "rm", "-f", p).Run()
+		}
+	})
+	return p
+}
+
+func invocation(t *testing.T, i int, name string) string {
+	t.Helper()
+	return strings.TrimSpace(on(t, i, "systemctl", "show", "-P", "InvocationID", "runctl-"+name+".service"))
+}
+
+// A failing restart under --serial 1 --max-fail 0 stops the roll: the
+// hosts after it are skipped and their runs left exactly as they were.
+func TestSerialRestartStopsAtFailure(t *testing.T) {
+	name := runName(t)
+	p := prog(t, name)
+	if r := runctl(t, "-H", hosts(3), "run", "-d", "-n", name, "--", p, "1000"); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	on(t, 1, "rm", p) // robot-2's restart now fails its pre-flight check
+	before := []string{invocation(t, 0, name), invocation(t, 1, name), invocation(t, 2, name)}
+	r := runctl(t, "-H", hosts(3), "--serial", "1", "--max-fail", "0", "--json", "restart", name)
+	recs := records(t, r)
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+	want := map[string]string{"robot-1": "ok", "robot-2": "failed", "robot-3": "skipped"}
+	for h, o := range want {
+		if recs[h].Outcome != o {
+			t.Errorf("%s: outcome %q (%s), want %s\n%v", h, recs[h].Outcome, recs[h].Error, o, r)
+		}
+	}
+	if !strings.Contains(recs["robot-2"].Error, "not") {
+		t.Errorf("robot-2's error does not say why: %q", recs["robot-2"].Error)
+	}
+	if invocation(t, 0, name) == before[0] {
+		t.Error("robot-1 was not restarted")
+	}
+	if invocation(t, 1, name) != before[1] || invocation(t, 2, name) != before[2] {
+		t.Error("robot-2's running instance or robot-3 was touched")
+	}
+	// The same as text: a line per host and the summary.
+	r = runctl(t, "-H", hosts(3), "--serial", "1", "restart", name)
+	if r.code != 1 || !strings.Contains(r.stdout, "1 ok, 1 failed, 1 skipped") {
+		t.Errorf("text restart: %v", r)
+	}
+	for _, l := range []string{"robot-1  ok", "robot-2  failed", "robot-3  skipped"} {
+		if !strings.Contains(r.stdout, l) {
+			t.Errorf("text output lacks %q:\n%s", l, r.stdout)
+		}
+	}
+}
+
+// ok, failed, unreachable and skipped hosts in one roll, each with its own
+// outcome, and exit 1; with every host fine again, exit 0.
+func TestMixedOutcomes(t *testing.T) {
+	name := runName(t)
+	p := prog(t, name)
+	if r := runctl(t, "-H", hosts(3), "run", "-d", "-n", name, "--", p, "1000"); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	on(t, 1, "rm", p)
+	if err := fl.LinkDown(t.Context(), 2); err != nil {
+		t.Fatal(err)
+	}
+	defer fl.LinkUp(context.Background(), 2)
+	// robot-1 is named a second time by address: a fourth host, last.
+	fourth := "root@" + fl.Addr(0)
+	r := runctl(t, "-H", "robot-1,robot-3,robot-2,"+fourth, "--serial", "1", "--max-fail", "1", "--json", "restart", name)
+	recs := records(t, r)
+	want := map[string]string{"robot-1": "ok", "robot-3": "unreachable", "robot-2": "failed", fourth: "skipped"}
+	for h, o := range want {
+		if recs[h].Outcome != o {
+			t.Errorf("%s: outcome %q (%s), want %s", h, recs[h].Outcome, recs[h].Error, o)
+		}
+	}
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+	if e := recs["robot-3"].Error; e == "" {
+		t.Error("the unreachable host has no error")
+	}
+	// Without --serial, an unreachable host does not keep the others from
+	// finishing.
+	r = runctl(t, "-H", hosts(3), "ls")
+	if r.code != 1 || !strings.Contains(r.stdout, "2 ok, 1 unreachable") || !strings.Contains(r.stdout, "robot-3  unreachable") {
+		t.Errorf("ls with robot-3 down: %v", r)
+	}
+	if err := fl.LinkUp(t.Context(), 2); err != nil {
+		t.Fatal(err)
+	}
+	if r := runctl(t, "-H", hosts(3), "ls"); r.code != 0 || !strings.Contains(r.stdout, "3 ok") {
+		t.Errorf("ls with every robot up: %v", r)
+	}
+}
+
+// A host that does not answer within --host-timeout is given up; the
+// others finish.
+func TestHostTimeout(t *testing.T) {
+	name := runName(t)
+	if r := runctl(t, "-H", "robot-1", "run", "-d", "-n", name, "--", "sh", "-c", `trap "" TERM; while :; do sleep 1; done`); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	r := runctl(t, "-H", "robot-1,robot-2", "--host-timeout", "3s", "--json", "stop", "--timeout", "60s", name)
+	recs := records(t, r)
+	if recs["robot-1"].Outcome != "timeout" || !strings.Contains(recs["robot-1"].Error, "--host-timeout") {
+		t.Errorf("robot-1: %+v, want timeout", recs["robot-1"])
+	}
+	if recs["robot-2"].Outcome != "failed" { // no such run there
+		t.Errorf("robot-2: %+v, want failed", recs["robot-2"])
+	}
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+}
+
+func TestInventories(t *testing.T) {
+	name := runName(t)
+	dir := t.TempDir()
+	ini := filepath.Join(dir, "hosts")
+	os.WriteFile(ini, []byte(fmt.Sprintf("[front]\nnav-a ansible_host=%s ansible_user=root ansible_port=22\n\n[back]\nnav-b ansible_host=%s\n\n[robots:children]\nfront\nback\n", fl.Addr(0), fl.Addr(1))), 0o644)
+	yml := filepath.Join(dir, "hosts.yml")
+	os.WriteFile(yml, []byte(fmt.Sprintf("all:\n  children:\n    robots:\n      hosts:\n        arm-c:\n          ansible_host: %s\n          ansible_port: 22\n        arm-a:\n          ansible_host: %s\n", fl.Addr(2), fl.Addr(0))), 0o644)
+	for _, c := range []struct {
+		inv   string
+		hosts map[string]int // inventory name -> robot
+	}{{ini, map[string]int{"nav-a": 0, "nav-b": 1}}, {yml, map[string]int{"arm-c": 2, "arm-a": 0}}} {
+		r := runctl(t, "--inventory", c.inv, "-H", "@robots", "--json", "run", "-d", "--replace", "-n", name, "--", "sleep", "1000")
+		recs := records(t, r)
+		if r.code != 0 || len(recs) != len(c.hosts) {
+			t.Fatalf("%s: run on @robots: %v", c.inv, r)
+		}
+		for h, i := range c.hosts {
+			if recs[h].Outcome != "ok" || invocation(t, i, name) == "" {
+				t.Errorf("%s: %s (robot %d): %+v", c.inv, h, i+1, recs[h])
+			}
+		}
+	}
+	// The default inventory: $XDG_CONFIG_HOME/runctl/hosts.
+	def := filepath.Join(fl.Dir, "config", "runctl", "hosts")
+	os.MkdirAll(filepath.Dir(def), 0o755)
+	os.WriteFile(def, []byte(fmt.Sprintf("[solo]\nonly ansible_host=%s\n", fl.Addr(1))), 0o644)
+	defer os.Remove(def)
+	if r := runctl(t, "-H", "@solo", "ls"); r.code != 0 || !strings.Contains(r.stdout, "only ") || !strings.Contains(r.stdout, "1 ok") {
+		t.Errorf("default inventory: %v", r)
+	}
+	// An unknown group or inventory file: an error before any host is touched.
+	other := name + "x"
+	for _, args := range [][]string{
+		{"--inventory", ini, "-H", "robot-1,@nope"},
+		{"--inventory", filepath.Join(dir, "missing"), "-H", "robot-1"},
+	} {
+		r := runctl(t, append(args, "run", "-d", "-n", other, "--", "sleep", "1000")...)
+		if r.code != 2 || r.stdout != "" || !strings.Contains(r.stderr, "inventory") {
+			t.Errorf("%q: %v", args, r)
+		}
+	}
+	if st := strings.TrimSpace(on(t, 0, "systemctl", "show", "-P", "LoadState", "runctl-"+other+".service")); st != "not-found" {
+		t.Errorf("robot-1 was touched: runctl-%s is %s", other, st)
+	}
+}
+
+func TestMissingRemoteRunctl(t *testing.T) {
+	need(t)
+	on(t, 2, "mv", "/usr/local/bin/runctl", "/usr/local/bin/runctl.away")
+	defer fl.Robots[2].Command(context.Background(), "mv", "/usr/local/bin/runctl.away", "/usr/local/bin/runctl").Run()
+	r := runctl(t, "-H", hosts(3), "--json", "ls")
+	recs := records(t, r)
+	if r.code != 1 || recs["robot-1"].Outcome != "ok" || recs["robot-3"].Outcome != "failed" ||
+		!strings.Contains(recs["robot-3"].Error, "not on the remote PATH") || !strings.Contains(recs["robot-3"].Error, "--remote-runctl") {
+		t.Errorf("ls with no runctl on robot-3: %v", r)
+	}
+	// --remote-runctl names it; an older runctl that does not know the
+	// fleet protocol is named as such.
+	if r := runctl(t, "-H", "robot-3", "--remote-runctl", "/usr/local/bin/runctl.away", "ls"); r.code != 0 {
+		t.Errorf("--remote-runctl: %v", r)
+	}
+	on(t, 2, "sh", "-c", `printf '#!/bin/sh\necho "runctl: unknown flag --fleet-protocol, did you mean one of ..." >&2\nexit 2\n' > /root/old-runctl; chmod +x /root/old-runctl`)
+	r = runctl(t, "-H", "robot-3", "--remote-runctl", "/root/old-runctl", "ls")
+	if r.code != 1 || !strings.Contains(r.stdout, "predates fleet support") {
+		t.Errorf("older remote runctl: %v", r)
+	}
+}
