@@ -1,13 +1,17 @@
 package fleet_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 type record struct {
@@ -279,5 +283,102 @@ func TestMissingRemoteRunctl(t *testing.T) {
 	r = runctl(t, "-H", "robot-3", "--remote-runctl", "/root/old-runctl", "ls")
 	if r.code != 1 || !strings.Contains(r.stdout, "predates fleet support") {
 		t.Errorf("older remote runctl: %v", r)
+	}
+}
+
+// logs -f from two hosts: lines from both, interleaved as they arrive,
+// each prefixed by its host.
+func TestLogsFollowTwoHosts(t *testing.T) {
+	name := runName(t)
+	if r := runctl(t, "-H", "robot-1,robot-2", "run", "-d", "-n", name, "--", "sh", "-c", `i=0; while :; do i=$((i+1)); echo "tick $i on $(hostname)"; sleep 0.2; done`); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := runctlCmd(t, ctx, "-H", "robot-1,robot-2", "logs", "-f", name)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Signal(syscall.SIGTERM)
+	sc := bufio.NewScanner(out)
+	// Both hosts' lines, each behind its own host's prefix; and lines of
+	// one host arrive while the other's keep coming (not one host after
+	// the other).
+	seen := map[string]int{}
+	var lines []string
+	for sc.Scan() && (seen["robot-1"] < 8 || seen["robot-2"] < 8) {
+		l := sc.Text()
+		lines = append(lines, l)
+		host, text, ok := strings.Cut(l, " | ")
+		if !ok {
+			t.Fatalf("line without a host prefix: %q", l)
+		}
+		host = strings.TrimSpace(host)
+		if strings.Contains(text, ": tick ") && !strings.HasSuffix(text, " on "+host) {
+			t.Fatalf("line %q is prefixed by the wrong host", l)
+		}
+		if strings.Contains(text, ": tick ") {
+			seen[host]++
+		}
+	}
+	if seen["robot-1"] < 8 || seen["robot-2"] < 8 {
+		t.Fatalf("logs -f ended early (%v):\n%s", sc.Err(), strings.Join(lines, "\n"))
+	}
+	switches := 0
+	for i := 1; i < len(lines); i++ {
+		if lines[i][:7] != lines[i-1][:7] {
+			switches++
+		}
+	}
+	if switches < 3 {
+		t.Errorf("the hosts' lines are not interleaved:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// A key restricted with command="runctl serve-ssh" runs runctl commands,
+// -H works through it unchanged, and anything else is refused.
+func TestRestrictedKey(t *testing.T) {
+	name := runName(t)
+	key := filepath.Join(t.TempDir(), "id")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	pub, _ := os.ReadFile(key + ".pub")
+	ak := fl.Robots[0].Path("/root/.ssh/authorized_keys")
+	orig, err := os.ReadFile(ak)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only the restricted key is accepted while the test runs.
+	os.WriteFile(ak, []byte(`restrict,command="runctl serve-ssh" `+string(pub)), 0o600)
+	defer os.WriteFile(ak, orig, 0o600)
+	cfg := filepath.Join(t.TempDir(), "ssh_config")
+	base, _ := os.ReadFile(fl.SSHConfig)
+	os.WriteFile(cfg, []byte(strings.ReplaceAll(string(base), fl.Key, key)), 0o644)
+
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := runctlCmd(t, ctx, "-H", "robot-1", "--json", "run", "-d", "-n", name, "--", "sleep", "1000")
+	// A control folder of its own: the package's has a master logged in
+	// with the unrestricted key.
+	cmd.Env = append(cmd.Env, "RUNCTL_SSH=ssh -F "+cfg, "XDG_RUNTIME_DIR="+t.TempDir())
+	outb, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(outb), `"outcome": "ok"`) {
+		t.Fatalf("run -d through the restricted key: %v\n%s", err, outb)
+	}
+	if invocation(t, 0, name) == "" {
+		t.Fatal("the run did not start on robot-1")
+	}
+	for _, c := range []string{"cat /etc/shadow", "runctl ls; sh", "runctl ls $(id)", "runctl -H robot-2 ls", "sh -c 'runctl ls'", ""} {
+		ssh := exec.CommandContext(ctx, "ssh", "-F", cfg, "-o", "ControlMaster=no", "robot-1", c)
+		out, err := ssh.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "refused") || strings.Contains(string(out), "root:") {
+			t.Errorf("%q through the restricted key: %v\n%s", c, err, out)
+		}
 	}
 }

@@ -1,8 +1,11 @@
 #!/bin/sh
 # Installs, on a fresh Debian 12 machine, the Debian packages `make deb`
 # needs: debian/control's Build-Depends (apt-get build-dep), dpkg-dev and
-# lintian. With "test", also what the packaging tests need beyond that:
-# polkitd, which evaluates the polkit rule in the install test. Go is not a
+# lintian. With "test", also what the tests need beyond that: polkitd,
+# which evaluates the polkit rule in the install test; openssh-server,
+# openssh-client and iproute2 for the fleet tests' robots (sshd in network
+# namespaces). ssh.service is disabled again in the host's /etc: sandboxes
+# overlay it, and each would start an sshd. Go is not a
 # Debian package here: it is /usr/local/go (see packaging/README.md).
 #
 #   packaging/build-deps.sh          # make deb
@@ -12,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 pkgs="dpkg-dev lintian"
 if [ "${1:-}" = test ]; then
-	pkgs="$pkgs polkitd"
+	pkgs="$pkgs polkitd openssh-server openssh-client iproute2"
 fi
 
 need=
@@ -34,7 +37,16 @@ apt-get update -q
 if [ -n "$need" ]; then
 	echo "packaging/build-deps.sh: installing$need"
 	# shellcheck disable=SC2086 # one word per package
+	# No daemon (sshd) may start on the host while installing.
+	norc=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && norc=yes
+	fi
 	apt-get install -y -q --no-install-recommends $need
+	[ -z "$norc" ] || rm -f /usr/sbin/policy-rc.d
+	case " $need " in *" openssh-server "*)
+		systemctl disable ssh.service ssh.socket >/dev/null 2>&1 || rm -f /etc/systemd/system/sshd.service /etc/systemd/system/multi-user.target.wants/ssh.service ;;
+	esac
 fi
 # Build-Depends and build-essential, read from debian/control.
 apt-get build-dep -y -q --no-install-recommends ./
