@@ -36,12 +36,12 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 if [ -n "$need" ]; then
 	echo "packaging/build-deps.sh: installing$need"
-	# shellcheck disable=SC2086 # one word per package
 	# No daemon (sshd) may start on the host while installing.
 	norc=
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
 		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && norc=yes
 	fi
+	# shellcheck disable=SC2086 # one word per package
 	apt-get install -y -q --no-install-recommends $need
 	[ -z "$norc" ] || rm -f /usr/sbin/policy-rc.d
 	case " $need " in *" openssh-server "*)

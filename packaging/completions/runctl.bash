@@ -24,7 +24,7 @@ _runctl_program()
 _runctl_takes_value()
 {
 	case $2 in
-	--log-level) return 0 ;;
+	--log-level | -H | --host | --inventory | -j | --parallel | --serial | --max-fail | --host-timeout | --remote-runctl) return 0 ;;
 	esac
 	case $1 in
 	run)
@@ -97,6 +97,7 @@ _runctl()
 			disable) cmd=disable ;;
 			status) cmd=status ;;
 			logs) cmd=logs ;;
+			serve-ssh) cmd=serve-ssh ;;
 			*) return 0 ;;
 			esac
 			continue
@@ -124,9 +125,9 @@ _runctl()
 
 	if [[ ! $cmd ]]; then
 		if [[ $cur == -* ]]; then
-			mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level --version" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur")
 		else
-			mapfile -t COMPREPLY < <(compgen -W "run ls list ps stop restart start rm enable disable status logs" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "run ls list ps stop restart start rm enable disable status logs serve-ssh" -- "$cur")
 		fi
 		return 0
 	fi
@@ -141,16 +142,17 @@ _runctl()
 	fi
 	if [[ ! $dashdash && $cur == -* ]]; then
 		case $cmd in
-		run) mapfile -t COMPREPLY < <(compgen -W "-d --daemon -n --name -E --env --dir --stop-timeout --replace --restart --restart-delay --max-restarts --within --enable --no-log-limit --settle -h --help --user --system --json --log-level --version" -- "$cur") ;;
-		ls) mapfile -t COMPREPLY < <(compgen -W "-q --quiet -h --help --user --system --json --log-level --version" -- "$cur") ;;
-		stop) mapfile -t COMPREPLY < <(compgen -W "-f --force --all --timeout -h --help --user --system --json --log-level --version" -- "$cur") ;;
-		restart) mapfile -t COMPREPLY < <(compgen -W "-f --force --timeout --update-env --settle -h --help --user --system --json --log-level --version" -- "$cur") ;;
-		start) mapfile -t COMPREPLY < <(compgen -W "--settle -h --help --user --system --json --log-level --version" -- "$cur") ;;
-		rm) mapfile -t COMPREPLY < <(compgen -W "-f --force -h --help --user --system --json --log-level --version" -- "$cur") ;;
-		enable) mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level --version" -- "$cur") ;;
-		disable) mapfile -t COMPREPLY < <(compgen -W "--all -h --help --user --system --json --log-level --version" -- "$cur") ;;
-		status) mapfile -t COMPREPLY < <(compgen -W "-n --lines -h --help --user --system --json --log-level --version" -- "$cur") ;;
-		logs) mapfile -t COMPREPLY < <(compgen -W "-f --follow -n --lines --since --until -I --invocation -p --priority --no-hostname -h --help --user --system --json --log-level --version" -- "$cur") ;;
+		run) mapfile -t COMPREPLY < <(compgen -W "-d --daemon -n --name -E --env --dir --stop-timeout --replace --restart --restart-delay --max-restarts --within --enable --no-log-limit --settle -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		ls) mapfile -t COMPREPLY < <(compgen -W "-q --quiet -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		stop) mapfile -t COMPREPLY < <(compgen -W "-f --force --all --timeout -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		restart) mapfile -t COMPREPLY < <(compgen -W "-f --force --timeout --update-env --settle -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		start) mapfile -t COMPREPLY < <(compgen -W "--settle -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		rm) mapfile -t COMPREPLY < <(compgen -W "-f --force -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		enable) mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		disable) mapfile -t COMPREPLY < <(compgen -W "--all -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		status) mapfile -t COMPREPLY < <(compgen -W "-n --lines -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		logs) mapfile -t COMPREPLY < <(compgen -W "-f --follow -n --lines --since --until -I --invocation -p --priority --no-hostname -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		serve-ssh) mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		esac
 		return 0
 	fi

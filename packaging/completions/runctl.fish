@@ -5,7 +5,7 @@
 # __runctl_takes_value COMMAND FLAG: whether FLAG needs a value there.
 function __runctl_takes_value
     switch "$argv[1]:$argv[2]"
-        case '*:--log-level'
+        case '*:--log-level' '*:-H' '*:--host' '*:--inventory' '*:-j' '*:--parallel' '*:--serial' '*:--max-fail' '*:--host-timeout' '*:--remote-runctl'
             return 0
         case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--max-restarts' 'run:--within' 'run:--settle'
             return 0
@@ -80,6 +80,8 @@ function __runctl_state
                     set cmd 'status'
                 case 'logs'
                     set cmd 'logs'
+                case 'serve-ssh'
+                    set cmd 'serve-ssh'
                 case '*'
                     set cmd '?'
             end
@@ -148,7 +150,7 @@ end
 complete -c runctl -f
 
 # Commands.
-complete -c runctl -n '__runctl_is ""' -a 'run' -d 'Run a program as a systemd unit, attached or with -d in the background.'
+complete -c runctl -n '__runctl_is ""' -a 'run' -d 'Run a program as a systemd unit, attached or with -d in the background. With -H, nothing local is captured: the run gets only -E and --dir (default: the remote user\'s home).'
 complete -c runctl -n '__runctl_is ""' -a 'ls' -d 'List runs.'
 complete -c runctl -n '__runctl_is ""' -a 'list' -d 'List runs.'
 complete -c runctl -n '__runctl_is ""' -a 'ps' -d 'List runs.'
@@ -160,6 +162,7 @@ complete -c runctl -n '__runctl_is ""' -a 'enable' -d 'Start runs at boot: write
 complete -c runctl -n '__runctl_is ""' -a 'disable' -d 'No longer start runs at boot; remove the unit files runctl wrote.'
 complete -c runctl -n '__runctl_is ""' -a 'status' -d 'Show runs in detail: state, processes, resources, last log lines.'
 complete -c runctl -n '__runctl_is ""' -a 'logs' -d 'Show a run\'s output from the journal.'
+complete -c runctl -n '__runctl_is ""' -a 'serve-ssh' -d 'Run the runctl command in SSH_ORIGINAL_COMMAND, and nothing else: the forced command of a key restricted to runctl (command="runctl serve-ssh" in authorized_keys).'
 
 # Global options.
 complete -c runctl -n 'not __runctl_prog' -s h -l help -d 'Show context-sensitive help.'
@@ -167,6 +170,13 @@ complete -c runctl -n 'not __runctl_prog' -l user -d 'Use your own user manager 
 complete -c runctl -n 'not __runctl_prog' -l system -d 'Use the system manager (default for root).'
 complete -c runctl -n 'not __runctl_prog' -l json -d 'Print machine-readable JSON instead of text.'
 complete -c runctl -n 'not __runctl_prog' -l log-level -x -a 'debug info warn error' -d 'Diagnostics on stderr: debug, info, warn, error.'
+complete -c runctl -n 'not __runctl_prog' -s H -l host -x -d 'Run the verb on these hosts over ssh instead of here: ssh destinations (robot-1, user@10.0.0.5, ssh://user@host:2222) or @GROUP from the inventory; comma-separated, repeatable.'
+complete -c runctl -n 'not __runctl_prog' -l inventory -x -d 'Ansible inventory (INI or YAML) for -H @GROUP (default: ~/.config/runctl/hosts, then /etc/runctl/hosts).'
+complete -c runctl -n 'not __runctl_prog' -s j -l parallel -x -d 'With -H: hosts at a time.'
+complete -c runctl -n 'not __runctl_prog' -l serial -x -d 'With -H: roll in batches of N hosts or N% of them, in the order given.'
+complete -c runctl -n 'not __runctl_prog' -l max-fail -x -d 'With -H: failed hosts tolerated; once more have failed, the next batches are skipped (default 0).'
+complete -c runctl -n 'not __runctl_prog' -l host-timeout -x -d 'With -H: a host that has not answered after this long is given up (timeout).'
+complete -c runctl -n 'not __runctl_prog' -l remote-runctl -x -d 'With -H: the runctl to run on each host.'
 complete -c runctl -n 'not __runctl_prog' -l version -d 'Print the version and exit.'
 
 # run
@@ -229,3 +239,5 @@ complete -c runctl -n '__runctl_is logs' -s I -l invocation -x -d 'Which instanc
 complete -c runctl -n '__runctl_is logs' -s p -l priority -x -d 'Only entries of this priority or more urgent: err, warning, info, ... or a range 0..4.'
 complete -c runctl -n '__runctl_is logs' -l no-hostname -d 'Leave the host name out of each line.'
 complete -c runctl -n '__runctl_arg logs 0' -a '(__runctl_runs)'
+
+# serve-ssh
