@@ -107,7 +107,7 @@ func BenchmarkFleetRestart(b *testing.B) {
 					b.ReportMetric(warm.Seconds(), "warm-s")
 					b.ReportMetric(float64(conns), "ssh-conns")
 					b.ReportMetric(100*max(0, (cold-warm).Seconds())/cold.Seconds(), "setup-%")
-					b.ReportMetric(float64(masterRSS())/1024, "masters-MB")
+					b.ReportMetric(float64(masterPSS())/1024, "masters-MB")
 				}
 			})
 		}
@@ -129,8 +129,9 @@ func median(v []float64) float64 {
 	return v[len(v)/2]
 }
 
-// masterRSS is the memory (KiB) of the ssh connection masters left running.
-func masterRSS() int {
+// masterPSS is the memory (KiB, proportional set size: shared pages
+// divided among their users) of the ssh connection masters left running.
+func masterPSS() int {
 	total := 0
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
@@ -138,9 +139,9 @@ func masterRSS() int {
 		if !strings.HasPrefix(string(cmd), "ssh: ") || !strings.Contains(string(cmd), "[mux]") {
 			continue
 		}
-		st, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "status"))
+		st, _ := os.ReadFile(filepath.Join(filepath.Dir(p), "smaps_rollup"))
 		for _, l := range strings.Split(string(st), "\n") {
-			if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "Pss:" {
 				kb, _ := strconv.Atoi(f[1])
 				total += kb
 			}
