@@ -311,7 +311,7 @@ func TestLogsFollowTwoHosts(t *testing.T) {
 	// the other).
 	seen := map[string]int{}
 	var lines []string
-	for sc.Scan() && (seen["robot-1"] < 8 || seen["robot-2"] < 8) {
+	for sc.Scan() && (seen["robot-1"] < 25 || seen["robot-2"] < 25) {
 		l := sc.Text()
 		lines = append(lines, l)
 		host, text, ok := strings.Cut(l, " | ")
@@ -326,7 +326,7 @@ func TestLogsFollowTwoHosts(t *testing.T) {
 			seen[host]++
 		}
 	}
-	if seen["robot-1"] < 8 || seen["robot-2"] < 8 {
+	if seen["robot-1"] < 25 || seen["robot-2"] < 25 {
 		t.Fatalf("logs -f ended early (%v):\n%s", sc.Err(), strings.Join(lines, "\n"))
 	}
 	switches := 0
@@ -335,7 +335,7 @@ func TestLogsFollowTwoHosts(t *testing.T) {
 			switches++
 		}
 	}
-	if switches < 3 {
+	if switches < 6 { // the backlogs come in bulk, the live lines alternate
 		t.Errorf("the hosts' lines are not interleaved:\n%s", strings.Join(lines, "\n"))
 	}
 }
