@@ -114,7 +114,7 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (res cycleResult, w *sys
 	}
 	timeout := opt.Timeout
 	if timeout == 0 {
-		timeout = time.Duration(spec.StopTimeout)
+		timeout = spec.StopAfter()
 	}
 	var stopped systemdctl.Stopped
 	err = systemdctl.ErrNotLoaded

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +33,8 @@ type RunCmd struct {
 	Enable       bool          `help:"Also start the run at boot (as runctl enable)."`
 	NoLogLimit   bool          `help:"Lift journald's rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped)."`
 	Settle       time.Duration `help:"${settle_help} Only with -d." default:"${settle}" placeholder:"DUR"`
+	Property     []string      `short:"p" sep:"none" help:"Set a unit property, as in a unit file (repeatable); see PROPERTIES for the ones taken." placeholder:"KEY=VALUE"`
+	StopSignal   string        `help:"Signal a stop, restart or Ctrl-C sends first (-p KillSignal=; SIGTERM by default)." placeholder:"SIGNAL"`
 	// -H sends it: the environment of a remote ssh session is nobody's choice.
 	CleanEnv bool     `hidden:"" help:"Capture no environment: only -E."`
 	Command  []string `arg:"" passthrough:"" help:"The command and its arguments, passed verbatim." placeholder:"CMD [ARG...]"`
@@ -94,6 +98,21 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 		Created:     time.Now().UTC().Round(time.Second),
 		Restart:     c.Restart,
 		NoLogLimit:  c.NoLogLimit,
+		Properties:  append([]string(nil), c.Property...),
+	}
+	if c.StopSignal != "" {
+		if _, err := units.ParseSignal(c.StopSignal); err != nil {
+			return nil, nil, fmt.Errorf("invalid --stop-signal: %w", err)
+		}
+		spec.Properties = append(spec.Properties, "KillSignal="+c.StopSignal)
+	}
+	if err := units.CheckProperties(spec.Properties); err != nil {
+		return nil, nil, err
+	}
+	for _, g := range units.SupplementaryGroups(spec.Properties) {
+		if _, err := lookupGroup(g); err != nil {
+			return nil, nil, err
+		}
 	}
 	if c.Restart != "no" {
 		spec.RestartDelay = units.Duration(c.RestartDelay)
@@ -108,6 +127,20 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 		return nil, nil, errors.New("invalid restart settings: --restart-delay, --within and --max-restarts must not be negative")
 	}
 	return spec, dropped, spec.Validate()
+}
+
+// lookupGroup checks a group exists here, by name or number, before
+// anything is created: systemd would only fail the start.
+func lookupGroup(g string) (*user.Group, error) {
+	look := user.LookupGroup
+	if _, err := strconv.Atoi(g); err == nil {
+		look = user.LookupGroupId
+	}
+	gr, err := look(g)
+	if err != nil {
+		return nil, fmt.Errorf("group %q does not exist on this host", g)
+	}
+	return gr, nil
 }
 
 func absDir(cwd, dir string) (string, error) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/runctl/runctl/journal"
 	"github.com/runctl/runctl/systemdctl"
 	"github.com/runctl/runctl/units"
@@ -29,7 +31,11 @@ type Status struct {
 	MemoryBytes *uint64              `json:"memory_bytes,omitempty"`
 	CPUSec      *float64             `json:"cpu_sec,omitempty"`
 	Tasks       *uint64              `json:"tasks,omitempty"`
-	Logs        []LogLine            `json:"logs"`
+	// How the run is stopped, and the -p properties as typed.
+	StopSignal     string    `json:"stop_signal,omitempty"`
+	StopTimeoutSec float64   `json:"stop_timeout_sec,omitempty"`
+	Properties     []string  `json:"properties,omitempty"`
+	Logs           []LogLine `json:"logs"`
 }
 
 // Exit codes of status, as systemctl status has them.
@@ -102,6 +108,10 @@ func (c *StatusCmd) Run(e *Env) error {
 			}
 		}
 		s.Autostart = e.autostart(name)
+		if spec != nil {
+			s.StopSignal, s.StopTimeoutSec = unix.SignalName(spec.StopSignal()), spec.StopAfter().Seconds()
+			s.Properties = spec.Properties
+		}
 		if !s.running() && code == 0 {
 			code = statusNotRunning
 		}
@@ -200,6 +210,16 @@ func (s Status) print(w io.Writer, now time.Time) {
 		row("Invocation", s.InvocationID)
 	}
 	row("Restarts", strconv.Itoa(int(s.Restarts)))
+	if s.StopSignal != "" {
+		row("Stop", fmt.Sprintf("%s, SIGKILL after %s", s.StopSignal, time.Duration(s.StopTimeoutSec*float64(time.Second))))
+	}
+	for i, p := range s.Properties {
+		k := ""
+		if i == 0 {
+			k = "Properties"
+		}
+		fmt.Fprintf(w, "%12s  %s\n", k, p)
+	}
 	if s.LastExit != "" {
 		at := ""
 		if s.LastExitAt != nil {

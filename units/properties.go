@@ -55,8 +55,10 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 		// Children die with the run, unlike supervisord's orphans.
 		prop("KillMode", "control-group"),
 		prop("SendSIGKILL", true),
-		prop("TimeoutStopUSec", uint64(stop/time.Microsecond)),
 	)
+	if _, ok := property(s.Properties, "TimeoutStopSec"); !ok {
+		props = append(props, prop("TimeoutStopUSec", uint64(stop/time.Microsecond)))
+	}
 	if s.User != "" {
 		props = append(props, prop("User", s.User))
 	}
@@ -76,7 +78,7 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 			prop("StartLimitIntervalUSec", uint64(time.Duration(s.Within)/time.Microsecond)),
 		)
 	}
-	return props
+	return append(props, propertyBus(s.Properties)...)
 }
 
 // EscapeDollars doubles every $ so that the manager's $VAR expansion gives

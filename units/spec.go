@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 )
 
 // Spec is everything needed to start a run again exactly as it was first
@@ -40,6 +42,10 @@ type Spec struct {
 	// NoLogLimit lifts journald's per-unit rate limit (by default 10,000
 	// lines per 30 s, beyond which lines are dropped).
 	NoLogLimit bool `json:"no_log_limit,omitempty"`
+
+	// Properties are -p KEY=VALUE as typed, in order; Settings says which
+	// keys and values are taken.
+	Properties []string `json:"properties,omitempty"`
 }
 
 // RestartPolicies are the values Restart takes ("" means no).
@@ -122,6 +128,9 @@ func (s *Spec) validate() error {
 		// StartLimitBurst is a uint32 counting the first start too.
 		return fmt.Errorf("at most %d restarts can be counted, not %d", uint32(math.MaxUint32-1), s.MaxRestarts)
 	}
+	if err := CheckProperties(s.Properties); err != nil {
+		return err
+	}
 	for i, a := range s.Argv {
 		if !busString(a) {
 			return fmt.Errorf("argument %d is not valid UTF-8 or contains a NUL byte", i)
@@ -148,6 +157,26 @@ func (s *Spec) validate() error {
 		seen[name] = true
 	}
 	return nil
+}
+
+// StopAfter is how long a stop waits before SIGKILL: -p TimeoutStopSec if
+// given, else the stop timeout.
+func (s *Spec) StopAfter() time.Duration {
+	if v, ok := property(s.Properties, "TimeoutStopSec"); ok {
+		usec, _ := ParseTimespan(v) // checked by Validate
+		return time.Duration(min(usec, math.MaxInt64/1000)) * time.Microsecond
+	}
+	return time.Duration(s.StopTimeout)
+}
+
+// StopSignal is the signal a stop sends first: -p KillSignal (or
+// --stop-signal) if given, else SIGTERM.
+func (s *Spec) StopSignal() unix.Signal {
+	if v, ok := property(s.Properties, "KillSignal"); ok {
+		sig, _ := ParseSignal(v) // checked by Validate
+		return sig
+	}
+	return unix.SIGTERM
 }
 
 func busString(s string) bool {

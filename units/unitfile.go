@@ -119,13 +119,21 @@ func renderUnitFile(s *Spec, envFile string, scope string) ([]byte, error) {
 	b.plain("SyslogIdentifier", "syslog identifier", s.Name)
 	b.raw("KillMode", "control-group")
 	b.raw("SendSIGKILL", "yes")
-	b.raw("TimeoutStopSec", usecValue(time.Duration(s.StopTimeout))) // at least 1us, as Validate checked
+	if _, ok := property(s.Properties, "TimeoutStopSec"); !ok {
+		b.raw("TimeoutStopSec", usecValue(time.Duration(s.StopTimeout))) // at least 1us, as Validate checked
+	}
 	if s.User != "" {
 		b.plain("User", "user", s.User)
 	}
 	if s.Restart != "" && s.Restart != "no" {
 		b.raw("Restart", s.Restart)
 		b.raw("RestartSec", usecValue(time.Duration(s.RestartDelay)))
+	}
+	for _, kv := range s.Properties {
+		// As typed: Validate let through only values a unit file reads
+		// back the same.
+		k, v, _ := strings.Cut(kv, "=")
+		b.raw(k, v)
 	}
 
 	b.section("Install")
