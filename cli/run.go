@@ -111,7 +111,7 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	}
 	for _, g := range units.SupplementaryGroups(spec.Properties) {
 		if _, err := lookupGroup(g); err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("invalid SupplementaryGroups: %w", err)
 		}
 	}
 	if c.Restart != "no" {

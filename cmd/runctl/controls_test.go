@@ -1,0 +1,226 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+// Tests of run's process controls (-p, --stop-signal, ...): each effect is
+// read from the kernel or from systemd, never from runctl's own output.
+
+// badProperties are -p values runctl must refuse before creating anything.
+var badProperties = [][]string{
+	{"Foo=1"},
+	{"memorymax=1G"},
+	{"ExecStart=/bin/true"},
+	{"Environment=A=1"},
+	{"WorkingDirectory=/"},
+	{"Type=simple"},
+	{"User=root"},
+	{"Restart=always"},
+	{"MemoryMax"},
+	{"=1G"},
+	{"MemoryMax="},
+	{"MemoryMax= 1G"},
+	{"MemoryMax=1X"},
+	{"MemoryMax=-1"},
+	{"MemoryMax=1G\nExecStart=/bin/evil"},
+	{"MemoryMax=1G", "MemoryMax=2G"},
+	{"CPUQuota=0%"},
+	{"CPUQuota=50"},
+	{"CPUQuota=12.5%"},
+	{"CPUWeight=0"},
+	{"CPUWeight=10001"},
+	{"AllowedCPUs=3-1"},
+	{"TasksMax=0"},
+	{"IOWeight=many"},
+	{"Nice=20"},
+	{"Nice=-21"},
+	{"CPUAffinity=all"},
+	{"CPUSchedulingPolicy=realtime"},
+	{"CPUSchedulingPriority=100"},
+	{"CPUSchedulingPolicy=fifo", "CPUSchedulingPriority=0"},
+	{"CPUSchedulingPriority=10"},
+	{"CPUSchedulingResetOnFork=maybe"},
+	{"IOSchedulingClass=fast"},
+	{"IOSchedulingPriority=8"},
+	{"LimitNOFILE=10:5"},
+	{"LimitCORE=big"},
+	{"LimitRTPRIO=-1"},
+	{"LimitMEMLOCK=1Q"},
+	{"UMask=0999"},
+	{"OOMScoreAdjust=1001"},
+	{"SupplementaryGroups=no-such-group-x"},
+	{"SupplementaryGroups=-x"},
+	{"DeviceAllow=/etc/passwd rw"},
+	{"DeviceAllow=/dev/null rwx"},
+	{"DeviceAllow=/dev/%n r"},
+	{"KillSignal=SIGFOO"},
+	{"KillSignal=65"},
+	{"TimeoutStopSec=0"},
+	{"TimeoutStopSec=infinity"},
+	{"TimeoutStartSec=5 parsecs"},
+	{"TimeoutStartSec=1.0005s"},
+}
+
+func TestBadPropertiesAreRefusedAndCreateNothing(t *testing.T) {
+	name := runName(t)
+	for _, ps := range badProperties {
+		args := []string{"run", "-d", "-n", name}
+		for _, p := range ps {
+			args = append(args, "-p", p)
+		}
+		r := runctl(t, append(args, "--", "sleep", "1000")...)
+		lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+		if r.code == 0 || r.stdout != "" || len(lines) != 1 || !strings.HasPrefix(lines[0], "runctl: ") {
+			t.Errorf("-p %q: want one line on stderr and a failure, got %v", ps, r)
+			continue
+		}
+		// The line names what is wrong: the key, or the whole -p without one.
+		last := ps[len(ps)-1]
+		want, _, _ := strings.Cut(last, "=")
+		if want == "" {
+			want = last
+		}
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("-p %q: the message does not name %q: %s", ps, want, lines[0])
+		}
+		t.Logf("-p %q: %s", ps, lines[0])
+		if ls := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "LoadState", "runctl-"+name+".service")); ls != "not-found" {
+			t.Errorf("-p %q left unit runctl-%s.service %s", ps, name, ls)
+		}
+		if _, err := os.Stat(sb.Path("/var/lib/runctl/runs/" + name + ".json")); err == nil {
+			t.Errorf("-p %q left a spec", ps)
+		}
+	}
+	if len(badProperties) < 20 {
+		t.Errorf("only %d bad inputs", len(badProperties))
+	}
+	// The same run with a good -p starts.
+	if r := runctl(t, "run", "-d", "-n", name, "-p", "MemoryMax=1G", "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run -p MemoryMax=1G: %v", r)
+	}
+	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
+}
+
+// procEffects reads what the kernel applies to the run's main process.
+type procEffects struct {
+	pid                    int
+	chrt, taskset, ni, usr string
+	limits                 string
+}
+
+func readEffects(t *testing.T, name string) procEffects {
+	t.Helper()
+	pid := mainPID(t, name)
+	p := fmt.Sprint(pid)
+	limits, err := os.ReadFile(sb.Path("/proc/" + p + "/limits"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return procEffects{
+		pid:     pid,
+		chrt:    inside(t, "chrt", "-p", p),
+		taskset: inside(t, "taskset", "-p", p),
+		ni:      strings.TrimSpace(inside(t, "ps", "-o", "ni=", "-p", p)),
+		usr:     strings.TrimSpace(inside(t, "ps", "-o", "user=", "-p", p)),
+		limits:  string(limits),
+	}
+}
+
+func limitLine(limits, what string) string {
+	for _, l := range strings.Split(limits, "\n") {
+		if strings.HasPrefix(l, what) {
+			return strings.Join(strings.Fields(strings.TrimPrefix(l, what)), " ")
+		}
+	}
+	return ""
+}
+
+// TestPropertiesReachTheKernel starts runs with -p and reads each effect
+// back from the kernel (chrt, taskset, ps, /proc/PID/limits) and from
+// systemd (MemoryMax), then again after a restart, and again once enable
+// made the run its unit file.
+func TestPropertiesReachTheKernel(t *testing.T) {
+	rt, nice := runName(t), runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", rt, nice) })
+	if r := runctl(t, "run", "-d", "-n", rt,
+		"-p", "CPUSchedulingPolicy=fifo", "-p", "CPUSchedulingPriority=20", "-p", "CPUAffinity=1",
+		"-p", "LimitNOFILE=1234:2345", "-p", "LimitCORE=1M", "-p", "MemoryMax=64M",
+		"--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	if r := runctl(t, "run", "-d", "-n", nice, "-p", "Nice=7", "-p", "CPUAffinity=0", "-p", "OOMScoreAdjust=300", "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	check := func(when string) {
+		t.Helper()
+		e := readEffects(t, rt)
+		if !strings.Contains(e.chrt, "SCHED_FIFO") || !strings.Contains(e.chrt, "priority: 20") {
+			t.Errorf("%s: chrt -p: %s", when, e.chrt)
+		}
+		if !strings.HasSuffix(strings.TrimSpace(e.taskset), "mask: 2") {
+			t.Errorf("%s: taskset -p: %s", when, e.taskset)
+		}
+		if got := limitLine(e.limits, "Max open files"); got != "1234 2345 files" {
+			t.Errorf("%s: Max open files %q, want 1234 2345", when, got)
+		}
+		if got := limitLine(e.limits, "Max core file size"); got != "1048576 1048576 bytes" {
+			t.Errorf("%s: Max core file size %q", when, got)
+		}
+		if got := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "MemoryMax", "runctl-"+rt+".service")); got != "67108864" {
+			t.Errorf("%s: MemoryMax %s", when, got)
+		}
+		n := readEffects(t, nice)
+		if n.ni != "7" || !strings.HasSuffix(strings.TrimSpace(n.taskset), "mask: 1") {
+			t.Errorf("%s: ps -o ni %q, taskset %q", when, n.ni, n.taskset)
+		}
+		if adj, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/oom_score_adj", n.pid))); strings.TrimSpace(string(adj)) != "300" {
+			t.Errorf("%s: oom_score_adj %q", when, adj)
+		}
+	}
+	check("after run")
+	before := mainPID(t, rt)
+	for _, n := range []string{rt, nice} {
+		if r := runctl(t, "restart", n); r.code != 0 {
+			t.Fatalf("restart: %v", r)
+		}
+	}
+	if mainPID(t, rt) == before {
+		t.Fatal("restart kept the old process")
+	}
+	check("after restart")
+
+	for _, n := range []string{rt, nice} {
+		if r := runctl(t, "enable", n); r.code != 0 {
+			t.Fatalf("enable: %v", r)
+		}
+		if r := runctl(t, "restart", n); r.code != 0 {
+			t.Fatalf("restart: %v", r)
+		}
+	}
+	if fp := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "FragmentPath", "runctl-"+rt+".service")); fp != "/etc/systemd/system/runctl-"+rt+".service" {
+		t.Fatalf("the enabled run is not its unit file: FragmentPath %s", fp)
+	}
+	unit := inside(t, "cat", "/etc/systemd/system/runctl-"+rt+".service")
+	for _, l := range []string{"CPUSchedulingPolicy=fifo", "CPUAffinity=1", "LimitNOFILE=1234:2345", "MemoryMax=64M"} {
+		if !strings.Contains(unit, "\n"+l+"\n") {
+			t.Errorf("the unit file lacks %s:\n%s", l, unit)
+		}
+	}
+	check("after enable")
+
+	var st []struct {
+		Properties []string `json:"properties"`
+	}
+	r := runctl(t, "--json", "status", rt)
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st) != 1 || len(st[0].Properties) != 6 || st[0].Properties[0] != "CPUSchedulingPolicy=fifo" {
+		t.Errorf("status --json properties: %v %+v\n%s", err, st, r.stdout)
+	}
+	if r := runctl(t, "status", rt); !strings.Contains(r.stdout, "LimitNOFILE=1234:2345") {
+		t.Errorf("status does not show the properties:\n%s", r.stdout)
+	}
+}
