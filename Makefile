@@ -32,7 +32,7 @@ test: vet
 FUZZTIME ?= 3000x
 FUZZTIME_SYSTEMD ?= 300x
 fuzz:
-	for t in FuzzEnvFileRoundTrip FuzzSanitizeName FuzzValidateName FuzzRenderUnitFile FuzzSpecJSON FuzzDuration; do \
+	for t in FuzzEnvFileRoundTrip FuzzSanitizeName FuzzValidateName FuzzRenderUnitFile FuzzSpecJSON FuzzDuration FuzzProperty; do \
 		$(GO) test -run=NONE -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) ./units || exit 1; \
 	done
 	$(GO) test -run=NONE -fuzz='^FuzzUnitFileRoundTrip$$' -fuzztime=$(FUZZTIME_SYSTEMD) ./systemdctl

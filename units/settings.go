@@ -25,7 +25,7 @@ import (
 // convert exactly is refused before anything is created, never guessed.
 type Setting struct {
 	Key    string   // the unit file name, as -p takes it
-	Syntax string   // the accepted values, for the docs
+	Syntax string   // the accepted values, for the docs ("": Values)
 	Help   string   // what it does, for the docs
 	Values []string // the complete set of values, if it is small
 	Repeat bool     // may be given more than once; each adds, as in a unit file
@@ -41,16 +41,16 @@ var Settings = []Setting{
 	{Key: "MemoryHigh", Syntax: "BYTES|infinity", Help: "Memory use above which the run's processes are throttled and reclaimed hard.", bus: bytesOrInfinity("MemoryHigh")},
 	{Key: "CPUQuota", Syntax: "N%", Help: "CPU time the run may use per wall-clock time (200% is two CPUs).", bus: cpuQuota},
 	{Key: "CPUWeight", Syntax: "1-10000", Help: "Share of CPU time under contention (systemd's default 100).", bus: uintIn("CPUWeight", 1, 10000)},
-	{Key: "AllowedCPUs", Syntax: "CPUS", Help: "CPUs the run's cgroup may use (cpuset controller).", bus: cpuSet("AllowedCPUs")},
+	{Key: "AllowedCPUs", Syntax: "CPU[-CPU]...", Help: "CPUs the run's cgroup may use (cpuset controller).", bus: cpuSet("AllowedCPUs")},
 	{Key: "TasksMax", Syntax: "N|infinity", Help: "Most processes and threads the run may have.", bus: countOrInfinity("TasksMax")},
 	{Key: "IOWeight", Syntax: "1-10000", Help: "Share of block I/O under contention (systemd's default 100).", bus: uintIn("IOWeight", 1, 10000)},
 
 	{Key: "Nice", Syntax: "-20..19", Help: "Scheduling niceness of the program.", bus: intIn("Nice", -20, 19)},
-	{Key: "CPUAffinity", Syntax: "CPUS", Help: "CPUs the program's threads may run on (sched_setaffinity).", bus: cpuSet("CPUAffinity")},
-	{Key: "CPUSchedulingPolicy", Syntax: "POLICY", Help: "Scheduling policy; fifo and rr are real-time.", Values: schedPolicies.names(), bus: named("CPUSchedulingPolicy", schedPolicies)},
+	{Key: "CPUAffinity", Syntax: "CPU[-CPU]...", Help: "CPUs the program's threads may run on (sched_setaffinity).", bus: cpuSet("CPUAffinity")},
+	{Key: "CPUSchedulingPolicy", Help: "Scheduling policy; fifo and rr are real-time.", Values: schedPolicies.names(), bus: named("CPUSchedulingPolicy", schedPolicies)},
 	{Key: "CPUSchedulingPriority", Syntax: "0-99", Help: "Real-time priority for fifo and rr.", bus: intIn("CPUSchedulingPriority", 0, 99)},
-	{Key: "CPUSchedulingResetOnFork", Syntax: "BOOL", Help: "Children do not inherit a real-time policy or negative niceness.", Values: []string{"yes", "no"}, bus: boolean("CPUSchedulingResetOnFork")},
-	{Key: "IOSchedulingClass", Syntax: "CLASS", Help: "I/O scheduling class.", Values: ioClasses.names(), bus: named("IOSchedulingClass", ioClasses)},
+	{Key: "CPUSchedulingResetOnFork", Help: "Children do not inherit a real-time policy or negative niceness.", Values: []string{"yes", "no"}, bus: boolean("CPUSchedulingResetOnFork")},
+	{Key: "IOSchedulingClass", Help: "I/O scheduling class.", Values: ioClasses.names(), bus: named("IOSchedulingClass", ioClasses)},
 	{Key: "IOSchedulingPriority", Syntax: "0-7", Help: "I/O priority within the class (0 is highest).", bus: intIn("IOSchedulingPriority", 0, 7)},
 	{Key: "LimitNOFILE", Syntax: "N[:N]|infinity", Help: "Open files (RLIMIT_NOFILE), soft:hard or both.", bus: rlimit("LimitNOFILE", false)},
 	{Key: "LimitCORE", Syntax: "BYTES[:BYTES]|infinity", Help: "Core dump size (RLIMIT_CORE), soft:hard or both.", bus: rlimit("LimitCORE", true)},
@@ -61,9 +61,9 @@ var Settings = []Setting{
 	{Key: "SupplementaryGroups", Syntax: "GROUP...", Help: "Extra groups of the program (with --uid), separated by spaces.", bus: groups},
 	{Key: "DeviceAllow", Syntax: "DEVICE [rwm]", Help: "Device node the run may access (/dev/PATH, char-NAME or block-NAME; with read, write, mknod); repeatable.", Repeat: true, bus: deviceAllow},
 
-	{Key: "KillSignal", Syntax: "SIGNAL", Help: "Signal a stop sends first (same as --stop-signal).", Values: stopSignals, bus: signal("KillSignal")},
+	{Key: "KillSignal", Syntax: "SIGNAL", Help: "Signal a stop sends first (same as --stop-signal).", Values: StopSignals, bus: signal("KillSignal")},
 	{Key: "TimeoutStopSec", Syntax: "TIMESPAN", Help: "How long a stop waits before SIGKILL (same as --stop-timeout; -p wins).", bus: timespan("TimeoutStopUSec", false)},
-	{Key: "TimeoutStartSec", Syntax: "TIMESPAN|infinity", Help: "How long a start may take (with --notify: until READY=1).", bus: timespan("TimeoutStartUSec", true)},
+	{Key: "TimeoutStartSec", Syntax: "TIMESPAN|infinity", Help: "How long a start may take before it fails.", bus: timespan("TimeoutStartUSec", true)},
 }
 
 // ownedKeys are settings runctl sets itself, each with where it comes from.
@@ -127,6 +127,29 @@ func settingKey(key string) (*Setting, error) {
 	return nil, fmt.Errorf("unknown property %q: -p takes %s", key, settingKeys())
 }
 
+// PropertyCompletions are what the shell completions offer for -p: KEY=
+// for each setting, and KEY=VALUE for those with a small set of values.
+func PropertyCompletions() []string {
+	var out []string
+	for _, s := range Settings {
+		if len(s.Values) == 0 {
+			out = append(out, s.Key+"=")
+		}
+		for _, v := range s.Values {
+			out = append(out, s.Key+"="+v)
+		}
+	}
+	return out
+}
+
+// ValueSyntax is what the docs say a setting takes.
+func (s Setting) ValueSyntax() string {
+	if s.Syntax == "" {
+		return strings.Join(s.Values, "|")
+	}
+	return s.Syntax
+}
+
 func settingKeys() string {
 	keys := make([]string, len(Settings))
 	for i, s := range Settings {
@@ -157,11 +180,11 @@ func parseProperty(kv string) (string, []sdbus.Property, error) {
 	// (CPUQuota), never where it expands specifiers.
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c < ' ' || c > '~' || strings.IndexByte(`\"'`, c) >= 0 {
-			return key, nil, fmt.Errorf("invalid %s=%q: %q is not allowed in a value (want %s)", key, v, c, s.Syntax)
+			return key, nil, fmt.Errorf("invalid %s=%q: %q is not allowed in a value (want %s)", key, v, c, s.ValueSyntax())
 		}
 	}
 	if v == "" || v != strings.TrimSpace(v) {
-		return key, nil, fmt.Errorf("invalid %s=%q: want %s, without surrounding spaces", key, v, s.Syntax)
+		return key, nil, fmt.Errorf("invalid %s=%q: want %s, without surrounding spaces", key, v, s.ValueSyntax())
 	}
 	props, err := s.bus(v)
 	if err != nil {
@@ -488,9 +511,9 @@ func deviceAllow(v string) ([]sdbus.Property, error) {
 	return []sdbus.Property{prop("DeviceAllow", []struct{ Path, Mode string }{{dev, mode}})}, nil
 }
 
-// stopSignals are the signals a stop is usually meant to send, completed
-// first; any signal name or number 1-64 is accepted.
-var stopSignals = []string{"SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGKILL"}
+// StopSignals are the signals a stop is usually meant to send, offered by
+// the completions; any signal name or number 1-64 is accepted.
+var StopSignals = []string{"SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGKILL"}
 
 // ParseSignal reads SIGINT, INT or a number 1-64, as systemd's
 // signal_from_string (without RTMIN+N).

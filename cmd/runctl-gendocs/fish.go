@@ -203,7 +203,7 @@ func fishFlag(prog, cond string, f flagDoc) string {
 	if f.TakesValue {
 		switch f.Complete {
 		case completeEnum:
-			s += " -x -a " + fishQuote(strings.Join(f.Enum, " "))
+			s += " -x -a " + fishQuote(strings.Join(f.offer(), " "))
 		case completeDir:
 			s += " -x -a '(__fish_complete_directories)'"
 		default:

@@ -21,10 +21,11 @@ import (
 
 // The generated files, relative to the repository's root.
 const (
-	manPath  = "packaging/man/runctl.1"
-	bashPath = "packaging/completions/runctl.bash"
-	zshPath  = "packaging/completions/_runctl"
-	fishPath = "packaging/completions/runctl.fish"
+	readmePath = "README.md" // its properties block
+	manPath    = "packaging/man/runctl.1"
+	bashPath   = "packaging/completions/runctl.bash"
+	zshPath    = "packaging/completions/_runctl"
+	fishPath   = "packaging/completions/runctl.fish"
 )
 
 func main() {
@@ -70,11 +71,16 @@ func generate(root string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	readme, err = readmeProperties(readme)
+	if err != nil {
+		return nil, err
+	}
 	return map[string][]byte{
-		manPath:  manPage(doc, intro),
-		bashPath: bashCompletion(doc),
-		zshPath:  zshCompletion(doc),
-		fishPath: fishCompletion(doc),
+		readmePath: readme,
+		manPath:    manPage(doc, intro),
+		bashPath:   bashCompletion(doc),
+		zshPath:    zshCompletion(doc),
+		fishPath:   fishCompletion(doc),
 	}, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"github.com/runctl/runctl/units"
 )
 
 // manPage writes runctl(1) in roff (man macros) from the command line and
@@ -65,6 +67,11 @@ func manPage(doc *cliDoc, intro []string) []byte {
 	w(".SH GLOBAL OPTIONS\nThese are accepted before or after the command.\n")
 	for _, f := range doc.Globals {
 		manFlag(&b, f)
+	}
+
+	w(".SH PROPERTIES\n%s\n", fill(roff(propertiesIntro)))
+	for _, s := range units.Settings {
+		w(".TP\n\\fB%s=\\fI%s\\fR\n%s\n", roff(s.Key), roff(s.ValueSyntax()), fill(roff(s.Help)))
 	}
 
 	b.WriteString(manTail)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/runctl/runctl/units"
 )
 
 // cliDoc is runctl's command line as the man page and the completions need
@@ -45,7 +47,8 @@ type flagDoc struct {
 	TakesValue  bool
 	Placeholder string // for the man page: DUR, N, NAME, ...
 	Enum        []string
-	Default     string // "" if none
+	Offer       []string // values to complete that are not an enum
+	Default     string   // "" if none
 	Repeatable  bool
 	Sep         rune // a repeatable flag's value is split at Sep; -1: never
 	Excludes    []string
@@ -65,8 +68,10 @@ type argDoc struct {
 // placeholder is NAME is a run name; a passthrough argument is a command
 // line; a flag whose placeholder is DIR is a directory.
 const (
-	runPlaceholder = "NAME"
-	dirPlaceholder = "DIR"
+	runPlaceholder      = "NAME"
+	dirPlaceholder      = "DIR"
+	propertyPlaceholder = "KEY=VALUE" // a unit property: units.Settings
+	signalPlaceholder   = "SIGNAL"
 )
 
 // fromKong reads the visible part of app. runctl's verbs have no
@@ -142,8 +147,14 @@ func flagsOf(n *kong.Node) []flagDoc {
 		if d.TakesValue {
 			d.Placeholder = placeholder(f)
 		}
+		switch d.Placeholder {
+		case propertyPlaceholder:
+			d.Offer = units.PropertyCompletions()
+		case signalPlaceholder:
+			d.Offer = units.StopSignals
+		}
 		switch {
-		case len(d.Enum) > 0:
+		case len(d.offer()) > 0:
 			d.Complete = completeEnum
 		case d.Placeholder == dirPlaceholder:
 			d.Complete = completeDir
@@ -185,6 +196,14 @@ func (c cmdDoc) passthroughAt() int {
 		}
 	}
 	return -1
+}
+
+// offer is what a flag's value completes to.
+func (f flagDoc) offer() []string {
+	if len(f.Enum) > 0 {
+		return f.Enum
+	}
+	return f.Offer
 }
 
 // names are a flag's spellings: -s and --long.

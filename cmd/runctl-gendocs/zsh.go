@@ -102,7 +102,7 @@ func zshFlagSpecs(f flagDoc) []string {
 		action = ":" + zshColon(strings.ToLower(f.Placeholder)) + ":"
 		switch f.Complete {
 		case completeEnum:
-			action += "(" + strings.Join(f.Enum, " ") + ")"
+			action += "(" + strings.Join(f.offer(), " ") + ")"
 		case completeDir:
 			action += "_files -/"
 		default:
