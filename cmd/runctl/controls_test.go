@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/runctl/runctl/sandbox"
 )
 
 // Tests of run's process controls (-p, --stop-signal, ...): each effect is
@@ -222,5 +226,108 @@ func TestPropertiesReachTheKernel(t *testing.T) {
 	}
 	if r := runctl(t, "status", rt); !strings.Contains(r.stdout, "LimitNOFILE=1234:2345") {
 		t.Errorf("status does not show the properties:\n%s", r.stdout)
+	}
+}
+
+// motorNode is a Python node that switches its motors off on
+// KeyboardInterrupt (SIGINT) and dies silently on SIGTERM.
+const motorNode = `import time
+print("ready", flush=True)
+try:
+    while True:
+        time.sleep(0.05)
+except KeyboardInterrupt:
+    print("motors off", flush=True)
+`
+
+// journalCount counts the lines of a run's journal that are exactly line.
+func journalCount(t *testing.T, name, line string) int {
+	t.Helper()
+	n := 0
+	for _, l := range strings.Split(inside(t, "journalctl", "--no-pager", "-o", "cat", "-u", "runctl-"+name+".service"), "\n") {
+		if l == line {
+			n++
+		}
+	}
+	return n
+}
+
+// waitJournal waits until the run's journal has line n times.
+func waitJournal(t *testing.T, name, line string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for journalCount(t, name, line) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the journal of %s never had %q %d times:\n%s", name, line, n, inside(t, "journalctl", "--no-pager", "-o", "cat", "-u", "runctl-"+name+".service"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestStopSignalReachesTheHandler: with --stop-signal SIGINT, stop, restart
+// (before and after enable) and Ctrl-C on an attached run each make the
+// node's KeyboardInterrupt handler run: its line is in the journal.
+func TestStopSignalReachesTheHandler(t *testing.T) {
+	name := runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
+	if r := runctl(t, "run", "-d", "-n", name, "--stop-signal", "SIGINT", "--", "python3", "-c", motorNode); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	if got := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "KillSignal", "runctl-"+name+".service")); got != "2" {
+		t.Errorf("KillSignal %s, want 2", got)
+	}
+	waitJournal(t, name, "ready", 1)
+	if r := runctl(t, "stop", name); r.code != 0 {
+		t.Fatalf("stop: %v", r)
+	}
+	waitJournal(t, name, "motors off", 1)
+
+	if r := runctl(t, "start", name); r.code != 0 {
+		t.Fatalf("start: %v", r)
+	}
+	waitJournal(t, name, "ready", 2)
+	if r := runctl(t, "restart", name); r.code != 0 {
+		t.Fatalf("restart: %v", r)
+	}
+	waitJournal(t, name, "motors off", 2)
+
+	waitJournal(t, name, "ready", 3)
+	if r := runctl(t, "enable", name); r.code != 0 {
+		t.Fatalf("enable: %v", r)
+	}
+	if unit := inside(t, "cat", "/etc/systemd/system/runctl-"+name+".service"); !strings.Contains(unit, "\nKillSignal=SIGINT\n") {
+		t.Errorf("the unit file lacks KillSignal=SIGINT:\n%s", unit)
+	}
+	if r := runctl(t, "restart", name); r.code != 0 {
+		t.Fatalf("restart: %v", r)
+	}
+	waitJournal(t, name, "motors off", 3)
+	waitJournal(t, name, "ready", 4)
+	if r := runctl(t, "restart", name); r.code != 0 {
+		t.Fatalf("restart of the enabled run: %v", r)
+	}
+	waitJournal(t, name, "motors off", 4)
+	var st []struct {
+		StopSignal string `json:"stop_signal"`
+	}
+	if r := runctl(t, "--json", "status", name); json.Unmarshal([]byte(r.stdout), &st) != nil || len(st) != 1 || st[0].StopSignal != "SIGINT" {
+		t.Errorf("status --json: %s", r.stdout)
+	}
+
+	// Attached: Ctrl-C to runctl stops the run with SIGINT.
+	fg := runName(t)
+	cmd := runctlCmd(t, "/", "run", "-n", fg, "--stop-signal", "INT", "--", "python3", "-c", motorNode)
+	var out, errb lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitJournal(t, fg, "ready", 1)
+	syscall.Kill(sandbox.ChildPID(cmd.Process.Pid), syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("attached run after Ctrl-C: %v (the node exits 0 on SIGINT)\nstdout %s\nstderr %s", err, out.String(), errb.String())
+	}
+	if journalCount(t, fg, "motors off") != 1 || !strings.Contains(out.String(), "motors off") {
+		t.Errorf("Ctrl-C did not reach the handler; stdout %q", out.String())
 	}
 }
