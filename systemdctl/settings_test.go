@@ -90,7 +90,7 @@ func checkSettings(t *testing.T, m *Manager, kvs []string) {
 	t.Cleanup(func() {
 		ctx := context.Background()
 		m.Kill(ctx, transUnit, unix.SIGKILL)
-		m.conn.StopUnitContext(ctx, transUnit, "replace", nil)
+		m.enqueue(ctx, "StopUnit", transUnit, "replace")
 		m.ResetFailed(ctx, transUnit)
 		os.Remove(sb.Path(unitFile))
 		daemonReload(t, ctx)
