@@ -4,7 +4,6 @@ import (
 	"errors"
 	"os"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/runctl/runctl/specstore"
@@ -55,7 +54,7 @@ func makeRun(scope systemdctl.Scope, name string, spec *units.Spec, known bool, 
 	r := Run{Name: name, Unit: units.UnitName(name), Manager: scope.String(), State: "stopped", Known: known || spec != nil}
 	if spec != nil {
 		r.Command, r.Dir, r.created, r.commandLine = spec.Argv, spec.Dir, spec.Created, spec.CommandLine()
-	} else if cl, ok := strings.CutPrefix(st.Description, "runctl run "+name+": "); ok {
+	} else if cl, _, ok := units.ParseDescription(name, st.Description); ok {
 		r.commandLine = cl // what run put in the Description: no file to read
 	}
 	if st.Loaded() && st.ActiveState != "inactive" {
@@ -92,9 +91,16 @@ func (e *Env) listRuns(full bool) ([]Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	props := systemdctl.BriefProps
-	if full {
-		props = func(state string) []string { return append(systemdctl.BriefProps(state), "InvocationID") }
+	props := func(st systemdctl.State) []string {
+		var restarts bool
+		if name, ok := units.NameFromUnit(st.Unit); ok {
+			_, restarts, _ = units.ParseDescription(name, st.Description)
+		}
+		p := systemdctl.BriefProps(st.ActiveState, restarts)
+		if full {
+			p = append(p, "InvocationID")
+		}
+		return p
 	}
 	t0 := time.Now()
 	states, err := m.List(e.Ctx, props, units.UnitPrefix+"*.service")
@@ -124,7 +130,7 @@ func (e *Env) listRuns(full bool) ([]Run, error) {
 			continue
 		}
 		var spec *units.Spec
-		described := strings.HasPrefix(st.Description, "runctl run "+name+": ")
+		_, _, described := units.ParseDescription(name, st.Description)
 		var damaged error
 		if known[name] && (full || !described || st.ActiveState == "failed" || st.ActiveState == "inactive") {
 			spec, damaged = loadDamaged(store, name)

@@ -336,23 +336,32 @@ type ListProps func(activeState string) []string
 
 // BriefProps are what `runctl ls` shows. ExecStart carries the runtime of
 // the command it started — pid, start and exit time, exit code and status —
-// so one read of it serves for four ExecMain* properties.
-func BriefProps(activeState string) []string {
+// so one read of it serves for four ExecMain* properties. The restart count
+// is read only of a unit that systemd restarts by itself (restarts): it is
+// 0 for every other.
+func BriefProps(activeState string, restarts bool) []string {
+	var props []string
 	switch activeState {
 	case "active", "reloading", "deactivating":
-		return []string{"ExecStart", "NRestarts"}
+		props = []string{"ExecStart"}
 	case "failed":
-		return []string{"ExecStart", "Result", "NRestarts"}
+		props = []string{"ExecStart", "Result"}
 	default:
-		return []string{"MainPID", "NRestarts", "Result"}
+		props = []string{"MainPID", "Result"}
 	}
+	if restarts {
+		props = append(props, "NRestarts")
+	}
+	return props
 }
 
 // List returns the state of every loaded unit matching the patterns: one
 // ListUnitsByPatterns, then props of each unit by pipelined Get calls over
 // the one connection. Reading whole interfaces instead costs ~300 values per
 // unit to encode and decode: 40x slower at 1,000 units.
-func (m *Manager) List(ctx context.Context, props ListProps, patterns ...string) ([]State, error) {
+// props gives the properties to read of a unit, as ListUnitsByPatterns
+// described it.
+func (m *Manager) List(ctx context.Context, props func(State) []string, patterns ...string) ([]State, error) {
 	var list []sd.UnitStatus
 	err := m.again(ctx, func() error {
 		return m.call(ctx, "ListUnitsByPatterns", []any{&list}, []string{}, patterns)
@@ -370,7 +379,7 @@ func (m *Manager) List(ctx context.Context, props ListProps, patterns ...string)
 	for i, u := range list {
 		paths[i] = u.Path
 	}
-	if err := m.getProps(ctx, states, paths, func(i int) []string { return props(states[i].ActiveState) }); err != nil {
+	if err := m.getProps(ctx, states, paths, func(i int) []string { return props(states[i]) }); err != nil {
 		return nil, err
 	}
 	// A daemon-reload forgets ExecStart's runtime: ask those few directly.
@@ -411,8 +420,9 @@ func (m *Manager) getProps(ctx context.Context, states []State, paths []dbus.Obj
 	}
 	calls := make([]call, 0, n)
 	done := make(chan *dbus.Call, n)
+	bus := m.bus()
 	for i := range states {
-		obj := m.bus().Object("org.freedesktop.systemd1", paths[i])
+		obj := bus.Object("org.freedesktop.systemd1", paths[i])
 		for _, p := range props(i) {
 			c := obj.Go("org.freedesktop.DBus.Properties.Get", 0, done, propInterface(p), p)
 			calls = append(calls, call{i, p, c})

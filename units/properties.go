@@ -39,7 +39,7 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 		stop = DefaultStopTimeout
 	}
 	props := []sdbus.Property{
-		prop("Description", "runctl run "+s.Name+": "+s.CommandLine()),
+		prop("Description", s.Description()),
 		prop("ExecStart", []execCommand{{Path: s.Path, Argv: EscapeDollars(s.Argv)}}),
 		// exec, not simple: the start job fails if execve fails.
 		prop("Type", "exec"),
@@ -62,7 +62,7 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 	if s.User != "" {
 		props = append(props, prop("User", s.User))
 	}
-	if s.Restart != "" && s.Restart != "no" {
+	if s.Restarts() {
 		props = append(props,
 			prop("Restart", s.Restart),
 			prop("RestartUSec", uint64(time.Duration(s.RestartDelay)/time.Microsecond)),

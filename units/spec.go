@@ -183,6 +183,38 @@ func busString(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
+// Description is the unit's Description: "runctl run NAME: COMMAND LINE",
+// with " (restart POLICY)" after NAME for a run systemd restarts by itself.
+// ls reads it instead of the spec, and asks for the restart count only of
+// the runs that can have one.
+func (s *Spec) Description() string {
+	if s.Restarts() {
+		return "runctl run " + s.Name + " (restart " + s.Restart + "): " + s.CommandLine()
+	}
+	return "runctl run " + s.Name + ": " + s.CommandLine()
+}
+
+// Restarts says whether systemd restarts the run by itself.
+func (s *Spec) Restarts() bool { return s.Restart != "" && s.Restart != "no" }
+
+// ParseDescription reads a Description that Description wrote for the run
+// name: its command line and whether systemd restarts it by itself.
+func ParseDescription(name, desc string) (commandLine string, restarts, ok bool) {
+	rest, ok := strings.CutPrefix(desc, "runctl run "+name)
+	if !ok {
+		return "", false, false
+	}
+	if cl, ok := strings.CutPrefix(rest, ": "); ok {
+		return cl, false, true
+	}
+	for _, p := range RestartPolicies {
+		if cl, ok := strings.CutPrefix(rest, " (restart "+p+"): "); ok {
+			return cl, p != "no", true
+		}
+	}
+	return "", false, false
+}
+
 // CommandLine shows Argv as one line a shell would read back as the same
 // argv, for the unit's Description and for `runctl ls`. Plain words stay
 // bare, others get single quotes, and anything unprintable uses bash's $'...'

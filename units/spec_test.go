@@ -233,3 +233,22 @@ func TestResolveExecutable(t *testing.T) {
 		t.Errorf("empty PATH: error = %v, want not found", err)
 	}
 }
+
+// ls learns a run's command line, and whether it can have restarts, from
+// the Description alone.
+func TestParseDescription(t *testing.T) {
+	for _, policy := range append([]string{""}, RestartPolicies...) {
+		s := validSpec()
+		s.Restart = policy
+		cl, restarts, ok := ParseDescription(s.Name, s.Description())
+		if !ok || cl != s.CommandLine() || restarts != s.Restarts() {
+			t.Errorf("restart %q: %q parsed as (%q, %v, %v), want (%q, %v, true)", policy, s.Description(), cl, restarts, ok, s.CommandLine(), s.Restarts())
+		}
+		if _, _, ok := ParseDescription(s.Name+"x", s.Description()); ok {
+			t.Errorf("%q parsed as a Description of run %sx", s.Description(), s.Name)
+		}
+	}
+	if _, _, ok := ParseDescription("nav", "runctl run nav (restart sometimes): x"); ok {
+		t.Error("a Description with an unknown restart policy parsed")
+	}
+}

@@ -94,7 +94,7 @@ func renderUnitFile(s *Spec, envFile string, scope string) ([]byte, error) {
 
 	b.comment(unitFileHeader)
 	b.section("Unit")
-	b.plain("Description", "description", "runctl run "+s.Name+": "+s.CommandLine())
+	b.plain("Description", "description", s.Description())
 	if s.MaxRestarts > 0 {
 		// As Properties: the limit counts starts, the first plus MaxRestarts.
 		b.raw("StartLimitIntervalSec", usecValue(time.Duration(s.Within)))
@@ -125,7 +125,7 @@ func renderUnitFile(s *Spec, envFile string, scope string) ([]byte, error) {
 	if s.User != "" {
 		b.plain("User", "user", s.User)
 	}
-	if s.Restart != "" && s.Restart != "no" {
+	if s.Restarts() {
 		b.raw("Restart", s.Restart)
 		b.raw("RestartSec", usecValue(time.Duration(s.RestartDelay)))
 	}

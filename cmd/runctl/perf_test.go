@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -24,5 +26,73 @@ func TestStopTakesTheTimeoutFromTheUnit(t *testing.T) {
 	}
 	if opens := inside(t, "cat", trace); strings.Contains(opens, name+".json") {
 		t.Fatalf("stop read the run's spec:\n%s", opens)
+	}
+}
+
+// pid1Calls returns the D-Bus method calls the sandbox's manager received
+// while f ran, as "member path" lines: PID 1 logs each one at debug level.
+func pid1Calls(t *testing.T, f func()) []string {
+	t.Helper()
+	inside(t, "systemd-analyze", "log-level", "debug")
+	defer inside(t, "systemd-analyze", "log-level", "info")
+	cursor := strings.TrimPrefix(strings.TrimSpace(inside(t, "journalctl", "-q", "-n", "0", "--show-cursor")), "-- cursor: ")
+	f()
+	inside(t, "journalctl", "--sync")
+	var calls []string
+	for _, line := range strings.Split(inside(t, "journalctl", "-q", "_PID=1", "--after-cursor="+cursor, "-o", "cat"), "\n") {
+		if !strings.Contains(line, "Got message type=method_call") {
+			continue
+		}
+		var member, path string
+		for _, field := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(field, "member="); ok {
+				member = v
+			}
+			if v, ok := strings.CutPrefix(field, "path="); ok {
+				path = v
+			}
+		}
+		calls = append(calls, member+" "+path)
+	}
+	return calls
+}
+
+// ls asks for the restart count only of runs that systemd restarts by
+// themselves (every other's is 0), and still shows it for those.
+func TestLsReadsRestartCountsOnlyOfRestartingRuns(t *testing.T) {
+	plain, restarting := runName(t), runName(t)
+	if r := runctl(t, "run", "-d", "-n", plain, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	if r := runctl(t, "run", "-d", "-n", restarting, "--restart=always", "--restart-delay=10ms", "--", "sh", "-c", "sleep 0.05"); r.code != 0 {
+		t.Fatal(r)
+	}
+	type listed struct {
+		Name     string `json:"name"`
+		Restarts int    `json:"restarts"`
+	}
+	waitFor(t, func() bool {
+		var runs []listed
+		json.Unmarshal([]byte(runctl(t, "ls", "--json").stdout), &runs)
+		return slices.ContainsFunc(runs, func(r listed) bool { return r.Name == restarting && r.Restarts >= 2 })
+	}, "ls to show the restarting run's restarts")
+	calls := pid1Calls(t, func() {
+		if r := runctl(t, "ls"); r.code != 0 {
+			t.Fatal(r)
+		}
+	})
+	count := func(name string) (n int) {
+		for _, c := range calls {
+			if strings.HasPrefix(c, "Get ") && strings.HasSuffix(c, "/runctl_2d"+name+"_2eservice") {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(plain); n != 1 {
+		t.Errorf("ls read %d properties of a running run without --restart, want 1 (ExecStart):\n%s", n, strings.Join(calls, "\n"))
+	}
+	if n := count(restarting); n != 2 && n != 3 {
+		t.Errorf("ls read %d properties of a restarting run, want its state's and NRestarts:\n%s", n, strings.Join(calls, "\n"))
 	}
 }
