@@ -64,7 +64,7 @@ func TestLsReadsRestartCountsOnlyOfRestartingRuns(t *testing.T) {
 	if r := runctl(t, "run", "-d", "-n", plain, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
 	}
-	if r := runctl(t, "run", "-d", "-n", restarting, "--restart=always", "--restart-delay=10ms", "--", "sh", "-c", "sleep 0.05"); r.code != 0 {
+	if r := runctl(t, "run", "-d", "--settle=0", "-n", restarting, "--restart=always", "--restart-delay=10ms", "--", "sh", "-c", "sleep 0.05"); r.code != 0 {
 		t.Fatal(r)
 	}
 	type listed struct {
