@@ -35,6 +35,8 @@ type RunCmd struct {
 	Settle       time.Duration `help:"${settle_help} Only with -d." default:"${settle}" placeholder:"DUR"`
 	Property     []string      `short:"p" sep:"none" help:"Set a unit property, as in a unit file (repeatable); see PROPERTIES for the ones taken." placeholder:"KEY=VALUE"`
 	StopSignal   string        `help:"Signal a stop, restart or Ctrl-C sends first (-p KillSignal=; SIGTERM by default)." placeholder:"SIGNAL"`
+	UID          string        `name:"uid" help:"Run the program as this user (system manager only)." placeholder:"USER"`
+	GID          string        `name:"gid" help:"Run the program with this group (default: the user's own)." placeholder:"GROUP"`
 	// -H sends it: the environment of a remote ssh session is nobody's choice.
 	CleanEnv bool     `hidden:"" help:"Capture no environment: only -E."`
 	Command  []string `arg:"" passthrough:"" help:"The command and its arguments, passed verbatim." placeholder:"CMD [ARG...]"`
@@ -114,6 +116,18 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 			return nil, nil, fmt.Errorf("invalid SupplementaryGroups: %w", err)
 		}
 	}
+	if c.UID != "" {
+		if _, err := lookupUser(c.UID); err != nil {
+			return nil, nil, fmt.Errorf("invalid --uid: %w", err)
+		}
+		spec.User = c.UID
+	}
+	if c.GID != "" {
+		if _, err := lookupGroup(c.GID); err != nil {
+			return nil, nil, fmt.Errorf("invalid --gid: %w", err)
+		}
+		spec.Group = c.GID
+	}
 	if c.Restart != "no" {
 		spec.RestartDelay = units.Duration(c.RestartDelay)
 	}
@@ -127,6 +141,20 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 		return nil, nil, errors.New("invalid restart settings: --restart-delay, --within and --max-restarts must not be negative")
 	}
 	return spec, dropped, spec.Validate()
+}
+
+// lookupUser checks a user exists here, by name or number, before anything
+// is created: systemd would only fail the start (status 217/USER).
+func lookupUser(u string) (*user.User, error) {
+	look := user.Lookup
+	if _, err := strconv.Atoi(u); err == nil {
+		look = user.LookupId
+	}
+	usr, err := look(u)
+	if err != nil {
+		return nil, fmt.Errorf("user %q does not exist on this host", u)
+	}
+	return usr, nil
 }
 
 // lookupGroup checks a group exists here, by name or number, before
@@ -162,6 +190,9 @@ func absDir(cwd, dir string) (string, error) {
 }
 
 func (c *RunCmd) Run(e *Env) error {
+	if (c.UID != "" || c.GID != "") && e.Scope() == systemdctl.User {
+		return errors.New("--uid and --gid need the system manager (sudo runctl ...): a user manager runs everything as you")
+	}
 	spec, dropped, err := c.spec()
 	if err != nil {
 		return err

@@ -31,7 +31,9 @@ type Status struct {
 	MemoryBytes *uint64              `json:"memory_bytes,omitempty"`
 	CPUSec      *float64             `json:"cpu_sec,omitempty"`
 	Tasks       *uint64              `json:"tasks,omitempty"`
-	// How the run is stopped, and the -p properties as typed.
+	// Who runs the program, how it is stopped, the -p properties as typed.
+	User           string    `json:"user,omitempty"`  // --uid
+	Group          string    `json:"group,omitempty"` // --gid
 	StopSignal     string    `json:"stop_signal,omitempty"`
 	StopTimeoutSec float64   `json:"stop_timeout_sec,omitempty"`
 	Properties     []string  `json:"properties,omitempty"`
@@ -111,6 +113,7 @@ func (c *StatusCmd) Run(e *Env) error {
 		if spec != nil {
 			s.StopSignal, s.StopTimeoutSec = unix.SignalName(spec.StopSignal()), spec.StopAfter().Seconds()
 			s.Properties = spec.Properties
+			s.User, s.Group = spec.User, spec.Group
 		}
 		if !s.running() && code == 0 {
 			code = statusNotRunning
@@ -210,6 +213,9 @@ func (s Status) print(w io.Writer, now time.Time) {
 		row("Invocation", s.InvocationID)
 	}
 	row("Restarts", strconv.Itoa(int(s.Restarts)))
+	if s.User != "" || s.Group != "" {
+		row("User", strings.Trim(s.User+":"+s.Group, ":"))
+	}
 	if s.StopSignal != "" {
 		row("Stop", fmt.Sprintf("%s, SIGKILL after %s", s.StopSignal, time.Duration(s.StopTimeoutSec*float64(time.Second))))
 	}

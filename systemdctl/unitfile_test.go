@@ -178,6 +178,7 @@ func unitFileCases() []unitFileCase {
 		}},
 		{name: "user and restart", spec: func(s *units.Spec) {
 			s.User = "daemon" // verify calls "nobody" unsafe, rightly
+			s.Group = "adm"
 			s.Restart = "on-failure"
 			s.RestartDelay = units.Duration(1500 * time.Millisecond)
 			s.MaxRestarts = 3

@@ -62,6 +62,9 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 	if s.User != "" {
 		props = append(props, prop("User", s.User))
 	}
+	if s.Group != "" {
+		props = append(props, prop("Group", s.Group))
+	}
 	if s.Restarts() {
 		props = append(props,
 			prop("Restart", s.Restart),

@@ -23,12 +23,13 @@ import (
 type Spec struct {
 	Version     int       `json:"version"` // SpecVersion
 	Name        string    `json:"name"`
-	Argv        []string  `json:"argv"` // exactly as typed; Argv[0] as typed
-	Path        string    `json:"path"` // absolute resolved executable for Argv[0]
-	Dir         string    `json:"dir"`  // working directory
-	Env         []string  `json:"env"`  // KEY=VALUE, the whole environment replayed
-	User        string    `json:"user,omitempty"`
-	StopTimeout Duration  `json:"stop_timeout"` // SIGTERM→SIGKILL for systemd's own stops
+	Argv        []string  `json:"argv"`            // exactly as typed; Argv[0] as typed
+	Path        string    `json:"path"`            // absolute resolved executable for Argv[0]
+	Dir         string    `json:"dir"`             // working directory
+	Env         []string  `json:"env"`             // KEY=VALUE, the whole environment replayed
+	User        string    `json:"user,omitempty"`  // User=, --uid
+	Group       string    `json:"group,omitempty"` // Group=, --gid
+	StopTimeout Duration  `json:"stop_timeout"`    // SIGTERM→SIGKILL for systemd's own stops
 	Created     time.Time `json:"created"`
 
 	// Automatic restart by systemd: Restart= (no, on-failure, always) after
@@ -140,6 +141,7 @@ func (s *Spec) validate() error {
 		{"executable path", s.Path},
 		{"working directory", s.Dir},
 		{"user", s.User},
+		{"group", s.Group},
 	} {
 		if !busString(f.v) {
 			return fmt.Errorf("%s %q is not valid UTF-8 or contains a NUL byte", f.what, f.v)

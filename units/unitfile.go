@@ -125,6 +125,9 @@ func renderUnitFile(s *Spec, envFile string, scope string) ([]byte, error) {
 	if s.User != "" {
 		b.plain("User", "user", s.User)
 	}
+	if s.Group != "" {
+		b.plain("Group", "group", s.Group)
+	}
 	if s.Restarts() {
 		b.raw("Restart", s.Restart)
 		b.raw("RestartSec", usecValue(time.Duration(s.RestartDelay)))

@@ -331,3 +331,78 @@ func TestStopSignalReachesTheHandler(t *testing.T) {
 		t.Errorf("Ctrl-C did not reach the handler; stdout %q", out.String())
 	}
 }
+
+// TestUIDGID: --uid/--gid run the program as that user and group, read from
+// ps and /proc after run, restart and enable; the spec and environment
+// file stay root's and 0600; an unknown user or group creates nothing.
+func TestUIDGID(t *testing.T) {
+	name := runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
+	if r := runctl(t, "run", "-d", "-n", name, "--uid", "daemon", "--gid", "adm", "-p", "SupplementaryGroups=dialout", "-E", "SECRET=s3cret", "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	check := func(when string) {
+		t.Helper()
+		pid := fmt.Sprint(mainPID(t, name))
+		if got := strings.Fields(inside(t, "ps", "-o", "user=,group=", "-p", pid)); len(got) != 2 || got[0] != "daemon" || got[1] != "adm" {
+			t.Errorf("%s: ps -o user,group: %q, want daemon adm", when, got)
+		}
+		status, _ := os.ReadFile(sb.Path("/proc/" + pid + "/status"))
+		var groups string
+		for _, l := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(l, "Groups:") {
+				groups = l
+			}
+		}
+		if !strings.Contains(groups, "20") { // dialout
+			t.Errorf("%s: supplementary groups %q lack dialout (20)", when, groups)
+		}
+		ents, err := os.ReadDir(sb.Path("/var/lib/runctl/runs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ent := range ents {
+			fi, err := os.Stat(sb.Path("/var/lib/runctl/runs/" + ent.Name()))
+			if err != nil || ent.IsDir() {
+				continue
+			}
+			if st := fi.Sys().(*syscall.Stat_t); fi.Mode().Perm()&0o077 != 0 || st.Uid != 0 {
+				t.Errorf("%s: %s is mode %v owner %d, want root-only", when, ent.Name(), fi.Mode(), st.Uid)
+			}
+		}
+	}
+	check("after run")
+	if r := runctl(t, "restart", name); r.code != 0 {
+		t.Fatalf("restart: %v", r)
+	}
+	check("after restart")
+	if r := runctl(t, "enable", name); r.code != 0 {
+		t.Fatalf("enable: %v", r)
+	}
+	if r := runctl(t, "restart", name); r.code != 0 {
+		t.Fatalf("restart: %v", r)
+	}
+	unit := inside(t, "cat", "/etc/systemd/system/runctl-"+name+".service")
+	if !strings.Contains(unit, "\nUser=daemon\n") || !strings.Contains(unit, "\nGroup=adm\n") || strings.Contains(unit, "s3cret") {
+		t.Errorf("unit file:\n%s", unit)
+	}
+	check("after enable")
+	var st []struct{ User, Group string }
+	if r := runctl(t, "--json", "status", name); json.Unmarshal([]byte(r.stdout), &st) != nil || len(st) != 1 || st[0].User != "daemon" || st[0].Group != "adm" {
+		t.Errorf("status --json: %s", r.stdout)
+	}
+
+	bad := runName(t)
+	for _, args := range [][]string{{"--uid", "no-such-user-x"}, {"--uid", "daemon", "--gid", "no-such-group-x"}, {"--user", "--uid", "daemon"}} {
+		r := runctl(t, append(append([]string{"run", "-d", "-n", bad}, args...), "--", "sleep", "1000")...)
+		if r.code == 0 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, args[len(args)-1]) && !strings.Contains(r.stderr, "system manager") {
+			t.Errorf("%q: want one line naming the problem: %v", args, r)
+		}
+		if ls := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "LoadState", "runctl-"+bad+".service")); ls != "not-found" {
+			t.Errorf("%q left unit %s", args, ls)
+		}
+		if _, err := os.Stat(sb.Path("/var/lib/runctl/runs/" + bad + ".json")); err == nil {
+			t.Errorf("%q left a spec", args)
+		}
+	}
+}
