@@ -8,8 +8,11 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+# Go lives in /usr/local/go on the machines this is developed on; a shell
+# that has not put it on PATH still runs every target.
+export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test test-pure fuzz demo bench bench-quick install uninstall clean fmt vet deb docs
+.PHONY: all build test test-deps test-pure fuzz demo bench bench-quick install uninstall clean fmt vet deb docs
 
 all: build
 
@@ -19,14 +22,18 @@ build:
 	$(GO) build -trimpath -o bin/runctl-sandbox ./cmd/runctl-sandbox
 
 # Every test: pure, integration (systemdctl against a sandboxed systemd) and
-# CLI (the built binary in the sandbox). Needs root; fails if the sandbox
-# cannot boot, so the systemd tests never skip silently.
-test: vet
+# CLI (the built binary in the sandbox), then every fuzz target for a
+# bounded count. Needs root; installs the Debian packages it needs first, and
+# fails if the sandbox cannot boot, so the systemd tests never skip silently.
+test: test-deps vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory fuzz
 
-# Every fuzz target for a bounded number of inputs (CI runs this after
-# test). A crasher is written to testdata/fuzz/ and, committed, runs as a
+test-deps:
+	packaging/build-deps.sh test
+
+# Every fuzz target for a bounded number of inputs (make test ends with it). A crasher is written to testdata/fuzz/ and, committed, runs as a
 # regular test from then on. Counts, not seconds: Go 1.26 can fail a fuzz
 # run that ends on its time limit (golang/go#75804).
 FUZZTIME ?= 3000x
@@ -49,7 +56,7 @@ fmt:
 
 # Boots a throwaway systemd and shows runctl at work in it.
 demo: build
-	bin/runctl-sandbox --bin bin -- sh scripts/demo.sh
+	bin/runctl-sandbox --bin bin -- sh -s < scripts/demo.sh
 
 # runctl against systemd-run and systemctl, inside a throwaway systemd.
 # Files written in the sandbox vanish with it, so the results leave it as

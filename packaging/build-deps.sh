@@ -1,21 +1,23 @@
 #!/bin/sh
 # Installs, on a fresh Debian 12 machine, the Debian packages `make deb`
 # needs: debian/control's Build-Depends (apt-get build-dep), dpkg-dev and
-# lintian. With "test", also what the tests need beyond that: polkitd,
-# which evaluates the polkit rule in the install test; openssh-server,
+# lintian. With "test", also what `make test` needs beyond that: the real
+# systemd, dbus and util-linux the tests boot, git, python3; polkitd, which
+# evaluates the polkit rule in the install test; openssh-server,
 # openssh-client and iproute2 for the fleet tests' robots (sshd in network
-# namespaces). ssh.service is disabled again in the host's /etc: sandboxes
-# overlay it, and each would start an sshd. Go is not a
-# Debian package here: it is /usr/local/go (see packaging/README.md).
+# namespaces; ssh.service is disabled again in the host's /etc: sandboxes
+# overlay it, and each would start an sshd). zsh and fish, for the
+# completion checks, are Build-Depends. Go is not a Debian package here: it
+# is /usr/local/go (see packaging/README.md).
 #
 #   packaging/build-deps.sh          # make deb
-#   packaging/build-deps.sh test     # make test, .ci/run
+#   packaging/build-deps.sh test     # make test (and so .ci/run)
 set -eu
 cd "$(dirname "$0")/.."
 
 pkgs="dpkg-dev lintian"
 if [ "${1:-}" = test ]; then
-	pkgs="$pkgs polkitd openssh-server openssh-client iproute2"
+	pkgs="$pkgs systemd dbus util-linux git python3 polkitd openssh-server openssh-client iproute2"
 fi
 
 need=

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/runctl/runctl/sandbox"
 )
@@ -29,6 +30,18 @@ func main() {
 }
 
 func run(bin, target string, argv []string) int {
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	if bin != "" {
+		// Inside, /tmp is a fresh tmpfs, and a checkout is often under
+		// /tmp: the binaries are copied to where the sandbox sees them.
+		staged, err := stage(bin)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "runctl-sandbox: %v\n", err)
+			return 1
+		}
+		defer os.RemoveAll(staged)
+		path = staged + ":" + path
+	}
 	sb, err := sandbox.Boot(context.Background(), sandbox.Options{Target: target})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "runctl-sandbox: %v\n", err)
@@ -36,12 +49,10 @@ func run(bin, target string, argv []string) int {
 	}
 	defer sb.Close()
 	cwd, _ := os.Getwd()
-	cmd := sb.CommandIn(context.Background(), cwd, argv[0], argv[1:]...)
-	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	if bin != "" {
-		abs, _ := filepath.Abs(bin)
-		path = abs + ":" + path
+	if cwd == "/tmp" || strings.HasPrefix(cwd, "/tmp/") {
+		cwd = "/" // not there inside
 	}
+	cmd := sb.CommandIn(context.Background(), cwd, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "PATH="+path)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	err = cmd.Run()
@@ -54,4 +65,32 @@ func run(bin, target string, argv []string) int {
 		return 1
 	}
 	return 0
+}
+
+// stage copies the files of dir into a new folder under the sandboxes'
+// state root, which the sandbox sees at the same path, and returns it.
+func stage(dir string) (string, error) {
+	root := sandbox.StateRoot()
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("cannot stage %s: %w", dir, err)
+	}
+	staged, err := os.MkdirTemp(root, "bin-")
+	if err != nil {
+		return "", fmt.Errorf("cannot stage %s: %w", dir, err)
+	}
+	ents, err := os.ReadDir(dir)
+	for _, e := range ents {
+		if err != nil || !e.Type().IsRegular() {
+			continue
+		}
+		var data []byte
+		if data, err = os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
+			err = os.WriteFile(filepath.Join(staged, e.Name()), data, 0o755)
+		}
+	}
+	if err != nil {
+		os.RemoveAll(staged)
+		return "", fmt.Errorf("cannot stage %s: %w", dir, err)
+	}
+	return staged, nil
 }
