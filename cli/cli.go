@@ -1,5 +1,5 @@
 // Package cli is runctl's command line: one file per verb, each a kong
-// command whose Run gets the shared *Env.
+// command that parses, calls the run lifecycle (package runs) and prints.
 package cli
 
 import (
@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"unicode"
 	"unicode/utf8"
@@ -20,15 +21,17 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/rs/zerolog"
 
+	"github.com/runctl/runctl/runs"
 	"github.com/runctl/runctl/specstore"
 	"github.com/runctl/runctl/systemdctl"
+	"github.com/runctl/runctl/units"
 )
 
 // Globals are the flags every verb takes.
 type Globals struct {
 	User     bool   `help:"Use your own user manager (default for non-root users)." xor:"scope"`
 	System   bool   `help:"Use the system manager (default for root)." xor:"scope"`
-	JSON     bool   `help:"Print machine-readable JSON instead of text."`
+	JSON     bool   `help:"Print machine-readable JSON instead of text; a failure prints {\"error\": ...}."`
 	LogLevel string `help:"Diagnostics on stderr: debug, info, warn, error." default:"warn" enum:"debug,info,warn,error"`
 	FleetFlags
 }
@@ -39,7 +42,7 @@ type CLI struct {
 
 	Run      RunCmd           `cmd:"" help:"Run a program as a systemd unit, attached or with -d in the background. With -H, nothing local is captured: the run gets only -E and --dir (default: the remote user's home)."`
 	Ls       LsCmd            `cmd:"" aliases:"list,ps" help:"List runs."`
-	Stop     StopCmd          `cmd:"" help:"Stop a run: SIGTERM, then SIGKILL after the timeout."`
+	Stop     StopCmd          `cmd:"" help:"Stop runs: SIGTERM, then SIGKILL after the timeout."`
 	Restart  RestartCmd       `cmd:"" help:"Stop a run, wait until it is gone, start it again exactly as it was."`
 	Start    StartCmd         `cmd:"" help:"Start a stopped run again from its kept spec."`
 	Rm       RmCmd            `cmd:"" help:"Forget stopped runs."`
@@ -51,24 +54,39 @@ type CLI struct {
 	Version  kong.VersionFlag `help:"Print the version and exit."`
 }
 
-// Env is what every verb needs: output streams, the manager, the run store.
-type Env struct {
-	*Globals
-	Ctx    context.Context
-	Stdout io.Writer
-	Stderr io.Writer
-	Log    zerolog.Logger
+// Scope is the manager the user asked for, or the default for who they are.
+func (g *Globals) Scope() systemdctl.Scope {
+	switch {
+	case g.User:
+		return systemdctl.User
+	case g.System:
+		return systemdctl.System
+	case os.Geteuid() == 0:
+		return systemdctl.System
+	default:
+		return systemdctl.User
+	}
+}
 
-	cancel context.CancelFunc // ends Ctx, e.g. on Ctrl-C while following
-	// interrupted: Ctrl-C or SIGTERM arrived while held off (enable).
-	interrupted bool
-	mgr         *systemdctl.Manager
+// Output is where a verb prints: text, or with --json one JSON document.
+type Output struct {
+	Stdout, Stderr io.Writer
+	JSON           bool
+}
+
+// PrintJSON writes v as indented JSON.
+func (o *Output) PrintJSON(v any) error {
+	enc := json.NewEncoder(o.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // ExitError ends runctl with a given code; Err, if set, is printed first.
 type ExitError struct {
 	Code int
 	Err  error
+	// Reported: the verb's JSON record already carries the error.
+	Reported bool
 }
 
 func (e *ExitError) Error() string {
@@ -79,6 +97,11 @@ func (e *ExitError) Error() string {
 }
 
 func (e *ExitError) Unwrap() error { return e.Err }
+
+// usage is a mistake in how runctl was called: exit 2, as kong's own.
+func usage(format string, args ...any) error {
+	return &ExitError{Code: 2, Err: fmt.Errorf(format, args...)}
+}
 
 // Parser is runctl's command line as kong sees it; the man page and the
 // shell completions are generated from it, so they cannot drift.
@@ -91,7 +114,8 @@ func parser(root any, version string) *kong.Kong {
 		kong.Name("runctl"),
 		kong.Description("Run, restart, inspect and autostart programs as systemd units."),
 		kong.UsageOnError(),
-		kong.Vars{"version": "runctl " + version, "settle": defaultSettle.String(), "settle_help": settleHelp},
+		kong.Vars{"version": "runctl " + version, "stop_timeout": units.DefaultStopTimeout.String(),
+			"settle": runs.DefaultSettle.String(), "settle_help": settleHelp},
 	)
 	if err != nil {
 		panic(err) // the CLI definition itself is wrong
@@ -189,95 +213,82 @@ func Main(args []string, version string) int {
 
 func run(kctx *kong.Context, globals *Globals, args []string, version string) int {
 	level, _ := zerolog.ParseLevel(globals.LogLevel)
+	log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true}).Level(level).With().Timestamp().Logger()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	systemdctl.Crashpoint = crashpoint
-	env := &Env{
-		Globals: globals,
-		Ctx:     ctx,
-		cancel:  cancel,
-		Stdout:  os.Stdout,
-		Stderr:  os.Stderr,
-		Log:     zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true}).Level(level).With().Timestamp().Logger(),
+	out := &Output{Stdout: os.Stdout, Stderr: os.Stderr, JSON: globals.JSON}
+	// The manager is connected only for verbs that ask for the lifecycle,
+	// and only once they have checked their arguments (Lifecycle).
+	var lifecycle *runs.Runs
+	lazy := Lifecycle(sync.OnceValues(func() (*runs.Runs, error) {
+		var err error
+		lifecycle, err = connect(ctx, globals, log)
+		return lifecycle, err
+	}))
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	kctx.Bind(globals, out, log, lazy)
+	_ = kctx.BindToProvider(func() (*runs.Runs, error) { return lazy() })
+	defer func() {
+		if lifecycle != nil {
+			lifecycle.Manager.Close()
+		}
+	}()
+	switch {
+	case len(globals.Host) > 0:
+		return fanOut(ctx, kctx, globals, args, out, log)
+	case globals.FleetProtocol != 0:
+		return envelope(kctx, globals, out, version)
 	}
-	defer env.close()
-	if len(globals.Host) > 0 {
-		return fanOut(kctx, globals, args, env)
+	code, err, reported := verbExit(kctx.Run())
+	if err != nil {
+		fmt.Fprintf(out.Stderr, "runctl: %v\n", err)
+		if out.JSON && !reported {
+			out.PrintJSON(map[string]any{"error": err.Error(), "exit_code": code})
+		}
 	}
-	if globals.FleetProtocol != 0 {
-		return envelope(kctx, globals, env, version)
-	}
-	return verbExit(kctx.Run(env), func(err error) { fmt.Fprintf(env.Stderr, "runctl: %v\n", err) })
+	return code
 }
 
-// verbExit is the process's exit code for a verb's error, which goes to report.
-func verbExit(err error, report func(error)) int {
+// verbExit is the process's exit code for a verb's error, the error to
+// report (nil if none), and whether the verb's JSON already holds it.
+func verbExit(err error) (code int, report error, reported bool) {
 	if err == nil {
-		return 0
+		return 0, nil, false
 	}
 	var exit *ExitError
 	if errors.As(err, &exit) {
-		if exit.Err != nil {
-			report(exit.Err)
-		}
-		return exit.Code
+		return exit.Code, exit.Err, exit.Reported
 	}
-	report(err)
-	return 1
+	return 1, err, false
 }
 
-// Scope is the manager the user asked for, or the default for who they are.
-func (e *Env) Scope() systemdctl.Scope {
-	switch {
-	case e.User:
-		return systemdctl.User
-	case e.System:
-		return systemdctl.System
-	case os.Geteuid() == 0:
-		return systemdctl.System
-	default:
-		return systemdctl.User
-	}
+// Lifecycle connects to the manager on first call and returns the runs'
+// lifecycle; verbs that check arguments first take it instead of *runs.Runs.
+type Lifecycle func() (*runs.Runs, error)
+
+// store is where the runs of the manager the flags chose are kept.
+func store(g *Globals) (specstore.Store, error) {
+	dir, err := runs.StoreDir(g.Scope())
+	return specstore.Store{Dir: dir}, err
 }
 
-// Manager connects on first use and keeps the one connection.
-func (e *Env) Manager() (*systemdctl.Manager, error) {
-	if e.mgr != nil {
-		return e.mgr, nil
-	}
-	opts := systemdctl.Options{Scope: e.Scope(), Bus: os.Getenv("RUNCTL_BUS")}
-	m, err := systemdctl.Connect(e.Ctx, opts)
+// connect builds the lifecycle for the manager the flags chose.
+func connect(ctx context.Context, g *Globals, log zerolog.Logger) (*runs.Runs, error) {
+	scope := g.Scope()
+	st, err := store(g)
 	if err != nil {
 		return nil, err
 	}
-	e.Log.Debug().Str("scope", e.Scope().String()).Msg("connected to systemd")
-	e.mgr = m
-	return m, nil
-}
-
-// Store is where this manager's runs are kept.
-func (e *Env) Store() (specstore.Store, error) {
-	if d := os.Getenv("RUNCTL_STATE_DIR"); d != "" {
-		return specstore.Store{Dir: d}, nil
+	unitDir, err := runs.UnitDir(scope)
+	if err != nil {
+		return nil, err
 	}
-	if e.Scope() == systemdctl.System {
-		return specstore.Store{Dir: specstore.SystemDir}, nil
+	m, err := systemdctl.Connect(ctx, systemdctl.Options{Scope: scope, Bus: os.Getenv("RUNCTL_BUS")})
+	if err != nil {
+		return nil, err
 	}
-	d, err := specstore.UserDir()
-	return specstore.Store{Dir: d}, err
-}
-
-func (e *Env) close() {
-	if e.mgr != nil {
-		e.mgr.Close()
-	}
-}
-
-// printJSON writes v as indented JSON.
-func (e *Env) printJSON(v any) error {
-	enc := json.NewEncoder(e.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	log.Debug().Str("scope", scope.String()).Msg("connected to systemd")
+	return &runs.Runs{Manager: m, Store: st, UnitDir: unitDir, Log: log}, nil
 }
 
 // interrupts delivers SIGINT and SIGTERM to runctl until stop is called.
@@ -285,4 +296,21 @@ func interrupts() (<-chan os.Signal, func()) {
 	ch := make(chan os.Signal, 4)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
 	return ch, func() { signal.Stop(ch) }
+}
+
+// target is NAME, checked, or the most recently started run (with known, a
+// stopped run runctl keeps counts too), which is then named on out's
+// stdout unless out is nil.
+func target(ctx context.Context, rs *runs.Runs, out *Output, given *string, known bool) (string, error) {
+	if given != nil {
+		return *given, units.ValidateName(*given)
+	}
+	name, err := rs.MostRecent(ctx, known)
+	if err != nil {
+		return "", err
+	}
+	if out != nil && !out.JSON {
+		fmt.Fprintf(out.Stdout, "%s is the most recently started run\n", name)
+	}
+	return name, nil
 }

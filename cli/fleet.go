@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
 	"github.com/runctl/runctl/fleet"
@@ -38,9 +40,9 @@ var fleetOnly = map[string]bool{"host": true, "inventory": true, "parallel": tru
 	"host-timeout": true, "remote-runctl": true, "fleet-protocol": true, "json": true}
 
 // fanOut runs the parsed verb on every -H host and prints the merged result.
-func fanOut(kctx *kong.Context, globals *Globals, args []string, e *Env) int {
+func fanOut(ctx context.Context, kctx *kong.Context, globals *Globals, args []string, out *Output, log zerolog.Logger) int {
 	fail := func(err error) int {
-		fmt.Fprintf(e.Stderr, "runctl: %v\n", err)
+		fmt.Fprintf(out.Stderr, "runctl: %v\n", err)
 		return 2
 	}
 	verb := kctx.Selected()
@@ -74,7 +76,7 @@ func fanOut(kctx *kong.Context, globals *Globals, args []string, e *Env) int {
 	}
 	ctl, err := fleet.ControlDir()
 	if err != nil {
-		e.Log.Warn().Err(err).Msg("ssh connections are not shared")
+		log.Warn().Err(err).Msg("ssh connections are not shared")
 	}
 	o := fleet.Options{SSH: sshCmd, ControlDir: ctl, Parallel: f.Parallel, Serial: serial, MaxFail: maxFail,
 		HostTimeout: f.HostTimeout, RemoteRunctl: f.RemoteRunctl}
@@ -82,24 +84,24 @@ func fanOut(kctx *kong.Context, globals *Globals, args []string, e *Env) int {
 	// logs and attached runs print as they go: their lines are relayed.
 	run, _ := verb.Target.Addr().Interface().(*RunCmd)
 	if verb.Name == "logs" || (run != nil && !run.Daemon) {
-		return e.stream(o, targets, remote)
+		return stream(ctx, out, o, targets, remote)
 	}
-	if serial.Set && isTerminal(e.Stderr) {
+	if serial.Set && isTerminal(out.Stderr) {
 		o.Progress = func(p fleet.Progress) {
-			fmt.Fprintf(e.Stderr, "\r\033[K[batch %d/%d] %d/%d hosts: %s", p.Batch, p.Batches, p.Done, p.Total, fleet.CountsText(p.Counts))
+			fmt.Fprintf(out.Stderr, "\r\033[K[batch %d/%d] %d/%d hosts: %s", p.Batch, p.Batches, p.Done, p.Total, fleet.CountsText(p.Counts))
 		}
 	}
-	results := fleet.Run(e.Ctx, o, targets, remote)
+	results := fleet.Run(ctx, o, targets, remote)
 	if o.Progress != nil {
-		fmt.Fprint(e.Stderr, "\r\033[K")
+		fmt.Fprint(out.Stderr, "\r\033[K")
 	}
-	if e.JSON {
+	if out.JSON {
 		if verb.Name == "ls" {
 			tagRuns(results)
 		}
-		e.printJSON(results)
+		out.PrintJSON(results)
 	} else {
-		printFleet(e.Stdout, verb.Name, results)
+		printFleet(out.Stdout, verb.Name, results)
 	}
 	if !fleet.AllOK(results) {
 		return 1
@@ -109,8 +111,8 @@ func fanOut(kctx *kong.Context, globals *Globals, args []string, e *Env) int {
 
 // stream relays a streaming verb's lines, each prefixed by its host
 // (coloured on a terminal); --json lines get a "host" field instead.
-func (e *Env) stream(o fleet.Options, targets []fleet.Target, remote []string) int {
-	if e.JSON {
+func stream(ctx context.Context, out *Output, o fleet.Options, targets []fleet.Target, remote []string) int {
+	if out.JSON {
 		remote = append([]string{"--json"}, remote...)
 	} else if remote[0] == "logs" {
 		remote = append([]string{"logs", "--no-hostname"}, remote[1:]...)
@@ -120,15 +122,15 @@ func (e *Env) stream(o fleet.Options, targets []fleet.Target, remote []string) i
 		width = max(width, len(t.Name))
 	}
 	colour := map[string]string{}
-	if isTerminal(e.Stdout) {
+	if isTerminal(out.Stdout) {
 		palette := []string{"36", "33", "35", "32", "34", "91", "96", "93"}
 		for i, t := range targets {
 			colour[t.Name] = palette[i%len(palette)]
 		}
 	}
-	results := fleet.Stream(e.Ctx, o, targets, remote, func(host, text string) {
+	results := fleet.Stream(ctx, o, targets, remote, func(host, text string) {
 		switch {
-		case e.JSON:
+		case out.JSON:
 			if strings.HasPrefix(text, "{") {
 				h, _ := json.Marshal(host)
 				text = `{"host":` + string(h) + "," + strings.TrimPrefix(text, "{")
@@ -136,20 +138,20 @@ func (e *Env) stream(o fleet.Options, targets []fleet.Target, remote []string) i
 					text = text[:len(text)-2] + "}"
 				}
 			}
-			fmt.Fprintln(e.Stdout, text)
+			fmt.Fprintln(out.Stdout, text)
 		case colour[host] != "":
-			fmt.Fprintf(e.Stdout, "\033[%sm%-*s\033[0m | %s\n", colour[host], width, host, text)
+			fmt.Fprintf(out.Stdout, "\033[%sm%-*s\033[0m | %s\n", colour[host], width, host, text)
 		default:
-			fmt.Fprintf(e.Stdout, "%-*s | %s\n", width, host, text)
+			fmt.Fprintf(out.Stdout, "%-*s | %s\n", width, host, text)
 		}
 	})
 	if !fleet.AllOK(results) || len(results) > 1 {
 		for _, r := range results {
 			if r.Outcome != fleet.OK {
-				fmt.Fprintf(e.Stderr, "%s: %s: %s\n", r.Host, r.Outcome, r.Error)
+				fmt.Fprintf(out.Stderr, "%s: %s: %s\n", r.Host, r.Outcome, r.Error)
 			}
 		}
-		fmt.Fprintln(e.Stderr, fleet.Summary(results))
+		fmt.Fprintln(out.Stderr, fleet.Summary(results))
 	}
 	if !fleet.AllOK(results) {
 		return 1
@@ -336,29 +338,33 @@ func isTerminal(w io.Writer) bool {
 
 // envelope runs the verb for a fleet caller: --json output captured into
 // one fleet.Envelope with the exit code and error.
-func envelope(kctx *kong.Context, globals *Globals, e *Env, version string) int {
-	out := e.Stdout
+func envelope(kctx *kong.Context, globals *Globals, out *Output, version string) int {
+	stdout := out.Stdout
 	env := fleet.Envelope{Protocol: fleet.Protocol, Version: version}
 	if globals.FleetProtocol > fleet.Protocol {
 		env.Exit, env.Error = 1, fmt.Sprintf("this runctl (%s) speaks fleet protocol %d, the caller needs %d: install the caller's runctl version here", version, fleet.Protocol, globals.FleetProtocol)
 	} else {
 		var buf bytes.Buffer
-		e.Stdout, e.JSON = &buf, true
-		env.Exit = verbExit(kctx.Run(e), func(err error) { env.Error = err.Error() })
+		out.Stdout, out.JSON = &buf, true
+		code, err, _ := verbExit(kctx.Run())
+		env.Exit = code
+		if err != nil {
+			env.Error = err.Error()
+		}
 		if b := bytes.TrimSpace(buf.Bytes()); json.Valid(b) {
 			env.Result = b
 		} else if len(b) > 0 {
 			env.Result, _ = json.Marshal(string(b))
 		}
 	}
-	json.NewEncoder(out).Encode(env)
+	json.NewEncoder(stdout).Encode(env)
 	return env.Exit
 }
 
 // ServeSSHCmd is the forced command of a key restricted to runctl.
 type ServeSSHCmd struct{}
 
-func (c *ServeSSHCmd) Run(e *Env) error {
+func (c *ServeSSHCmd) Run() error {
 	orig := os.Getenv("SSH_ORIGINAL_COMMAND")
 	refuse := func(why string) error {
 		return &ExitError{Code: 1, Err: fmt.Errorf("serve-ssh: refused %q: %s; this key runs only runctl commands (runctl VERB ...), without a shell", orig, why)}

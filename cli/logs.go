@@ -1,13 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"os/user"
-	"slices"
-	"strconv"
+	"os/signal"
+	"syscall"
 
 	"github.com/runctl/runctl/journal"
 	"github.com/runctl/runctl/systemdctl"
@@ -26,14 +24,14 @@ type LogsCmd struct {
 	NoHostname bool    `help:"Leave the host name out of each line."`
 }
 
-func (c *LogsCmd) Run(e *Env) error {
+func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error {
 	if c.Lines < 0 {
-		return fmt.Errorf("invalid --lines %d: give 0 (all) or more", c.Lines)
+		return usage("invalid --lines %d: give 0 (all) or more", c.Lines)
 	}
 	which := c.Invocation
 	if c.Since != "" || c.Until != "" {
 		if which != "" && which != "all" {
-			return errors.New("--since and --until select by time: use them with --invocation all (their default)")
+			return usage("--since and --until select by time: use them with --invocation all (their default)")
 		}
 		which = "all"
 	}
@@ -41,25 +39,34 @@ func (c *LogsCmd) Run(e *Env) error {
 		which = "current"
 	}
 	if which != "current" && which != "previous" && which != "all" && !isInvocationID(which) {
-		return fmt.Errorf("invalid --invocation %q: give current, previous, all, or a 32-digit invocation id", which)
+		return usage("invalid --invocation %q: give current, previous, all, or a 32-digit invocation id", which)
 	}
-	name, err := e.logTarget(c.Name)
+	if c.Name != nil {
+		if err := validNames(*c.Name); err != nil {
+			return err
+		}
+	}
+	rs, err := provide()
 	if err != nil {
 		return err
 	}
-	if err := canReadJournal(e.Scope()); err != nil {
+	name, err := target(ctx, rs, nil, c.Name, true)
+	if err != nil {
+		return err
+	}
+	if err := rs.CanReadJournal(); err != nil {
 		return err
 	}
 	unit := units.UnitName(name)
-	q := journal.Query{User: e.Scope() == systemdctl.User, Units: []string{unit}, Lines: c.Lines, Priority: c.Priority, SinceRaw: c.Since, UntilRaw: c.Until}
+	q := journal.Query{User: rs.Scope() == systemdctl.User, Units: []string{unit}, Lines: c.Lines, Priority: c.Priority, SinceRaw: c.Since, UntilRaw: c.Until}
 	if which != "all" {
-		win, err := journal.FindInvocation(e.Ctx, q.User, unit, which)
+		win, err := journal.FindInvocation(ctx, q.User, unit, which)
 		if err != nil {
-			return journalHint(err, e.Scope())
+			return rs.JournalHint(err)
 		}
 		if win.ID == "" {
-			if !e.JSON {
-				fmt.Fprintf(e.Stderr, "runctl: %s has no %s invocation in the journal\n", name, which)
+			if !out.JSON {
+				fmt.Fprintf(out.Stderr, "runctl: %s has no %s invocation in the journal\n", name, which)
 			}
 			if !c.Follow {
 				return nil
@@ -69,18 +76,18 @@ func (c *LogsCmd) Run(e *Env) error {
 	}
 	if c.Follow {
 		if !q.Until.IsZero() {
-			return errors.New("only the newest invocation can be followed: drop --invocation, or --follow")
+			return usage("only the newest invocation can be followed: drop --invocation, or --follow")
 		}
 		q.Follow = true
-		sigs, stop := interrupts()
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
-		go func() { <-sigs; e.cancel() }()
 	}
 	last := ""
-	w := newLineWriter(e)
-	err = journal.Stream(e.Ctx, q, func(en journal.Entry) error {
+	w := newLineWriter(out)
+	err = journal.Stream(ctx, q, func(en journal.Entry) error {
 		l := logLine(en)
-		if c.Follow && l.InvocationID != "" && last != "" && l.InvocationID != last && !e.JSON {
+		if c.Follow && l.InvocationID != "" && last != "" && l.InvocationID != last && !out.JSON {
 			w.marker(fmt.Sprintf("-- new invocation %s --", l.InvocationID))
 		}
 		if l.InvocationID != "" {
@@ -88,8 +95,8 @@ func (c *LogsCmd) Run(e *Env) error {
 		}
 		return w.line(l, !c.NoHostname)
 	})
-	if err != nil && e.Ctx.Err() == nil {
-		return journalHint(err, e.Scope())
+	if err != nil && ctx.Err() == nil {
+		return rs.JournalHint(err)
 	}
 	return nil
 }
@@ -106,62 +113,22 @@ func isInvocationID(s string) bool {
 	return true
 }
 
-// logTarget is NAME, or the most recently started run; a stopped run
-// runctl keeps counts too: its logs are still in the journal.
-func (e *Env) logTarget(given *string) (string, error) {
-	if given != nil {
-		return *given, units.ValidateName(*given)
-	}
-	runs, err := e.listRuns(true)
-	if err != nil {
-		return "", err
-	}
-	r, err := mostRecent(runs)
-	if err != nil {
-		r, err = mostRecentKnown(runs)
-	}
-	if err != nil {
-		return "", &ExitError{Code: 1, Err: err}
-	}
-	return r.Name, nil
-}
-
-// canReadJournal says which group a user needs to read the system journal;
-// journalctl itself would just show nothing.
-func canReadJournal(scope systemdctl.Scope) error {
-	if os.Geteuid() == 0 || scope == systemdctl.User {
-		return nil
-	}
-	gids, _ := os.Getgroups()
-	for _, name := range []string{"systemd-journal", "adm", "wheel"} {
-		g, err := user.LookupGroup(name)
-		if err != nil {
-			continue
-		}
-		gid, _ := strconv.Atoi(g.Gid)
-		if slices.Contains(gids, gid) || os.Getegid() == gid {
-			return nil
-		}
-	}
-	return errors.New("cannot read the system journal: your user must be in group systemd-journal (or adm): sudo usermod -aG systemd-journal $USER, then log in again; or use --user for your own runs")
-}
-
 // lineWriter prints log lines as text or JSON lines.
 type lineWriter struct {
-	e   *Env
+	out *Output
 	enc *json.Encoder
 }
 
-func newLineWriter(e *Env) *lineWriter {
-	return &lineWriter{e: e, enc: json.NewEncoder(e.Stdout)}
+func newLineWriter(out *Output) *lineWriter {
+	return &lineWriter{out: out, enc: json.NewEncoder(out.Stdout)}
 }
 
 func (w *lineWriter) line(l LogLine, hostname bool) error {
-	if w.e.JSON {
+	if w.out.JSON {
 		return w.enc.Encode(l)
 	}
-	_, err := fmt.Fprintln(w.e.Stdout, l.text(hostname))
+	_, err := fmt.Fprintln(w.out.Stdout, l.text(hostname))
 	return err
 }
 
-func (w *lineWriter) marker(s string) { fmt.Fprintln(w.e.Stdout, s) }
+func (w *lineWriter) marker(s string) { fmt.Fprintln(w.out.Stdout, s) }

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/runctl/runctl/runs"
 )
 
 // LsCmd lists runs.
@@ -13,30 +15,30 @@ type LsCmd struct {
 	Quiet bool `short:"q" help:"Print only the names (for scripts and shell completion)."`
 }
 
-func (c *LsCmd) Run(e *Env) error {
-	runs, err := e.listRuns(e.JSON)
+func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
+	list, err := rs.List(ctx, out.JSON)
 	if err != nil {
 		return err
 	}
 	if c.Quiet {
-		for _, r := range runs {
-			fmt.Fprintln(e.Stdout, r.Name)
+		for _, r := range list {
+			fmt.Fprintln(out.Stdout, r.Name)
 		}
 		return nil
 	}
-	if e.JSON {
-		if runs == nil {
-			runs = []Run{}
+	if out.JSON {
+		if list == nil {
+			list = []runs.Run{}
 		}
-		return e.printJSON(runs)
+		return out.PrintJSON(list)
 	}
-	if len(runs) == 0 {
-		fmt.Fprintf(e.Stdout, "no runs (start one with: runctl run -d -- CMD [ARG...])\n")
+	if len(list) == 0 {
+		fmt.Fprintf(out.Stdout, "no runs (start one with: runctl run -d -- CMD [ARG...])\n")
 		return nil
 	}
-	tw := tabwriter.NewWriter(e.Stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(out.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESTARTS\tBOOT\tCOMMAND")
-	for _, r := range runs {
+	for _, r := range list {
 		pid, up := "-", "-"
 		if r.PID != 0 {
 			pid = strconv.Itoa(int(r.PID))
@@ -56,10 +58,10 @@ func (c *LsCmd) Run(e *Env) error {
 		if r.Damaged != "" && r.State != "damaged" {
 			state += " (spec damaged)"
 		}
-		if r.Damaged != "" && r.commandLine == "" {
-			r.commandLine = "? (runctl status " + r.Name + " says why)"
+		if r.Damaged != "" && r.CommandLine == "" {
+			r.CommandLine = "? (runctl status " + r.Name + " says why)"
 		}
-		cmd := r.commandLine
+		cmd := r.CommandLine
 		if cmd == "" {
 			cmd = "?"
 		}
@@ -70,26 +72,4 @@ func (c *LsCmd) Run(e *Env) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Name, state, pid, up, r.Restarts, boot, truncate(cmd, 80))
 	}
 	return tw.Flush()
-}
-
-// humanDuration prints 4s, 3m12s, 5h02m, 2d03h.
-func humanDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	default:
-		return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
-	}
-}
-
-func truncate(s string, n int) string {
-	s = strings.ReplaceAll(s, "\n", `\n`)
-	if len([]rune(s)) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
 }

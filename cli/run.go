@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/rs/zerolog"
 
 	"github.com/runctl/runctl/journal"
-	"github.com/runctl/runctl/specstore"
+	"github.com/runctl/runctl/runs"
 	"github.com/runctl/runctl/systemdctl"
 	"github.com/runctl/runctl/units"
 )
@@ -22,9 +23,9 @@ import (
 type RunCmd struct {
 	Daemon       bool          `short:"d" help:"Return once the run is active instead of staying attached."`
 	Name         *string       `short:"n" help:"Name of the run (default: from the command's basename)." placeholder:"NAME"`
-	Env          []string      `short:"E" name:"env" sep:"none" help:"Set an environment variable for the run (repeatable)." placeholder:"K=V"`
+	Env          []string      `short:"E" name:"env" sep:"none" help:"Set an environment variable for the run (repeatable); PATH=... is also where the command is looked up." placeholder:"K=V"`
 	Dir          string        `help:"Working directory of the run (default: the current one)." placeholder:"DIR"`
-	StopTimeout  time.Duration `help:"How long a stop waits after SIGTERM before SIGKILL." default:"10s"`
+	StopTimeout  time.Duration `help:"How long a stop waits after SIGTERM before SIGKILL." default:"${stop_timeout}"`
 	Replace      bool          `help:"If NAME is running, stop it, wait until it is gone, then start this command in its place."`
 	Restart      string        `help:"Restart automatically: no, on-failure or always." enum:"no,on-failure,always" default:"no"`
 	RestartDelay time.Duration `help:"Wait this long before an automatic restart." default:"100ms"`
@@ -51,10 +52,19 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	} else if len(argv) > 0 && strings.HasPrefix(argv[0], "-") {
 		// kong passes everything from the first non-flag on; without "--"
 		// a mistyped flag would be taken for the command.
-		return nil, nil, fmt.Errorf("unknown flag %s (put the command after --: runctl run [flags] -- CMD [ARG...])", argv[0])
+		return nil, nil, usage("unknown flag %s (put the command after --: runctl run [flags] -- CMD [ARG...])", argv[0])
 	}
 	if len(argv) == 0 || argv[0] == "" {
-		return nil, nil, errors.New("no command given: runctl run [flags] -- CMD [ARG...]")
+		return nil, nil, usage("no command given: runctl run [flags] -- CMD [ARG...]")
+	}
+	if c.StopTimeout <= 0 {
+		return nil, nil, usage("invalid --stop-timeout %v: give a positive duration such as 10s", c.StopTimeout)
+	}
+	if c.RestartDelay < 0 || c.Within <= 0 || c.MaxRestarts < 0 {
+		return nil, nil, usage("invalid restart settings: --restart-delay, --within and --max-restarts must not be negative")
+	}
+	if err := checkSettle(c.Settle); err != nil {
+		return nil, nil, err
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -62,21 +72,16 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	}
 	dir := cwd
 	if c.Dir != "" {
-		dir, err = absDir(cwd, c.Dir)
-		if err != nil {
+		if dir, err = absDir(cwd, c.Dir); err != nil {
 			return nil, nil, err
 		}
-	}
-	path, err := units.ResolveExecutable(argv[0], os.Getenv("PATH"), cwd)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot run %q: %w", argv[0], err)
 	}
 	name := units.SanitizeName(argv[0])
 	if c.Name != nil {
 		name = *c.Name // even "", which ValidateName refuses
 	}
 	if err := units.ValidateName(name); err != nil {
-		return nil, nil, err
+		return nil, nil, usage("%v", err)
 	}
 	base := os.Environ()
 	if c.CleanEnv {
@@ -84,10 +89,12 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	}
 	env, dropped, err := units.CaptureEnv(base, c.Env, dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, usage("%v", err)
 	}
-	if c.StopTimeout <= 0 {
-		return nil, nil, fmt.Errorf("invalid --stop-timeout %v: give a positive duration such as 10s", c.StopTimeout)
+	// The command is looked up in the PATH the run gets (-E PATH=...).
+	path, err := units.ResolveExecutable(argv[0], units.EnvValue(env, "PATH"), cwd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot run %q: %w", argv[0], err)
 	}
 	spec := &units.Spec{
 		Version:     units.SpecVersion,
@@ -104,27 +111,27 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	}
 	if c.StopSignal != "" {
 		if _, err := units.ParseSignal(c.StopSignal); err != nil {
-			return nil, nil, fmt.Errorf("invalid --stop-signal: %w", err)
+			return nil, nil, usage("invalid --stop-signal: %v", err)
 		}
 		spec.Properties = append(spec.Properties, "KillSignal="+c.StopSignal)
 	}
 	if err := units.CheckProperties(spec.Properties); err != nil {
-		return nil, nil, err
+		return nil, nil, usage("%v", err)
 	}
 	for _, g := range units.SupplementaryGroups(spec.Properties) {
 		if _, err := lookupGroup(g); err != nil {
-			return nil, nil, fmt.Errorf("invalid SupplementaryGroups: %w", err)
+			return nil, nil, usage("invalid SupplementaryGroups: %v", err)
 		}
 	}
 	if c.UID != "" {
 		if _, err := lookupUser(c.UID); err != nil {
-			return nil, nil, fmt.Errorf("invalid --uid: %w", err)
+			return nil, nil, usage("invalid --uid: %v", err)
 		}
 		spec.User = c.UID
 	}
 	if c.GID != "" {
 		if _, err := lookupGroup(c.GID); err != nil {
-			return nil, nil, fmt.Errorf("invalid --gid: %w", err)
+			return nil, nil, usage("invalid --gid: %v", err)
 		}
 		spec.Group = c.GID
 	}
@@ -133,12 +140,6 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	}
 	if c.MaxRestarts > 0 {
 		spec.MaxRestarts, spec.Within = c.MaxRestarts, units.Duration(c.Within)
-	}
-	if err := checkSettle(c.Settle); err != nil {
-		return nil, nil, err
-	}
-	if c.RestartDelay < 0 || c.Within <= 0 || c.MaxRestarts < 0 {
-		return nil, nil, errors.New("invalid restart settings: --restart-delay, --within and --max-restarts must not be negative")
 	}
 	return spec, dropped, spec.Validate()
 }
@@ -189,21 +190,32 @@ func absDir(cwd, dir string) (string, error) {
 	return filepath.Clean(dir), nil
 }
 
-func (c *RunCmd) Run(e *Env) error {
-	if (c.UID != "" || c.GID != "") && e.Scope() == systemdctl.User {
-		return errors.New("--uid and --gid need the system manager (sudo runctl ...): a user manager runs everything as you")
+func (c *RunCmd) Run(ctx context.Context, g *Globals, out *Output, log zerolog.Logger, provide Lifecycle) error {
+	if (c.UID != "" || c.GID != "") && g.Scope() == systemdctl.User {
+		return usage("--uid and --gid need the system manager (sudo runctl ...): a user manager runs everything as you")
 	}
 	spec, dropped, err := c.spec()
 	if err != nil {
 		return err
 	}
 	if len(dropped) > 0 {
-		e.Log.Info().Strs("vars", dropped).Msg("environment variables not passed to the run (invalid name or value)")
+		log.Info().Strs("vars", dropped).Msg("environment variables not passed to the run (invalid name or value)")
 	}
 	if !c.Daemon {
 		if err := journal.Reachable(); err != nil {
 			return fmt.Errorf("cannot run %s attached: %v, so systemd would send its output to /dev/null; start journald (systemctl start systemd-journald.socket), or run it with -d", spec.Name, err)
 		}
+	}
+	// The spec is written and synced while runctl connects.
+	kept, err := store(g)
+	if err != nil {
+		return err
+	}
+	prep := runs.Prepare(kept, spec)
+	rs, err := provide()
+	if err != nil {
+		prep.Abort()
+		return err
 	}
 	// Catch Ctrl-C from here on, so an interrupt during the start still
 	// stops what was started.
@@ -211,171 +223,39 @@ func (c *RunCmd) Run(e *Env) error {
 	defer stopSigs()
 
 	begin := time.Now()
-	res, w, err := e.startLocked(spec, c)
+	res, w, err := rs.Start(ctx, spec, runs.StartOptions{Replace: c.Replace, Enable: c.Enable, Attach: !c.Daemon, Settle: c.Settle, Prepared: prep})
 	if w != nil {
 		defer w.Close()
 	}
 	switch {
-	case err != nil && !c.Daemon && w != nil && programRan(w.State()):
+	case err != nil && !c.Daemon && w != nil && runs.ProgramRan(w.State()):
 		// It ran and ended during its start: attach reports it like any end.
 	case err != nil:
 		return err
 	}
+	if res.Enabled != "" && !out.JSON {
+		fmt.Fprintf(out.Stdout, "enabled %s: it starts at boot (%s)\n", spec.Name, res.Enabled)
+	}
 	if !c.Daemon {
-		return e.attach(spec, begin, w, sigs)
+		final := rs.Attach(ctx, spec, begin, w, runs.Attached{Stdout: out.Stdout, Stderr: out.Stderr, Interrupts: sigs})
+		return &ExitError{Code: exitCode(final)}
 	}
-	if e.JSON {
-		return e.printJSON(res)
+	if out.JSON {
+		return out.PrintJSON(res)
 	}
-	if res.Steps[0].Step == "stop" {
-		res.print(e, "replaced")
+	switch {
+	case res.Steps[0].Step == "stop":
+		printCycle(out, res.Cycle, "replaced")
+	case res.ReplacedSpec:
+		fmt.Fprintf(out.Stdout, "replaced the kept spec of the stopped run %s\n", spec.Name)
 	}
 	scope := ""
-	if e.Scope() == systemdctl.User {
+	if g.Scope() == systemdctl.User {
 		scope = " --user"
 	}
-	fmt.Fprintf(e.Stdout, "started %s (unit %s, pid %d)\n", spec.Name, res.Unit, res.PID)
-	fmt.Fprintf(e.Stdout, "  logs: runctl%s logs -f %s\n  stop: runctl%s stop %s\n", scope, spec.Name, scope, spec.Name)
+	fmt.Fprintf(out.Stdout, "started %s (unit %s, pid %d)\n", spec.Name, res.Unit, res.PID)
+	fmt.Fprintf(out.Stdout, "  logs: runctl%s logs -f %s\n  stop: runctl%s stop %s\n", scope, spec.Name, scope, spec.Name)
 	return nil
-}
-
-// startLocked checks the name is free (or to be replaced), keeps the spec
-// and starts the run, holding the run's lock only for that. The spec's
-// files are written and synced while runctl connects and checks the name,
-// put in place once the name is known to be free, and the folder synced
-// during the start: success is reported only once the spec is durable.
-func (e *Env) startLocked(spec *units.Spec, c *RunCmd) (cycleResult, *systemdctl.Watch, error) {
-	store, err := e.Store()
-	if err != nil {
-		return cycleResult{}, nil, err
-	}
-	type prepared struct {
-		p   *specstore.Pending
-		err error
-	}
-	pending := make(chan prepared, 1)
-	go func() {
-		p, err := store.Prepare(spec)
-		pending <- prepared{p, err}
-	}()
-	abort := func(err error) (cycleResult, *systemdctl.Watch, error) {
-		if pr := <-pending; pr.p != nil {
-			pr.p.Abort()
-		}
-		return cycleResult{}, nil, err
-	}
-	m, err := e.Manager()
-	if err != nil {
-		return abort(err)
-	}
-	unlock, err := e.lockRun(spec.Name, true)
-	if err != nil {
-		return abort(err)
-	}
-	defer unlock()
-	cur, err := m.Brief(e.Ctx, units.UnitName(spec.Name))
-	if err != nil {
-		return abort(err)
-	}
-	if cur.Running() && !c.Replace {
-		return abort(fmt.Errorf("run %s is already running: stop it first (runctl stop %s), replace it (run --replace), or choose another name with -n", spec.Name, spec.Name))
-	}
-	if c.Enable {
-		if err := e.checkUnitName(spec.Name); err != nil {
-			return abort(fmt.Errorf("cannot enable %s: %w", spec.Name, err))
-		}
-	}
-	fresh := !store.Has(spec.Name)
-	pr := <-pending
-	if pr.err != nil {
-		return cycleResult{}, nil, permissionHint(fmt.Errorf("cannot keep the run's spec: %w", pr.err), e.Scope())
-	}
-	durable, err := pr.p.Commit()
-	if err != nil {
-		return cycleResult{}, nil, permissionHint(fmt.Errorf("cannot keep the run's spec: %w", err), e.Scope())
-	}
-	if c.Enable {
-		// Enabled from the start: the run is its unit file at once, not a
-		// transient unit that would shadow the file until a restart.
-		if err := e.enableLocked(spec); err != nil {
-			durable()
-			return cycleResult{}, nil, err
-		}
-	}
-	res, w, err := e.cycle(spec, cycleOptions{Watch: !c.Daemon, Fresh: !cur.Loaded(), Settle: c.Settle})
-	if errors.Is(err, errTaken) && fresh {
-		store.Remove(spec.Name) // nothing of runctl's was there: leave nothing
-	}
-	if derr := durable(); derr != nil && err == nil {
-		err = fmt.Errorf("%s started, but its spec may not survive a power loss: %w", spec.Name, derr)
-	}
-	return res, w, err
-}
-
-func permissionHint(err error, scope systemdctl.Scope) error {
-	if !errors.Is(err, os.ErrPermission) && !errors.Is(err, systemdctl.ErrPermission) {
-		return err
-	}
-	if scope == systemdctl.System {
-		return fmt.Errorf("%w; runs of the system manager need root: use sudo, or --user for your own manager", err)
-	}
-	return err
-}
-
-// attach streams the run's output from the journal until it ends, turns the
-// first Ctrl-C or SIGTERM into a graceful stop and a second into SIGKILL,
-// and exits with the program's status.
-func (e *Env) attach(spec *units.Spec, begin time.Time, w *systemdctl.Watch, sigs <-chan os.Signal) error {
-	m, _ := e.Manager()
-	unit := units.UnitName(spec.Name)
-	// Follow the unit since the start, not its invocation id: journald
-	// reads the id from the unit's cgroup, which a program that exits at
-	// once has already left.
-	follow := journal.Follow(journal.Query{User: e.Scope() == systemdctl.User, Units: []string{unit}, Since: begin}, func(en journal.Entry) {
-		if en.Manager {
-			return
-		}
-		out := e.Stdout
-		if en.Priority <= 3 {
-			out = e.Stderr
-		}
-		out.Write(append(en.Message, '\n'))
-	})
-	final := w.State()
-	if !systemdctl.Over(final, nil) {
-		waitDone := make(chan systemdctl.State, 1)
-		go func() {
-			s, _ := w.Wait(e.Ctx, systemdctl.Over)
-			waitDone <- s
-		}()
-		interrupts := 0
-	loop:
-		for {
-			select {
-			case final = <-waitDone:
-				break loop
-			case <-sigs:
-				interrupts++
-				if interrupts == 1 {
-					fmt.Fprintf(e.Stderr, "runctl: stopping %s (again to kill)\n", spec.Name)
-					go m.Stop(e.Ctx, unit, systemdctl.StopOptions{})
-				} else {
-					fmt.Fprintf(e.Stderr, "runctl: killing %s\n", spec.Name)
-					_ = m.Kill(e.Ctx, unit, unix.SIGKILL)
-				}
-			}
-		}
-	}
-	if err := follow.Finish(e.Ctx); err != nil {
-		fmt.Fprintf(e.Stderr, "runctl: the run's last output may be missing: %v\n", err)
-	}
-	if err := journal.Reachable(); err != nil {
-		fmt.Fprintf(e.Stderr, "runctl: %v: output the run wrote after journald stopped is lost\n", err)
-	}
-	if final.ActiveState == "failed" {
-		_ = m.ResetFailed(e.Ctx, unit)
-	}
-	return &ExitError{Code: exitCode(final)}
 }
 
 // exitCode mirrors the program's status: exit N gives N, killed by signal N

@@ -1,19 +1,17 @@
 package cli
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/runctl/runctl/journal"
+	"github.com/runctl/runctl/runs"
 	"github.com/runctl/runctl/systemdctl"
-	"github.com/runctl/runctl/units"
 )
 
 // StatusCmd shows, for each run, what systemctl status shows, focused.
@@ -24,7 +22,7 @@ type StatusCmd struct {
 
 // Status is one run in detail; its JSON extends the `ls --json` object.
 type Status struct {
-	Run
+	runs.Run
 	StateSince  *time.Time           `json:"state_since,omitempty"`
 	LastExitAt  *time.Time           `json:"last_exit_at,omitempty"`
 	Processes   []systemdctl.Process `json:"processes"`
@@ -46,123 +44,53 @@ const (
 	statusNoSuchRun  = 4
 )
 
-func (c *StatusCmd) Run(e *Env) error {
-	m, err := e.Manager()
+func (c *StatusCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error {
+	if err := validNames(c.Names...); err != nil {
+		return err
+	}
+	rs, err := provide()
 	if err != nil {
 		return err
 	}
-	store, err := e.Store()
+	details, logErr, err := rs.Details(ctx, c.Names, c.Lines)
 	if err != nil {
 		return err
 	}
-	names := c.Names
-	for _, n := range names {
-		if err := units.ValidateName(n); err != nil {
-			return err
-		}
-	}
-	if len(names) == 0 {
-		runs, err := e.listRuns(false)
-		if err != nil {
-			return err
-		}
-		for _, r := range runs {
-			names = append(names, r.Name)
-		}
-		if len(names) == 0 {
-			fmt.Fprintln(e.Stderr, "runctl: no runs (start one with: runctl run -d -- CMD [ARG...])")
-			return &ExitError{Code: statusNoSuchRun}
-		}
-	}
-	unitNames := make([]string, len(names))
-	for i, n := range names {
-		unitNames[i] = units.UnitName(n)
-	}
-	// journalctl reads the log lines on the other core meanwhile.
-	var logs map[string][]journal.Entry
-	var logErr error
-	tailDone := make(chan struct{})
-	go func() {
-		defer close(tailDone)
-		logs, logErr = journal.Tail(e.Ctx, e.Scope() == systemdctl.User, unitNames, c.Lines)
-	}()
-	states, procs, err := m.Details(e.Ctx, unitNames, systemdctl.StatusProps)
-	<-tailDone
-	if err != nil {
-		return err
+	if len(details) == 0 {
+		return &ExitError{Code: statusNoSuchRun, Err: fmt.Errorf("no runs (start one with: runctl run -d -- CMD [ARG...])")}
 	}
 	now := time.Now()
-	var out []Status
+	var list []Status
 	code := 0
-	for i, name := range names {
-		spec, damaged := loadDamaged(store, name)
-		st := states[i]
-		if spec == nil && damaged == nil && !st.Loaded() {
-			fmt.Fprintf(e.Stderr, "runctl: no run named %s (runctl ls lists them)\n", name)
+	for _, d := range details {
+		if !d.Found {
+			fmt.Fprintf(out.Stderr, "runctl: no run named %s (runctl ls lists them)\n", d.Name)
 			code = statusNoSuchRun
 			continue
 		}
-		s := Status{Run: makeRun(e.Scope(), name, spec, spec != nil || damaged != nil, st, now), Processes: procs[i]}
-		if damaged != nil {
-			s.Damaged = damaged.Error()
-			if !st.Loaded() || st.ActiveState == "inactive" {
-				s.State = "damaged"
-			}
-		}
-		s.Autostart = e.autostart(name)
-		if spec != nil {
-			s.StopSignal, s.StopTimeoutSec = unix.SignalName(spec.StopSignal()), spec.StopAfter().Seconds()
-			s.Properties = spec.Properties
-			s.User, s.Group = spec.User, spec.Group
-		}
-		if !s.running() && code == 0 {
+		s := makeStatus(d)
+		if !s.Running() && code == 0 {
 			code = statusNotRunning
 		}
-		if st.Loaded() {
-			if !st.StateChange.IsZero() {
-				t := st.StateChange
-				s.StateSince = &t
-			}
-			if !st.ExecMainExit.IsZero() {
-				t := st.ExecMainExit
-				s.LastExitAt = &t
-			}
-			if st.MemoryCurrent != ^uint64(0) && s.running() {
-				v := st.MemoryCurrent
-				s.MemoryBytes = &v
-			}
-			if st.CPUUsageNSec != ^uint64(0) && s.running() {
-				v := float64(st.CPUUsageNSec) / 1e9
-				s.CPUSec = &v
-			}
-			if st.TasksCurrent != ^uint64(0) && s.running() {
-				v := st.TasksCurrent
-				s.Tasks = &v
-			}
-		}
-		s.Logs = []LogLine{}
-		for _, en := range logs[unitNames[i]] {
-			s.Logs = append(s.Logs, logLine(en))
-		}
-		out = append(out, s)
+		list = append(list, s)
 	}
-	if e.JSON {
-		if out == nil {
-			out = []Status{}
+	if out.JSON {
+		if list == nil {
+			list = []Status{}
 		}
-		if err := e.printJSON(out); err != nil {
+		if err := out.PrintJSON(list); err != nil {
 			return err
 		}
 	} else {
-		for i, s := range out {
+		for i, s := range list {
 			if i > 0 {
-				fmt.Fprintln(e.Stdout)
+				fmt.Fprintln(out.Stdout)
 			}
-			s.print(e.Stdout, now)
+			s.print(out.Stdout, now)
 		}
 	}
 	if logErr != nil {
-		fmt.Fprintf(e.Stderr, "runctl: %v\n", journalHint(logErr, e.Scope()))
+		fmt.Fprintf(out.Stderr, "runctl: %v\n", rs.JournalHint(logErr))
 	}
 	if code != 0 {
 		return &ExitError{Code: code}
@@ -170,15 +98,51 @@ func (c *StatusCmd) Run(e *Env) error {
 	return nil
 }
 
+func makeStatus(d runs.Detail) Status {
+	s := Status{Run: d.Run, Processes: d.Processes, Logs: []LogLine{}}
+	if d.Spec != nil {
+		s.StopSignal, s.StopTimeoutSec = unix.SignalName(d.Spec.StopSignal()), d.Spec.StopAfter().Seconds()
+		s.Properties = d.Spec.Properties
+		s.User, s.Group = d.Spec.User, d.Spec.Group
+	}
+	st := d.Systemd
+	if st.Loaded() {
+		if !st.StateChange.IsZero() {
+			t := st.StateChange
+			s.StateSince = &t
+		}
+		if !st.ExecMainExit.IsZero() {
+			t := st.ExecMainExit
+			s.LastExitAt = &t
+		}
+		if st.MemoryCurrent != ^uint64(0) && s.Running() {
+			v := st.MemoryCurrent
+			s.MemoryBytes = &v
+		}
+		if st.CPUUsageNSec != ^uint64(0) && s.Running() {
+			v := float64(st.CPUUsageNSec) / 1e9
+			s.CPUSec = &v
+		}
+		if st.TasksCurrent != ^uint64(0) && s.Running() {
+			v := st.TasksCurrent
+			s.Tasks = &v
+		}
+	}
+	for _, en := range d.Logs {
+		s.Logs = append(s.Logs, logLine(en))
+	}
+	return s
+}
+
 func (s Status) print(w io.Writer, now time.Time) {
 	dot := "○"
 	switch {
 	case s.State == "failed" || s.State == "damaged":
 		dot = "×"
-	case s.running():
+	case s.Running():
 		dot = "●"
 	}
-	cmd := s.commandLine
+	cmd := s.CommandLine
 	if cmd == "" {
 		cmd = "?"
 	}
@@ -259,27 +223,4 @@ func (s Status) print(w io.Writer, now time.Time) {
 			fmt.Fprintln(w, l.text(true))
 		}
 	}
-}
-
-func humanBytes(b uint64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.1fG", float64(b)/(1<<30))
-	case b >= 1<<20:
-		return fmt.Sprintf("%.1fM", float64(b)/(1<<20))
-	case b >= 1<<10:
-		return fmt.Sprintf("%.1fK", float64(b)/(1<<10))
-	}
-	return fmt.Sprintf("%dB", b)
-}
-
-// journalHint turns journalctl's access refusal into the group to join.
-func journalHint(err error, scope systemdctl.Scope) error {
-	if os.Geteuid() == 0 || scope == systemdctl.User {
-		return err
-	}
-	if strings.Contains(err.Error(), "No journal files") || strings.Contains(err.Error(), "ermission") {
-		return errors.New("cannot read the system journal: your user must be in group systemd-journal (or adm): sudo usermod -aG systemd-journal $USER, then log in again")
-	}
-	return err
 }

@@ -1,118 +1,102 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/runctl/runctl/systemdctl"
-	"github.com/runctl/runctl/units"
+	"github.com/runctl/runctl/runs"
 )
 
 // StopCmd stops runs.
 type StopCmd struct {
-	Name    *string       `arg:"" optional:"" help:"Run to stop (default: the most recently started)." placeholder:"NAME"`
+	Names   []string      `arg:"" optional:"" help:"Runs to stop (default: the most recently started)." placeholder:"NAME"`
 	Force   bool          `short:"f" help:"SIGKILL every process of the run at once."`
 	All     bool          `help:"Stop every running run."`
-	Timeout time.Duration `help:"Wait this long after SIGTERM before SIGKILL (default: the run's --stop-timeout, 10s)." placeholder:"DUR"`
+	Timeout time.Duration `help:"Wait this long after SIGTERM before SIGKILL (default: the run's --stop-timeout)." placeholder:"DUR"`
 }
 
-// stopResult is what stop prints per run, and its JSON.
-type stopResult struct {
-	Name      string  `json:"name"`
-	Unit      string  `json:"unit"`
-	WasState  string  `json:"was_state"`
-	Ended     string  `json:"ended,omitempty"` // "exit status 0", "killed by SIGTERM"
-	Result    string  `json:"result,omitempty"`
-	Escalated bool    `json:"escalated"` // SIGKILL was needed (or --force)
-	TookSec   float64 `json:"took_sec"`
-	Error     string  `json:"error,omitempty"`
-}
-
-func (c *StopCmd) Run(e *Env) error {
+func (c *StopCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error {
 	if c.Timeout < 0 {
-		return fmt.Errorf("invalid --timeout %v: give a positive duration such as 5s", c.Timeout)
+		return usage("invalid --timeout %v: give a positive duration such as 5s", c.Timeout)
 	}
-	if c.All && c.Name != nil {
-		return errors.New("give a NAME or --all, not both")
+	if c.All && len(c.Names) > 0 {
+		return usage("give NAMEs or --all, not both")
 	}
-	var names []string
+	if err := validNames(c.Names...); err != nil {
+		return err
+	}
+	rs, err := provide()
+	if err != nil {
+		return err
+	}
+	names := c.Names
 	switch {
-	case c.Name != nil:
-		if err := units.ValidateName(*c.Name); err != nil {
-			return err
-		}
-		names = []string{*c.Name}
-	default:
-		runs, err := e.listRuns(false)
+	case c.All:
+		list, err := rs.List(ctx, false)
 		if err != nil {
 			return err
 		}
-		if c.All {
-			for _, r := range runs {
-				if r.running() || r.State == "failed" {
-					names = append(names, r.Name)
-				}
-			}
-			if len(names) == 0 {
-				return &ExitError{Code: 1, Err: errNothingRunning}
-			}
-		} else {
-			r, err := mostRecent(runs)
-			if err != nil {
-				return &ExitError{Code: 1, Err: err}
-			}
-			names = []string{r.Name}
-			if !e.JSON {
-				fmt.Fprintf(e.Stdout, "stopping %s, the most recently started run\n", r.Name)
+		for _, r := range list {
+			if r.Running() || r.State == "failed" {
+				names = append(names, r.Name)
 			}
 		}
+		if len(names) == 0 {
+			return runs.ErrNothingRunning
+		}
+	case len(names) == 0:
+		name, err := target(ctx, rs, out, nil, false)
+		if err != nil {
+			return err
+		}
+		names = []string{name}
 	}
-	results := make([]stopResult, len(names))
+	results := make([]runs.Stopped, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
 		wg.Go(func() {
-			unlock, err := e.lockRun(name, false)
+			res, err := rs.Stop(ctx, name, c.Timeout, c.Force)
 			if err != nil {
-				results[i] = stopResult{Name: name, Unit: units.UnitName(name), Error: err.Error()}
-				return
+				res.Error = err.Error()
 			}
-			defer unlock()
-			results[i] = e.stop(name, c.Timeout, c.Force)
+			results[i] = res
 		})
 	}
 	wg.Wait()
-	failed := false
-	for _, r := range results {
-		failed = failed || r.Error != ""
-	}
-	if e.JSON {
-		var err error
-		if c.All {
-			err = e.printJSON(results)
-		} else {
-			err = e.printJSON(results[0])
-		}
-		if err == nil && failed {
-			err = &ExitError{Code: 1}
-		}
-		return err
-	}
+	var errs []error
 	for _, r := range results {
 		if r.Error != "" {
-			fmt.Fprintf(e.Stderr, "runctl: %s\n", r.Error)
-			continue
+			errs = append(errs, errors.New(r.Error))
 		}
-		fmt.Fprintf(e.Stdout, "%s\n", r.describe())
 	}
-	if failed {
-		return &ExitError{Code: 1}
+	failed := errors.Join(errs...)
+	if out.JSON {
+		var err error
+		if len(c.Names) == 1 && !c.All || len(names) == 1 && len(c.Names) == 0 && !c.All {
+			err = out.PrintJSON(results[0])
+		} else {
+			err = out.PrintJSON(results)
+		}
+		if err != nil {
+			return err
+		}
+		if failed != nil {
+			return &ExitError{Code: 1, Err: failed, Reported: true}
+		}
+		return nil
 	}
-	return nil
+	for _, r := range results {
+		if r.Error == "" {
+			fmt.Fprintln(out.Stdout, describeStop(r))
+		}
+	}
+	return failed
 }
 
-func (r stopResult) describe() string {
+func describeStop(r runs.Stopped) string {
 	if r.WasState == "failed" {
 		return fmt.Sprintf("%s had already ended (%s); cleared its failed state", r.Name, r.Ended)
 	}
@@ -125,29 +109,4 @@ func (r stopResult) describe() string {
 		s += " (escalated to SIGKILL)"
 	}
 	return s
-}
-
-// stop stops one run; timeout 0 leaves the escalation to the unit's own
-// TimeoutStopSec, the run's --stop-timeout (no spec to read). The caller
-// holds the run's lock.
-func (e *Env) stop(name string, timeout time.Duration, force bool) stopResult {
-	unit := units.UnitName(name)
-	res := stopResult{Name: name, Unit: unit}
-	m, err := e.Manager()
-	if err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	out, err := m.Stop(e.Ctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: force})
-	res.WasState, res.Ended, res.Result = out.Before.ActiveState, out.After.Ended(), out.After.Result
-	res.Escalated, res.TookSec = out.Escalated, out.Took.Seconds()
-	switch {
-	case errors.Is(err, systemdctl.ErrNotLoaded) || err == nil && out.Before.ActiveState == "inactive":
-		res.Error = fmt.Sprintf("%s is not running", name)
-	case errors.Is(err, systemdctl.ErrPermission):
-		res.Error = permissionHint(fmt.Errorf("cannot stop %s: %w", name, err), e.Scope()).Error()
-	case err != nil:
-		res.Error = fmt.Sprintf("cannot stop %s: %v", name, err)
-	}
-	return res
 }

@@ -302,23 +302,6 @@ func (s Store) Names() ([]string, error) {
 	return names, nil
 }
 
-// List returns every kept spec that loads, by name.
-func (s Store) List() ([]*units.Spec, error) {
-	names, err := s.Names()
-	if err != nil {
-		return nil, err
-	}
-	var specs []*units.Spec
-	for _, name := range names {
-		spec, err := s.Load(name)
-		if err != nil {
-			continue // removed meanwhile, or damaged: Load reports it by name
-		}
-		specs = append(specs, spec)
-	}
-	return specs, nil
-}
-
 // Remove forgets a run: its spec, its environment files and, since the
 // caller holds it, its lock file (Lock's waiters then lock the new one).
 func (s Store) Remove(name string) error {

@@ -452,7 +452,7 @@ func propInterface(p string) string {
 	switch p {
 	case "MainPID", "ControlPID", "NRestarts", "Result", "ExecMainCode", "ExecMainStatus", "ExecStart",
 		"ExecMainStartTimestamp", "ExecMainExitTimestamp", "ExecMainPID", "MemoryCurrent",
-		"CPUUsageNSec", "TasksCurrent", "ControlGroup", "StatusText":
+		"CPUUsageNSec", "TasksCurrent", "StatusText":
 		return ifaceService
 	}
 	return ifaceUnit

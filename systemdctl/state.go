@@ -29,16 +29,12 @@ type State struct {
 	ExecMainStatus int32
 	ExecMainStart  time.Time
 	ExecMainExit   time.Time
-	ActiveEnter    time.Time
-	InactiveEnter  time.Time
 	StateChange    time.Time
-	ControlGroup   string
 	// MemoryCurrent, CPUUsageNSec and TasksCurrent are max uint64 when
 	// systemd does not account them.
 	MemoryCurrent uint64
 	CPUUsageNSec  uint64
 	TasksCurrent  uint64
-	UnitFileState string
 	// Gone: after a reconnect the unit was no longer there, so how it ended
 	// was not seen.
 	Gone bool
@@ -65,11 +61,6 @@ func (s State) Running() bool {
 		return true
 	}
 	return false
-}
-
-// Stopped says the unit reached inactive or failed with no job pending.
-func (s State) Stopped() bool {
-	return (s.ActiveState == "inactive" || s.ActiveState == "failed" || s.ActiveState == "") && s.Job == 0
 }
 
 // Over says the run is over: inactive or failed, no job pending, and how
@@ -137,10 +128,6 @@ func (s *State) apply(props map[string]dbus.Variant) {
 				s.Result = x
 			case "Description":
 				s.Description = x
-			case "ControlGroup":
-				s.ControlGroup = x
-			case "UnitFileState":
-				s.UnitFileState = x
 			case "Id":
 				s.Unit = x
 			}
@@ -164,10 +151,6 @@ func (s *State) apply(props map[string]dbus.Variant) {
 				s.ExecMainStart = usec(x)
 			case "ExecMainExitTimestamp":
 				s.ExecMainExit = usec(x)
-			case "ActiveEnterTimestamp":
-				s.ActiveEnter = usec(x)
-			case "InactiveEnterTimestamp":
-				s.InactiveEnter = usec(x)
 			case "MemoryCurrent":
 				s.MemoryCurrent = x
 			case "CPUUsageNSec":

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runctl/runctl/sandbox"
+	"github.com/runctl/runctl/units"
 )
 
 var sb *sandbox.Sandbox
@@ -88,16 +89,18 @@ func unitName(t *testing.T, m *Manager) string {
 	return name
 }
 
-type execEx struct {
-	Path  string
-	Argv  []string
-	Flags []string
+type execCommand struct {
+	Path          string
+	Argv          []string
+	IgnoreFailure bool
 }
 
+// execProps starts argv as runctl does (units.Properties): a plain
+// ExecStart with every $ doubled, Type=exec.
 func execProps(path string, argv ...string) []sd.Property {
 	return []sd.Property{
 		sd.PropDescription("runctl test"),
-		{Name: "ExecStartEx", Value: dbus.MakeVariant([]execEx{{path, argv, []string{"no-env-expand"}}})},
+		{Name: "ExecStart", Value: dbus.MakeVariant([]execCommand{{path, units.EscapeDollars(argv), false}})},
 		{Name: "Type", Value: dbus.MakeVariant("exec")},
 	}
 }

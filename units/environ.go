@@ -139,3 +139,13 @@ func CaptureEnv(environ []string, extra []string, dir string) (env []string, dro
 	slices.Sort(dropped)
 	return env, dropped, nil
 }
+
+// EnvValue is name's value in env (KEY=VALUE entries), "" if unset.
+func EnvValue(env []string, name string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}

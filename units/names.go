@@ -61,7 +61,11 @@ func isNameByte(c byte) bool {
 }
 
 // SanitizeName turns a command into a default run name, so `runctl run
-// ./bot.py` needs no --name. The result always passes ValidateName.
+// ./bot.py` needs no --name. The rule, as the README states it: the
+// basename, with every character outside A-Z a-z 0-9 . _ - replaced by "-";
+// runs of "-" (or of ".") become one, a "-" next to a "." is dropped, and so
+// is any "-", "." or "_" at either end; at most 64 characters; "run" if
+// nothing is left. The result always passes ValidateName.
 func SanitizeName(s string) string {
 	s = filepath.Base(s)
 	b := make([]byte, 0, len(s))
@@ -70,19 +74,22 @@ func SanitizeName(s string) string {
 		if r < utf8.RuneSelf && isNameByte(byte(r)) {
 			c = byte(r)
 		}
-		// Collapsing dots as well as dashes rules out "..".
-		if (c == '-' || c == '.') && len(b) > 0 && b[len(b)-1] == c {
-			continue
+		if n := len(b); n > 0 {
+			last := b[n-1]
+			switch {
+			case c == last && (c == '-' || c == '.'), c == '-' && last == '.':
+				continue
+			case c == '.' && last == '-':
+				b[n-1] = '.'
+				continue
+			}
 		}
 		b = append(b, c)
 	}
-	for len(b) > 0 && !isAlnum(b[0]) {
-		b = b[1:]
+	out := strings.Trim(string(b), "-._")
+	if len(out) > MaxNameLen {
+		out = strings.TrimRight(out[:MaxNameLen], "-._")
 	}
-	if len(b) > MaxNameLen {
-		b = b[:MaxNameLen]
-	}
-	out := strings.TrimRight(string(b), "-.")
 	if out == "" {
 		return "run"
 	}

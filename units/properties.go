@@ -34,10 +34,6 @@ type environmentFile struct {
 // (* ? [), since the manager globs it; "" leaves it out. s should have passed
 // Validate.
 func Properties(s *Spec, envFile string) []sdbus.Property {
-	stop := time.Duration(s.StopTimeout)
-	if stop <= 0 {
-		stop = DefaultStopTimeout
-	}
 	props := []sdbus.Property{
 		prop("Description", s.Description()),
 		prop("ExecStart", []execCommand{{Path: s.Path, Argv: EscapeDollars(s.Argv)}}),
@@ -57,7 +53,7 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 		prop("SendSIGKILL", true),
 	)
 	if _, ok := property(s.Properties, "TimeoutStopSec"); !ok {
-		props = append(props, prop("TimeoutStopUSec", uint64(stop/time.Microsecond)))
+		props = append(props, prop("TimeoutStopUSec", uint64(time.Duration(s.StopTimeout)/time.Microsecond)))
 	}
 	if s.User != "" {
 		props = append(props, prop("User", s.User))

@@ -98,15 +98,6 @@ func TestPropertiesDoNotAliasSpec(t *testing.T) {
 	}
 }
 
-func TestPropertiesStopTimeoutFallback(t *testing.T) {
-	s := validSpec()
-	s.StopTimeout = 0
-	got := propMap(Properties(s, ""))["TimeoutStopUSec"].Value()
-	if got != uint64(10_000_000) {
-		t.Errorf("TimeoutStopUSec for a zero stop timeout = %v, want the 10s default", got)
-	}
-}
-
 // TestPropertiesMarshal encodes a whole StartTransientUnit call the way
 // go-systemd sends it, so a property godbus cannot marshal fails here and not
 // at the first real start.

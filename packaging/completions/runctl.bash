@@ -166,7 +166,7 @@ _runctl()
 		fi
 		;;
 	stop)
-		if ((npos == 0)); then
+		if ((npos >= 0)); then
 			_runctl_runs "$cur" "$scope"
 		fi
 		;;

@@ -154,7 +154,7 @@ complete -c runctl -n '__runctl_is ""' -a 'run' -d 'Run a program as a systemd u
 complete -c runctl -n '__runctl_is ""' -a 'ls' -d 'List runs.'
 complete -c runctl -n '__runctl_is ""' -a 'list' -d 'List runs.'
 complete -c runctl -n '__runctl_is ""' -a 'ps' -d 'List runs.'
-complete -c runctl -n '__runctl_is ""' -a 'stop' -d 'Stop a run: SIGTERM, then SIGKILL after the timeout.'
+complete -c runctl -n '__runctl_is ""' -a 'stop' -d 'Stop runs: SIGTERM, then SIGKILL after the timeout.'
 complete -c runctl -n '__runctl_is ""' -a 'restart' -d 'Stop a run, wait until it is gone, start it again exactly as it was.'
 complete -c runctl -n '__runctl_is ""' -a 'start' -d 'Start a stopped run again from its kept spec.'
 complete -c runctl -n '__runctl_is ""' -a 'rm' -d 'Forget stopped runs.'
@@ -168,7 +168,7 @@ complete -c runctl -n '__runctl_is ""' -a 'serve-ssh' -d 'Run the runctl command
 complete -c runctl -n 'not __runctl_prog' -s h -l help -d 'Show context-sensitive help.'
 complete -c runctl -n 'not __runctl_prog' -l user -d 'Use your own user manager (default for non-root users).'
 complete -c runctl -n 'not __runctl_prog' -l system -d 'Use the system manager (default for root).'
-complete -c runctl -n 'not __runctl_prog' -l json -d 'Print machine-readable JSON instead of text.'
+complete -c runctl -n 'not __runctl_prog' -l json -d 'Print machine-readable JSON instead of text; a failure prints {"error": ...}.'
 complete -c runctl -n 'not __runctl_prog' -l log-level -x -a 'debug info warn error' -d 'Diagnostics on stderr: debug, info, warn, error.'
 complete -c runctl -n 'not __runctl_prog' -s H -l host -x -d 'Run the verb on these hosts over ssh instead of here: ssh destinations (robot-1, user@10.0.0.5, ssh://user@host:2222) or @GROUP from the inventory; comma-separated, repeatable.'
 complete -c runctl -n 'not __runctl_prog' -l inventory -x -d 'Ansible inventory (INI or YAML) for -H @GROUP (default: ~/.config/runctl/hosts, then /etc/runctl/hosts).'
@@ -182,7 +182,7 @@ complete -c runctl -n 'not __runctl_prog' -l version -d 'Print the version and e
 # run
 complete -c runctl -n '__runctl_is run' -s d -l daemon -d 'Return once the run is active instead of staying attached.'
 complete -c runctl -n '__runctl_is run' -s n -l name -x -d 'Name of the run (default: from the command\'s basename).'
-complete -c runctl -n '__runctl_is run' -s E -l env -x -d 'Set an environment variable for the run (repeatable).'
+complete -c runctl -n '__runctl_is run' -s E -l env -x -d 'Set an environment variable for the run (repeatable); PATH=... is also where the command is looked up.'
 complete -c runctl -n '__runctl_is run' -l dir -x -a '(__fish_complete_directories)' -d 'Working directory of the run (default: the current one).'
 complete -c runctl -n '__runctl_is run' -l stop-timeout -x -d 'How long a stop waits after SIGTERM before SIGKILL.'
 complete -c runctl -n '__runctl_is run' -l replace -d 'If NAME is running, stop it, wait until it is gone, then start this command in its place.'
@@ -205,8 +205,8 @@ complete -c runctl -n '__runctl_is ls' -s q -l quiet -d 'Print only the names (f
 # stop
 complete -c runctl -n '__runctl_is stop' -s f -l force -d 'SIGKILL every process of the run at once.'
 complete -c runctl -n '__runctl_is stop' -l all -d 'Stop every running run.'
-complete -c runctl -n '__runctl_is stop' -l timeout -x -d 'Wait this long after SIGTERM before SIGKILL (default: the run\'s --stop-timeout, 10s).'
-complete -c runctl -n '__runctl_arg stop 0' -a '(__runctl_runs)'
+complete -c runctl -n '__runctl_is stop' -l timeout -x -d 'Wait this long after SIGTERM before SIGKILL (default: the run\'s --stop-timeout).'
+complete -c runctl -n '__runctl_arg stop 0 +' -a '(__runctl_runs)'
 
 # restart
 complete -c runctl -n '__runctl_is restart' -s f -l force -d 'SIGKILL the old instance at once instead of SIGTERM.'

@@ -1,4 +1,4 @@
-package cli
+package runs
 
 import (
 	"context"
@@ -12,27 +12,17 @@ import (
 	"github.com/runctl/runctl/units"
 )
 
-// defaultSettle is how long run -d, start and restart watch a started
+// DefaultSettle is how long run -d, start and restart watch a started
 // program before they report success (pm2's min_uptime). Measured in the
 // sandbox (2-core VM): a Python import error dies 11-50 ms after its exec,
 // one after heavier standard-library imports 62-124 ms, `sh -c 'sleep 0.1;
 // exit 3'` 105 ms. A robot CPU (Raspberry Pi / Jetson class, SD card) is
 // 5-8x slower at Python start-up; 1 s still catches those there.
-const defaultSettle = time.Second
+const DefaultSettle = time.Second
 
-// settleHelp is the --settle flag's text, shared by run, start and restart.
-const settleHelp = "Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed."
-
-func checkSettle(d time.Duration) error {
-	if d < 0 {
-		return fmt.Errorf("invalid --settle %v: give a duration such as 1s, or 0 not to wait", d)
-	}
-	return nil
-}
-
-// diedError: the program ended within its settle window, or during its
+// DiedError: the program ended within its settle window, or during its
 // start. Its message holds how it ended and its last lines.
-type diedError struct {
+type DiedError struct {
 	Name       string
 	After      time.Duration // since the start job finished; 0: during it
 	State      systemdctl.State
@@ -40,7 +30,7 @@ type diedError struct {
 	Restarting bool // systemd restarts it (Restart=)
 }
 
-func (d *diedError) Error() string {
+func (d *DiedError) Error() string {
 	var b strings.Builder
 	when := "at once"
 	if d.After > 0 {
@@ -50,7 +40,7 @@ func (d *diedError) Error() string {
 	if len(d.Lines) > 0 {
 		b.WriteString("; its last lines:")
 		for _, l := range d.Lines {
-			b.WriteString("\n  " + logLine(l).Message)
+			b.WriteString("\n  " + strings.ToValidUTF8(string(l.Message), "\uFFFD"))
 		}
 		b.WriteString("\n")
 	} else {
@@ -70,12 +60,12 @@ func (d *diedError) Error() string {
 // settle watches the instance start, which the start job just reported
 // running, for d: the one place a start is held to its program staying up.
 // d = 0 (--settle 0, and --notify runs, whose READY=1 is the readiness
-// signal) only checks it has not ended already. It returns a *diedError
+// signal) only checks it has not ended already. It returns a *DiedError
 // if the program ended; since the Watch follows the manager's signals, no
 // state is polled.
-func (e *Env) settle(w *systemdctl.Watch, name string, start systemdctl.State, began time.Time, d time.Duration) error {
-	ctx, cancel := context.WithTimeout(e.Ctx, d)
-	st, err := w.Wait(ctx, systemdctl.EndedSince(start))
+func (r *Runs) settle(ctx context.Context, w *systemdctl.Watch, name string, start systemdctl.State, began time.Time, d time.Duration) error {
+	wctx, cancel := context.WithTimeout(ctx, d)
+	st, err := w.Wait(wctx, systemdctl.EndedSince(start))
 	cancel()
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil
@@ -83,24 +73,24 @@ func (e *Env) settle(w *systemdctl.Watch, name string, start systemdctl.State, b
 	if err != nil {
 		return fmt.Errorf("cannot watch %s after its start: %w", name, err)
 	}
-	return e.died(w, name, st, began, time.Since(began))
+	return r.died(ctx, w, name, st, began, time.Since(began))
 }
 
 // died reports the instance that ended after (0: during its start job).
-func (e *Env) died(w *systemdctl.Watch, name string, st systemdctl.State, began time.Time, after time.Duration) *diedError {
+func (r *Runs) died(ctx context.Context, w *systemdctl.Watch, name string, st systemdctl.State, began time.Time, after time.Duration) *DiedError {
 	// How it ended comes in the same signal as its end, or just after;
 	// whether systemd restarts it, once what it left is killed
 	// (deactivating) and from a read past its failed state.
-	ctx, cancel := context.WithTimeout(e.Ctx, 5*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if ended, err := w.Wait(ctx, func(s systemdctl.State, j map[uint32]string) bool {
+	if ended, err := w.Wait(wctx, func(s systemdctl.State, j map[uint32]string) bool {
 		return s.ExecMainCode != 0 && s.ActiveState != "deactivating" || systemdctl.Over(s, j)
 	}); err == nil {
 		st = ended
 	}
-	if now, err := w.Refresh(ctx); err == nil {
+	if now, err := w.Refresh(wctx); err == nil {
 		st.ActiveState, st.SubState = now.ActiveState, now.SubState
 	}
-	lines, _ := journal.Recent(e.Ctx, e.Scope() == systemdctl.User, units.UnitName(name), began, 10)
-	return &diedError{Name: name, After: after, State: st, Lines: lines, Restarting: st.Running()}
+	lines, _ := journal.Recent(ctx, r.user(), units.UnitName(name), began, 10)
+	return &DiedError{Name: name, After: after, State: st, Lines: lines, Restarting: st.Running()}
 }

@@ -1,6 +1,7 @@
-package cli
+package runs
 
 import (
+	"context"
 	"errors"
 	"os"
 	"sort"
@@ -36,11 +37,14 @@ type Run struct {
 	// Damaged: why the kept spec cannot be used, and the fix.
 	Damaged string `json:"damaged,omitempty"`
 
-	created     time.Time
-	commandLine string // shell-quoted, for text output
+	// Created is when the spec was made; CommandLine is the command,
+	// shell-quoted, for text output.
+	Created     time.Time `json:"-"`
+	CommandLine string    `json:"-"`
 }
 
-func (r Run) running() bool {
+// Running says whether the run is active or on its way there.
+func (r Run) Running() bool {
 	switch r.State {
 	case "active", "activating", "deactivating", "reloading":
 		return true
@@ -48,49 +52,47 @@ func (r Run) running() bool {
 	return false
 }
 
-// makeRun joins a spec (nil if not read) and a unit state (zero if not
-// loaded).
-func makeRun(scope systemdctl.Scope, name string, spec *units.Spec, known bool, st systemdctl.State, now time.Time) Run {
-	r := Run{Name: name, Unit: units.UnitName(name), Manager: scope.String(), State: "stopped", Known: known || spec != nil}
+// makeRun joins a spec (nil if not read, or damaged) and a unit state
+// (zero if not loaded).
+func (r *Runs) makeRun(name string, spec *units.Spec, damaged error, known bool, st systemdctl.State, now time.Time) Run {
+	run := Run{Name: name, Unit: units.UnitName(name), Manager: r.Scope().String(), State: "stopped", Known: known || spec != nil || damaged != nil}
+	if damaged != nil {
+		run.Damaged = damaged.Error()
+		if !st.Loaded() || st.ActiveState == "inactive" {
+			run.State = "damaged"
+		}
+	}
 	if spec != nil {
-		r.Command, r.Dir, r.created, r.commandLine = spec.Argv, spec.Dir, spec.Created, spec.CommandLine()
+		run.Command, run.Dir, run.Created, run.CommandLine = spec.Argv, spec.Dir, spec.Created, spec.CommandLine()
 	} else if cl, _, ok := units.ParseDescription(name, st.Description); ok {
-		r.commandLine = cl // what run put in the Description: no file to read
+		run.CommandLine = cl // what run put in the Description: no file to read
 	}
 	if st.Loaded() && st.ActiveState != "inactive" {
-		r.State, r.SubState, r.Result = st.ActiveState, st.SubState, st.Result
-		r.PID, r.InvocationID, r.Restarts = st.MainPID, st.InvocationID, st.NRestarts
-		r.LastExit = st.Ended()
+		run.State, run.SubState, run.Result = st.ActiveState, st.SubState, st.Result
+		run.PID, run.InvocationID, run.Restarts = st.MainPID, st.InvocationID, st.NRestarts
+		run.LastExit = st.Ended()
 		// Burst N+1 starts: after N restarts the next is refused, and
 		// systemd 252 reports the last exit rather than start-limit-hit.
-		r.LimitHit = st.ActiveState == "failed" && (st.Result == "start-limit-hit" ||
+		run.LimitHit = st.ActiveState == "failed" && (st.Result == "start-limit-hit" ||
 			spec != nil && spec.MaxRestarts > 0 && int(st.NRestarts) > spec.MaxRestarts)
-		if r.LimitHit && r.Restarts > 0 {
-			r.Restarts-- // systemd counts the restart its limit refused
+		if run.LimitHit && run.Restarts > 0 {
+			run.Restarts-- // systemd counts the restart its limit refused
 		}
-		if r.running() && !st.ExecMainStart.IsZero() {
+		if run.Running() && !st.ExecMainStart.IsZero() {
 			since := st.ExecMainStart
-			r.Since = &since
-			r.UptimeSec = now.Sub(since).Round(time.Millisecond).Seconds()
+			run.Since = &since
+			run.UptimeSec = now.Sub(since).Round(time.Millisecond).Seconds()
 		}
 	}
-	return r
+	return run
 }
 
-// listRuns returns every run runctl keeps or systemd knows, by name. With
+// List returns every run runctl keeps or systemd knows, by name. With
 // full, every kept spec is read (argv, directory for --json); otherwise
 // only those of runs systemd does not have loaded or that failed: a
 // running unit's Description already holds its command line, and reading
 // a thousand files is most of what a listing would cost.
-func (e *Env) listRuns(full bool) ([]Run, error) {
-	m, err := e.Manager()
-	if err != nil {
-		return nil, err
-	}
-	store, err := e.Store()
-	if err != nil {
-		return nil, err
-	}
+func (r *Runs) List(ctx context.Context, full bool) ([]Run, error) {
 	props := func(st systemdctl.State) []string {
 		var restarts bool
 		if name, ok := units.NameFromUnit(st.Unit); ok {
@@ -103,16 +105,16 @@ func (e *Env) listRuns(full bool) ([]Run, error) {
 		return p
 	}
 	t0 := time.Now()
-	states, err := m.List(e.Ctx, props, units.UnitPrefix+"*.service")
+	states, err := r.Manager.List(ctx, props, units.UnitPrefix+"*.service")
 	if err != nil {
 		return nil, err
 	}
 	t1 := time.Now()
-	names, err := store.Names()
+	names, err := r.Store.Names()
 	if errors.Is(err, os.ErrPermission) {
 		// The specs are root's (they hold environments); what systemd
 		// knows is still listed.
-		e.Log.Info().Err(err).Msg("kept runs not readable")
+		r.Log.Info().Err(err).Msg("kept runs not readable")
 		names, err = nil, nil
 	}
 	if err != nil {
@@ -130,80 +132,36 @@ func (e *Env) listRuns(full bool) ([]Run, error) {
 			continue
 		}
 		var spec *units.Spec
-		_, _, described := units.ParseDescription(name, st.Description)
 		var damaged error
+		_, _, described := units.ParseDescription(name, st.Description)
 		if known[name] && (full || !described || st.ActiveState == "failed" || st.ActiveState == "inactive") {
-			spec, damaged = loadDamaged(store, name)
+			spec, damaged = r.loadDamaged(name)
 		}
-		r := makeRun(e.Scope(), name, spec, known[name], st, now)
-		if damaged != nil {
-			r.Damaged = damaged.Error()
-		}
-		runs = append(runs, r)
+		runs = append(runs, r.makeRun(name, spec, damaged, known[name], st, now))
 		delete(known, name)
 	}
 	for _, name := range names {
 		if known[name] {
-			spec, damaged := loadDamaged(store, name)
+			spec, damaged := r.loadDamaged(name)
 			if spec == nil && damaged == nil {
 				continue // removed meanwhile
 			}
-			r := makeRun(e.Scope(), name, spec, true, systemdctl.State{}, now)
-			if damaged != nil {
-				r.State, r.Damaged = "damaged", damaged.Error()
-			}
-			runs = append(runs, r)
+			runs = append(runs, r.makeRun(name, spec, damaged, true, systemdctl.State{}, now))
 		}
 	}
-	autostart := e.autostartNames()
+	autostart := r.autostartNames()
 	for i := range runs {
 		runs[i].Autostart = autostart[runs[i].Name]
 	}
 	sort.Slice(runs, func(i, j int) bool { return runs[i].Name < runs[j].Name })
-	e.Log.Debug().Int("units", len(states)).Dur("systemd", t1.Sub(t0)).Int("kept", len(names)).Dur("store", time.Since(t1)).Msg("listed runs")
+	r.Log.Debug().Int("units", len(states)).Dur("systemd", t1.Sub(t0)).Int("kept", len(names)).Dur("store", time.Since(t1)).Msg("listed runs")
 	return runs, nil
-}
-
-// errNothingRunning: a verb without NAME found no run to act on.
-var errNothingRunning = errors.New("no run is running (runctl ls shows the runs runctl knows)")
-
-// mostRecent is the running run started last, for verbs given no NAME.
-func mostRecent(runs []Run) (Run, error) {
-	var best Run
-	found := false
-	for _, r := range runs {
-		if !r.running() {
-			continue
-		}
-		if !found || (r.Since != nil && (best.Since == nil || r.Since.After(*best.Since))) {
-			best, found = r, true
-		}
-	}
-	if !found {
-		return Run{}, errNothingRunning
-	}
-	return best, nil
-}
-
-// mostRecentKnown is the kept run created last, for restart without NAME
-// when nothing runs.
-func mostRecentKnown(runs []Run) (Run, error) {
-	var best Run
-	for _, r := range runs {
-		if r.Known && (best.Name == "" || r.created.After(best.created)) {
-			best = r
-		}
-	}
-	if best.Name == "" {
-		return Run{}, errors.New("runctl knows no run (start one with runctl run)")
-	}
-	return best, nil
 }
 
 // loadDamaged reads a kept spec; a spec that is kept but cannot be used
 // is returned as the error, anything else as neither.
-func loadDamaged(store specstore.Store, name string) (*units.Spec, error) {
-	spec, err := store.Load(name)
+func (r *Runs) loadDamaged(name string) (*units.Spec, error) {
+	spec, err := r.Store.Load(name)
 	var damaged *specstore.DamagedError
 	if errors.As(err, &damaged) {
 		return nil, damaged
@@ -211,11 +169,32 @@ func loadDamaged(store specstore.Store, name string) (*units.Spec, error) {
 	return spec, nil
 }
 
-// loadSpec reads a kept spec, mapping "not found" to a clear message.
-func loadSpec(store specstore.Store, name string) (*units.Spec, error) {
-	spec, err := store.Load(name)
-	if errors.Is(err, specstore.ErrNotFound) {
-		return nil, errors.New("runctl knows no run named " + name + " (runctl ls lists them)")
+// MostRecent is the run a verb given no NAME acts on: the running run
+// started last; with known, when nothing runs, the kept run created last.
+func (r *Runs) MostRecent(ctx context.Context, known bool) (string, error) {
+	runs, err := r.List(ctx, known)
+	if err != nil {
+		return "", err
 	}
-	return spec, err
+	var best Run
+	for _, run := range runs {
+		if run.Running() && (best.Name == "" || run.Since != nil && (best.Since == nil || run.Since.After(*best.Since))) {
+			best = run
+		}
+	}
+	if best.Name != "" || !known {
+		if best.Name == "" {
+			return "", ErrNothingRunning
+		}
+		return best.Name, nil
+	}
+	for _, run := range runs {
+		if run.Known && (best.Name == "" || run.Created.After(best.Created)) {
+			best = run
+		}
+	}
+	if best.Name == "" {
+		return "", errors.New("runctl knows no run (start one with runctl run)")
+	}
+	return best.Name, nil
 }

@@ -1,11 +1,10 @@
-package cli
+package runs
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/runctl/runctl/systemdctl"
@@ -17,16 +16,16 @@ import (
 // leaves a state from which `runctl restart NAME` or `runctl start NAME`
 // brings the run back.
 
-// step is one timed part of a cycle.
-type step struct {
+// Step is one timed part of a cycle.
+type Step struct {
 	Step    string  `json:"step"` // stop, start
 	TookSec float64 `json:"took_sec"`
 	Outcome string  `json:"outcome"`
 }
 
-// cycleResult is what run, start and restart report; its JSON is the record
+// Cycle is what run, start and restart did; its JSON is the record
 // `restart --json` prints.
-type cycleResult struct {
+type Cycle struct {
 	Name         string  `json:"name"`
 	Unit         string  `json:"unit"`
 	Manager      string  `json:"manager"`
@@ -36,7 +35,7 @@ type cycleResult struct {
 	Escalated    bool    `json:"escalated"`             // the old one needed SIGKILL
 	PID          uint32  `json:"pid"`
 	InvocationID string  `json:"invocation_id"`
-	Steps        []step  `json:"steps"`
+	Steps        []Step  `json:"steps"`
 	TookSec      float64 `json:"took_sec"`
 }
 
@@ -48,33 +47,9 @@ type cycleOptions struct {
 	Settle  time.Duration // without Watch: how long settle watches the new instance
 }
 
-// errNotStopped: the old instance would not go; no second one is started.
-var errNotStopped = errors.New("the old instance did not stop")
-
-// errTaken: the unit name belongs to something runctl did not make.
-var errTaken = errors.New("the unit name is taken")
-
 // stopGrace is how long a stop may still take after SIGKILL before runctl
 // gives up on it (a process stuck in the kernel).
 const stopGrace = 15 * time.Second
-
-// lockRun takes the run's lock for the rest of the command. Only run makes
-// a lock for a new name (create); for a name runctl keeps no spec of, the
-// other verbs have nothing to protect and leave no lock file behind.
-func (e *Env) lockRun(name string, create bool) (func(), error) {
-	store, err := e.Store()
-	if err != nil {
-		return nil, err
-	}
-	if !create && !store.Has(name) {
-		return func() {}, nil
-	}
-	unlock, err := store.Lock(e.Ctx, name)
-	if err != nil {
-		return nil, permissionHint(err, e.Scope())
-	}
-	return unlock, nil
-}
 
 // preflight checks what a start needs before anything is touched.
 func preflight(spec *units.Spec) error {
@@ -93,7 +68,7 @@ func preflight(spec *units.Spec) error {
 
 // cycle stops the run's current instance, if systemd has one, waits until it
 // is gone, and starts spec. The caller holds the run's lock and kept spec.
-func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (res cycleResult, w *systemdctl.Watch, err error) {
+func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (res Cycle, w *systemdctl.Watch, err error) {
 	begin := time.Now()
 	defer func() {
 		if !opt.Watch {
@@ -103,15 +78,8 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (res cycleResult, w *sys
 		res.TookSec = time.Since(begin).Seconds()
 	}()
 	unit := units.UnitName(spec.Name)
-	res = cycleResult{Name: spec.Name, Unit: unit, Manager: e.Scope().String(), WasState: "stopped"}
-	m, err := e.Manager()
-	if err != nil {
-		return res, nil, err
-	}
-	store, err := e.Store()
-	if err != nil {
-		return res, nil, err
-	}
+	m := r.Manager
+	res = Cycle{Name: spec.Name, Unit: unit, Manager: r.Scope().String(), WasState: "stopped"}
 	timeout := opt.Timeout
 	if timeout == 0 {
 		timeout = spec.StopAfter()
@@ -119,14 +87,14 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (res cycleResult, w *sys
 	var stopped systemdctl.Stopped
 	err = systemdctl.ErrNotLoaded
 	if !opt.Fresh {
-		ctx, cancel := context.WithTimeout(e.Ctx, timeout+stopGrace)
-		stopped, err = m.Stop(ctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: opt.Force})
+		sctx, cancel := context.WithTimeout(ctx, timeout+stopGrace)
+		stopped, err = m.Stop(sctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: opt.Force})
 		cancel()
 	}
 	switch {
 	case errors.Is(err, systemdctl.ErrNotLoaded):
 	case err != nil:
-		return res, nil, fmt.Errorf("%w: %v; not starting a second one (see runctl status %s)", errNotStopped, err, spec.Name)
+		return res, nil, fmt.Errorf("%w: %w; not starting a second one (see runctl status %s)", ErrNotStopped, err, spec.Name)
 	default:
 		res.WasState, res.OldEnded, res.Escalated = stopped.Before.ActiveState, stopped.After.Ended(), stopped.Escalated
 		outcome := res.OldEnded
@@ -136,60 +104,60 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (res cycleResult, w *sys
 		if res.Escalated {
 			outcome += " (escalated to SIGKILL)"
 		}
-		res.Steps = append(res.Steps, step{"stop", stopped.Took.Seconds(), outcome})
+		res.Steps = append(res.Steps, Step{"stop", stopped.Took.Seconds(), outcome})
 	}
 	crashpoint("after-stop")
 
 	t := time.Now()
-	envFile, err := store.EnsureEnvFile(spec)
+	envFile, err := r.Store.EnsureEnvFile(spec)
 	if err != nil {
-		return res, nil, permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err), e.Scope())
+		return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
 	}
 	start := func() (systemdctl.State, *systemdctl.Watch, error) {
-		return m.StartTransientWatch(e.Ctx, unit, units.Properties(spec, envFile))
+		return m.StartTransientWatch(ctx, unit, units.Properties(spec, envFile))
 	}
-	if e.enabled(spec.Name) {
+	if r.enabled(spec.Name) {
 		// An enabled run is its unit file: keep the file in step with the
 		// spec (run --replace may have changed it), linked (an enable cut
 		// short), and start it by name.
-		if _, err := e.syncUnitFile(spec, envFile); err != nil {
+		if _, err := r.syncUnitFile(ctx, spec, envFile); err != nil {
 			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 		}
-		if err := e.linkUnitFile(spec.Name); err != nil {
+		if err := r.linkUnitFile(ctx, spec.Name); err != nil {
 			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 		}
 		start = func() (systemdctl.State, *systemdctl.Watch, error) {
 			// A transient instance just stopped leaves the manager's unit
 			// name cache pointing at its gone /run/systemd/transient file:
 			// the file in /etc is found again only after a reload.
-			if cur, err := m.Brief(e.Ctx, unit); err == nil && !cur.Loaded() {
-				if err := m.Reload(e.Ctx); err != nil {
+			if cur, err := m.Brief(ctx, unit); err == nil && !cur.Loaded() {
+				if err := m.Reload(ctx); err != nil {
 					return systemdctl.State{Unit: unit}, nil, err
 				}
 			}
-			return m.StartWatch(e.Ctx, unit)
+			return m.StartWatch(ctx, unit)
 		}
 	}
 	st, w, err := start()
 	if errors.Is(err, systemdctl.ErrUnitExists) {
 		// Another manager client made the unit between our stop and start.
 		w.Close()
-		cur, _ := m.Brief(e.Ctx, unit)
+		cur, _ := m.Brief(ctx, unit)
 		if cur.Running() {
 			return res, nil, fmt.Errorf("%s was started by someone else meanwhile; runctl ls shows it", spec.Name)
 		}
-		_ = m.ResetFailed(e.Ctx, unit)
-		if need, _ := m.NeedsReload(e.Ctx, unit); need {
+		_ = m.ResetFailed(ctx, unit)
+		if need, _ := m.NeedsReload(ctx, unit); need {
 			// Still loaded from a unit file since removed (a disable cut
 			// short before its reload, its boot link keeping it loaded).
-			if err := m.Reload(e.Ctx); err != nil {
+			if err := m.Reload(ctx); err != nil {
 				return res, nil, err
 			}
 		}
 		st, w, err = start()
 		if errors.Is(err, systemdctl.ErrUnitExists) {
 			w.Close()
-			return res, nil, fmt.Errorf("%w: %s is defined outside runctl (a unit file of its own, or another tool's unit); choose another name with -n", errTaken, unit)
+			return res, nil, fmt.Errorf("%w: %s is defined outside runctl (a unit file of its own, or another tool's unit); choose another name with -n", ErrTaken, unit)
 		}
 	}
 	res.PID, res.InvocationID = st.MainPID, st.InvocationID
@@ -198,60 +166,34 @@ func (e *Env) cycle(spec *units.Spec, opt cycleOptions) (res cycleResult, w *sys
 	case errors.As(err, &je):
 		// Left failed on purpose: ls and status show why, and the next
 		// start or restart clears it.
-		res.Steps = append(res.Steps, step{"start", time.Since(t).Seconds(), "failed: " + st.Ended()})
-		if programRan(st) {
-			return res, w, e.died(w, spec.Name, st, t, 0)
+		res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), "failed: " + st.Ended()})
+		if ProgramRan(st) {
+			return res, w, r.died(ctx, w, spec.Name, st, t, 0)
 		}
-		return res, w, fmt.Errorf("cannot start %s: %v; see journalctl -u %s", spec.Name, err, unit)
-	case errors.Is(err, systemdctl.ErrPermission):
-		return res, w, permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err), e.Scope())
+		return res, w, fmt.Errorf("cannot start %s: %w; see journalctl -u %s", spec.Name, err, unit)
 	case err != nil:
-		return res, w, fmt.Errorf("cannot start %s: %w", spec.Name, err)
+		return res, w, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
 	}
-	res.Steps = append(res.Steps, step{"start", time.Since(t).Seconds(), fmt.Sprintf("pid %d, invocation %s", st.MainPID, st.InvocationID)})
-	store.Collect(spec) // environment files of earlier specs: no unit names them now
+	res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), fmt.Sprintf("pid %d, invocation %s", st.MainPID, st.InvocationID)})
+	r.Store.Collect(spec) // environment files of earlier specs: no unit names them now
 	if opt.Watch {
 		return res, w, nil
 	}
 	settled := time.Now()
-	err = e.settle(w, spec.Name, st, t, opt.Settle)
-	var died *diedError
+	err = r.settle(ctx, w, spec.Name, st, t, opt.Settle)
+	var died *DiedError
 	switch {
 	case errors.As(err, &died):
-		res.Steps = append(res.Steps, step{"settle", time.Since(settled).Seconds(), "ended: " + orDash(died.State.Ended())})
+		res.Steps = append(res.Steps, Step{"settle", time.Since(settled).Seconds(), "ended: " + orDash(died.State.Ended())})
 	case err == nil && opt.Settle > 0:
-		res.Steps = append(res.Steps, step{"settle", time.Since(settled).Seconds(), "still running"})
+		res.Steps = append(res.Steps, Step{"settle", time.Since(settled).Seconds(), "still running"})
 	}
 	return res, w, err
 }
 
-// programRan tells a program that was executed and ended from one systemd
+// ProgramRan tells a program that was executed and ended from one systemd
 // could not execute (its own exit statuses 200-243, e.g. 203/EXEC).
-func programRan(st systemdctl.State) bool {
+func ProgramRan(st systemdctl.State) bool {
 	code, sig, ok := st.Exited()
 	return ok && (sig != 0 || code < 200 || code > 243)
-}
-
-// crashpoint kills runctl at a named point when RUNCTL_CRASH_AT names it:
-// the fault tests prove that the next command recovers from there.
-func crashpoint(point string) {
-	if os.Getenv("RUNCTL_CRASH_AT") == point {
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {}
-	}
-}
-
-func (r cycleResult) print(e *Env, verb string) {
-	if r.Environment != "" {
-		fmt.Fprintf(e.Stdout, "%s %s (environment %s)\n", verb, r.Name, r.Environment)
-	} else {
-		fmt.Fprintf(e.Stdout, "%s %s\n", verb, r.Name)
-	}
-	for _, s := range r.Steps {
-		fmt.Fprintf(e.Stdout, "  %-5s %8s  %s\n", s.Step, ms(s.TookSec), s.Outcome)
-	}
-}
-
-func ms(sec float64) string {
-	return time.Duration(sec * float64(time.Second)).Round(time.Millisecond / 10).String()
 }

@@ -1,0 +1,35 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// StartCmd starts a known, stopped run from its kept spec.
+type StartCmd struct {
+	Name   string        `arg:"" help:"Run to start." placeholder:"NAME"`
+	Settle time.Duration `help:"${settle_help}" default:"${settle}" placeholder:"DUR"`
+}
+
+func (c *StartCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error {
+	if err := validNames(c.Name); err != nil {
+		return err
+	}
+	if err := checkSettle(c.Settle); err != nil {
+		return err
+	}
+	rs, err := provide()
+	if err != nil {
+		return err
+	}
+	res, err := rs.StartKept(ctx, c.Name, c.Settle)
+	if err != nil {
+		return err
+	}
+	if out.JSON {
+		return out.PrintJSON(res)
+	}
+	fmt.Fprintf(out.Stdout, "started %s (unit %s, pid %d)\n", c.Name, res.Unit, res.PID)
+	return nil
+}
