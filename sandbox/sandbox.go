@@ -35,6 +35,11 @@ type Options struct {
 	Keep bool
 	// Mask lists units masked inside, on top of NeverStart.
 	Mask []string
+	// Share lists host folders bound at the same path inside, so that a
+	// test process outside and systemd inside see the same files. Absolute,
+	// without white space, and not under /tmp, /run, /proc, /sys or /dev,
+	// which the sandbox mounts afresh.
+	Share []string
 }
 
 // NeverStart are units masked in every sandbox: gettys would open the
@@ -101,6 +106,16 @@ func Boot(ctx context.Context, opts Options) (*Sandbox, error) {
 	if dir == "/tmp" || strings.HasPrefix(dir, "/tmp/") {
 		return nil, fmt.Errorf("sandbox state %s must not be under /tmp", dir)
 	}
+	for _, p := range opts.Share {
+		if !filepath.IsAbs(p) || strings.ContainsAny(p, " \t\n") || p != filepath.Clean(p) || p == "/" {
+			return nil, fmt.Errorf("cannot share %q with the sandbox: give a clean absolute path without white space", p)
+		}
+		for _, fresh := range []string{"/tmp", "/run", "/proc", "/sys", "/dev"} {
+			if p == fresh || strings.HasPrefix(p, fresh+"/") {
+				return nil, fmt.Errorf("cannot share %s with the sandbox: %s is mounted afresh inside", p, fresh)
+			}
+		}
+	}
 	target := opts.Target
 	if target == "" {
 		target = "basic.target"
@@ -141,6 +156,7 @@ mount -t cgroup -o none,name=systemd cgroup "$D/root/sys/fs/cgroup/systemd"
 mount -t proc proc "$D/root/proc"
 mount -t tmpfs -o mode=1777 tmpfs "$D/root/tmp"
 mount -t tmpfs -o mode=0755 tmpfs "$D/root/run"
+for p in $RUNCTL_SANDBOX_SHARE; do mkdir -p "$D/root$p"; mount --bind "$p" "$D/root$p"; done
 cd "$D/root"
 mkdir -p .oldroot
 pivot_root . .oldroot
@@ -154,7 +170,8 @@ exec unshare --kill-child --pid --fork --mount --uts --ipc --net --cgroup --prop
 `
 	cmd := exec.Command("/bin/sh", append([]string{"-c", outer, "sh"}, s.cgroups...)...)
 	cmd.Env = append(os.Environ(), "RUNCTL_SANDBOX_INNER="+inner, "RUNCTL_SANDBOX_DIR_ARG="+dir, "RUNCTL_SANDBOX_TARGET="+target,
-		"RUNCTL_SANDBOX_MASK="+strings.Join(append(append([]string(nil), NeverStart...), opts.Mask...), " "))
+		"RUNCTL_SANDBOX_MASK="+strings.Join(append(append([]string(nil), NeverStart...), opts.Mask...), " "),
+		"RUNCTL_SANDBOX_SHARE="+strings.Join(opts.Share, " "))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -19,25 +19,34 @@ var (
 )
 
 // wrap turns well-known D-Bus errors into sentinels that callers test with
-// errors.Is, keeping systemd's own message.
+// errors.Is, keeping systemd's own message. what names the operation where
+// the caller's own message would not ("daemon-reload"); the caller says
+// what could not be done ("cannot stop nav"), so "" is usual.
 func wrap(err error, what string) error {
 	if err == nil {
 		return nil
 	}
+	if what == "" {
+		return wrapSentinel(err)
+	}
+	return fmt.Errorf("%s: %w", what, wrapSentinel(err))
+}
+
+func wrapSentinel(err error) error {
 	var de dbus.Error
 	if errors.As(err, &de) {
 		msg := err.Error()
 		switch de.Name {
 		case "org.freedesktop.systemd1.UnitExists":
-			return fmt.Errorf("%s: %w (%s)", what, ErrUnitExists, msg)
+			return fmt.Errorf("%w (%s)", ErrUnitExists, msg)
 		case "org.freedesktop.systemd1.NoSuchUnit", "org.freedesktop.systemd1.LoadFailed":
-			return fmt.Errorf("%s: %w (%s)", what, ErrNotLoaded, msg)
+			return fmt.Errorf("%w (%s)", ErrNotLoaded, msg)
 		case "org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired",
 			"org.freedesktop.DBus.Error.AuthFailed":
-			return fmt.Errorf("%s: %w (%s)", what, ErrPermission, msg)
+			return fmt.Errorf("%w (%s)", ErrPermission, msg)
 		}
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return err
 }
 
 // JobError reports a job that ended other than "done".

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
@@ -88,10 +87,10 @@ func (m *Manager) startWatch(ctx context.Context, unit string, enqueue func() (u
 	id, err := enqueue()
 	if dropped(err) {
 		// Not repeated: the start may have been enqueued before the drop.
-		return State{Unit: unit}, w, fmt.Errorf("cannot start %s: the connection to systemd dropped meanwhile (%v); runctl status shows whether it started", unit, err)
+		return State{Unit: unit}, w, fmt.Errorf("the connection to systemd dropped meanwhile (%v); runctl status shows whether it started", err)
 	}
 	if err != nil {
-		return State{Unit: unit}, w, wrap(err, "cannot start "+unit)
+		return State{Unit: unit}, w, wrap(err, "")
 	}
 	Crashpoint("start-enqueued")
 	res, st, err := w.WaitJob(ctx, id, "start")
@@ -122,7 +121,7 @@ func (m *Manager) startWatch(ctx context.Context, unit string, enqueue func() (u
 
 // Reload makes the manager read unit files again (daemon-reload).
 func (m *Manager) Reload(ctx context.Context) error {
-	return wrap(m.call(ctx, "Reload", nil), "cannot reload systemd's unit files")
+	return wrap(m.call(ctx, "Reload", nil), "daemon-reload")
 }
 
 // Enable links unit files into their [Install] targets, as systemctl enable.
@@ -132,7 +131,7 @@ func (m *Manager) Enable(ctx context.Context, paths ...string) error {
 		changes []unitFileChange
 	)
 	err := m.call(ctx, "EnableUnitFiles", []any{&carries, &changes}, paths, false, true)
-	return wrap(err, "cannot enable "+strings.Join(paths, " "))
+	return wrap(err, "")
 }
 
 // UnitPath lists the folders the manager loads unit files from, highest
@@ -172,7 +171,7 @@ func (m *Manager) NeedsReload(ctx context.Context, unit string) (bool, error) {
 func (m *Manager) Disable(ctx context.Context, units ...string) error {
 	var changes []unitFileChange
 	err := m.call(ctx, "DisableUnitFiles", []any{&changes}, units, false)
-	return wrap(err, "cannot disable "+strings.Join(units, " "))
+	return wrap(err, "")
 }
 
 // unitFileChange is one change EnableUnitFiles or DisableUnitFiles made:
@@ -241,7 +240,7 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 		return err
 	})
 	if err != nil {
-		return out, wrap(err, "cannot stop "+unit)
+		return out, wrap(err, "")
 	}
 	Crashpoint("stop-enqueued")
 	var escalate <-chan time.Time
@@ -301,12 +300,12 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 
 // Kill sends sig to every process of the unit; no job, returns at once.
 func (m *Manager) Kill(ctx context.Context, unit string, sig unix.Signal) error {
-	return wrap(m.again(ctx, func() error { return m.call(ctx, "KillUnit", nil, unit, string(sd.All), int32(sig)) }), "cannot signal "+unit)
+	return wrap(m.again(ctx, func() error { return m.call(ctx, "KillUnit", nil, unit, string(sd.All), int32(sig)) }), "kill")
 }
 
 // ResetFailed clears a unit's failed state, unloading a failed transient unit.
 func (m *Manager) ResetFailed(ctx context.Context, unit string) error {
-	return wrap(m.again(ctx, func() error { return m.call(ctx, "ResetFailedUnit", nil, unit) }), "cannot reset "+unit)
+	return wrap(m.again(ctx, func() error { return m.call(ctx, "ResetFailedUnit", nil, unit) }), "reset-failed")
 }
 
 // Brief reads only what ListUnitsByNames tells — load, active and sub
