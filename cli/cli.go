@@ -291,10 +291,11 @@ func connect(ctx context.Context, g *Globals, log zerolog.Logger) (*runs.Runs, e
 	return &runs.Runs{Manager: m, Store: st, UnitDir: unitDir, Log: log}, nil
 }
 
-// interrupts delivers SIGINT and SIGTERM to runctl until stop is called.
-func interrupts() (<-chan os.Signal, func()) {
+// interrupts delivers SIGINT, SIGTERM and the extra signals to runctl
+// until stop is called.
+func interrupts(extra ...os.Signal) (<-chan os.Signal, func()) {
 	ch := make(chan os.Signal, 4)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(ch, append([]os.Signal{syscall.SIGINT, syscall.SIGTERM}, extra...)...)
 	return ch, func() { signal.Stop(ch) }
 }
 

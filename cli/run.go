@@ -219,7 +219,11 @@ func (c *RunCmd) Run(ctx context.Context, g *Globals, out *Output, log zerolog.L
 	}
 	// Catch Ctrl-C from here on, so an interrupt during the start still
 	// stops what was started.
-	sigs, stopSigs := interrupts()
+	var extra []os.Signal
+	if !c.Daemon {
+		extra = hangups()
+	}
+	sigs, stopSigs := interrupts(extra...)
 	defer stopSigs()
 
 	begin := time.Now()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -18,12 +19,13 @@ import (
 type Attached struct {
 	Stdout, Stderr io.Writer
 	// Interrupts are the first Ctrl-C or SIGTERM (a graceful stop) and the
-	// second (SIGKILL).
+	// second (SIGKILL); SIGHUP or SIGPIPE, the terminal gone (a stop).
 	Interrupts <-chan os.Signal
 }
 
-// Attach streams the run's output from the journal until it ends, turning
-// interrupts into a stop and then a kill, and returns how it ended.
+// Attach streams the run's output from the journal until it is over (see
+// untilOver), turning interrupts into a stop and then a kill, and returns
+// how it ended.
 func (r *Runs) Attach(ctx context.Context, spec *units.Spec, begin time.Time, w *systemdctl.Watch, a Attached) systemdctl.State {
 	m := r.Manager
 	unit := units.UnitName(spec.Name)
@@ -40,30 +42,39 @@ func (r *Runs) Attach(ctx context.Context, spec *units.Spec, begin time.Time, w 
 		}
 		out.Write(append(en.Message, '\n'))
 	})
-	final := w.State()
-	if !systemdctl.Over(final, nil) {
-		waitDone := make(chan systemdctl.State, 1)
-		go func() {
-			s, _ := w.Wait(ctx, systemdctl.Over)
-			waitDone <- s
-		}()
-		interrupts := 0
-	loop:
-		for {
-			select {
-			case final = <-waitDone:
-				break loop
-			case <-a.Interrupts:
-				interrupts++
-				if interrupts == 1 {
-					fmt.Fprintf(a.Stderr, "runctl: stopping %s (again to kill)\n", spec.Name)
-					go m.Stop(ctx, unit, systemdctl.StopOptions{})
-				} else {
-					fmt.Fprintf(a.Stderr, "runctl: killing %s\n", spec.Name)
-					_ = m.Kill(ctx, unit, unix.SIGKILL)
-				}
+	markers := make(chan string, 16)
+	waitDone := make(chan systemdctl.State, 1)
+	go func() {
+		waitDone <- r.untilOver(ctx, w, spec.Name, func(line string) { markers <- line })
+	}()
+	var final systemdctl.State
+	interrupts := 0
+loop:
+	for {
+		select {
+		case final = <-waitDone:
+			break loop
+		case line := <-markers:
+			fmt.Fprintf(a.Stderr, "runctl: %s\n", line)
+		case sig := <-a.Interrupts:
+			interrupts++
+			switch {
+			case sig == syscall.SIGHUP || sig == syscall.SIGPIPE:
+				// The terminal or ssh session is gone: like a shell's job,
+				// the run ends with it (nohup runctl run ... keeps it).
+				fmt.Fprintf(a.Stderr, "runctl: hangup: stopping %s\n", spec.Name)
+				go m.Stop(ctx, unit, systemdctl.StopOptions{})
+			case interrupts == 1:
+				fmt.Fprintf(a.Stderr, "runctl: stopping %s (again to kill)\n", spec.Name)
+				go m.Stop(ctx, unit, systemdctl.StopOptions{})
+			default:
+				fmt.Fprintf(a.Stderr, "runctl: killing %s\n", spec.Name)
+				_ = m.Kill(ctx, unit, unix.SIGKILL)
 			}
 		}
+	}
+	for len(markers) > 0 {
+		fmt.Fprintf(a.Stderr, "runctl: %s\n", <-markers)
 	}
 	if err := follow.Finish(ctx); err != nil {
 		fmt.Fprintf(a.Stderr, "runctl: the run's last output may be missing: %v\n", err)
@@ -75,4 +86,82 @@ func (r *Runs) Attach(ctx context.Context, spec *units.Spec, begin time.Time, w 
 		_ = m.ResetFailed(ctx, unit)
 	}
 	return final
+}
+
+// untilOver follows an attached run until it is really over, as
+// systemd-run --wait does, and returns its final state. It stays through
+// systemd's automatic restarts (Restart=) and through a restart by
+// `runctl restart` or `systemctl restart` from elsewhere, calling marker
+// with a line for each.
+//
+// A state Over holds is not trusted at once: with Restart= the manager
+// shows a dead program's unit "failed" just before "auto-restart" (so the
+// run detached at a crash, ~2 tries in 3), and a runctl restart stops the
+// unit and makes a new one. So the end is confirmed by a read past such
+// steps (Refresh), then under the run's lock, which a restart or start
+// holds from before its stop to after its start: once the lock is free,
+// the run either runs again or is over.
+func (r *Runs) untilOver(ctx context.Context, w *systemdctl.Watch, name string, marker func(string)) systemdctl.State {
+	cur := w.State()
+	ended := "" // how the current instance ended, once seen
+	for {
+		st, err := w.Wait(ctx, func(s systemdctl.State, j map[uint32]string) bool {
+			return systemdctl.Over(s, j) || restarted(cur, s) || ended == "" && s.SubState == "auto-restart" && s.Ended() != ""
+		})
+		if err != nil {
+			return st
+		}
+		r.Log.Debug().Str("state", st.ActiveState+"/"+st.SubState).Uint32("job", st.Job).Str("ended", st.Ended()).Str("invocation", st.InvocationID).Msg("attached run changed")
+		switch {
+		case restarted(cur, st):
+			marker(restartMarker(name, cur, st, ended))
+			cur, ended = st, ""
+			continue
+		case !systemdctl.Over(st, nil):
+			ended = st.Ended() // waiting for an automatic restart
+			continue
+		}
+		if ended == "" {
+			ended = st.Ended()
+		}
+		// Over for now: whatever the manager does next (an automatic
+		// restart, a restart's start job) is pending by the time it
+		// answers. How it ended is what the signals said.
+		now, err := w.Refresh(ctx)
+		if err != nil {
+			return st
+		}
+		r.Log.Debug().Str("load", now.LoadState).Str("state", now.ActiveState+"/"+now.SubState).Uint32("job", now.Job).Msg("attached run read")
+		if now.Running() || now.Job != 0 {
+			continue
+		}
+		unlock, err := r.lock(ctx, name, false)
+		if err != nil {
+			return st
+		}
+		now, err = w.Refresh(ctx)
+		unlock()
+		if err != nil || !now.Running() && now.Job == 0 {
+			return st
+		}
+		// Restarted from elsewhere while the lock was held.
+	}
+}
+
+// restarted says s is a new instance of the run, started after cur.
+func restarted(cur, s systemdctl.State) bool {
+	return s.InvocationID != "" && s.InvocationID != cur.InvocationID && s.Running() && s.SubState != "auto-restart"
+}
+
+// restartMarker is the line an attached run prints when its program was
+// restarted: by systemd (Restart=), or from elsewhere.
+func restartMarker(name string, cur, s systemdctl.State, ended string) string {
+	how := ""
+	if ended != "" {
+		how = " (" + ended + ")"
+	}
+	if s.NRestarts > cur.NRestarts {
+		return fmt.Sprintf("%s ended%s; systemd restarted it (restart %d), still attached", name, how, s.NRestarts)
+	}
+	return fmt.Sprintf("%s was restarted from elsewhere%s, still attached", name, how)
 }

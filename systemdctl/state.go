@@ -35,8 +35,8 @@ type State struct {
 	MemoryCurrent uint64
 	CPUUsageNSec  uint64
 	TasksCurrent  uint64
-	// Gone: after a reconnect the unit was no longer there, so how it ended
-	// was not seen.
+	// Gone: when read again (after a reconnect, or by Refresh) the unit was
+	// no longer there; how it ended is what was seen before, if anything.
 	Gone bool
 }
 

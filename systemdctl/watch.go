@@ -142,20 +142,33 @@ func (w *Watch) resume(ctx context.Context, gen int) error {
 	return nil
 }
 
-// Refresh reads the unit's active state and pending job from the manager
-// and folds them into the watch's state. The manager changes a unit's
-// state in steps it signals separately: with Restart=, a dead program's
-// unit is "failed", no job, then "activating (auto-restart)" in the same
-// breath. A reply comes after every signal of what the manager did before
-// the call, so the state read is past such steps; signals still queued
-// on their own connection may hold older steps, until the next Refresh.
+// Refresh reads the unit's state from the manager and makes it the
+// watch's. The manager changes a unit's state in steps it signals
+// separately: with Restart=, a dead program's unit is "failed", no job,
+// then "activating (auto-restart)" in the same breath. A reply comes after
+// every signal of what the manager did before the call, so the state read
+// is past such steps; signals still queued on their own connection may
+// hold older steps, until the next Refresh. A unit gone meanwhile keeps
+// what was seen of it, marked Gone; so does one that is not running and
+// whose read tells no end (it may have gone between the reads, leaving a
+// stub), Gone if nothing was seen.
 func (w *Watch) Refresh(ctx context.Context) (State, error) {
-	st, err := w.m.Brief(ctx, w.unit)
+	st, err := w.m.Unit(ctx, w.unit)
 	if err != nil {
 		return w.State(), err
 	}
 	w.update(func() {
-		w.state.LoadState, w.state.ActiveState, w.state.SubState, w.state.Job = st.LoadState, st.ActiveState, st.SubState, st.Job
+		switch {
+		case st.Loaded() && (st.Running() || st.ExecMainCode != 0):
+			w.state = st
+		case st.Loaded():
+			ended := w.state
+			w.state = st
+			w.state.ExecMainCode, w.state.ExecMainStatus, w.state.ExecMainExit = ended.ExecMainCode, ended.ExecMainStatus, ended.ExecMainExit
+			w.state.Gone = ended.ExecMainCode == 0
+		default:
+			w.state.LoadState, w.state.ActiveState, w.state.SubState, w.state.Job, w.state.Gone = st.LoadState, st.ActiveState, st.SubState, 0, true
+		}
 	})
 	return w.State(), nil
 }

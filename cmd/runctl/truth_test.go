@@ -6,10 +6,15 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/runctl/runctl/sandbox"
 )
 
 // run -d watches the program for the settle window: a program that dies
@@ -88,4 +93,95 @@ func TestRestartAndStartIntoBrokenProgram(t *testing.T) {
 	if r := runctl(t, "run", "-d", "--settle=-1s", "-n", name, "--", "true"); r.code == 0 || !strings.Contains(r.stderr, "invalid --settle") {
 		t.Fatalf("--settle -1s: %v", r)
 	}
+}
+
+// An attached run with --restart stays attached through systemd's
+// automatic restarts, printing a line for each, until the program ends
+// for good, and exits with its final status. With Restart= the manager
+// shows a crashed program's unit "failed" just before "auto-restart": the
+// attached runctl used to take that for the end (~2 tries in 3).
+func TestAttachedRunSurvivesAutomaticRestarts(t *testing.T) {
+	for i := range 10 {
+		name := runName(t)
+		// Crashes 3 times, then ends well: on-failure does not restart that.
+		script := fmt.Sprintf(`f=/run/%s.count; n=$(( $(cat $f 2>/dev/null || echo 0) + 1 )); echo $n > $f; echo "instance $n"; sleep 0.2; [ $n -gt 3 ] && exit 0; exit 1`, name)
+		r := runctl(t, "run", "-n", name, "--restart=on-failure", "--restart-delay=100ms", "--", "sh", "-c", script)
+		if r.code != 0 {
+			t.Fatalf("try %d: %v\nwant exit 0, the last instance's status", i, r)
+		}
+		for n := 1; n <= 4; n++ {
+			if !strings.Contains(r.stdout, fmt.Sprintf("instance %d\n", n)) {
+				t.Fatalf("try %d: instance %d's output was not streamed:\n%v", i, n, r)
+			}
+		}
+		for n := 1; n <= 3; n++ {
+			if want := fmt.Sprintf("%s ended (exit status 1); systemd restarted it (restart %d), still attached", name, n); !strings.Contains(r.stderr, want) {
+				t.Fatalf("try %d: no line %q:\n%v", i, want, r)
+			}
+		}
+		if u := runctlUnits(t); strings.Contains(u, "runctl-"+name+".service") {
+			t.Fatalf("try %d: the run's unit is left after runctl returned:\n%s", i, u)
+		}
+	}
+}
+
+// A `runctl restart` from another terminal does not end the attached
+// runctl: the restart holds the run's lock from before its stop to after
+// its start, and the attached runctl, seeing the old instance over, waits
+// for the lock and finds the run running again. It follows the new
+// instance until the run is stopped, and exits with its status.
+func TestAttachedRunSurvivesManualRestart(t *testing.T) {
+	name := runName(t)
+	cmd, out, errb := fgStart(t, name, `trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 0.05; done`)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	if r := runctl(t, "restart", "--settle=0", name); r.code != 0 {
+		t.Fatalf("restart from another terminal: %v", r)
+	}
+	waitFor(t, func() bool { return strings.Count(out.String(), "ready\n") == 2 }, "the attached runctl to stream the new instance")
+	waitFor(t, func() bool {
+		return strings.Contains(errb.String(), name+" was restarted from elsewhere (exit status 3), still attached")
+	}, "the restart marker")
+	select {
+	case err := <-done:
+		t.Fatalf("the attached runctl ended after the restart: %v\nstdout %s\nstderr %s", err, out, errb)
+	default:
+	}
+	if r := runctl(t, "stop", name); r.code != 0 {
+		t.Fatalf("stop: %v", r)
+	}
+	err := <-done
+	if code := exitCodeOf(err); code != 3 {
+		t.Fatalf("the attached runctl exited %d (%v), want the final instance's 3\nstdout %s\nstderr %s", code, err, out, errb)
+	}
+}
+
+// SIGHUP (terminal closed, ssh dropped) stops an attached run, as a shell
+// does with its job; runctl exits with the program's status.
+func TestAttachedRunStopsOnHangup(t *testing.T) {
+	name := runName(t)
+	cmd, out, errb := fgStart(t, name, `trap "echo got-term; exit 0" TERM; echo ready; while :; do sleep 0.05; done`)
+	syscall.Kill(sandbox.ChildPID(cmd.Process.Pid), syscall.SIGHUP)
+	err := cmd.Wait()
+	if code := exitCodeOf(err); code != 0 || !strings.Contains(errb.String(), "hangup: stopping "+name) {
+		t.Fatalf("after SIGHUP: exit %d (%v), want 0 and a word that it stops the run\nstdout %s\nstderr %s", code, err, out, errb)
+	}
+	if u := runctlUnits(t); strings.Contains(u, "runctl-"+name+".service") {
+		t.Fatalf("the run is left after SIGHUP:\n%s", u)
+	}
+}
+
+// exitCodeOf is a finished command's exit code, 128+N if killed by signal N.
+func exitCodeOf(err error) int {
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return exit.ExitCode()
+	}
+	return -1
 }
