@@ -291,6 +291,17 @@ func connect(ctx context.Context, g *Globals, log zerolog.Logger) (*runs.Runs, e
 	return &runs.Runs{Manager: m, Store: st, UnitDir: unitDir, Log: log}, nil
 }
 
+// hangups are the signals that tell an attached runctl its terminal is
+// gone: SIGHUP (terminal closed, ssh dropped), unless runctl was started
+// with it ignored (nohup), and SIGPIPE (output to a closed pipe, which
+// would otherwise kill runctl silently and leave the run unattached).
+func hangups() []os.Signal {
+	if signal.Ignored(syscall.SIGHUP) {
+		return []os.Signal{syscall.SIGPIPE}
+	}
+	return []os.Signal{syscall.SIGHUP, syscall.SIGPIPE}
+}
+
 // interrupts delivers SIGINT, SIGTERM and the extra signals to runctl
 // until stop is called.
 func interrupts(extra ...os.Signal) (<-chan os.Signal, func()) {
