@@ -310,13 +310,29 @@ func interrupts(extra ...os.Signal) (<-chan os.Signal, func()) {
 	return ch, func() { signal.Stop(ch) }
 }
 
-// target is NAME, checked, or the most recently started run (with known, a
-// stopped run runctl keeps counts too), which is then named on out's
-// stdout unless out is nil.
-func target(ctx context.Context, rs *runs.Runs, out *Output, given *string, known bool) (string, error) {
+// target checks NAME, connects, and returns the lifecycle with NAME, or
+// with the most recently started run (with known, a stopped run runctl
+// keeps counts too), which is then named on out's stdout unless out is nil.
+func target(ctx context.Context, provide Lifecycle, out *Output, given *string, known bool) (*runs.Runs, string, error) {
 	if given != nil {
-		return *given, units.ValidateName(*given)
+		if err := validNames(*given); err != nil {
+			return nil, "", err
+		}
 	}
+	rs, err := provide()
+	if err != nil {
+		return nil, "", err
+	}
+	if given != nil {
+		return rs, *given, nil
+	}
+	name, err := mostRecent(ctx, rs, out, known)
+	return rs, name, err
+}
+
+// mostRecent is the run a verb given no NAME acts on, named on out's
+// stdout unless out is nil.
+func mostRecent(ctx context.Context, rs *runs.Runs, out *Output, known bool) (string, error) {
 	name, err := rs.MostRecent(ctx, known)
 	if err != nil {
 		return "", err

@@ -41,16 +41,7 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 	if which != "current" && which != "previous" && which != "all" && !isInvocationID(which) {
 		return usage("invalid --invocation %q: give current, previous, all, or a 32-digit invocation id", which)
 	}
-	if c.Name != nil {
-		if err := validNames(*c.Name); err != nil {
-			return err
-		}
-	}
-	rs, err := provide()
-	if err != nil {
-		return err
-	}
-	name, err := target(ctx, rs, nil, c.Name, true)
+	rs, name, err := target(ctx, provide, nil, c.Name, true)
 	if err != nil {
 		return err
 	}

@@ -26,16 +26,7 @@ func (c *RestartCmd) Run(ctx context.Context, out *Output, provide Lifecycle) er
 	if err := checkSettle(c.Settle); err != nil {
 		return err
 	}
-	if c.Name != nil {
-		if err := validNames(*c.Name); err != nil {
-			return err
-		}
-	}
-	rs, err := provide()
-	if err != nil {
-		return err
-	}
-	name, err := target(ctx, rs, out, c.Name, true)
+	rs, name, err := target(ctx, provide, out, c.Name, true)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func (c *StopCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 			return runs.ErrNothingRunning
 		}
 	case len(names) == 0:
-		name, err := target(ctx, rs, out, nil, false)
+		name, err := mostRecent(ctx, rs, out, false)
 		if err != nil {
 			return err
 		}
