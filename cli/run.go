@@ -92,7 +92,7 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 		return nil, nil, usage("%v", err)
 	}
 	// The command is looked up in the PATH the run gets (-E PATH=...).
-	path, err := units.ResolveExecutable(argv[0], units.EnvValue(env, "PATH"), cwd)
+	path, err := units.ResolveExecutable(argv[0], units.SearchPath(env), cwd)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot run %q: %w", argv[0], err)
 	}

@@ -140,12 +140,17 @@ func CaptureEnv(environ []string, extra []string, dir string) (env []string, dro
 	return env, dropped, nil
 }
 
-// EnvValue is name's value in env (KEY=VALUE entries), "" if unset.
-func EnvValue(env []string, name string) string {
+// ManagerPath is the PATH systemd gives a service whose environment sets
+// none.
+const ManagerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// SearchPath is the PATH a run with environment env sees: its own PATH
+// entry, or the manager's default.
+func SearchPath(env []string) string {
 	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, name+"="); ok {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
 			return v
 		}
 	}
-	return ""
+	return ManagerPath
 }

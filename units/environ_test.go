@@ -169,3 +169,12 @@ func TestCaptureEnvErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSearchPath(t *testing.T) {
+	if got := SearchPath([]string{"A=1", "PATH=/opt/x:/bin"}); got != "/opt/x:/bin" {
+		t.Errorf("SearchPath with PATH = %q, want the run's own", got)
+	}
+	if got := SearchPath([]string{"A=1"}); got != ManagerPath {
+		t.Errorf("SearchPath without PATH = %q, want the manager's %q", got, ManagerPath)
+	}
+}
