@@ -50,10 +50,15 @@ func (r *Runs) enabled(name string) bool {
 	return own
 }
 
-// wantsLink is the link enable makes: what starts the run at boot.
-func (r *Runs) wantsLink(name string) (string, error) {
+// wantsDir holds the links enable makes: what starts runs at boot.
+func (r *Runs) wantsDir() (string, error) {
 	target, err := units.WantedBy(r.Scope().String())
-	return filepath.Join(r.UnitDir, target+".wants", units.UnitName(name)), err
+	return filepath.Join(r.UnitDir, target+".wants"), err
+}
+
+func (r *Runs) wantsLink(name string) (string, error) {
+	dir, err := r.wantsDir()
+	return filepath.Join(dir, units.UnitName(name)), err
 }
 
 // autostart says whether the run starts at boot: runctl's unit file is
@@ -82,11 +87,11 @@ func (r *Runs) autostart(name string) bool {
 // boot target's links.
 func (r *Runs) autostartNames() map[string]bool {
 	out := map[string]bool{}
-	link, err := r.wantsLink("x")
+	dir, err := r.wantsDir()
 	if err != nil {
 		return out
 	}
-	ents, _ := os.ReadDir(filepath.Dir(link))
+	ents, _ := os.ReadDir(dir)
 	for _, ent := range ents {
 		if name, ok := units.NameFromUnit(ent.Name()); ok && r.autostart(name) {
 			out[name] = true
