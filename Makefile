@@ -63,14 +63,13 @@ demo: build
 # JSON on stdout and are rendered here (docs/BENCHMARKS.md keeps its intro).
 bench: build
 	$(GO) build -trimpath -o bin/runctl-bench ./bench
-	bin/runctl-sandbox --bin bin -- runctl-bench > bench/results.json.new || { rm -f bench/results.json.new; exit 1; }
-	mv bench/results.json.new bench/results.json
+	scripts/bench.sh bench/results.json
 	bin/runctl-bench -report bench/results.json -md docs/BENCHMARKS.md
 
 # A smoke run of the same (few repetitions, small sizes); keeps nothing.
 bench-quick: build
 	$(GO) build -trimpath -o bin/runctl-bench ./bench
-	bin/runctl-sandbox --bin bin -- runctl-bench -quick > bin/bench-quick.json
+	scripts/bench.sh bin/bench-quick.json -quick
 	bin/runctl-bench -report bin/bench-quick.json
 
 install: build

@@ -23,12 +23,19 @@ type config struct {
 	sizes      []int // numbers of runs to list, smallest first
 	statusSize int   // number of runs given to status
 	parallel   int   // runs started at once when making the runs to list
+	// gap is the idle time before each timed command: what ran just
+	// before changes what the next costs (PID 1 moves a new unit's cgroup
+	// in ~0.04 ms right after another move, ~8 ms after 20 ms of idle).
+	gap time.Duration
+	// ext4 is a block device for a second store, on ext4 (the fsyncs of
+	// a real disk); "" leaves that comparison out.
+	ext4 string
 }
 
-func newConfig(quick bool, reps int) config {
-	c := config{reps: 30, warmup: 3, sizes: []int{10, 100, 1000}, statusSize: 100, parallel: 8}
+func newConfig(quick bool, reps int, ext4 string) config {
+	c := config{reps: 30, warmup: 3, sizes: []int{10, 100, 1000}, statusSize: 100, parallel: 8, gap: 30 * time.Millisecond, ext4: ext4}
 	if quick {
-		c = config{quick: true, reps: 3, warmup: 1, sizes: []int{5, 20, 50}, statusSize: 20, parallel: 8}
+		c = config{quick: true, reps: 3, warmup: 1, sizes: []int{5, 20, 50}, statusSize: 20, parallel: 8, gap: 30 * time.Millisecond, ext4: ext4}
 	}
 	if reps > 0 {
 		c.reps = reps
@@ -46,8 +53,12 @@ type bench struct {
 // side is one side of a comparison: the timed command of round i, and what
 // is done untimed around it.
 type side struct {
-	cmd   string // as shown in the table
-	argv  func(i int) []string
+	cmd  string // as shown in the table
+	argv func(i int) []string
+	env  []string // added to the timed command's environment
+	// do, if set, is timed instead of a command: a procedure of the
+	// bench itself (the seed's restart).
+	do    func(i int) error
 	setup func(i int) error // before the timed command; optional
 	clean func(i int) error // after it; optional
 	// value is the figure kept for the round; default: ms from fork to exit.
@@ -63,7 +74,7 @@ func runAll(cfg config) (*Results, error) {
 		return nil, err
 	}
 	b := &bench{cfg: cfg, r: r}
-	res := &Results{Date: began.UTC().Format(time.RFC3339), Quick: cfg.quick, Reps: cfg.reps, Warmup: cfg.warmup}
+	res := &Results{Date: began.UTC().Format(time.RFC3339), Quick: cfg.quick, Reps: cfg.reps, Warmup: cfg.warmup, Gap: cfg.gap.String()}
 	if res.Machine, err = machineInfo(r); err != nil {
 		return nil, err
 	}
@@ -74,11 +85,28 @@ func runAll(cfg config) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
+	starts := []Comparison{start}
+	if cfg.ext4 != "" {
+		store, unmount, err := mountExt4(r, cfg.ext4)
+		if err != nil {
+			return nil, err
+		}
+		c, err := b.startExt4(store)
+		unmount()
+		if err != nil {
+			return nil, err
+		}
+		starts = append(starts, c)
+	}
 	settle, err := b.settleCost()
 	if err != nil {
 		return nil, err
 	}
 	restart, err := b.restart()
+	if err != nil {
+		return nil, err
+	}
+	down, downSeed, err := b.downtime()
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +125,11 @@ func runAll(cfg config) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Comparisons = append([]Comparison{start, settle, restart, stop}, lists...)
+	if res.Calls, err = b.calls(); err != nil {
+		return nil, err
+	}
+	res.Comparisons = append(starts, settle, restart, down, downSeed, stop)
+	res.Comparisons = append(res.Comparisons, lists...)
 	res.Comparisons = append(res.Comparisons, status, version)
 	first, last := lists[0], lists[len(lists)-1]
 	res.PeakRSS = peakRSS(last, cfg.sizes[len(cfg.sizes)-1])
@@ -111,25 +143,26 @@ func runAll(cfg config) (*Results, error) {
 	return res, nil
 }
 
-// compare times a against ref, alternating a, ref, a, ref..., for
-// warmup+reps rounds, and keeps the last reps.
+// compare times a against ref for warmup+reps rounds, and keeps the last
+// reps. Which side goes first alternates from round to round (a, ref;
+// ref, a; ...), so that neither always follows the other.
 func (b *bench) compare(id, what string, reps int, target float64, a, ref side) (Comparison, error) {
 	began := time.Now()
-	var ca, cb collected
+	sides := [2]side{a, ref}
+	var got [2]collected
 	for i := range b.cfg.warmup + reps {
-		x, sa, err := b.once(a, i)
-		if err != nil {
-			return Comparison{}, fmt.Errorf("cannot measure %s: %w", what, err)
-		}
-		y, sb, err := b.once(ref, i)
-		if err != nil {
-			return Comparison{}, fmt.Errorf("cannot measure %s: %w", what, err)
-		}
-		if i >= b.cfg.warmup {
-			ca.add(x, sa)
-			cb.add(y, sb)
+		for j := range 2 {
+			k := j ^ i%2
+			v, s, err := b.once(sides[k], i)
+			if err != nil {
+				return Comparison{}, fmt.Errorf("cannot measure %s: %w", what, err)
+			}
+			if i >= b.cfg.warmup {
+				got[k].add(v, s)
+			}
 		}
 	}
+	ca, cb := got[0], got[1]
 	c := Comparison{ID: id, What: what, Target: target, RunctlCmd: a.cmd, ReferenceCmd: ref.cmd,
 		A: ca.series(), B: cb.series()}
 	c.judge()
@@ -146,7 +179,16 @@ func (b *bench) once(s side, i int) (float64, sample, error) {
 			return 0, sample{}, err
 		}
 	}
-	smp, err := b.r.timed(s.argv(i))
+	time.Sleep(b.cfg.gap)
+	var smp sample
+	var err error
+	if s.do != nil {
+		began := time.Now()
+		err = s.do(i)
+		smp = sample{took: time.Since(began), end: time.Now()}
+	} else {
+		smp, err = b.r.timed(s.argv(i), s.env)
+	}
 	if err != nil {
 		return 0, smp, err
 	}
@@ -186,6 +228,25 @@ func notAvailable(id, what, verb string, target float64, a, ref side) Comparison
 		Note: "runctl " + verb + " is not in this build (runctl " + verb + " --help fails)"}
 }
 
+// ext4Dir is where the ext4 store's device is mounted.
+const ext4Dir = scratchDir + "/ext4"
+
+// mountExt4 formats dev as ext4 and mounts it inside the sandbox (a mount
+// namespace of its own); the store is a folder on it.
+func mountExt4(r *runner, dev string) (store string, unmount func(), err error) {
+	if _, err := r.run("mkfs.ext4", "-q", "-F", dev); err != nil {
+		return "", nil, err
+	}
+	if err := os.MkdirAll(ext4Dir, 0o755); err != nil {
+		return "", nil, err
+	}
+	if _, err := r.run("mount", "-t", "ext4", dev, ext4Dir); err != nil {
+		return "", nil, err
+	}
+	progress("store on ext4: %s mounted on %s", dev, ext4Dir)
+	return filepath.Join(ext4Dir, "runs"), func() { r.run("umount", ext4Dir) }, nil
+}
+
 // reset stops every unit the benchmark started and forgets the runs runctl
 // keeps for them, so that each phase begins with no runs and ls lists
 // exactly the runs of its phase. Only names starting with bench- are
@@ -199,6 +260,8 @@ func (b *bench) reset() error {
 	if err != nil {
 		return err
 	}
+	onExt4, _ := filepath.Glob(filepath.Join(ext4Dir, "runs", "bench-*"))
+	kept = append(kept, onExt4...)
 	for _, f := range kept {
 		if err := os.Remove(f); err != nil {
 			return fmt.Errorf("cannot forget a benchmark run: %w", err)

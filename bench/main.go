@@ -31,10 +31,11 @@ func main() {
 	out := flag.String("out", "-", "write the results as JSON to this file (- for stdout)")
 	md := flag.String("md", "", "rewrite the generated part of this Markdown file with the results")
 	report := flag.String("report", "", "do not measure: render the results read from this JSON file (- for stdin)")
-	stamp := flag.String("stamp-on-term", "", "internal: the program of the stop-latency runs (waits for SIGTERM, writes the time to this file, exits 0)")
+	ext4 := flag.String("ext4", "", "a block device to format as ext4 and mount for a second store (the fsyncs of a disk); make bench makes a loop device")
+	stamp := flag.String("stamp-on-term", "", "internal: the program of the stop-latency and downtime runs (writes its start time to FILE.start, waits for SIGTERM, writes the time to FILE, exits 0)")
 	flag.Parse()
 	if flag.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: runctl-bench [-quick] [-reps N] [-out FILE] [-md FILE] | -report FILE [-md FILE]")
+		fmt.Fprintln(os.Stderr, "usage: runctl-bench [-quick] [-reps N] [-ext4 DEV] [-out FILE] [-md FILE] | -report FILE [-md FILE]")
 		os.Exit(2)
 	}
 	var err error
@@ -44,7 +45,7 @@ func main() {
 	case *report != "":
 		err = render(*report, *md)
 	default:
-		err = measure(newConfig(*quick, *reps), *out, *md)
+		err = measure(newConfig(*quick, *reps, *ext4), *out, *md)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "runctl-bench: %v\n", err)

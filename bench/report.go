@@ -77,6 +77,46 @@ func extrasTable(res *Results, md bool) table {
 	return t
 }
 
+// callsTable has the D-Bus calls PID 1 received per verb.
+func callsTable(res *Results, md bool) table {
+	t := table{header: []string{"D-Bus calls at PID 1", "runctl", "reference", "runctl's calls"}}
+	for _, c := range res.Calls {
+		t.rows = append(t.rows, []string{
+			c.What,
+			fmt.Sprintf("%d (%s)", len(c.Runctl), code(c.RunctlCmd)),
+			fmt.Sprintf("%d (%s)", len(c.Reference), code(c.ReferenceCmd)),
+			summarize(c.Runctl),
+		})
+	}
+	if !md {
+		for _, row := range t.rows {
+			for i := range row {
+				row[i] = strings.ReplaceAll(row[i], "`", "")
+			}
+		}
+	}
+	return t
+}
+
+// summarize lists calls in order, repeats as counts: "ListUnitsByPatterns,
+// Properties.Get ×100".
+func summarize(calls []string) string {
+	var parts []string
+	for i := 0; i < len(calls); {
+		j := i
+		for j < len(calls) && calls[j] == calls[i] {
+			j++
+		}
+		p := calls[i]
+		if j-i > 1 {
+			p += fmt.Sprintf(" ×%d", j-i)
+		}
+		parts = append(parts, p)
+		i = j
+	}
+	return strings.Join(parts, ", ")
+}
+
 func spread(s *Series) string {
 	if s == nil {
 		return "n/a"
@@ -133,8 +173,8 @@ func machineLine(res *Results) string {
 }
 
 func repsLine(res *Results) string {
-	s := fmt.Sprintf("%d repetitions per comparison (%d for the fast commands: restart, --version, ls below the largest size), runctl and the reference interleaved, after %d warm-up rounds that are not kept",
-		res.Reps, 3*res.Reps, res.Warmup)
+	s := fmt.Sprintf("%d repetitions per comparison (%d for the fast commands: restart, --version, ls below the largest size), runctl and the reference interleaved (which goes first alternates), each after %s idle, after %d warm-up rounds that are not kept",
+		res.Reps, 3*res.Reps, res.Gap, res.Warmup)
 	if res.Quick {
 		s += ". SMOKE RUN (-quick): small sizes, few repetitions, not for comparison"
 	}
@@ -151,6 +191,10 @@ func printTable(w io.Writer, res *Results) {
 	}
 	fmt.Fprintln(w)
 	writeText(w, extrasTable(res, false))
+	if len(res.Calls) > 0 {
+		fmt.Fprintln(w)
+		writeText(w, callsTable(res, false))
+	}
 	fmt.Fprintln(w)
 	for _, c := range res.Comparisons {
 		if c.Note != "" {
@@ -195,6 +239,10 @@ func writeMarkdown(path string, res *Results) error {
 	writeMDTable(&b, comparisonTable(res, true))
 	b.WriteString("\n")
 	writeMDTable(&b, extrasTable(res, true))
+	if len(res.Calls) > 0 {
+		b.WriteString("\n")
+		writeMDTable(&b, callsTable(res, true))
+	}
 	b.WriteString("\nTimes are from fork to exit of each command (its start, D-Bus work and output to /dev/null). " +
 		"ratio = runctl median / reference median; a verdict of miss means the target was not met. " +
 		"Every sample is in bench/results.json.\n")

@@ -12,6 +12,7 @@ type Results struct {
 	Quick   bool    `json:"quick"`
 	Reps    int     `json:"reps"`   // per comparison; the fast commands got 3 times as many
 	Warmup  int     `json:"warmup"` // rounds run first and not kept
+	Gap     string  `json:"idle_gap"` // idle before each timed command
 	Machine Machine `json:"machine"`
 	// Comparisons are runctl (A) against a reference (B), with targets.
 	Comparisons []Comparison `json:"comparisons"`
@@ -20,6 +21,8 @@ type Results struct {
 	StopLatency Comparison `json:"stop_latency"`
 	PeakRSS     PeakRSS    `json:"ls_peak_rss"`
 	LsGrowth    Growth     `json:"ls_growth"`
+	// Calls are the D-Bus method calls PID 1 received per verb.
+	Calls []CallCount `json:"dbus_calls"`
 }
 
 // Machine is where the numbers were taken.

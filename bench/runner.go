@@ -43,10 +43,11 @@ func newRunner(dir string) (*runner, error) {
 	return &runner{dir: dir, devnull: devnull, stderr: stderr}, nil
 }
 
-// timed runs argv with stdout to /dev/null and stderr to a file: both are
-// plain descriptors, so no copying goroutine runs while the clock does.
-// The command is looked up on PATH before the clock starts.
-func (r *runner) timed(argv []string) (sample, error) {
+// timed runs argv, with env added to the environment, stdout to /dev/null
+// and stderr to a file: both are plain descriptors, so no copying
+// goroutine runs while the clock does. The command is looked up on PATH
+// before the clock starts.
+func (r *runner) timed(argv, env []string) (sample, error) {
 	if err := r.stderr.Truncate(0); err != nil {
 		return sample{}, fmt.Errorf("cannot reset the stderr file: %w", err)
 	}
@@ -55,6 +56,9 @@ func (r *runner) timed(argv []string) (sample, error) {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = r.devnull, r.stderr
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	start := time.Now()
 	err := cmd.Run()
 	end := time.Now()
