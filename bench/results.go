@@ -10,8 +10,8 @@ type Results struct {
 	Date    string  `json:"date"` // RFC 3339, UTC, when the run began
 	TookSec float64 `json:"took_sec"`
 	Quick   bool    `json:"quick"`
-	Reps    int     `json:"reps"`   // per comparison; the fast commands got 3 times as many
-	Warmup  int     `json:"warmup"` // rounds run first and not kept
+	Reps    int     `json:"reps"`     // per comparison; the fast commands got 3 times as many
+	Warmup  int     `json:"warmup"`   // rounds run first and not kept
 	Gap     string  `json:"idle_gap"` // idle before each timed command
 	Machine Machine `json:"machine"`
 	// Comparisons are runctl (A) against a reference (B), with targets.
