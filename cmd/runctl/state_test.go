@@ -347,3 +347,27 @@ func lsAutostart(t *testing.T, name string) (on, ok bool) {
 	}
 	return false, false
 }
+
+// A restart --update-env that fails keeps the environment the run had:
+// the next plain restart does not pick up the one that failed.
+func TestFailedUpdateEnvIsNotKept(t *testing.T) {
+	name := runName(t)
+	script := `test "$MODE" = ok || exit 3; sleep 1000; :`
+	cmd := runctlCmd(t, "/", "run", "-d", "-n", name, "--", "sh", "-c", script)
+	cmd.Env = append(cmd.Env, "MODE=ok")
+	if r := finish(t, cmd); r.code != 0 {
+		t.Fatal(r)
+	}
+	cmd = runctlCmd(t, "/", "restart", "--update-env", name)
+	cmd.Env = append(cmd.Env, "MODE=bad")
+	if r := finish(t, cmd); r.code == 0 {
+		t.Fatalf("restart --update-env into a program that exits 3: %v", r)
+	}
+	if r := runctl(t, "restart", name); r.code != 0 {
+		t.Fatalf("plain restart after the failed --update-env: %v", r)
+	}
+	if got := procEnv(t, mainPID(t, name))["MODE"]; got != "ok" {
+		t.Fatalf("after the failed --update-env the run has MODE=%q, want the kept ok", got)
+	}
+	checkRunsSpec(t, storeDir, name, "after the failed --update-env")
+}
