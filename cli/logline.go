@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -18,16 +19,22 @@ type LogLine struct {
 	PID          int       `json:"pid,omitempty"`
 	Identifier   string    `json:"identifier"`
 	Priority     int       `json:"priority"` // syslog level: 3 err, 4 warning, 6 info
-	Source       string    `json:"source"`   // program, or systemd for the manager's messages
-	Message      string    `json:"message"`  // invalid UTF-8 replaced; message_bytes then holds the raw bytes
+	Source       string    `json:"source"`   // program; systemd for the manager's messages; journald for its drop reports
+	Message      string    `json:"message"`  // invalid UTF-8 replaced by U+FFFD; message_bytes then holds the raw bytes
 	MessageBytes []byte    `json:"message_bytes,omitempty"`
+	Dropped      int       `json:"dropped,omitempty"` // lines journald's rate limit discarded (source journald)
 	Hostname     string    `json:"hostname,omitempty"`
+
+	raw []byte // the message as written, for text output
 }
 
 func logLine(e journal.Entry) LogLine {
 	l := LogLine{Time: e.Time, Unit: e.Unit, InvocationID: e.InvocationID, PID: e.PID, Identifier: e.Identifier,
-		Priority: e.Priority, Source: "program", Message: string(e.Message), Hostname: e.Hostname}
-	if e.Manager {
+		Priority: e.Priority, Source: "program", Message: string(e.Message), Hostname: e.Hostname, raw: e.Message}
+	switch {
+	case e.Dropped > 0:
+		l.Source, l.Dropped = "journald", e.Dropped
+	case e.Manager:
 		l.Source = "systemd"
 	}
 	if !utf8.Valid(e.Message) {
@@ -36,11 +43,16 @@ func logLine(e journal.Entry) LogLine {
 	return l
 }
 
-// text is the line as journalctl -o short-precise prints it. Lines the
-// program logged at error priority or worse are marked, since the journal
-// merges stdout and stderr into one stream.
-func (l LogLine) text(hostname bool) string {
-	var b strings.Builder
+// text is the line as journalctl -o short-precise prints it, with the
+// program's bytes as written. Lines the program logged at error priority
+// or worse are marked, since the journal merges stdout and stderr into one
+// stream. journald's report of dropped lines is a marker line.
+func (l LogLine) text(hostname bool) []byte {
+	var b bytes.Buffer
+	if l.Dropped > 0 {
+		fmt.Fprintf(&b, "-- %s %s --", l.Time.Local().Format("Jan 02 15:04:05.000000"), journal.DropNote(l.Unit, l.Dropped))
+		return b.Bytes()
+	}
 	b.WriteString(l.Time.Local().Format("Jan 02 15:04:05.000000"))
 	if hostname && l.Hostname != "" {
 		b.WriteString(" " + l.Hostname)
@@ -53,6 +65,6 @@ func (l LogLine) text(hostname bool) string {
 	if l.Priority <= 3 && l.Source == "program" {
 		b.WriteString("[err] ")
 	}
-	b.WriteString(l.Message)
-	return b.String()
+	b.Write(l.raw)
+	return b.Bytes()
 }

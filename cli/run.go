@@ -32,7 +32,7 @@ type RunCmd struct {
 	MaxRestarts  int           `help:"Give up (run stays failed) after N automatic restarts within --within." placeholder:"N"`
 	Within       time.Duration `help:"The interval --max-restarts counts in." default:"10s"`
 	Enable       bool          `help:"Also start the run at boot (as runctl enable)."`
-	NoLogLimit   bool          `help:"Lift journald's rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped)."`
+	NoLogLimit   bool          `help:"Lift journald's rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped). Implied without -d."`
 	Settle       time.Duration `help:"${settle_help} Only with -d." default:"${settle}" placeholder:"DUR"`
 	Property     []string      `short:"p" sep:"none" help:"Set a unit property, as in a unit file (repeatable); see PROPERTIES for the ones taken." placeholder:"KEY=VALUE"`
 	StopSignal   string        `help:"Signal a stop, restart or Ctrl-C sends first (-p KillSignal=; SIGTERM by default)." placeholder:"SIGNAL"`
@@ -106,8 +106,11 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 		StopTimeout: units.Duration(c.StopTimeout),
 		Created:     time.Now().UTC().Round(time.Second),
 		Restart:     c.Restart,
-		NoLogLimit:  c.NoLogLimit,
-		Properties:  append([]string(nil), c.Property...),
+		// Attached, the user watches every line: journald's limit would drop
+		// some without a word (it reports drops only when the unit logs again
+		// after its interval).
+		NoLogLimit: c.NoLogLimit || !c.Daemon,
+		Properties: append([]string(nil), c.Property...),
 	}
 	if c.StopSignal != "" {
 		if _, err := units.ParseSignal(c.StopSignal); err != nil {

@@ -220,7 +220,7 @@ func (s Status) print(w io.Writer, now time.Time) {
 	if len(s.Logs) > 0 {
 		fmt.Fprintln(w)
 		for _, l := range s.Logs {
-			fmt.Fprintln(w, l.text(true))
+			w.Write(append(l.text(true), '\n'))
 		}
 	}
 }

@@ -8,6 +8,7 @@ package journal
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -24,11 +25,22 @@ type Entry struct {
 	Unit         string // the unit the entry belongs to
 	InvocationID string
 	Manager      bool // logged by systemd about the unit, not by the program
-	Cursor       string
+	// Dropped is how many of the unit's lines journald's rate limit
+	// discarded, when this entry is journald's report of that.
+	Dropped int
+	// LineBreak is journald's _LINE_BREAK: "line-max" marks a piece of a
+	// line longer than its LineMax, continued in the next entry.
+	LineBreak string
+	Cursor    string
 }
 
+// droppedID is the MESSAGE_ID of journald's "Suppressed N messages from
+// UNIT" entry. journald writes it lazily: only when the unit logs again
+// after the rate-limit interval.
+const droppedID = "a596d6fe7bfa4994828e72309e95d61e"
+
 // fields are the ones journalctl is asked for (--output-fields).
-const fields = "MESSAGE,PRIORITY,_PID,SYSLOG_IDENTIFIER,_COMM,_HOSTNAME,_SYSTEMD_UNIT,_SYSTEMD_USER_UNIT,UNIT,USER_UNIT,_SYSTEMD_INVOCATION_ID,INVOCATION_ID,USER_INVOCATION_ID"
+const fields = "MESSAGE,PRIORITY,_PID,SYSLOG_IDENTIFIER,_COMM,_HOSTNAME,_SYSTEMD_UNIT,_SYSTEMD_USER_UNIT,UNIT,USER_UNIT,_SYSTEMD_INVOCATION_ID,INVOCATION_ID,USER_INVOCATION_ID,_LINE_BREAK,MESSAGE_ID,N_DROPPED,OBJECT_SYSTEMD_UNIT,OBJECT_SYSTEMD_USER_UNIT,OBJECT_SYSTEMD_INVOCATION_ID"
 
 type rawEntry struct {
 	Message        json.RawMessage `json:"MESSAGE"`
@@ -44,6 +56,12 @@ type rawEntry struct {
 	Invocation     string          `json:"_SYSTEMD_INVOCATION_ID"`
 	AboutInvoc     string          `json:"INVOCATION_ID"`
 	AboutUserInvoc string          `json:"USER_INVOCATION_ID"`
+	LineBreak      string          `json:"_LINE_BREAK"`
+	MessageID      string          `json:"MESSAGE_ID"`
+	NDropped       string          `json:"N_DROPPED"`
+	ObjectUnit     string          `json:"OBJECT_SYSTEMD_UNIT"`
+	ObjectUserUnit string          `json:"OBJECT_SYSTEMD_USER_UNIT"`
+	ObjectInvoc    string          `json:"OBJECT_SYSTEMD_INVOCATION_ID"`
 	Cursor         string          `json:"__CURSOR"`
 	RealtimeStr    string          `json:"__REALTIME_TIMESTAMP"`
 }
@@ -55,7 +73,7 @@ func decode(line []byte) (Entry, bool) {
 	if json.Unmarshal(line, &r) != nil {
 		return Entry{}, false
 	}
-	e := Entry{Cursor: r.Cursor, Priority: 6, Identifier: r.Ident, Hostname: r.Hostname}
+	e := Entry{Cursor: r.Cursor, Priority: 6, Identifier: r.Ident, Hostname: r.Hostname, LineBreak: r.LineBreak}
 	var s string
 	if json.Unmarshal(r.Message, &s) == nil {
 		e.Message = []byte(s)
@@ -82,6 +100,13 @@ func decode(line []byte) (Entry, bool) {
 	// A message the manager logs about a unit names it in UNIT= (USER_UNIT=
 	// for a user manager) and its invocation in INVOCATION_ID=.
 	switch {
+	case r.MessageID == droppedID && (r.ObjectUnit != "" || r.ObjectUserUnit != ""):
+		// journald's report of lines it dropped, about the unit it names.
+		e.Unit, e.InvocationID = r.ObjectUserUnit, r.ObjectInvoc
+		if e.Unit == "" {
+			e.Unit = r.ObjectUnit
+		}
+		e.Dropped, _ = strconv.Atoi(r.NDropped)
 	case r.Unit != "" && r.AboutUnit == "" && r.AboutUser == "":
 		e.Unit, e.InvocationID = r.Unit, r.Invocation
 	case r.UserUnit != "" && r.AboutUser == "":
@@ -95,4 +120,10 @@ func decode(line []byte) (Entry, bool) {
 		e.Unit, e.InvocationID = r.Unit, r.Invocation
 	}
 	return e, true
+}
+
+// DropNote says that journald dropped n lines of unit, in the words logs,
+// status and attached runs all use.
+func DropNote(unit string, n int) string {
+	return fmt.Sprintf("journald dropped %d lines of %s (its rate limit; runctl run --no-log-limit keeps every line)", n, unit)
 }

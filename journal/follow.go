@@ -5,23 +5,24 @@ import (
 	"sync"
 )
 
-// Follower streams a query's entries to a callback as they arrive, until
-// Finish.
+// Follower streams a query's entries to a callback as they arrive, with
+// split lines joined, until Finish.
 type Follower struct {
-	q  Query
-	fn func(Entry)
+	q Query
+	j *joiner
 
 	cancel context.CancelFunc
 	done   chan struct{}
 	mu     sync.Mutex
-	cursor string
+	cursor string // of the last entry read, joined or still pending
 }
 
-// Follow starts following q (Follow is implied).
+// Follow starts following all of q's entries (Follow and --lines=all are
+// implied: journalctl loses entries following with a line count).
 func Follow(q Query, fn func(Entry)) *Follower {
-	q.Follow = true
+	q.Follow, q.Lines, q.Reverse = true, 0, false
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &Follower{q: q, fn: fn, cancel: cancel, done: make(chan struct{})}
+	f := &Follower{q: q, j: newJoiner(func(e Entry) error { fn(e); return nil }), cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
 		Stream(ctx, q, f.deliver)
@@ -33,8 +34,7 @@ func (f *Follower) deliver(e Entry) error {
 	f.mu.Lock()
 	f.cursor = e.Cursor
 	f.mu.Unlock()
-	f.fn(e)
-	return nil
+	return f.j.add(e)
 }
 
 // Finish delivers what was written before the run ended and stops. It asks
@@ -50,5 +50,8 @@ func (f *Follower) Finish(ctx context.Context) error {
 	f.mu.Lock()
 	q.After = f.cursor
 	f.mu.Unlock()
-	return Stream(ctx, q, f.deliver)
+	if err := Stream(ctx, q, f.deliver); err != nil {
+		return err
+	}
+	return f.j.flush()
 }

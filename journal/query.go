@@ -34,7 +34,8 @@ func stamp(t time.Time) string {
 
 // Args are journalctl's arguments for q.
 func (q Query) Args() []string {
-	args := []string{"--output=json", "--output-fields=" + fields, "--no-pager", "--quiet"}
+	// --all: without it, journalctl's JSON has null for fields over 4096 bytes.
+	args := []string{"--output=json", "--all", "--output-fields=" + fields, "--no-pager", "--quiet"}
 	if q.User {
 		args = append(args, "--user")
 	}

@@ -26,7 +26,7 @@ func Recent(ctx context.Context, user bool, unit string, since time.Time, n int)
 	}
 	flush(ctx, user)
 	var lines []Entry
-	err := Stream(ctx, Query{User: user, Units: []string{unit}, Since: since}, func(e Entry) error {
+	err := Read(ctx, Query{User: user, Units: []string{unit}, Since: since}, 0, func(e Entry) error {
 		if !e.Manager {
 			if len(lines) == n {
 				lines = lines[1:]

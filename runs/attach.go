@@ -33,6 +33,10 @@ func (r *Runs) Attach(ctx context.Context, spec *units.Spec, begin time.Time, w 
 	// reads the id from the unit's cgroup, which a program that exits at
 	// once has already left.
 	follow := journal.Follow(journal.Query{User: r.user(), Units: []string{unit}, Since: begin}, func(en journal.Entry) {
+		if en.Dropped > 0 {
+			fmt.Fprintf(a.Stderr, "runctl: %s\n", journal.DropNote(unit, en.Dropped))
+			return
+		}
 		if en.Manager {
 			return
 		}

@@ -126,6 +126,7 @@ func unitFileCases() []unitFileCase {
 			s.Argv = shArgv("sh")
 		}},
 		{name: "no env file", spec: func(s *units.Spec) { s.Argv = shArgv("sh", "$HOME", "%n") }},
+		{name: "no log limit", spec: func(s *units.Spec) { s.Argv, s.NoLogLimit = shArgv("sh"), true }},
 		{name: "long args", spec: func(s *units.Spec) {
 			s.Argv = shArgv("sh", strings.Repeat("a%\\\" ;$", 16<<10), strings.Repeat("x", 100<<10))
 		}},
@@ -429,7 +430,7 @@ func onTheWire(t *testing.T, props []sd.Property) map[string]dbus.Variant {
 // only path, argv and flags (or ignore-failure), dropping timestamps and pids.
 func propValue(name string, v dbus.Variant) any {
 	x := v.Value()
-	if name != "ExecStartEx" && name != "ExecStart" {
+	if !strings.HasPrefix(name, "Exec") {
 		return x
 	}
 	cmds, ok := x.([][]any)
@@ -474,6 +475,7 @@ func comparedProperties(s *units.Spec, envFile string) []string {
 		"StartLimitIntervalUSec", "Environment", "EnvironmentFiles", "UnsetEnvironment",
 		"KillSignal", "TimeoutStartUSec", "TimeoutAbortUSec", "StandardInput",
 		"RemainAfterExit", "DynamicUser", "RootDirectory", "SyslogLevelPrefix",
+		"LogRateLimitIntervalUSec", "LogRateLimitBurst", "ExecStopPost",
 	}
 	for _, p := range units.Properties(s, envFile) {
 		names = append(names, p.Name)

@@ -68,7 +68,11 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 		)
 	}
 	if s.NoLogLimit {
-		props = append(props, prop("LogRateLimitIntervalUSec", uint64(0)))
+		props = append(props,
+			prop("LogRateLimitIntervalUSec", uint64(noLogLimitInterval/time.Microsecond)),
+			prop("LogRateLimitBurst", uint32(noLogLimitBurst)),
+			prop("ExecStopPost", []execCommand{{Path: journalSync[0], Argv: journalSync[1:], IgnoreFailure: true}}),
+		)
 	}
 	if s.MaxRestarts > 0 {
 		// The limit counts starts: the first one plus MaxRestarts restarts.
@@ -79,6 +83,24 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 	}
 	return append(props, propertyBus(s.Properties)...)
 }
+
+// journald's per-unit rate limit, lifted. systemd 252 reads
+// LogRateLimitIntervalUSec=0 (and a burst of 0) as "unset", so journald's
+// default limit applied. 10 million lines a second is far beyond what
+// journald writes, and small enough that journald's scaling of the burst
+// by free disk space (up to ×47/4, in 32 bits) cannot overflow.
+const (
+	noLogLimitInterval = time.Second
+	noLogLimitBurst    = 10_000_000
+)
+
+// journalSync runs after the program ends (ExecStopPost=, failure ignored):
+// journald reads a unit's limit when it handles the unit's first line, and
+// a program that wrote less than its stream's buffer and exited before then
+// was measured under journald's default limit (350 of 3,000 lines kept):
+// the unit was gone, and its limit with it. journalctl --sync returns once
+// journald has handled what is queued, while the unit still exists.
+var journalSync = []string{"/usr/bin/journalctl", "journalctl", "--sync"}
 
 // EscapeDollars doubles every $ so that the manager's $VAR expansion gives
 // back argv unchanged.

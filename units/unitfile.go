@@ -132,6 +132,11 @@ func renderUnitFile(s *Spec, envFile string, scope string) ([]byte, error) {
 		b.raw("Restart", s.Restart)
 		b.raw("RestartSec", usecValue(time.Duration(s.RestartDelay)))
 	}
+	if s.NoLogLimit {
+		b.raw("LogRateLimitIntervalSec", usecValue(noLogLimitInterval))
+		b.raw("LogRateLimitBurst", strconv.Itoa(noLogLimitBurst))
+		b.raw("ExecStopPost", "-@"+strings.Join(journalSync, " "))
+	}
 	for _, kv := range s.Properties {
 		// As typed: Validate let through only values a unit file reads
 		// back the same.

@@ -14,6 +14,7 @@ func TestRenderUnitFile(t *testing.T) {
 	s.RestartDelay = Duration(1500 * time.Millisecond)
 	s.MaxRestarts = 4
 	s.Within = Duration(time.Minute)
+	s.NoLogLimit = true
 	got, err := RenderUnitFile(s, "/var/lib/runctl/nav.env", "system")
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +39,9 @@ TimeoutStopSec=90000000us
 User=bot
 Restart=on-failure
 RestartSec=1500000us
+LogRateLimitIntervalSec=1000000us
+LogRateLimitBurst=10000000
+ExecStopPost=-@/usr/bin/journalctl journalctl --sync
 
 [Install]
 WantedBy=multi-user.target

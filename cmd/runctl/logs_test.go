@@ -2,9 +2,13 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +20,8 @@ import (
 
 type logRecord struct {
 	Message      string `json:"message"`
+	MessageBytes []byte `json:"message_bytes"`
+	Dropped      int    `json:"dropped"`
 	PID          int    `json:"pid"`
 	Priority     int    `json:"priority"`
 	Source       string `json:"source"`
@@ -110,48 +116,321 @@ func TestLogsAgreeWithJournalctlAcrossRestart(t *testing.T) {
 	}
 }
 
-// A 10,000 lines/s producer, followed: every line arrives.
-func TestLogsFollowLosesNothing(t *testing.T) {
-	const lines = 20000
-	name := runName(t)
-	// Paced at 500 lines per ~50 ms; starts once the follower is attached.
-	script := fmt.Sprintf(`while [ ! -e /run/go-%s ]; do sleep 0.05; done; awk 'BEGIN { for (i = 1; i <= %d; i++) { print "line " i; if (i %% 500 == 0) { fflush(); system("sleep 0.045") } } print "DONE"; fflush() }'; exec sleep 1000`, name, lines)
-	if r := runctl(t, "run", "-d", "--no-log-limit", "-n", name, "--", "sh", "-c", script); r.code != 0 {
-		t.Fatal(r)
-	}
-	follow := runctlCmd(t, "/", "logs", "-f", "--no-hostname", name)
-	out, err := follow.StdoutPipe()
+// follower is a running `runctl logs -f ...`, its output read line by line.
+type follower struct {
+	cmd    *exec.Cmd
+	lines  *bufio.Scanner
+	stderr *bufio.Reader
+}
+
+// startFollow starts `runctl logs -f args...`; cleanup interrupts it. A
+// follower still running after a minute is interrupted, so a test waiting
+// for a line that never comes fails instead of hanging.
+func startFollow(t *testing.T, args ...string) *follower {
+	t.Helper()
+	cmd := runctlCmd(t, "/", append([]string{"logs", "-f", "--no-hostname"}, args...)...)
+	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := follow.Start(); err != nil {
+	errOut, err := cmd.StderrPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		syscall.Kill(sandbox.ChildPID(follow.Process.Pid), syscall.SIGINT)
-		follow.Wait()
-	}()
-	time.Sleep(300 * time.Millisecond)
-	begin := time.Now()
-	inside(t, "touch", "/run/go-"+name)
-	seen := make(map[int]bool, lines)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop := func() { syscall.Kill(sandbox.ChildPID(cmd.Process.Pid), syscall.SIGINT) }
+	timer := time.AfterFunc(time.Minute, stop)
+	t.Cleanup(func() {
+		timer.Stop()
+		stop()
+		go io.Copy(io.Discard, out)
+		go io.Copy(io.Discard, errOut)
+		cmd.Wait()
+	})
 	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasSuffix(line, ": DONE") {
-			break
+	sc.Buffer(nil, 1<<20)
+	return &follower{cmd: cmd, lines: sc, stderr: bufio.NewReader(errOut)}
+}
+
+// burstLines reads a follower until a line ending in ": "+last and returns
+// the numbers of the "line N" lines it printed, in order.
+func (f *follower) burstLines(t *testing.T, last string) []int {
+	t.Helper()
+	var seen []int
+	for f.lines.Scan() {
+		line := f.lines.Text()
+		if strings.HasSuffix(line, ": "+last) {
+			return seen
 		}
 		if i := strings.LastIndex(line, ": line "); i >= 0 {
 			n, _ := strconv.Atoi(line[i+len(": line "):])
-			seen[n] = true
+			seen = append(seen, n)
 		}
 	}
+	t.Fatalf("logs -f ended before %q; it printed %d burst lines", last, len(seen))
+	return nil
+}
+
+// checkRun says where seen, which should be the consecutive numbers
+// first..last, is not.
+func checkRun(seen []int, first, last int) error {
+	if len(seen) == 0 {
+		return fmt.Errorf("no line printed, want %d..%d", first, last)
+	}
+	for i, n := range seen {
+		if n != first+i {
+			return fmt.Errorf("%d lines printed, want %d..%d; line %d is %d (missing or repeated lines)", len(seen), first, last, i, n)
+		}
+	}
+	if seen[len(seen)-1] != last {
+		return fmt.Errorf("the last line printed is %d, want %d", seen[len(seen)-1], last)
+	}
+	return nil
+}
+
+// A 20,000-line burst, followed with the default -n by a `logs -f` started
+// before the run's first start: every line arrives, in order. journalctl
+// 252 following with --lines=N from before a unit's first entry skipped
+// the first ~10,000.
+func TestLogsFollowBurstFromBeforeStart(t *testing.T) {
+	const lines = 20000
+	name := runName(t)
+	f := startFollow(t, name)
+	// The follower has looked at the journal once it says the name is not
+	// known yet.
+	if note, err := f.stderr.ReadString('\n'); err != nil {
+		t.Fatalf("logs -f of a run not started yet: %v", err)
+	} else {
+		t.Logf("logs -f: %s", strings.TrimSpace(note))
+	}
+	begin := time.Now()
+	script := fmt.Sprintf(`seq -f "line %%.0f" 1 %d; echo DONE; exec sleep 1000`, lines)
+	if r := runctl(t, "run", "-d", "--no-log-limit", "-n", name, "--", "sh", "-c", script); r.code != 0 {
+		t.Fatal(r)
+	}
+	seen := f.burstLines(t, "DONE")
 	took := time.Since(begin)
-	go io.Copy(io.Discard, out)
-	if len(seen) != lines {
-		t.Fatalf("follow saw %d of %d lines", len(seen), lines)
+	if err := checkRun(seen, 1, lines); err != nil {
+		t.Fatalf("logs -f from before the start: %v", err)
 	}
 	t.Logf("followed %d lines in %v (%.0f lines/s)", lines, took, lines/took.Seconds())
+}
+
+// `logs -f -n 0` started in the middle of a 20,000-line burst prints only
+// what comes after, every line of it.
+func TestLogsFollowFromMidBurst(t *testing.T) {
+	const lines = 20000
+	name := runName(t)
+	// ~5,000 lines/s, then a tick every 0.1 s: a follower that started
+	// after the burst sees ticks only, and fails instead of hanging.
+	script := fmt.Sprintf(`awk 'BEGIN { for (i = 1; i <= %d; i++) { print "line " i; if (i %% 500 == 0) { fflush(); system("sleep 0.1") } } fflush() }'; while :; do echo tick; sleep 0.1; done`, lines)
+	if r := runctl(t, "run", "-d", "--no-log-limit", "-n", name, "--", "sh", "-c", script); r.code != 0 {
+		t.Fatal(r)
+	}
+	unit := "runctl-" + name + ".service"
+	waitFor(t, func() bool {
+		n, _ := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(inside(t, "journalctl", "-u", unit, "-n", "1", "-o", "cat")), "line "))
+		return n >= 2000
+	}, "the first 2,000 lines")
+	f := startFollow(t, "-n", "0", name)
+	seen := f.burstLines(t, "tick")
+	if len(seen) == 0 {
+		t.Fatal("logs -f -n 0 printed no line of the burst: it started after the burst (machine too slow?)")
+	}
+	if seen[0] <= 2000 {
+		t.Fatalf("logs -f -n 0 printed line %d, written before it started: -n 0 shows no earlier lines", seen[0])
+	}
+	if err := checkRun(seen, seen[0], lines); err != nil {
+		t.Fatalf("logs -f -n 0 from mid-burst: %v", err)
+	}
+}
+
+// Lines of 5,000 and 200,000 bytes (journald splits lines over its LineMax,
+// 48 KiB, into several entries) and a line with the byte \260 come out
+// whole and unchanged: attached, in logs, logs --json and status --json.
+func TestLogsLongLinesAndRawBytes(t *testing.T) {
+	name := runName(t)
+	long5k, long200k, raw := strings.Repeat("a", 5000), strings.Repeat("b", 200000), "25\260C"
+	script := `head -c 5000 /dev/zero | tr '\000' a; echo; head -c 200000 /dev/zero | tr '\000' b; echo; printf '25\260C\n'`
+	r := runctl(t, "run", "-n", name, "--", "sh", "-c", script)
+	if want := long5k + "\n" + long200k + "\n" + raw + "\n"; r.code != 0 || r.stdout != want {
+		t.Fatalf("attached output: exit %d, %d bytes %q..., want %d bytes", r.code, len(r.stdout), head(r.stdout), len(want))
+	}
+	inside(t, "journalctl", "--sync")
+	text := strings.Split(strings.TrimSuffix(runctl(t, "logs", "--no-hostname", "-n", "0", name).stdout, "\n"), "\n")
+	var got []string
+	from := -1 // where the 200,000-byte line is
+	for i, l := range text {
+		// The program's lines are "TIME NAME[PID]: MESSAGE".
+		if j, k := strings.Index(l, " "+name+"["), strings.Index(l, "]: "); j >= 0 && k > j {
+			got = append(got, l[k+3:])
+			if l[k+3:] == long200k {
+				from = i
+			}
+		}
+	}
+	if !equal(got, []string{long5k, long200k, raw}) {
+		t.Errorf("logs prints %d lines %q, want the 5,000- and 200,000-byte lines and %q", len(got), headAll(got), raw)
+	}
+	// The last lines from the 200,000-byte one on, which is 5 entries in
+	// the journal: -n counts lines, not entries.
+	if from >= 0 {
+		n := len(text) - from
+		last := runctl(t, "logs", "-n", strconv.Itoa(n), name).stdout
+		if first, _, _ := strings.Cut(last, "\n"); !strings.HasSuffix(first, ": "+long200k) {
+			t.Errorf("logs -n %d does not start with the whole 200,000-byte line: %q", n, head(last))
+		}
+	}
+	var msgs []string
+	for _, l := range logsJSON(t, name) {
+		if l.Source == "program" {
+			m := l.Message
+			if l.MessageBytes != nil {
+				m = string(l.MessageBytes)
+			}
+			msgs = append(msgs, m)
+		}
+	}
+	if !equal(msgs, []string{long5k, long200k, raw}) {
+		t.Errorf("logs --json messages (message_bytes when set) %q", headAll(msgs))
+	}
+	var st []struct {
+		Logs []logRecord `json:"logs"`
+	}
+	r = runctl(t, "--json", "status", name)
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st) != 1 {
+		t.Fatalf("status --json: %v\n%s", err, head(r.stdout))
+	}
+	found := false
+	for _, l := range st[0].Logs {
+		found = found || l.Message == long200k
+	}
+	if !found {
+		t.Errorf("status --json lacks the 200,000-byte line: %q", head(r.stdout))
+	}
+}
+
+func head(s string) string {
+	if len(s) > 200 {
+		return s[:200] + fmt.Sprintf("...(%d bytes)", len(s))
+	}
+	return s
+}
+
+func headAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = head(s)
+	}
+	return out
+}
+
+// lowerJournaldBurst makes journald drop a unit's lines beyond 100 per 2 s
+// (scaled up by free space, to a few hundred), until the test ends.
+func lowerJournaldBurst(t *testing.T) {
+	t.Helper()
+	dir := sb.Path("/etc/systemd/journald.conf.d")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "50-runctl-test.conf")
+	if err := os.WriteFile(conf, []byte("[Journal]\nRateLimitIntervalSec=2s\nRateLimitBurst=100\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.Remove(conf)
+		sb.Command(context.Background(), "systemctl", "restart", "systemd-journald").Run()
+	})
+	inside(t, "systemctl", "restart", "systemd-journald")
+}
+
+// countLines counts a run's "line N" lines in the journal, as logs prints them.
+func countLines(t *testing.T, name string) int {
+	t.Helper()
+	r := runctl(t, "logs", "-I", "all", "-n", "0", name)
+	if r.code != 0 {
+		t.Fatalf("logs: %v", r)
+	}
+	return strings.Count(r.stdout, ": line ")
+}
+
+// With journald's burst lowered: --no-log-limit keeps every line, for a
+// transient and an enabled run; an attached run keeps every line; a -d run
+// without it loses lines, and logs, logs --json and status say how many.
+func TestLogsRateLimit(t *testing.T) {
+	const lines = 3000
+	lowerJournaldBurst(t)
+	flood := fmt.Sprintf(`seq -f "line %%.0f" 1 %d`, lines)
+	lifted, enabled, limited, attached := runName(t), runName(t), runName(t), runName(t)
+	if r := runctl(t, "run", "-d", "--no-log-limit", "-n", lifted, "--", "sh", "-c", flood+"; echo DONE; exec sleep 1000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	t.Cleanup(func() { runctl(t, "rm", "-f", enabled) })
+	if r := runctl(t, "run", "-d", "--enable", "--no-log-limit", "-n", enabled, "--", "sh", "-c", flood+"; echo DONE; exec sleep 1000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	// journald reports drops when the unit logs again after its interval.
+	if r := runctl(t, "run", "-d", "-n", limited, "--", "sh", "-c", flood+"; sleep 2.5; echo DONE; exec sleep 1000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	r := runctl(t, "run", "-n", attached, "--", "sh", "-c", flood)
+	if n := strings.Count(r.stdout, "line "); r.code != 0 || n != lines {
+		t.Errorf("an attached run printed %d of %d lines (exit %d)\n%s", n, lines, r.code, r.stderr)
+	}
+	for _, name := range []string{lifted, enabled, limited} {
+		waitFor(t, func() bool {
+			return strings.Contains(inside(t, "journalctl", "-t", name, "-o", "cat", "-n", "1"), "DONE")
+		}, name+"'s last line")
+	}
+	inside(t, "journalctl", "--sync")
+	if n := countLines(t, lifted); n != lines {
+		t.Errorf("run -d --no-log-limit kept %d of %d lines", n, lines)
+	}
+	if n := countLines(t, enabled); n != lines {
+		t.Errorf("run -d --enable --no-log-limit kept %d of %d lines", n, lines)
+	}
+	kept := countLines(t, limited)
+	if kept == lines {
+		t.Fatalf("journald dropped none of %d lines: its burst was not lowered", lines)
+	}
+	dropped := 0
+	for _, l := range logsJSON(t, "-n", "0", limited) {
+		if l.Source == "journald" {
+			dropped += l.Dropped
+		}
+	}
+	if kept+dropped != lines {
+		t.Errorf("logs --json: %d lines kept and %d reported dropped, want %d in all", kept, dropped, lines)
+	}
+	marker := fmt.Sprintf("journald dropped %d lines of runctl-%s.service", lines-kept, limited)
+	if r := runctl(t, "logs", limited); !strings.Contains(r.stdout, marker) {
+		t.Errorf("logs lacks %q:\n%s", marker, head(r.stdout))
+	}
+	if r := runctl(t, "status", limited); !strings.Contains(r.stdout, marker) {
+		t.Errorf("status lacks %q:\n%s", marker, r.stdout)
+	}
+}
+
+// A name runctl and systemd do not know is an error; a known run with no
+// output yet is not.
+func TestLogsUnknownName(t *testing.T) {
+	for _, args := range [][]string{{"logs", "no-such-run"}, {"logs", "-I", "all", "no-such-run"}, {"--json", "logs", "no-such-run"}} {
+		r := runctl(t, args...)
+		if r.code == 0 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, "no-such-run") {
+			t.Errorf("runctl %q: want a one-line error naming the run: %v", args, r)
+		}
+	}
+	name := runName(t)
+	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	for _, args := range [][]string{{"logs", name}, {"logs", "-I", "all", "-p", "err", name}} {
+		if r := runctl(t, args...); r.code != 0 {
+			t.Errorf("runctl %q of a run with no output yet: %v", args, r)
+		}
+	}
 }
 
 func TestStatus(t *testing.T) {

@@ -191,7 +191,7 @@ complete -c runctl -n '__runctl_is run' -l restart-delay -x -d 'Wait this long b
 complete -c runctl -n '__runctl_is run' -l max-restarts -x -d 'Give up (run stays failed) after N automatic restarts within --within.'
 complete -c runctl -n '__runctl_is run' -l within -x -d 'The interval --max-restarts counts in.'
 complete -c runctl -n '__runctl_is run' -l enable -d 'Also start the run at boot (as runctl enable).'
-complete -c runctl -n '__runctl_is run' -l no-log-limit -d 'Lift journald\'s rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped).'
+complete -c runctl -n '__runctl_is run' -l no-log-limit -d 'Lift journald\'s rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped). Implied without -d.'
 complete -c runctl -n '__runctl_is run' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed. Only with -d.'
 complete -c runctl -n '__runctl_is run' -s p -l property -x -a 'MemoryMax= MemoryHigh= CPUQuota= CPUWeight= AllowedCPUs= TasksMax= IOWeight= Nice= CPUAffinity= CPUSchedulingPolicy=other CPUSchedulingPolicy=batch CPUSchedulingPolicy=idle CPUSchedulingPolicy=fifo CPUSchedulingPolicy=rr CPUSchedulingPriority= CPUSchedulingResetOnFork=yes CPUSchedulingResetOnFork=no IOSchedulingClass=realtime IOSchedulingClass=best-effort IOSchedulingClass=idle IOSchedulingPriority= LimitNOFILE= LimitCORE= LimitRTPRIO= LimitMEMLOCK= UMask= OOMScoreAdjust= SupplementaryGroups= DeviceAllow= KillSignal=SIGTERM KillSignal=SIGINT KillSignal=SIGHUP KillSignal=SIGQUIT KillSignal=SIGUSR1 KillSignal=SIGUSR2 KillSignal=SIGKILL TimeoutStopSec= TimeoutStartSec=' -d 'Set a unit property, as in a unit file (repeatable); see PROPERTIES for the ones taken.'
 complete -c runctl -n '__runctl_is run' -l stop-signal -x -a 'SIGTERM SIGINT SIGHUP SIGQUIT SIGUSR1 SIGUSR2 SIGKILL' -d 'Signal a stop, restart or Ctrl-C sends first (-p KillSignal=; SIGTERM by default).'
@@ -236,7 +236,7 @@ complete -c runctl -n '__runctl_arg status 0 +' -a '(__runctl_runs)'
 
 # logs
 complete -c runctl -n '__runctl_is logs' -s f -l follow -d 'Keep printing new output, across restarts, until Ctrl-C.'
-complete -c runctl -n '__runctl_is logs' -s n -l lines -x -d 'How many of the last lines to show (0: all).'
+complete -c runctl -n '__runctl_is logs' -s n -l lines -x -d 'How many of the last lines to show (0: all; with --follow, none: only new lines).'
 complete -c runctl -n '__runctl_is logs' -l since -x -d 'Show entries from this time on (journalctl\'s formats: \'10 min ago\', \'2026-11-25 10:00\', \'@1764064800\'). Implies --invocation all.'
 complete -c runctl -n '__runctl_is logs' -l until -x -d 'Show entries up to this time. Implies --invocation all.'
 complete -c runctl -n '__runctl_is logs' -s I -l invocation -x -d 'Which instance: current (the newest, default), previous, all, or an invocation id.'
