@@ -84,6 +84,13 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	if timeout == 0 {
 		timeout = spec.StopAfter()
 	}
+	// What the start needs is ready before the stop: the time between the
+	// old process's end and the new one's start is the run's downtime.
+	envFile, err := r.Store.EnsureEnvFile(spec)
+	if err != nil {
+		return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
+	}
+	props, enabled := units.Properties(spec, envFile), r.enabled(spec.Name)
 	var stopped systemdctl.Stopped
 	err = systemdctl.ErrNotLoaded
 	if !opt.Fresh {
@@ -109,14 +116,10 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	crashpoint("after-stop")
 
 	t := time.Now()
-	envFile, err := r.Store.EnsureEnvFile(spec)
-	if err != nil {
-		return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
-	}
 	start := func() (systemdctl.State, *systemdctl.Watch, error) {
-		return m.StartTransientWatch(ctx, unit, units.Properties(spec, envFile))
+		return m.StartTransientWatch(ctx, unit, props)
 	}
-	if r.enabled(spec.Name) {
+	if enabled {
 		// An enabled run is its unit file: keep the file in step with the
 		// spec (run --replace may have changed it), linked (an enable cut
 		// short), and start it by name.
