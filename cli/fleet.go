@@ -95,6 +95,14 @@ func fanOut(ctx context.Context, kctx *kong.Context, globals *Globals, args []st
 	if o.Progress != nil {
 		fmt.Fprint(out.Stderr, "\r\033[K")
 	}
+	if verb.Name == "status" {
+		// A run that is not running is an answer, shown in its STATE.
+		for i, r := range results {
+			if r.Exit != nil && *r.Exit == statusNotRunning {
+				results[i].Outcome, results[i].Error = fleet.OK, ""
+			}
+		}
+	}
 	if out.JSON {
 		if verb.Name == "ls" {
 			tagRuns(results)

@@ -382,3 +382,72 @@ func TestRestrictedKey(t *testing.T) {
 		}
 	}
 }
+
+// Every verb goes through -H: run (attached and -d), status, stop, start,
+// enable, disable, rm.
+func TestEveryVerb(t *testing.T) {
+	name := runName(t)
+	two := hosts(2)
+	r := runctl(t, "-H", two, "run", "-n", name+"a", "--", "sh", "-c", "echo attached on $(hostname); exit 3")
+	if r.code != 1 || !strings.Contains(r.stdout, "robot-1 | attached on robot-1") || !strings.Contains(r.stdout, "robot-2 | attached on robot-2") ||
+		!strings.Contains(r.stderr, "robot-1: failed: exit status 3") {
+		t.Errorf("attached run: %v", r)
+	}
+	for _, h := range []int{0, 1} {
+		fl.Robots[h].Command(context.Background(), "/usr/local/bin/runctl", "rm", "-f", name+"a").Run()
+	}
+	steps := []struct {
+		args []string
+		want string // in the text output
+	}{
+		{[]string{"run", "-d", "-n", name, "--", "sleep", "1000"}, "2 ok"},
+		{[]string{"status", name}, "active"},
+		{[]string{"stop", name}, "2 ok"},
+		{[]string{"status", name}, "stopped"},
+		{[]string{"start", name}, "2 ok"},
+		{[]string{"enable", name}, "2 ok"},
+		{[]string{"disable", name}, "2 ok"},
+		{[]string{"rm", "-f", name}, "2 ok"},
+	}
+	for _, s := range steps {
+		r := runctl(t, append([]string{"-H", two}, s.args...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, s.want) || !strings.Contains(r.stdout, "2 ok") {
+			t.Errorf("%q: want %q and 2 ok: %v", s.args, s.want, r)
+		}
+	}
+	if st := strings.TrimSpace(on(t, 1, "systemctl", "show", "-P", "LoadState", "runctl-"+name+".service")); st != "not-found" {
+		t.Errorf("after rm -f, robot-2's unit is %s", st)
+	}
+}
+
+// On a terminal: a progress line while rolling, coloured host prefixes.
+func TestTerminalViews(t *testing.T) {
+	name := runName(t)
+	if r := runctl(t, "-H", hosts(2), "run", "-d", "-n", name, "--", "sh", "-c", "echo hello; sleep 1000"); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	// script(1) gives runctl a pseudo-terminal for stdout and stderr.
+	tty := func(args ...string) string {
+		var q []string
+		for _, a := range append([]string{binDir + "/runctl"}, args...) {
+			q = append(q, "'"+a+"'")
+		}
+		cmd := runctlCmd(t, t.Context(), "x")
+		cmd.Args = []string{"script", "-qec", strings.Join(q, " "), "/dev/null"}
+		cmd.Path, _ = exec.LookPath("script")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%q on a terminal: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := tty("-H", hosts(3), "--serial", "1", "ls"); !strings.Contains(out, "[batch 3/3] 3/3 hosts: 3 ok") {
+		t.Errorf("no progress line on a terminal:\n%q", out)
+	}
+	if out := runctl(t, "-H", hosts(3), "--serial", "1", "ls"); strings.Contains(out.stderr+out.stdout, "[batch") {
+		t.Errorf("a progress line without a terminal:\n%v", out)
+	}
+	if out := tty("-H", hosts(2), "logs", "-n", "5", name); !strings.Contains(out, "\033[36mrobot-1\033[0m | ") || !strings.Contains(out, "\033[33mrobot-2\033[0m | ") {
+		t.Errorf("no coloured host prefixes on a terminal:\n%q", out)
+	}
+}

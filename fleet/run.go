@@ -55,6 +55,7 @@ type Result struct {
 	Host    string          `json:"host"`
 	Outcome Outcome         `json:"outcome"`
 	Error   string          `json:"error,omitempty"`
+	Exit    *int            `json:"exit,omitempty"` // the remote runctl's exit code, when it ran
 	Result  json.RawMessage `json:"result,omitempty"`
 	TookSec float64         `json:"took_sec"`
 }
@@ -152,7 +153,7 @@ func (o *Options) classify(t Target, err error, hctx context.Context, stdout, st
 	r := Result{Host: t.Name}
 	var env Envelope
 	if json.Unmarshal(stdout, &env) == nil && env.Protocol != 0 {
-		r.Result = env.Result
+		r.Result, r.Exit = env.Result, &env.Exit
 		if env.Exit == 0 {
 			r.Outcome = OK
 		} else {
