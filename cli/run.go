@@ -36,6 +36,7 @@ type RunCmd struct {
 	Settle       time.Duration `help:"${settle_help} Only with -d." default:"${settle}" placeholder:"DUR"`
 	Property     []string      `short:"p" sep:"none" help:"Set a unit property, as in a unit file (repeatable); see PROPERTIES for the ones taken." placeholder:"KEY=VALUE"`
 	StopSignal   string        `help:"Signal a stop, restart or Ctrl-C sends first (-p KillSignal=; SIGTERM by default)." placeholder:"SIGNAL"`
+	After        []string      `help:"Start after run NAME, and start NAME with it if it is enabled (After=, Wants=; repeatable)." placeholder:"NAME"`
 	UID          string        `name:"uid" help:"Run the program as this user (system manager only)." placeholder:"USER"`
 	GID          string        `name:"gid" help:"Run the program with this group (default: the user's own)." placeholder:"GROUP"`
 	// -H sends it: the environment of a remote ssh session is nobody's choice.
@@ -127,6 +128,7 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 			return nil, nil, usage("invalid SupplementaryGroups: %v", err)
 		}
 	}
+	spec.After = c.After
 	if c.UID != "" {
 		if _, err := lookupUser(c.UID); err != nil {
 			return nil, nil, usage("invalid --uid: %v", err)
@@ -213,6 +215,9 @@ func (c *RunCmd) Run(ctx context.Context, g *Globals, out *Output, log zerolog.L
 	// The spec is written and synced while runctl connects.
 	kept, err := store(g)
 	if err != nil {
+		return err
+	}
+	if err := runs.CheckAfter(kept, spec); err != nil {
 		return err
 	}
 	prep := runs.Prepare(kept, spec)

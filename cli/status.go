@@ -32,6 +32,7 @@ type Status struct {
 	// Who runs the program, how it is stopped, the -p properties as typed.
 	User           string    `json:"user,omitempty"`  // --uid
 	Group          string    `json:"group,omitempty"` // --gid
+	After          []string  `json:"after,omitempty"` // --after
 	StopSignal     string    `json:"stop_signal,omitempty"`
 	StopTimeoutSec float64   `json:"stop_timeout_sec,omitempty"`
 	Properties     []string  `json:"properties,omitempty"`
@@ -103,7 +104,7 @@ func makeStatus(d runs.Detail) Status {
 	if d.Spec != nil {
 		s.StopSignal, s.StopTimeoutSec = unix.SignalName(d.Spec.StopSignal()), d.Spec.StopAfter().Seconds()
 		s.Properties = d.Spec.Properties
-		s.User, s.Group = d.Spec.User, d.Spec.Group
+		s.User, s.Group, s.After = d.Spec.User, d.Spec.Group, d.Spec.After
 	}
 	st := d.Systemd
 	if st.Loaded() {
@@ -179,6 +180,9 @@ func (s Status) print(w io.Writer, now time.Time) {
 	row("Restarts", strconv.Itoa(int(s.Restarts)))
 	if s.User != "" || s.Group != "" {
 		row("User", strings.Trim(s.User+":"+s.Group, ":"))
+	}
+	if len(s.After) > 0 {
+		row("After", strings.Join(s.After, " "))
 	}
 	if s.StopSignal != "" {
 		row("Stop", fmt.Sprintf("%s, SIGKILL after %s", s.StopSignal, time.Duration(s.StopTimeoutSec*float64(time.Second))))

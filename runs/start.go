@@ -149,3 +149,26 @@ func (r *Runs) StartKept(ctx context.Context, name string, settle time.Duration)
 	res, _, err := r.cycle(ctx, spec, cycleOptions{Fresh: !cur.Loaded(), Settle: settle})
 	return res, err
 }
+
+// CheckAfter refuses --after naming a run runctl does not keep, or one that
+// (through its own --after) would start after this one.
+func CheckAfter(store specstore.Store, spec *units.Spec) error {
+	if len(spec.After) == 0 {
+		return nil
+	}
+	err := units.AfterCycle(spec, func(name string) []string {
+		if s, err := store.Load(name); err == nil {
+			return s.After
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, a := range spec.After {
+		if !store.Has(a) {
+			return fmt.Errorf("invalid --after %s: no run named %s (runctl ls lists them)", a, a)
+		}
+	}
+	return nil
+}

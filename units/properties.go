@@ -81,6 +81,10 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 			prop("StartLimitIntervalUSec", uint64(time.Duration(s.Within)/time.Microsecond)),
 		)
 	}
+	if len(s.After) > 0 {
+		deps := s.afterUnits()
+		props = append(props, prop("After", deps), prop("Wants", deps))
+	}
 	return append(props, propertyBus(s.Properties)...)
 }
 
@@ -101,6 +105,15 @@ const (
 // the unit was gone, and its limit with it. journalctl --sync returns once
 // journald has handled what is queued, while the unit still exists.
 var journalSync = []string{"/usr/bin/journalctl", "journalctl", "--sync"}
+
+// afterUnits are the units of the runs s starts after.
+func (s *Spec) afterUnits() []string {
+	out := make([]string, len(s.After))
+	for i, a := range s.After {
+		out[i] = UnitName(a)
+	}
+	return out
+}
 
 // EscapeDollars doubles every $ so that the manager's $VAR expansion gives
 // back argv unchanged.

@@ -139,3 +139,24 @@ func FuzzProperty(f *testing.F) {
 		}
 	})
 }
+
+func TestAfterCycle(t *testing.T) {
+	graph := map[string][]string{"a": {"b"}, "b": {"c"}, "c": nil, "d": {"a", "c"}}
+	after := func(n string) []string { return graph[n] }
+	for _, tt := range []struct {
+		name  string
+		after []string
+		cycle string
+	}{
+		{"x", []string{"a", "d"}, ""},
+		{"c", []string{"d"}, "c after d after a after b after c"},
+		{"b", []string{"a"}, "b after a after b"},
+		{"c", []string{"b"}, "c after b after c"},
+		{"e", []string{"e"}, "e after e"},
+	} {
+		err := AfterCycle(&Spec{Name: tt.name, After: tt.after}, after)
+		if tt.cycle == "" && err != nil || tt.cycle != "" && (err == nil || !strings.Contains(err.Error(), tt.cycle)) {
+			t.Errorf("%s after %v: %v, want cycle %q", tt.name, tt.after, err, tt.cycle)
+		}
+	}
+}

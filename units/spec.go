@@ -44,6 +44,9 @@ type Spec struct {
 	// lines per 30 s, beyond which lines are dropped).
 	NoLogLimit bool `json:"no_log_limit,omitempty"`
 
+	// After are runs this one starts after, and pulls in (After=, Wants=).
+	After []string `json:"after,omitempty"`
+
 	// Properties are -p KEY=VALUE as typed, in order; Settings says which
 	// keys and values are taken.
 	Properties []string `json:"properties,omitempty"`
@@ -132,6 +135,11 @@ func (s *Spec) validate() error {
 	if err := CheckProperties(s.Properties); err != nil {
 		return err
 	}
+	for _, a := range s.After {
+		if err := ValidateName(a); err != nil {
+			return fmt.Errorf("--after: %w", err)
+		}
+	}
 	for i, a := range s.Argv {
 		if !busString(a) {
 			return fmt.Errorf("argument %d is not valid UTF-8 or contains a NUL byte", i)
@@ -159,6 +167,37 @@ func (s *Spec) validate() error {
 		seen[name] = true
 	}
 	return nil
+}
+
+// AfterCycle finds whether starting s after its After runs closes a cycle,
+// following the After lists that after returns for each run; it names the
+// cycle if so.
+func AfterCycle(s *Spec, after func(name string) []string) error {
+	var path []string
+	onPath := map[string]bool{}
+	done := map[string]bool{}
+	var visit func(name string, next []string) error
+	visit = func(name string, next []string) error {
+		if onPath[name] {
+			i := slices.Index(path, name)
+			return fmt.Errorf("--after would make a cycle: %s", strings.Join(append(path[i:], name), " after "))
+		}
+		if done[name] {
+			return nil
+		}
+		onPath[name] = true
+		path = append(path, name)
+		for _, n := range next {
+			if err := visit(n, after(n)); err != nil {
+				return err
+			}
+		}
+		path = path[:len(path)-1]
+		onPath[name] = false
+		done[name] = true
+		return nil
+	}
+	return visit(s.Name, s.After)
 }
 
 // StopAfter is how long a stop waits before SIGKILL: -p TimeoutStopSec if

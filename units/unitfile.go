@@ -95,6 +95,11 @@ func renderUnitFile(s *Spec, envFile string, scope string) ([]byte, error) {
 	b.comment(unitFileHeader)
 	b.section("Unit")
 	b.plain("Description", "description", s.Description())
+	for _, u := range s.afterUnits() {
+		// Wants= starts the other run at boot too; After= orders.
+		b.raw("After", u)
+		b.raw("Wants", u)
+	}
 	if s.MaxRestarts > 0 {
 		// As Properties: the limit counts starts, the first plus MaxRestarts.
 		b.raw("StartLimitIntervalSec", usecValue(time.Duration(s.Within)))

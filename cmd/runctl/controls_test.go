@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -404,5 +405,82 @@ func TestUIDGID(t *testing.T) {
 		if _, err := os.Stat(sb.Path("/var/lib/runctl/runs/" + bad + ".json")); err == nil {
 			t.Errorf("%q left a spec", args)
 		}
+	}
+}
+
+// TestAfter: --after puts After= and Wants= on the unit (systemctl show)
+// and in the unit file, replayed by restart and kept by enable; starting
+// the later run starts the enabled earlier one; an unknown run or a cycle is
+// refused without touching anything.
+func TestAfter(t *testing.T) {
+	a, b := runName(t), runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", b, a) })
+	if r := runctl(t, "run", "-d", "-n", a, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	if r := runctl(t, "run", "-d", "-n", b, "--after", a, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run --after: %v", r)
+	}
+	unitA, unitB := "runctl-"+a+".service", "runctl-"+b+".service"
+	check := func(when string) {
+		t.Helper()
+		for _, p := range []string{"After", "Wants"} {
+			if got := inside(t, "systemctl", "show", "-P", p, unitB); !slices.Contains(strings.Fields(got), unitA) {
+				t.Errorf("%s: %s of %s = %q, want %s in it", when, p, unitB, got, unitA)
+			}
+		}
+	}
+	check("after run")
+	if r := runctl(t, "restart", b); r.code != 0 {
+		t.Fatalf("restart: %v", r)
+	}
+	check("after restart")
+	for _, n := range []string{a, b} {
+		if r := runctl(t, "enable", n); r.code != 0 {
+			t.Fatalf("enable: %v", r)
+		}
+	}
+	unit := inside(t, "cat", "/etc/systemd/system/"+unitB)
+	if !strings.Contains(unit, "\nAfter="+unitA+"\n") || !strings.Contains(unit, "\nWants="+unitA+"\n") {
+		t.Errorf("the unit file lacks After=/Wants=:\n%s", unit)
+	}
+	for _, n := range []string{b, a} {
+		if r := runctl(t, "stop", n); r.code != 0 {
+			t.Fatalf("stop: %v", r)
+		}
+	}
+	if r := runctl(t, "start", b); r.code != 0 {
+		t.Fatalf("start: %v", r)
+	}
+	check("after enable")
+	if got := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "ActiveState", unitA)); got != "active" {
+		t.Errorf("starting %s left %s %s, want it started first", b, a, got)
+	}
+	var st []struct{ After []string }
+	if r := runctl(t, "--json", "status", b); json.Unmarshal([]byte(r.stdout), &st) != nil || len(st) != 1 || !slices.Equal(st[0].After, []string{a}) {
+		t.Errorf("status --json: %s", r.stdout)
+	}
+
+	c := runName(t)
+	for _, args := range [][]string{
+		{"run", "-d", "-n", c, "--after", "no-such-run", "--", "sleep", "1000"},
+		{"run", "-d", "-n", c, "--after", c, "--", "sleep", "1000"},
+		{"run", "-d", "--replace", "-n", a, "--after", b, "--", "sleep", "1000"},
+	} {
+		pid := mainPID(t, a)
+		r := runctl(t, args...)
+		if r.code == 0 || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%q: want one line and a failure: %v", args, r)
+		}
+		t.Logf("%q: %s", args, r.stderr)
+		if ls := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "LoadState", "runctl-"+c+".service")); ls != "not-found" {
+			t.Errorf("%q left unit %s", args, ls)
+		}
+		if mainPID(t, a) != pid {
+			t.Errorf("%q touched run %s", args, a)
+		}
+	}
+	if got := inside(t, "systemctl", "show", "-P", "After", unitA); strings.Contains(got, unitB) {
+		t.Errorf("the refused cycle reached %s: After=%s", unitA, got)
 	}
 }
