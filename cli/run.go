@@ -36,6 +36,8 @@ type RunCmd struct {
 	Settle       time.Duration `help:"${settle_help} Only with -d." default:"${settle}" placeholder:"DUR"`
 	Property     []string      `short:"p" sep:"none" help:"Set a unit property, as in a unit file (repeatable); see PROPERTIES for the ones taken." placeholder:"KEY=VALUE"`
 	StopSignal   string        `help:"Signal a stop, restart or Ctrl-C sends first (-p KillSignal=; SIGTERM by default)." placeholder:"SIGNAL"`
+	Notify       bool          `help:"The program tells systemd it is ready (sd_notify READY=1): the start returns then, instead of after --settle, or fails at TimeoutStartSec (-p, 90s by default)."`
+	Watchdog     time.Duration `help:"The program must send WATCHDOG=1 this often, or systemd kills it (SIGABRT; with --restart, restarts it)." placeholder:"DUR"`
 	After        []string      `help:"Start after run NAME, and start NAME with it if it is enabled (After=, Wants=; repeatable)." placeholder:"NAME"`
 	UID          string        `name:"uid" help:"Run the program as this user (system manager only)." placeholder:"USER"`
 	GID          string        `name:"gid" help:"Run the program with this group (default: the user's own)." placeholder:"GROUP"`
@@ -129,6 +131,11 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 		}
 	}
 	spec.After = c.After
+	spec.Notify = c.Notify
+	if c.Watchdog < 0 {
+		return nil, nil, usage("invalid --watchdog %v: give a positive duration such as 5s", c.Watchdog)
+	}
+	spec.Watchdog = units.Duration(c.Watchdog)
 	if c.UID != "" {
 		if _, err := lookupUser(c.UID); err != nil {
 			return nil, nil, usage("invalid --uid: %v", err)

@@ -30,13 +30,17 @@ type Status struct {
 	CPUSec      *float64             `json:"cpu_sec,omitempty"`
 	Tasks       *uint64              `json:"tasks,omitempty"`
 	// Who runs the program, how it is stopped, the -p properties as typed.
-	User           string    `json:"user,omitempty"`  // --uid
-	Group          string    `json:"group,omitempty"` // --gid
-	After          []string  `json:"after,omitempty"` // --after
-	StopSignal     string    `json:"stop_signal,omitempty"`
-	StopTimeoutSec float64   `json:"stop_timeout_sec,omitempty"`
-	Properties     []string  `json:"properties,omitempty"`
-	Logs           []LogLine `json:"logs"`
+	User        string   `json:"user,omitempty"`  // --uid
+	Group       string   `json:"group,omitempty"` // --gid
+	After       []string `json:"after,omitempty"` // --after
+	Notify      bool     `json:"notify,omitempty"`
+	WatchdogSec float64  `json:"watchdog_sec,omitempty"`
+	// WatchdogAt: when systemd last killed it for a missed WATCHDOG=1.
+	WatchdogAt     *time.Time `json:"watchdog_timeout_at,omitempty"`
+	StopSignal     string     `json:"stop_signal,omitempty"`
+	StopTimeoutSec float64    `json:"stop_timeout_sec,omitempty"`
+	Properties     []string   `json:"properties,omitempty"`
+	Logs           []LogLine  `json:"logs"`
 }
 
 // Exit codes of status, as systemctl status has them.
@@ -105,6 +109,10 @@ func makeStatus(d runs.Detail) Status {
 		s.StopSignal, s.StopTimeoutSec = unix.SignalName(d.Spec.StopSignal()), d.Spec.StopAfter().Seconds()
 		s.Properties = d.Spec.Properties
 		s.User, s.Group, s.After = d.Spec.User, d.Spec.Group, d.Spec.After
+		s.Notify, s.WatchdogSec = d.Spec.Notify, time.Duration(d.Spec.Watchdog).Seconds()
+		if !d.WatchdogAt.IsZero() {
+			s.WatchdogAt = &d.WatchdogAt
+		}
 	}
 	st := d.Systemd
 	if st.Loaded() {
@@ -183,6 +191,19 @@ func (s Status) print(w io.Writer, now time.Time) {
 	}
 	if len(s.After) > 0 {
 		row("After", strings.Join(s.After, " "))
+	}
+	if s.Notify || s.WatchdogSec > 0 {
+		var r []string
+		if s.Notify {
+			r = append(r, "ready on READY=1 (Type=notify)")
+		}
+		if s.WatchdogSec > 0 {
+			r = append(r, fmt.Sprintf("watchdog %s", time.Duration(s.WatchdogSec*float64(time.Second))))
+		}
+		if s.WatchdogAt != nil {
+			r = append(r, "killed by the watchdog at "+s.WatchdogAt.Local().Format("15:04:05.000"))
+		}
+		row("Readiness", strings.Join(r, ", "))
 	}
 	if s.StopSignal != "" {
 		row("Stop", fmt.Sprintf("%s, SIGKILL after %s", s.StopSignal, time.Duration(s.StopTimeoutSec*float64(time.Second))))

@@ -166,6 +166,9 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	res.PID, res.InvocationID = st.MainPID, st.InvocationID
 	var je *systemdctl.JobError
 	switch {
+	case errors.As(err, &je) && spec.Notify && st.Result == "timeout":
+		res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), "failed: no READY=1"})
+		return res, w, fmt.Errorf("%s did not send READY=1 within its TimeoutStartSec, so systemd stopped it (%s); see runctl logs %s", spec.Name, orDash(st.Ended()), spec.Name)
 	case errors.As(err, &je):
 		// Left failed on purpose: ls and status show why, and the next
 		// start or restart clears it.
@@ -182,13 +185,17 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	if opt.Watch {
 		return res, w, nil
 	}
+	settle := opt.Settle
+	if spec.Notify {
+		settle = 0 // READY=1 said it is up: the start job waited for it
+	}
 	settled := time.Now()
-	err = r.settle(ctx, w, spec.Name, st, t, opt.Settle)
+	err = r.settle(ctx, w, spec.Name, st, t, settle)
 	var died *DiedError
 	switch {
 	case errors.As(err, &died):
 		res.Steps = append(res.Steps, Step{"settle", time.Since(settled).Seconds(), "ended: " + orDash(died.State.Ended())})
-	case err == nil && opt.Settle > 0:
+	case err == nil && settle > 0:
 		res.Steps = append(res.Steps, Step{"settle", time.Since(settled).Seconds(), "still running"})
 	}
 	return res, w, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/runctl/runctl/specstore"
@@ -71,6 +72,10 @@ func (r *Runs) makeRun(name string, spec *units.Spec, damaged error, known bool,
 		run.State, run.SubState, run.Result = st.ActiveState, st.SubState, st.Result
 		run.PID, run.InvocationID, run.Restarts = st.MainPID, st.InvocationID, st.NRestarts
 		run.LastExit = st.Ended()
+		if st.Result == "watchdog" {
+			// It stopped sending WATCHDOG=1 in time (--watchdog).
+			run.LastExit = strings.TrimSuffix("watchdog timeout, "+run.LastExit, ", ")
+		}
 		// Burst N+1 starts: after N restarts the next is refused, and
 		// systemd 252 reports the last exit rather than start-limit-hit.
 		run.LimitHit = st.ActiveState == "failed" && (st.Result == "start-limit-hit" ||

@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -19,6 +20,9 @@ type Detail struct {
 	Systemd   systemdctl.State
 	Processes []systemdctl.Process
 	Logs      []journal.Entry
+	// WatchdogAt is when systemd last killed the run for missing its
+	// watchdog (--watchdog), if it did since the run was made.
+	WatchdogAt time.Time
 }
 
 // Details reads the named runs in detail, with their last lines lines of
@@ -65,7 +69,24 @@ func (r *Runs) Details(ctx context.Context, names []string, lines int) (out []De
 		} else {
 			d.Run = Run{Name: name, Unit: unitNames[i]}
 		}
+		if spec != nil && spec.Watchdog > 0 && (st.NRestarts > 0 || st.Result == "watchdog") {
+			d.WatchdogAt = r.watchdogTimeout(ctx, unitNames[i], spec.Created)
+		}
 		out = append(out, d)
 	}
 	return out, logErr, nil
+}
+
+// watchdogTimeout finds the last time the manager logged a watchdog
+// timeout of unit since a time: once systemd restarted it, that line is the
+// only record of why.
+func (r *Runs) watchdogTimeout(ctx context.Context, unit string, since time.Time) time.Time {
+	var at time.Time
+	_ = journal.Stream(ctx, journal.Query{User: r.user(), Units: []string{unit}, Since: since, Priority: "err"}, func(e journal.Entry) error {
+		if e.Manager && bytes.Contains(e.Message, []byte(": Watchdog timeout")) {
+			at = e.Time
+		}
+		return nil
+	})
+	return at
 }

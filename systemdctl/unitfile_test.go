@@ -187,6 +187,12 @@ func unitFileCases() []unitFileCase {
 			s.StopTimeout = units.Duration(2*time.Second + 345*time.Microsecond + 999*time.Nanosecond)
 			s.Argv = shArgv("sh", "%u")
 		}, env: []string{"A=1"}},
+		{name: "watchdog, after and properties", spec: func(s *units.Spec) {
+			s.Watchdog = units.Duration(time.Hour + 1500*time.Millisecond)
+			s.After = []string{"uft-earlier", "uft-other"}
+			s.Properties = []string{"MemoryMax=1G", "KillSignal=SIGINT", "TimeoutStopSec=1min 30s"}
+			s.Argv = shArgv("sh")
+		}},
 		{name: "restart always, no delay", spec: func(s *units.Spec) {
 			s.Restart = "always"
 			s.StopTimeout = units.Duration(time.Hour)
@@ -430,7 +436,16 @@ func onTheWire(t *testing.T, props []sd.Property) map[string]dbus.Variant {
 // only path, argv and flags (or ignore-failure), dropping timestamps and pids.
 func propValue(name string, v dbus.Variant) any {
 	x := v.Value()
-	if !strings.HasPrefix(name, "Exec") {
+	switch {
+	case name == "After" || name == "Wants":
+		// Sets: the order is the manager's.
+		deps, _ := x.([]string)
+		return slices.Sorted(slices.Values(deps))
+	case name == "WatchdogUSec":
+		// What the running instance was given: infinity before a start.
+		// The environment comparison (WATCHDOG_USEC) checks the value.
+		return nil
+	case !strings.HasPrefix(name, "Exec"):
 		return x
 	}
 	cmds, ok := x.([][]any)
@@ -524,7 +539,7 @@ func stableEnv(environ []byte) []string {
 	for _, kv := range nulSplit(environ) {
 		name, _, _ := strings.Cut(kv, "=")
 		switch name {
-		case "INVOCATION_ID", "SYSTEMD_EXEC_PID", "JOURNAL_STREAM":
+		case "INVOCATION_ID", "SYSTEMD_EXEC_PID", "JOURNAL_STREAM", "WATCHDOG_PID":
 			continue
 		}
 		env = append(env, kv)

@@ -38,7 +38,7 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 		prop("Description", s.Description()),
 		prop("ExecStart", []execCommand{{Path: s.Path, Argv: EscapeDollars(s.Argv)}}),
 		// exec, not simple: the start job fails if execve fails.
-		prop("Type", "exec"),
+		prop("Type", s.ServiceType()),
 		prop("WorkingDirectory", s.Dir),
 	}
 	if envFile != "" {
@@ -80,6 +80,12 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 			prop("StartLimitBurst", uint32(s.MaxRestarts+1)),
 			prop("StartLimitIntervalUSec", uint64(time.Duration(s.Within)/time.Microsecond)),
 		)
+	}
+	if a := s.NotifyAccess(); a != "" {
+		props = append(props, prop("NotifyAccess", a))
+	}
+	if s.Watchdog > 0 {
+		props = append(props, prop("WatchdogUSec", uint64(time.Duration(s.Watchdog)/time.Microsecond)))
 	}
 	if len(s.After) > 0 {
 		deps := s.afterUnits()

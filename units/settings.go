@@ -63,7 +63,7 @@ var Settings = []Setting{
 
 	{Key: "KillSignal", Syntax: "SIGNAL", Help: "Signal a stop sends first (same as --stop-signal).", Values: StopSignals, bus: signal("KillSignal")},
 	{Key: "TimeoutStopSec", Syntax: "TIMESPAN", Help: "How long a stop waits before SIGKILL (same as --stop-timeout; -p wins).", bus: timespan("TimeoutStopUSec", false)},
-	{Key: "TimeoutStartSec", Syntax: "TIMESPAN|infinity", Help: "How long a start may take before it fails.", bus: timespan("TimeoutStartUSec", true)},
+	{Key: "TimeoutStartSec", Syntax: "TIMESPAN|infinity", Help: "How long a start may take before it fails (with --notify: until READY=1).", bus: timespan("TimeoutStartUSec", true)},
 }
 
 // ownedKeys are settings runctl sets itself, each with where it comes from.

@@ -44,6 +44,12 @@ type Spec struct {
 	// lines per 30 s, beyond which lines are dropped).
 	NoLogLimit bool `json:"no_log_limit,omitempty"`
 
+	// Notify: Type=notify, the start is done once the program sends
+	// READY=1. Watchdog: WatchdogSec=, the program must send WATCHDOG=1
+	// that often or systemd kills it (and restarts it with Restart=).
+	Notify   bool     `json:"notify,omitempty"`
+	Watchdog Duration `json:"watchdog,omitempty"`
+
 	// After are runs this one starts after, and pulls in (After=, Wants=).
 	After []string `json:"after,omitempty"`
 
@@ -123,6 +129,8 @@ func (s *Spec) validate() error {
 		return fmt.Errorf("restart policy %q is not one of %s", s.Restart, strings.Join(RestartPolicies, ", "))
 	case s.RestartDelay < 0 || s.Within < 0 || s.MaxRestarts < 0:
 		return errors.New("restart delay, limit and interval must not be negative")
+	case s.Watchdog < 0 || s.Watchdog > 0 && time.Duration(s.Watchdog)%time.Millisecond != 0:
+		return errors.New("the watchdog interval must be whole milliseconds (systemd keeps no finer across a reload)")
 	case s.MaxRestarts > 0 && s.Within <= 0:
 		return errors.New("a restart limit needs the interval it counts in (--within)")
 	case s.MaxRestarts > 0 && s.Within < Duration(time.Microsecond):
@@ -167,6 +175,26 @@ func (s *Spec) validate() error {
 		seen[name] = true
 	}
 	return nil
+}
+
+// ServiceType is the unit's Type=: exec (the start is done once the
+// program was executed) or notify (once it sent READY=1).
+func (s *Spec) ServiceType() string {
+	if s.Notify {
+		return "notify"
+	}
+	return "exec"
+}
+
+// NotifyAccess is who in the run may send READY=1 and WATCHDOG=1: all its
+// processes, since a node is often started through a shell or launcher
+// that forks it ("" without --notify or --watchdog: systemd's default,
+// none).
+func (s *Spec) NotifyAccess() string {
+	if s.Notify || s.Watchdog > 0 {
+		return "all"
+	}
+	return ""
 }
 
 // AfterCycle finds whether starting s after its After runs closes a cycle,

@@ -107,7 +107,13 @@ func renderUnitFile(s *Spec, envFile string, scope string) ([]byte, error) {
 	}
 
 	b.section("Service")
-	b.raw("Type", "exec")
+	b.raw("Type", s.ServiceType())
+	if a := s.NotifyAccess(); a != "" {
+		b.raw("NotifyAccess", a)
+	}
+	if s.Watchdog > 0 {
+		b.raw("WatchdogSec", usecValue(time.Duration(s.Watchdog)))
+	}
 	b.execStart(s.Path, s.Argv)
 	b.path("WorkingDirectory", "working directory", s.Dir)
 	if envFile != "" {

@@ -484,3 +484,157 @@ func TestAfter(t *testing.T) {
 		t.Errorf("the refused cycle reached %s: After=%s", unitA, got)
 	}
 }
+
+// notifyNode sends READY=1 after DELAY seconds (argv[1]), printing
+// "notifying" just before; with WATCHDOG (argv[2] = "ping") it then sends
+// WATCHDOG=1 every 200 ms, unless the file argv[3] does not exist yet: that
+// first instance creates it and hangs without a ping.
+const notifyNode = `import os, socket, sys, time
+def notify(msg):
+    addr = os.environ["NOTIFY_SOCKET"]
+    if addr[0] == "@":
+        addr = "\0" + addr[1:]
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(msg, addr)
+time.sleep(float(sys.argv[1]))
+print("notifying", flush=True)
+notify(b"READY=1")
+if len(sys.argv) > 2 and not os.path.exists(sys.argv[3]):
+    open(sys.argv[3], "w").close()
+    print("hanging", flush=True)
+    time.sleep(1000)
+while True:
+    if len(sys.argv) > 2:
+        notify(b"WATCHDOG=1")
+    time.sleep(0.2)
+`
+
+// TestNotifyReturnsOnReady: with --notify, run -d, restart and start (also
+// once enabled) return only after the program sent READY=1: its
+// "notifying" line, printed just before, is in the journal by then. The
+// program waits 3 s, longer than the settle window, so a start that did
+// not wait for READY=1 would return before the line. Through sh -c, whose
+// child sends READY=1, too; a program that never sends it fails at
+// TimeoutStartSec with a line saying so.
+func TestNotifyReturnsOnReady(t *testing.T) {
+	name := runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
+	unit := "runctl-" + name + ".service"
+	// sh -c with a second command forks python: the READY=1 comes from a
+	// child of the main process.
+	if r := runctl(t, "run", "-d", "-n", name, "--notify", "--", "sh", "-c", `python3 -c "$0" 3; exit 0`, notifyNode); r.code != 0 {
+		t.Fatalf("run --notify: %v", r)
+	}
+	if n := journalCount(t, name, "notifying"); n != 1 {
+		t.Fatalf("run -d returned before READY=1: %d notifying lines", n)
+	}
+	if got := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "Type", unit)); got != "notify" {
+		t.Errorf("Type=%s", got)
+	}
+	if r := runctl(t, "restart", name); r.code != 0 {
+		t.Fatalf("restart: %v", r)
+	}
+	if n := journalCount(t, name, "notifying"); n != 2 {
+		t.Fatalf("restart returned before READY=1: %d notifying lines", n)
+	}
+	if r := runctl(t, "enable", name); r.code != 0 {
+		t.Fatalf("enable: %v", r)
+	}
+	if u := inside(t, "cat", "/etc/systemd/system/"+unit); !strings.Contains(u, "\nType=notify\n") || !strings.Contains(u, "\nNotifyAccess=all\n") {
+		t.Errorf("unit file:\n%s", u)
+	}
+	if r := runctl(t, "stop", name); r.code != 0 {
+		t.Fatalf("stop: %v", r)
+	}
+	if r := runctl(t, "start", name); r.code != 0 {
+		t.Fatalf("start: %v", r)
+	}
+	if n := journalCount(t, name, "notifying"); n != 3 {
+		t.Fatalf("start of the enabled run returned before READY=1: %d notifying lines", n)
+	}
+	var st []struct{ Notify bool }
+	if r := runctl(t, "--json", "status", name); json.Unmarshal([]byte(r.stdout), &st) != nil || len(st) != 1 || !st[0].Notify {
+		t.Errorf("status --json: %s", r.stdout)
+	}
+
+	never := runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", never) })
+	r := runctl(t, "run", "-d", "-n", never, "--notify", "-p", "TimeoutStartSec=1s", "--", "sleep", "1000")
+	if r.code == 0 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "READY=1") {
+		t.Errorf("a program that never sends READY=1: %v", r)
+	}
+}
+
+// TestWatchdogRestartsAHungNode: a node that stops sending WATCHDOG=1 is
+// killed by systemd and, with --restart, started again (NRestarts);
+// ls and status say it was the watchdog.
+func TestWatchdogRestartsAHungNode(t *testing.T) {
+	name := runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
+	unit := "runctl-" + name + ".service"
+	once := "/run/" + name + ".once"
+	t.Cleanup(func() { os.Remove(sb.Path(once)) })
+	if r := runctl(t, "run", "-d", "-n", name, "--notify", "--watchdog", "1s", "--restart", "on-failure", "--", "python3", "-c", notifyNode, "0", "ping", once); r.code != 0 {
+		t.Fatalf("run --watchdog: %v", r)
+	}
+	if got := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "WatchdogUSec", unit)); got != "1s" {
+		t.Errorf("WatchdogUSec=%s", got)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.TrimSpace(inside(t, "systemctl", "show", "-P", "NRestarts", unit)) != "1" || journalCount(t, name, "notifying") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hung node was not restarted:\n%s", inside(t, "systemctl", "status", "--no-pager", unit))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if j := inside(t, "journalctl", "--no-pager", "-o", "cat", "-u", unit); !strings.Contains(j, "Watchdog timeout") {
+		t.Errorf("the journal does not show systemd's watchdog timeout:\n%s", j)
+	}
+	var st []struct {
+		WatchdogAt *time.Time `json:"watchdog_timeout_at"`
+		Restarts   int
+	}
+	if r := runctl(t, "--json", "status", name); json.Unmarshal([]byte(r.stdout), &st) != nil || len(st) != 1 || st[0].WatchdogAt == nil || st[0].Restarts != 1 {
+		t.Errorf("status --json does not say the watchdog restarted it:\n%s", r.stdout)
+	}
+	if r := runctl(t, "status", name); !strings.Contains(r.stdout, "killed by the watchdog at") {
+		t.Errorf("status does not say it was the watchdog:\n%s", r.stdout)
+	}
+	// Without --restart the run stays failed, and ls says why.
+	once2 := once + "2"
+	t.Cleanup(func() { os.Remove(sb.Path(once2)) })
+	failed := runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", failed) })
+	if r := runctl(t, "run", "-d", "-n", failed, "--notify", "--watchdog", "1s", "--", "python3", "-c", notifyNode, "0", "ping", once2); r.code != 0 {
+		t.Fatalf("run --watchdog: %v", r)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for strings.TrimSpace(inside(t, "systemctl", "show", "-P", "ActiveState", "runctl-"+failed+".service")) != "failed" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hung node did not fail")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var ls []struct {
+		Name     string
+		LastExit string `json:"last_exit"`
+	}
+	r := runctl(t, "--json", "ls")
+	json.Unmarshal([]byte(r.stdout), &ls)
+	i := slices.IndexFunc(ls, func(l struct {
+		Name     string
+		LastExit string `json:"last_exit"`
+	}) bool {
+		return l.Name == failed
+	})
+	if i < 0 || !strings.HasPrefix(ls[i].LastExit, "watchdog timeout, killed by SIGABRT") {
+		t.Errorf("ls --json does not say the watchdog killed %s:\n%s", failed, r.stdout)
+	}
+	// The restarted node keeps pinging: it stays up.
+	if r := runctl(t, "restart", name); r.code != 0 {
+		t.Fatalf("restart: %v", r)
+	}
+	if got := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "WatchdogUSec", unit)); got != "1s" {
+		t.Errorf("after restart WatchdogUSec=%s", got)
+	}
+}

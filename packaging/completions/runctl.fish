@@ -7,7 +7,7 @@ function __runctl_takes_value
     switch "$argv[1]:$argv[2]"
         case '*:--log-level' '*:-H' '*:--host' '*:--inventory' '*:-j' '*:--parallel' '*:--serial' '*:--max-fail' '*:--host-timeout' '*:--remote-runctl'
             return 0
-        case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--max-restarts' 'run:--within' 'run:--settle' 'run:-p' 'run:--property' 'run:--stop-signal' 'run:--after' 'run:--uid' 'run:--gid'
+        case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--max-restarts' 'run:--within' 'run:--settle' 'run:-p' 'run:--property' 'run:--stop-signal' 'run:--watchdog' 'run:--after' 'run:--uid' 'run:--gid'
             return 0
         case 'stop:--timeout'
             return 0
@@ -195,6 +195,8 @@ complete -c runctl -n '__runctl_is run' -l no-log-limit -d 'Lift journald\'s rat
 complete -c runctl -n '__runctl_is run' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed. Only with -d.'
 complete -c runctl -n '__runctl_is run' -s p -l property -x -a 'MemoryMax= MemoryHigh= CPUQuota= CPUWeight= AllowedCPUs= TasksMax= IOWeight= Nice= CPUAffinity= CPUSchedulingPolicy=other CPUSchedulingPolicy=batch CPUSchedulingPolicy=idle CPUSchedulingPolicy=fifo CPUSchedulingPolicy=rr CPUSchedulingPriority= CPUSchedulingResetOnFork=yes CPUSchedulingResetOnFork=no IOSchedulingClass=realtime IOSchedulingClass=best-effort IOSchedulingClass=idle IOSchedulingPriority= LimitNOFILE= LimitCORE= LimitRTPRIO= LimitMEMLOCK= UMask= OOMScoreAdjust= SupplementaryGroups= DeviceAllow= KillSignal=SIGTERM KillSignal=SIGINT KillSignal=SIGHUP KillSignal=SIGQUIT KillSignal=SIGUSR1 KillSignal=SIGUSR2 KillSignal=SIGKILL TimeoutStopSec= TimeoutStartSec=' -d 'Set a unit property, as in a unit file (repeatable); see PROPERTIES for the ones taken.'
 complete -c runctl -n '__runctl_is run' -l stop-signal -x -a 'SIGTERM SIGINT SIGHUP SIGQUIT SIGUSR1 SIGUSR2 SIGKILL' -d 'Signal a stop, restart or Ctrl-C sends first (-p KillSignal=; SIGTERM by default).'
+complete -c runctl -n '__runctl_is run' -l notify -d 'The program tells systemd it is ready (sd_notify READY=1): the start returns then, instead of after --settle, or fails at TimeoutStartSec (-p, 90s by default).'
+complete -c runctl -n '__runctl_is run' -l watchdog -x -d 'The program must send WATCHDOG=1 this often, or systemd kills it (SIGABRT; with --restart, restarts it).'
 complete -c runctl -n '__runctl_is run' -l after -x -d 'Start after run NAME, and start NAME with it if it is enabled (After=, Wants=; repeatable).'
 complete -c runctl -n '__runctl_is run' -l uid -x -d 'Run the program as this user (system manager only).'
 complete -c runctl -n '__runctl_is run' -l gid -x -d 'Run the program with this group (default: the user\'s own).'
