@@ -36,6 +36,7 @@ type RunCmd struct {
 	Settle       time.Duration `help:"${settle_help} Only with -d." default:"${settle}" placeholder:"DUR"`
 	Property     []string      `short:"p" sep:"none" help:"Set a unit property, as in a unit file (repeatable); see PROPERTIES for the ones taken." placeholder:"KEY=VALUE"`
 	StopSignal   string        `help:"Signal a stop, restart or Ctrl-C sends first (-p KillSignal=; SIGTERM by default)." placeholder:"SIGNAL"`
+	Stdin        bool          `short:"i" help:"Attached: the program reads runctl's stdin (a pipe as it is, a terminal through a pty)."`
 	Notify       bool          `help:"The program tells systemd it is ready (sd_notify READY=1): the start returns then, instead of after --settle, or fails at TimeoutStartSec (-p, 90s by default)."`
 	Watchdog     time.Duration `help:"The program must send WATCHDOG=1 this often, or systemd kills it (SIGABRT; with --restart, restarts it)." placeholder:"DUR"`
 	After        []string      `help:"Start after run NAME, and start NAME with it if it is enabled (After=, Wants=; repeatable)." placeholder:"NAME"`
@@ -214,6 +215,9 @@ func (c *RunCmd) Run(ctx context.Context, g *Globals, out *Output, log zerolog.L
 	if len(dropped) > 0 {
 		log.Info().Strs("vars", dropped).Msg("environment variables not passed to the run (invalid name or value)")
 	}
+	if c.Stdin && c.Daemon {
+		return usage("-i needs an attached run: a run with -d has no stdin of runctl's to read")
+	}
 	if !c.Daemon {
 		if err := journal.Reachable(); err != nil {
 			return fmt.Errorf("cannot run %s attached: %v, so systemd would send its output to /dev/null; start journald (systemctl start systemd-journald.socket), or run it with -d", spec.Name, err)
@@ -242,8 +246,18 @@ func (c *RunCmd) Run(ctx context.Context, g *Globals, out *Output, log zerolog.L
 	sigs, stopSigs := interrupts(extra...)
 	defer stopSigs()
 
+	var stdin *units.Stdin
+	if c.Stdin {
+		var done func()
+		stdin, done, err = attachStdin()
+		if err != nil {
+			prep.Abort()
+			return err
+		}
+		defer done()
+	}
 	begin := time.Now()
-	res, w, err := rs.Start(ctx, spec, runs.StartOptions{Replace: c.Replace, Enable: c.Enable, Attach: !c.Daemon, Settle: c.Settle, Prepared: prep})
+	res, w, err := rs.Start(ctx, spec, runs.StartOptions{Replace: c.Replace, Enable: c.Enable, Attach: !c.Daemon, Settle: c.Settle, Prepared: prep, Stdin: stdin})
 	if w != nil {
 		defer w.Close()
 	}

@@ -45,6 +45,7 @@ type cycleOptions struct {
 	Watch   bool          // leave the new instance's Watch open (attached runs: no settle, they follow it)
 	Fresh   bool          // systemd has no unit of that name: nothing to stop
 	Settle  time.Duration // without Watch: how long settle watches the new instance
+	Stdin   *units.Stdin  // what the new instance reads (run -i)
 }
 
 // stopGrace is how long a stop may still take after SIGKILL before runctl
@@ -91,6 +92,9 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
 	}
 	props, enabled := units.Properties(spec, envFile), r.enabled(spec.Name)
+	if opt.Stdin != nil {
+		props = append(props, units.StdinProperties(*opt.Stdin)...)
+	}
 	var stopped systemdctl.Stopped
 	err = systemdctl.ErrNotLoaded
 	if !opt.Fresh {

@@ -21,6 +21,9 @@ type StartOptions struct {
 	// (an attached run); otherwise the start settles for Settle.
 	Attach bool
 	Settle time.Duration
+	// Stdin, if set, is what the attached program reads (run -i); an
+	// enabled run, started from its unit file, cannot take it.
+	Stdin *units.Stdin
 	// Prepared is the spec already being written (Prepare); nil: Start
 	// prepares it.
 	Prepared *Preparing
@@ -89,6 +92,9 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 	if cur.Running() && !opt.Replace {
 		return abort(fmt.Errorf("run %s is already running: stop it first (runctl stop %s), replace it (run --replace), or choose another name with -n", spec.Name, spec.Name))
 	}
+	if opt.Stdin != nil && (opt.Enable || r.enabled(spec.Name)) {
+		return abort(fmt.Errorf("run %s is enabled: it starts from its unit file, which cannot take your stdin (-i); runctl disable %s first, or choose another name with -n", spec.Name, spec.Name))
+	}
 	if opt.Enable {
 		if err := r.checkUnitName(ctx, spec.Name); err != nil {
 			return abort(fmt.Errorf("cannot enable %s: %w", spec.Name, err))
@@ -114,7 +120,7 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 		res.Enabled = r.unitFile(spec.Name)
 	}
 	var w *systemdctl.Watch
-	res.Cycle, w, err = r.cycle(ctx, spec, cycleOptions{Watch: opt.Attach, Fresh: !cur.Loaded(), Settle: opt.Settle})
+	res.Cycle, w, err = r.cycle(ctx, spec, cycleOptions{Watch: opt.Attach, Fresh: !cur.Loaded(), Settle: opt.Settle, Stdin: opt.Stdin})
 	if errors.Is(err, ErrTaken) && fresh {
 		r.Store.Remove(spec.Name) // nothing of runctl's was there: leave nothing
 	}

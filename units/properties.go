@@ -121,6 +121,24 @@ func (s *Spec) afterUnits() []string {
 	return out
 }
 
+// Stdin is what an attached run reads (run -i): runctl's own stdin as a
+// file descriptor (a pipe or a file), or a terminal device (a pty runctl
+// relays its terminal through). It is not kept in the spec: it exists only
+// while runctl does.
+type Stdin struct {
+	FD  int    // >= 0: this descriptor, passed to the manager
+	TTY string // else this terminal device, which becomes the program's controlling terminal
+}
+
+// StdinProperties are the transient unit's properties for in; stdout and
+// stderr stay in the journal.
+func StdinProperties(in Stdin) []sdbus.Property {
+	if in.TTY != "" {
+		return []sdbus.Property{prop("StandardInput", "tty"), prop("TTYPath", in.TTY)}
+	}
+	return []sdbus.Property{prop("StandardInputFileDescriptor", dbus.UnixFD(in.FD))}
+}
+
 // EscapeDollars doubles every $ so that the manager's $VAR expansion gives
 // back argv unchanged.
 func EscapeDollars(argv []string) []string {

@@ -3,12 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/runctl/runctl/sandbox"
 )
@@ -636,5 +639,61 @@ func TestWatchdogRestartsAHungNode(t *testing.T) {
 	}
 	if got := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "WatchdogUSec", unit)); got != "1s" {
 		t.Errorf("after restart WatchdogUSec=%s", got)
+	}
+}
+
+// TestStdin: with -i an attached program reads runctl's stdin: from a pipe
+// as a pipe, from a terminal through a pty (its stdin is a terminal); its
+// output reaches runctl's stdout and the journal both ways.
+func TestStdin(t *testing.T) {
+	script := `read a; read b; echo "got:$a:$b"; if test -t 0; then echo stdin-tty; else echo stdin-notty; fi`
+
+	piped := runName(t)
+	cmd := runctlCmd(t, "/", "run", "-i", "-n", piped, "--", "sh", "-c", script)
+	cmd.Stdin = strings.NewReader("one\ntwo\n")
+	r := finish(t, cmd)
+	if r.code != 0 || !strings.Contains(r.stdout, "got:one:two\n") || !strings.Contains(r.stdout, "stdin-notty") {
+		t.Errorf("piped: %v", r)
+	}
+	if journalCount(t, piped, "got:one:two") != 1 {
+		t.Errorf("piped: the output is not in the journal")
+	}
+
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetUint32(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+	go io.Copy(io.Discard, master) // what runctl echoes to its terminal
+	termed := runName(t)
+	cmd = runctlCmd(t, "/", "run", "-i", "-n", termed, "--", "sh", "-c", script)
+	cmd.Stdin = slave
+	master.Write([]byte("three\nfour\n"))
+	r = finish(t, cmd)
+	if r.code != 0 || !strings.Contains(r.stdout, "got:three:four") || !strings.Contains(r.stdout, "stdin-tty") {
+		t.Errorf("from a terminal: %v", r)
+	}
+	if journalCount(t, termed, "got:three:four") != 1 {
+		t.Errorf("from a terminal: the output is not in the journal")
+	}
+	// runctl gave the terminal back as it found it.
+	if tio, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS); err != nil || tio.Lflag&unix.ICANON == 0 || tio.Lflag&unix.ECHO == 0 {
+		t.Errorf("the terminal was left raw: %v", err)
+	}
+
+	if r := runctl(t, "run", "-d", "-i", "-n", runName(t), "--", "sleep", "1"); r.code == 0 || !strings.Contains(r.stderr, "-i needs an attached run") {
+		t.Errorf("-i with -d: %v", r)
 	}
 }
