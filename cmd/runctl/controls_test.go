@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -695,5 +696,89 @@ func TestStdin(t *testing.T) {
 
 	if r := runctl(t, "run", "-d", "-i", "-n", runName(t), "--", "sleep", "1"); r.code == 0 || !strings.Contains(r.stderr, "-i needs an attached run") {
 		t.Errorf("-i with -d: %v", r)
+	}
+}
+
+// driverNode is ready three seconds after its start: it marks that in /run
+// (empty at each boot) and then sends READY=1.
+const driverNode = `import os, socket, time
+time.sleep(3)
+open("/run/driver.ready", "w").close()
+addr = os.environ["NOTIFY_SOCKET"]
+if addr[0] == "@":
+    addr = "\0" + addr[1:]
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", addr)
+time.sleep(1000)
+`
+
+// TestAfterOrderAtBoot: two enabled runs, a planner --after a driver that
+// is ready (READY=1) only three seconds after its start. Booted again, the
+// planner starts only once the driver is ready: it finds the driver's mark.
+func TestAfterOrderAtBoot(t *testing.T) {
+	sandbox.Need(t, sb)
+	dir, err := os.MkdirTemp(sandbox.StateRoot(), "reboot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	boot := func() *sandbox.Sandbox {
+		t.Helper()
+		s, err := sandbox.Boot(context.Background(), sandbox.Options{Dir: dir, Keep: true, Target: "multi-user.target", Mask: []string{"postgresql.service", "postgresql@.service"}})
+		if err != nil {
+			t.Fatalf("boot: %v", err)
+		}
+		return s
+	}
+	in := func(s *sandbox.Sandbox, args ...string) result {
+		t.Helper()
+		cmd := s.CommandIn(t.Context(), "/", binDir+"/runctl", args...)
+		cmd.Env = append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin")
+		return finish(t, cmd)
+	}
+	planner := `if test -e /run/driver.ready; then echo driver-ready:yes; else echo driver-ready:no; fi; exec sleep 1000`
+
+	s := boot()
+	for _, args := range [][]string{
+		{"run", "-d", "--enable", "--notify", "-n", "driver", "--", "python3", "-c", driverNode},
+		{"run", "-d", "--enable", "--after", "driver", "-n", "planner", "--", "sh", "-c", planner},
+	} {
+		if r := in(s, args...); r.code != 0 {
+			s.Close()
+			t.Fatalf("%q: %v", args, r)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = boot()
+	defer s.Close()
+	// The journal is kept across the sandbox's boots, which share the
+	// kernel's boot id: the planner's line of this boot is its second.
+	deadline := time.Now().Add(60 * time.Second)
+	var lines []string
+	for len(lines) < 2 {
+		if time.Now().After(deadline) {
+			st, _ := s.Command(t.Context(), "systemctl", "status", "--no-pager", "runctl-planner.service", "runctl-driver.service").CombinedOutput()
+			t.Fatalf("the planner did not start at boot:\n%s", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+		out, _ := s.Command(t.Context(), "journalctl", "--no-pager", "-o", "cat", "-u", "runctl-planner.service").Output()
+		lines = nil
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(l, "driver-ready:") {
+				lines = append(lines, l)
+			}
+		}
+	}
+	if lines[1] != "driver-ready:yes" {
+		t.Errorf("at boot the planner started before the driver was ready: %q", lines)
+	}
+	after, _ := s.Command(t.Context(), "systemctl", "show", "-P", "After", "runctl-planner.service").Output()
+	if !strings.Contains(string(after), "runctl-driver.service") {
+		t.Errorf("After= of the planner at boot: %s", after)
+	}
+	if unitActive(t, s, "runctl-driver.service") != "active" {
+		t.Errorf("the driver is not running after the boot")
 	}
 }
