@@ -60,6 +60,11 @@ func TestParallelRunLsRestart(t *testing.T) {
 			t.Errorf("ls lacks %s's run:\n%s", fl.Alias(i), r.stdout)
 		}
 	}
+	// Destinations as ssh takes them: user@address and ssh:// with a port.
+	r = runctl(t, "-H", "root@"+fl.Addr(1)+",ssh://root@"+fl.Addr(2)+":22", "ls")
+	if r.code != 0 || !strings.Contains(r.stdout, "ssh://root@"+fl.Addr(2)+":22  "+name) || !strings.Contains(r.stdout, "2 ok") {
+		t.Errorf("ls on user@host and ssh:// destinations: %v", r)
+	}
 	r = runctl(t, "-H", hosts(3), "--json", "ls")
 	recs := records(t, r)
 	for i := range 3 {

@@ -63,7 +63,7 @@ func (o *Options) sshArgs(ctx context.Context, t Target, remote string) []string
 			"-o", "ControlPersist=60",
 			// A kept connection to a robot that went away would otherwise
 			// hang every command on it until --host-timeout.
-			"-o", "ServerAliveInterval=3", "-o", "ServerAliveCountMax=2")
+			"-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3")
 	}
 	return append(args, "--", t.Dest, remote)
 }
