@@ -67,6 +67,10 @@ func (m *Manager) enqueue(ctx context.Context, method string, args ...any) (uint
 	if err := m.call(ctx, method, []any{&job}, args...); err != nil {
 		return 0, err
 	}
+	return jobID(job)
+}
+
+func jobID(job dbus.ObjectPath) (uint32, error) {
 	id, err := strconv.ParseUint(path.Base(string(job)), 10, 32)
 	if err != nil {
 		return 0, fmt.Errorf("systemd returned the job %q, not a job path", job)
@@ -209,9 +213,17 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 		return Stopped{}, err
 	}
 	defer w.Close()
-	before, err := m.Brief(ctx, unit)
+	var (
+		before State
+		id     uint32
+	)
+	if opt.Force {
+		before, err = m.Brief(ctx, unit) // SIGKILL first, if it runs
+	} else {
+		before, id, err = m.briefAndStop(ctx, unit)
+	}
 	if err != nil {
-		return Stopped{}, err
+		return Stopped{Before: before, After: before}, wrap(err, "")
 	}
 	if before.ActiveState == "failed" {
 		// How it ended is all a stop of a failed unit can report.
@@ -227,20 +239,21 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 		return out, ErrNotLoaded
 	}
 	start := time.Now()
-	if opt.Force && before.Running() {
-		if err := m.Kill(ctx, unit, unix.SIGKILL); err != nil {
-			return out, err
+	if opt.Force {
+		if before.Running() {
+			if err := m.Kill(ctx, unit, unix.SIGKILL); err != nil {
+				return out, err
+			}
+			out.Escalated = true
 		}
-		out.Escalated = true
-	}
-	// The stop job also cancels a pending automatic restart.
-	var id uint32
-	err = m.again(ctx, func() (err error) {
-		id, err = m.enqueue(ctx, "StopUnit", unit, "replace") // a second stop joins the first
-		return err
-	})
-	if err != nil {
-		return out, wrap(err, "")
+		// The stop job also cancels a pending automatic restart.
+		err = m.again(ctx, func() (err error) {
+			id, err = m.enqueue(ctx, "StopUnit", unit, "replace") // a second stop joins the first
+			return err
+		})
+		if err != nil {
+			return out, wrap(err, "")
+		}
 	}
 	Crashpoint("stop-enqueued")
 	var escalate <-chan time.Time
@@ -319,12 +332,44 @@ func (m *Manager) Brief(ctx context.Context, unit string) (State, error) {
 	if err != nil {
 		return State{Unit: unit}, wrap(err, "cannot read the state of "+unit)
 	}
+	return brief(unit, list), nil
+}
+
+// brief is the state ListUnitsByNames gave of unit.
+func brief(unit string, list []sd.UnitStatus) State {
 	st := State{Unit: unit, LoadState: "not-found", ActiveState: "inactive"}
 	if len(list) == 1 {
 		u := list[0]
 		st.LoadState, st.ActiveState, st.SubState, st.Description, st.Job = u.LoadState, u.ActiveState, u.SubState, u.Description, u.JobId
 	}
-	return st, nil
+	return st
+}
+
+// briefAndStop reads a unit's state and enqueues its stop in one round
+// trip: the manager answers in order, so the state is the one the stop
+// found. A unit systemd does not know gives its state and no job.
+func (m *Manager) briefAndStop(ctx context.Context, unit string) (before State, id uint32, err error) {
+	err = m.again(ctx, func() error {
+		obj := m.systemd()
+		list := obj.GoWithContext(ctx, "org.freedesktop.systemd1.Manager.ListUnitsByNames", 0, nil, []string{unit})
+		stop := obj.GoWithContext(ctx, "org.freedesktop.systemd1.Manager.StopUnit", 0, nil, unit, "replace") // a second stop joins the first
+		var units []sd.UnitStatus
+		if err := (<-list.Done).Store(&units); err != nil {
+			<-stop.Done
+			return err
+		}
+		before = brief(unit, units)
+		var job dbus.ObjectPath
+		if err := (<-stop.Done).Store(&job); err != nil {
+			if !before.Loaded() && !dropped(err) {
+				return nil // NoSuchUnit: nothing to stop
+			}
+			return err
+		}
+		id, err = jobID(job)
+		return err
+	})
+	return before, id, err
 }
 
 // ListProps says which properties List reads for a unit in a given active
