@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -122,8 +123,8 @@ func fanOut(ctx context.Context, kctx *kong.Context, globals *Globals, args []st
 func stream(ctx context.Context, out *Output, o fleet.Options, targets []fleet.Target, remote []string) int {
 	if out.JSON {
 		remote = append([]string{"--json"}, remote...)
-	} else if remote[0] == "logs" {
-		remote = append([]string{"logs", "--no-hostname"}, remote[1:]...)
+	} else if i := slices.Index(remote, "logs"); i >= 0 {
+		remote = slices.Insert(remote, i+1, "--no-hostname") // the prefix names the host
 	}
 	width := 0
 	for _, t := range targets {
@@ -200,7 +201,7 @@ func remoteArgs(kctx *kong.Context, args []string) ([]string, error) {
 				out = append(out, args[i:]...)
 				break
 			}
-			if !seenVerb && (a == node.Name || contains(node.Aliases, a)) {
+			if !seenVerb && (a == node.Name || slices.Contains(node.Aliases, a)) {
 				seenVerb = true
 				out = append(out, node.Name)
 				if node.Name == "run" {
@@ -234,15 +235,6 @@ func remoteArgs(kctx *kong.Context, args []string) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // tagRuns gives each run of an ls result the host it is on.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -451,6 +452,12 @@ func TestTerminalViews(t *testing.T) {
 	}
 	if out := runctl(t, "-H", hosts(3), "--serial", "1", "ls"); strings.Contains(out.stderr+out.stdout, "[batch") {
 		t.Errorf("a progress line without a terminal:\n%v", out)
+	}
+	// The prefix names the host, so the lines leave it out, also when a
+	// global flag comes before the verb.
+	r := runctl(t, "-H", hosts(2), "--system", "logs", "-n", "5", name)
+	if r.code != 0 || !strings.Contains(r.stdout, "robot-2 | ") || regexp.MustCompile(`\| \S+ \d+ [\d:.]+ robot-`).MatchString(r.stdout) {
+		t.Errorf("logs with a host prefix: %v", r)
 	}
 	if out := tty("-H", hosts(2), "logs", "-n", "5", name); !strings.Contains(out, "\033[36mrobot-1\033[0m | ") || !strings.Contains(out, "\033[33mrobot-2\033[0m | ") {
 		t.Errorf("no coloured host prefixes on a terminal:\n%q", out)
