@@ -782,3 +782,58 @@ func TestAfterOrderAtBoot(t *testing.T) {
 		t.Errorf("the driver is not running after the boot")
 	}
 }
+
+// TestControlsExactAcrossDaemonReload: what run's controls set on a unit is
+// the same after a daemon-reload (the manager re-reads its own record of
+// the transient unit) and after systemd restarts the unit by itself.
+func TestControlsExactAcrossDaemonReload(t *testing.T) {
+	first, name := runName(t), runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", name, first) })
+	if r := runctl(t, "run", "-d", "-n", first, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	if r := runctl(t, "run", "-d", "-n", name, "--uid", "daemon", "--gid", "adm", "--after", first,
+		"--notify", "--watchdog", "1h", "--stop-signal", "SIGINT", "--restart", "always",
+		"-p", "MemoryMax=64M", "-p", "CPUQuota=50%", "-p", "Nice=3", "-p", "LimitNOFILE=1000:2000",
+		"-p", "DeviceAllow=/dev/null rw", "-p", "DeviceAllow=char-pts r", "-p", "SupplementaryGroups=dialout video",
+		"-p", "TimeoutStopSec=1min 30s", "-p", "TimeoutStartSec=20s",
+		"--", "python3", "-c", notifyNode, "0"); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	unit := "runctl-" + name + ".service"
+	props := "Type,NotifyAccess,WatchdogUSec,User,Group,KillSignal,Restart,MemoryMax,CPUQuotaPerSecUSec,Nice,LimitNOFILE,LimitNOFILESoft,DeviceAllow,SupplementaryGroups,TimeoutStopUSec,TimeoutStartUSec,Wants"
+	show := func() string {
+		lines := strings.Split(inside(t, "systemctl", "show", "-p", props, unit), "\n")
+		slices.Sort(lines) // DeviceAllow's order is the manager's
+		return strings.Join(lines, "\n") + "\n"
+	}
+	before := show()
+	for _, want := range []string{"Type=notify", "NotifyAccess=all", "WatchdogUSec=1h", "User=daemon", "Group=adm", "KillSignal=2", "MemoryMax=67108864", "SupplementaryGroups=dialout video", "Wants=runctl-" + first + ".service"} {
+		if !strings.Contains(before, want+"\n") {
+			t.Errorf("systemctl show lacks %s:\n%s", want, before)
+		}
+	}
+	inside(t, "systemctl", "daemon-reload")
+	if after := show(); after != before {
+		t.Errorf("after daemon-reload:\n%s\nbefore:\n%s", after, before)
+	}
+	pid := mainPID(t, name)
+	inside(t, "systemctl", "kill", "-s", "KILL", unit) // Restart=always: systemd starts it again
+	deadline := time.Now().Add(30 * time.Second)
+	for journalCount(t, name, "notifying") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("systemd did not restart the run")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if mainPID(t, name) == pid {
+		t.Fatal("the killed process is still the main one")
+	}
+	if after := show(); after != before {
+		t.Errorf("after systemd's own restart:\n%s\nbefore:\n%s", after, before)
+	}
+	e := readEffects(t, name)
+	if e.ni != "3" || e.usr != "daemon" || limitLine(e.limits, "Max open files") != "1000 2000 files" {
+		t.Errorf("after systemd's own restart: ni %q user %q nofile %q", e.ni, e.usr, limitLine(e.limits, "Max open files"))
+	}
+}
