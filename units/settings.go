@@ -158,12 +158,6 @@ func settingKeys() string {
 	return strings.Join(keys, ", ")
 }
 
-// ParseProperty checks one -p KEY=VALUE and returns its key.
-func ParseProperty(kv string) (string, error) {
-	key, _, err := parseProperty(kv)
-	return key, err
-}
-
 // parseProperty checks kv and converts it to D-Bus properties.
 func parseProperty(kv string) (string, []sdbus.Property, error) {
 	key, v, ok := strings.Cut(kv, "=")

@@ -119,7 +119,7 @@ func FuzzProperty(f *testing.F) {
 	f.Add("TimeoutStopSec=1min 30.5s")
 	f.Add("DeviceAllow=/dev/null rw")
 	f.Fuzz(func(t *testing.T, kv string) {
-		if _, err := ParseProperty(kv); err != nil {
+		if _, _, err := parseProperty(kv); err != nil {
 			return
 		}
 		s := validSpec()
