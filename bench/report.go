@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 )
@@ -75,6 +76,31 @@ func extrasTable(res *Results, md bool) table {
 		}
 	}
 	return t
+}
+
+// cpuTable has each timed command's own CPU time (user and system, from
+// its rusage), which waits on nobody: less swayed than wall time by a
+// machine busy with other work.
+func cpuTable(res *Results) table {
+	t := table{header: []string{"CPU time per command (median)", "runctl", "reference", "ratio"}}
+	for _, c := range res.Comparisons {
+		if c.A == nil || c.B == nil || len(c.A.CPUMS) == 0 || len(c.B.CPUMS) == 0 {
+			continue
+		}
+		a, b := medianOf(c.A.CPUMS), medianOf(c.B.CPUMS)
+		if a == 0 || b == 0 {
+			continue // timed in this process (the seed's restart): no rusage of its own
+		}
+		r := fmt.Sprintf("%.2f", a/b)
+		t.rows = append(t.rows, []string{c.What, num(a) + " ms", num(b) + " ms", r})
+	}
+	return t
+}
+
+func medianOf(v []float64) float64 {
+	sorted := append([]float64(nil), v...)
+	sort.Float64s(sorted)
+	return median(sorted)
 }
 
 // callsTable has the D-Bus calls PID 1 received per verb.
@@ -191,6 +217,8 @@ func printTable(w io.Writer, res *Results) {
 	}
 	fmt.Fprintln(w)
 	writeText(w, extrasTable(res, false))
+	fmt.Fprintln(w)
+	writeText(w, cpuTable(res))
 	if len(res.Calls) > 0 {
 		fmt.Fprintln(w)
 		writeText(w, callsTable(res, false))
@@ -239,6 +267,8 @@ func writeMarkdown(path string, res *Results) error {
 	writeMDTable(&b, comparisonTable(res, true))
 	b.WriteString("\n")
 	writeMDTable(&b, extrasTable(res, true))
+	b.WriteString("\n")
+	writeMDTable(&b, cpuTable(res))
 	if len(res.Calls) > 0 {
 		b.WriteString("\n")
 		writeMDTable(&b, callsTable(res, true))
