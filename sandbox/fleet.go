@@ -65,6 +65,12 @@ func BootFleet(ctx context.Context, n int, runctl string) (f *Fleet, err error) 
 		lock.Close()
 		return nil, fmt.Errorf("cannot lock the fleet harness: %w", err)
 	}
+	// Client folders of a fleet whose test was killed (we hold the lock:
+	// no other fleet exists).
+	stale, _ := filepath.Glob(filepath.Join(StateRoot(), "fleet-*"))
+	for _, d := range stale {
+		os.RemoveAll(d)
+	}
 	dir, err := os.MkdirTemp(StateRoot(), "fleet-")
 	if err != nil {
 		lock.Close()
