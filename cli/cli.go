@@ -134,9 +134,15 @@ func parse(args []string, version string) (*kong.Context, *Globals, error) {
 		t := reflect.TypeFor[CLI]()
 		var fields []reflect.StructField
 		for i := range t.NumField() {
-			if f := t.Field(i); i == verb || !isCommand(f) {
-				fields = append(fields, f)
+			f := t.Field(i)
+			if i != verb && isCommand(f) {
+				continue
 			}
+			if f.Anonymous {
+				// Named and tagged embed: StructOf cannot promote methods.
+				f.Anonymous, f.Tag = false, reflect.StructTag(strings.TrimSpace(string(f.Tag)+` embed:""`))
+			}
+			fields = append(fields, f)
 		}
 		one := reflect.New(reflect.StructOf(fields))
 		if kctx, err := parser(one.Interface(), version).Parse(args); err == nil {

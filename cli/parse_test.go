@@ -20,6 +20,9 @@ func TestParseOneVerbAsTheWholeCLI(t *testing.T) {
 		{"rm", "-f", "a", "b"},
 		{"enable", "nav"},
 		{"start", "nav"},
+		{"-H=robot-1,robot-2", "--inventory=/etc/runctl/hosts", "--host-timeout=5s", "restart", "nav"},
+		{"--fleet-protocol=1", "ls", "--json"},
+		{"serve-ssh"},
 	} {
 		verb, ok := verbField(args)
 		if !ok {
