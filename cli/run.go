@@ -43,7 +43,7 @@ type RunCmd struct {
 	UID          string        `name:"uid" help:"Run the program as this user (system manager only)." placeholder:"USER"`
 	GID          string        `name:"gid" help:"Run the program with this group (default: the user's own)." placeholder:"GROUP"`
 	// -H sends it: the environment of a remote ssh session is nobody's choice.
-	CleanEnv bool     `hidden:"" help:"Capture no environment: only -E, and systemd's default PATH."`
+	CleanEnv bool     `hidden:"" help:"Capture no environment: only -E."`
 	Command  []string `arg:"" passthrough:"" help:"The command and its arguments, passed verbatim." placeholder:"CMD [ARG...]"`
 }
 
@@ -89,8 +89,7 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	}
 	base := os.Environ()
 	if c.CleanEnv {
-		// What a unit without Environment= would get: systemd's default.
-		base = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+		base = nil // the run gets the manager's default PATH (units.SearchPath)
 	}
 	env, dropped, err := units.CaptureEnv(base, c.Env, dir)
 	if err != nil {
