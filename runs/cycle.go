@@ -95,6 +95,10 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	if opt.Stdin != nil {
 		props = append(props, units.StdinProperties(*opt.Stdin)...)
 	}
+	dropIn, err := r.syncDropIn(spec, envFile)
+	if err != nil {
+		return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
+	}
 	var stopped systemdctl.Stopped
 	err = systemdctl.ErrNotLoaded
 	if !opt.Fresh {
@@ -127,21 +131,23 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		// An enabled run is its unit file: keep the file in step with the
 		// spec (run --replace may have changed it), linked (an enable cut
 		// short), and start it by name.
-		if _, err := r.syncUnitFile(ctx, spec, envFile); err != nil {
+		wrote, err := r.syncUnitFile(ctx, spec, envFile)
+		if err != nil {
 			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 		}
 		if err := r.linkUnitFile(ctx, spec.Name); err != nil {
 			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 		}
+		reload := dropIn && !wrote // writing the unit file reloaded
 		start = func() (systemdctl.State, *systemdctl.Watch, error) {
-			// A transient instance just stopped leaves the manager's unit
-			// name cache pointing at its gone /run/systemd/transient file:
-			// the file in /etc is found again only after a reload.
-			if cur, err := m.Brief(ctx, unit); err == nil && !cur.Loaded() {
-				if err := m.Reload(ctx); err != nil {
-					return systemdctl.State{Unit: unit}, nil, err
-				}
+			if err := r.loadUnitFile(ctx, spec.Name, reload); err != nil {
+				return systemdctl.State{Unit: unit}, nil, err
 			}
+			reload = false
+			// Manual starts count against StartLimitBurst, which is meant
+			// for automatic restarts: clearing it first means a restart is
+			// never refused for it.
+			_ = m.ResetFailed(ctx, unit)
 			return m.StartWatch(ctx, unit)
 		}
 	}
@@ -206,8 +212,15 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 }
 
 // ProgramRan tells a program that was executed and ended from one systemd
-// could not execute (its own exit statuses 200-243, e.g. 203/EXEC).
+// could not execute (its own exit statuses 200-243, e.g. 203/EXEC) or did
+// not start at all (start-limit-hit, where the exit status is the previous
+// instance's).
 func ProgramRan(st systemdctl.State) bool {
+	switch st.Result {
+	case "success", "exit-code", "signal", "core-dump":
+	default:
+		return false
+	}
 	code, sig, ok := st.Exited()
 	return ok && (sig != 0 || code < 200 || code > 243)
 }

@@ -48,6 +48,9 @@ func (r *Runs) Remove(ctx context.Context, name string, force bool) error {
 			return err
 		}
 	}
+	if err := r.removeDropIn(name); err != nil {
+		return err
+	}
 	if err := r.Store.Remove(name); err != nil {
 		return r.permissionHint(err)
 	}

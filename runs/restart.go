@@ -72,34 +72,35 @@ func (r *Runs) Restart(ctx context.Context, name string, opt RestartOptions) (Cy
 	return res, err
 }
 
-// restartByName restarts an enabled run without its spec: stop, wait,
-// start the unit file by name. That is what the polkit rule lets the runctl
-// group do; creating a transient unit instead would be root-equivalent, so
-// it is not offered.
+// restartByName restarts an enabled run without its spec: one restart job
+// of the unit, by name. That is what the polkit rule lets the runctl group
+// do; creating a transient unit instead would be root-equivalent, so it is
+// not offered.
 func (r *Runs) restartByName(ctx context.Context, name string, opt RestartOptions) (Cycle, error) {
 	res := Cycle{Name: name, Unit: units.UnitName(name), Manager: r.Scope().String(), WasState: "stopped"}
 	if !r.enabled(name) {
 		return res, fmt.Errorf("cannot restart %s: its spec is readable by root only, and starting it as a transient unit needs root (that would allow any command as root); use sudo, or have root run `runctl enable %s`: the runctl group may restart enabled runs", name, name)
 	}
 	begin := time.Now()
-	// Timeout 0: the unit's own TimeoutStopSec, which is the run's.
-	stopped, err := r.Manager.Stop(ctx, res.Unit, systemdctl.StopOptions{Timeout: opt.Timeout, Force: opt.Force})
-	if err != nil && !errors.Is(err, systemdctl.ErrNotLoaded) {
-		return res, r.permissionHint(fmt.Errorf("cannot restart %s: %w", name, err))
+	if cur, err := r.Manager.Brief(ctx, res.Unit); err == nil && cur.Loaded() {
+		res.WasState = cur.ActiveState
 	}
-	if err == nil {
-		res.WasState, res.OldEnded, res.Escalated = stopped.Before.ActiveState, stopped.After.Ended(), stopped.Escalated
-		res.Steps = append(res.Steps, Step{"stop", stopped.Took.Seconds(), orDash(res.OldEnded)})
-	}
-	t := time.Now()
-	st, w, err := r.Manager.StartWatch(ctx, res.Unit)
+	// Manual starts count against StartLimitBurst, which is meant for
+	// automatic restarts: clearing it first means a restart is never
+	// refused for it (the polkit rule allows reset-failed).
+	_ = r.Manager.ResetFailed(ctx, res.Unit)
+	// One job, stop then start: a transient instance (enabled while it
+	// ran) that stopped would unload, and only a reload, which members
+	// may not do, would find the unit file again. Timeout 0: the unit's
+	// own TimeoutStopSec, which is the run's.
+	st, w, err := r.Manager.Restart(ctx, res.Unit, systemdctl.StopOptions{Timeout: opt.Timeout, Force: opt.Force})
 	defer w.Close()
 	res.PID, res.InvocationID = st.MainPID, st.InvocationID
 	if err != nil {
-		return res, r.permissionHint(fmt.Errorf("cannot start %s: %w", name, err))
+		return res, r.permissionHint(fmt.Errorf("cannot restart %s: %w", name, err))
 	}
-	res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), fmt.Sprintf("pid %d, invocation %s", st.MainPID, st.InvocationID)})
-	err = r.settle(ctx, w, name, st, t, opt.Settle)
+	res.Steps = append(res.Steps, Step{"restart", time.Since(begin).Seconds(), fmt.Sprintf("pid %d, invocation %s", st.MainPID, st.InvocationID)})
+	err = r.settle(ctx, w, name, st, begin, opt.Settle)
 	res.TookSec = time.Since(begin).Seconds()
 	return res, err
 }

@@ -100,6 +100,13 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 			return abort(fmt.Errorf("cannot enable %s: %w", spec.Name, err))
 		}
 	}
+	// Refused before anything is kept: a command the drop-in cannot
+	// restate exactly would change at the next daemon-reload.
+	if envFile, _, err := r.Store.EnvFile(spec); err == nil {
+		if _, err := units.RenderDropIn(spec, envFile); err != nil {
+			return abort(err)
+		}
+	}
 	fresh := !r.Store.Has(spec.Name)
 	res.ReplacedSpec = !fresh && !cur.Running()
 	<-prep.done
@@ -123,6 +130,7 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 	res.Cycle, w, err = r.cycle(ctx, spec, cycleOptions{Watch: opt.Attach, Fresh: !cur.Loaded(), Settle: opt.Settle, Stdin: opt.Stdin})
 	if errors.Is(err, ErrTaken) && fresh {
 		r.Store.Remove(spec.Name) // nothing of runctl's was there: leave nothing
+		r.removeDropIn(spec.Name)
 	}
 	if derr := durable(); derr != nil && err == nil {
 		err = fmt.Errorf("%s started, but its spec may not survive a power loss: %w", spec.Name, derr)

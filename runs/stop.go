@@ -51,5 +51,12 @@ func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, for
 	case err != nil:
 		return res, r.permissionHint(fmt.Errorf("cannot stop %s: %w", name, err))
 	}
+	if r.enabled(name) {
+		// A later start by name (a group member's restart, systemctl
+		// start) must find the unit file, not a transient instance.
+		if err := r.loadUnitFile(ctx, name, false); err != nil {
+			r.Log.Info().Err(err).Msg("the unit file is not loaded yet")
+		}
+	}
 	return res, nil
 }

@@ -293,6 +293,20 @@ func busDial(path string) (*dbus.Conn, error) {
 	return c, nil
 }
 
+// RuntimeUnitDir is the folder of unit files and drop-ins that the scope's
+// manager reads and that vanishes at reboot: /run/systemd/system, or
+// $XDG_RUNTIME_DIR/systemd/user.
+func (s Scope) RuntimeUnitDir() string {
+	if s == System {
+		return "/run/systemd/system"
+	}
+	rt := os.Getenv("XDG_RUNTIME_DIR")
+	if !filepath.IsAbs(rt) {
+		rt = fmt.Sprintf("/run/user/%d", os.Getuid())
+	}
+	return filepath.Join(rt, "systemd", "user")
+}
+
 // Scope is the manager this connection talks to.
 func (m *Manager) Scope() Scope { return m.scope }
 

@@ -61,7 +61,9 @@ func (e *JobError) Error() string {
 	s := fmt.Sprintf("%s job for %s ended with %q", e.Op, e.Unit, e.Result)
 	if e.State.Result != "" && e.State.Result != "success" {
 		s += fmt.Sprintf(" (unit result %s", e.State.Result)
-		if how := e.State.Ended(); how != "" {
+		// start-limit-hit: the manager did not run the program, whose
+		// last exit is the previous instance's.
+		if how := e.State.Ended(); how != "" && e.State.Result != "start-limit-hit" {
 			s += ", " + how
 		}
 		s += ")"

@@ -61,6 +61,47 @@ func (m *Manager) StartWatch(ctx context.Context, unit string) (State, *Watch, e
 	})
 }
 
+// Restart restarts a loaded unit in one job, stop then start, and waits for
+// the start. Unlike a stop and a start, the manager cannot unload the unit
+// in between (a transient unit would then be gone). Force sends SIGKILL
+// first; after Timeout, a stop still under way gets SIGKILL. The Watch of
+// the new instance is left open.
+func (m *Manager) Restart(ctx context.Context, unit string, opt StopOptions) (State, *Watch, error) {
+	w, err := m.Watch(ctx, unit)
+	if err != nil {
+		return State{Unit: unit}, nil, err
+	}
+	defer w.Close()
+	if opt.Force {
+		if err := m.Kill(ctx, unit, unix.SIGKILL); err != nil {
+			return State{Unit: unit}, nil, err
+		}
+	} else if opt.Timeout > 0 {
+		t := time.AfterFunc(opt.Timeout, func() {
+			// The old instance only: once it is gone the new one starts.
+			if w.State().ActiveState == "deactivating" {
+				_ = m.Kill(ctx, unit, unix.SIGKILL)
+			}
+		})
+		defer t.Stop()
+	}
+	return m.startWatch(ctx, unit, func() (uint32, error) {
+		return m.enqueue(ctx, "RestartUnit", unit, "replace")
+	})
+}
+
+// Origin reads where the manager loaded a unit from: FragmentPath and
+// Transient, besides what Brief tells.
+func (m *Manager) Origin(ctx context.Context, unit string) (State, error) {
+	st, err := m.Brief(ctx, unit)
+	if err != nil || !st.Loaded() {
+		return st, err
+	}
+	one := []State{st}
+	err = m.getProps(ctx, one, []dbus.ObjectPath{unitPath(unit)}, func(int) []string { return []string{"FragmentPath", "Transient"} })
+	return one[0], err
+}
+
 // enqueue calls a manager method that queues a job and returns its id.
 func (m *Manager) enqueue(ctx context.Context, method string, args ...any) (uint32, error) {
 	var job dbus.ObjectPath

@@ -35,6 +35,11 @@ type State struct {
 	MemoryCurrent uint64
 	CPUUsageNSec  uint64
 	TasksCurrent  uint64
+	// FragmentPath is the unit file the manager loaded the unit from;
+	// Transient says the unit was made over D-Bus (its file is then the
+	// manager's own, in a transient folder, removed when it unloads).
+	FragmentPath string
+	Transient    bool
 	// Gone: when read again (after a reconnect, or by Refresh) the unit was
 	// no longer there; how it ended is what was seen before, if anything.
 	Gone bool
@@ -130,6 +135,12 @@ func (s *State) apply(props map[string]dbus.Variant) {
 				s.Description = x
 			case "Id":
 				s.Unit = x
+			case "FragmentPath":
+				s.FragmentPath = x
+			}
+		case bool:
+			if k == "Transient" {
+				s.Transient = x
 			}
 		case uint32:
 			switch k {

@@ -16,6 +16,20 @@ type execCommand struct {
 	IgnoreFailure bool
 }
 
+// command is one command line of a run's unit: its Exec*= key, the
+// absolute executable and argv as typed. Every command runctl gives systemd
+// is listed by commands, so the D-Bus properties, the unit file and the
+// drop-in all carry the same ones.
+type command struct {
+	Key  string // ExecStart, ...
+	Path string
+	Argv []string
+}
+
+func commands(s *Spec) []command {
+	return []command{{Key: "ExecStart", Path: s.Path, Argv: s.Argv}}
+}
+
 // environmentFile is one EnvironmentFiles= entry, D-Bus (sb): path, and
 // whether a missing file is ignored.
 type environmentFile struct {
@@ -34,13 +48,15 @@ type environmentFile struct {
 // (* ? [), since the manager globs it; "" leaves it out. s should have passed
 // Validate.
 func Properties(s *Spec, envFile string) []sdbus.Property {
-	props := []sdbus.Property{
-		prop("Description", s.Description()),
-		prop("ExecStart", []execCommand{{Path: s.Path, Argv: EscapeDollars(s.Argv)}}),
+	props := []sdbus.Property{prop("Description", s.Description())}
+	for _, c := range commands(s) {
+		props = append(props, prop(c.Key, []execCommand{{Path: c.Path, Argv: EscapeDollars(c.Argv)}}))
+	}
+	props = append(props,
 		// exec, not simple: the start job fails if execve fails.
 		prop("Type", s.ServiceType()),
 		prop("WorkingDirectory", s.Dir),
-	}
+	)
 	if envFile != "" {
 		props = append(props, prop("EnvironmentFiles", []environmentFile{{Path: envFile}}))
 	}

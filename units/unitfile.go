@@ -114,17 +114,11 @@ func renderUnitFile(s *Spec, envFile string, scope string) ([]byte, error) {
 	if s.Watchdog > 0 {
 		b.raw("WatchdogSec", usecValue(time.Duration(s.Watchdog)))
 	}
-	b.execStart(s.Path, s.Argv)
-	b.path("WorkingDirectory", "working directory", s.Dir)
-	if envFile != "" {
-		// The manager globs the path when the program starts, where a
-		// backslash escapes as well (measured: both a transient unit and a
-		// unit file then fail with result "resources").
-		if strings.ContainsAny(envFile, `*?[\`) {
-			b.fail(fmt.Errorf(`environment file %q contains a glob character (* ? [ \), which systemd would expand`, envFile))
-		}
-		b.path("EnvironmentFile", "environment file", envFile)
+	for _, c := range commands(s) {
+		b.exec(c)
 	}
+	b.path("WorkingDirectory", "working directory", s.Dir)
+	b.envFile(envFile)
 	b.raw("StandardOutput", "journal")
 	b.raw("StandardError", "inherit")
 	b.plain("SyslogIdentifier", "syslog identifier", s.Name)
@@ -227,8 +221,23 @@ func (w *unitWriter) path(key, what, p string) {
 	w.plain(key, what, p)
 }
 
-// execStart writes ExecStart=@:PATH "ARGV0" "ARG"...
-func (w *unitWriter) execStart(path string, argv []string) {
+// envFile writes EnvironmentFile=, unless envFile is "".
+func (w *unitWriter) envFile(envFile string) {
+	if envFile == "" {
+		return
+	}
+	// The manager globs the path when the program starts, where a
+	// backslash escapes as well (measured: both a transient unit and a
+	// unit file then fail with result "resources").
+	if strings.ContainsAny(envFile, `*?[\`) {
+		w.fail(fmt.Errorf(`environment file %q contains a glob character (* ? [ \), which systemd would expand`, envFile))
+	}
+	w.path("EnvironmentFile", "environment file", envFile)
+}
+
+// exec writes one command as KEY=@:PATH "ARGV0" "ARG"...
+func (w *unitWriter) exec(c command) {
+	path, argv := c.Path, c.Argv
 	if err := pathProblem(path, true); err != nil {
 		w.fail(fmt.Errorf("executable path %q %w", path, err))
 		return
@@ -253,7 +262,7 @@ func (w *unitWriter) execStart(path string, argv []string) {
 		b.WriteByte(' ')
 		b.WriteString(quoteExecArg(a))
 	}
-	w.line("ExecStart", "the command", b.String())
+	w.line(c.Key, "the command", b.String())
 }
 
 // quoteExecArg quotes one ExecStart= word so that systemd's

@@ -69,16 +69,8 @@ func TestUserManager(t *testing.T) {
 // units, and nothing else: no other unit, and no transient unit as root.
 func TestPolkitGroupMatrix(t *testing.T) {
 	sandbox.Need(t, sb)
-	rule, err := os.ReadFile("../../packaging/polkit/50-runctl.rules")
-	if err != nil {
-		t.Fatalf("the shipped polkit rule: %v", err)
-	}
-	ensureUser(t, "rctlop", "runctl")
+	polkitMember(t)
 	ensureUser(t, "rctlvis")
-	if err := os.WriteFile(sb.Path("/etc/polkit-1/rules.d/50-runctl.rules"), rule, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	inside(t, "systemctl", "restart", "polkit.service")
 
 	name, enabled := runName(t), runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "-E", "SECRET=topsecret", "--", "sleep", "1000"); r.code != 0 {
@@ -175,6 +167,24 @@ func TestPolkitGroupMatrix(t *testing.T) {
 func mustOutRoot(t *testing.T, name string, args ...string) string {
 	out, _ := sb.Command(t.Context(), name, args...).CombinedOutput()
 	return string(out)
+}
+
+// polkitMember installs the shipped polkit rule and makes rctlop a member
+// of the runctl group.
+func polkitMember(t *testing.T) {
+	t.Helper()
+	rule, err := os.ReadFile("../../packaging/polkit/50-runctl.rules")
+	if err != nil {
+		t.Fatalf("the shipped polkit rule: %v", err)
+	}
+	ensureUser(t, "rctlop", "runctl")
+	if old, err := os.ReadFile(sb.Path("/etc/polkit-1/rules.d/50-runctl.rules")); err == nil && string(old) == string(rule) {
+		return
+	}
+	if err := os.WriteFile(sb.Path("/etc/polkit-1/rules.d/50-runctl.rules"), rule, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inside(t, "systemctl", "restart", "polkit.service")
 }
 
 func mustOut(t *testing.T, user string, args ...string) []byte {

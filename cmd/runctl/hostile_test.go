@@ -56,6 +56,22 @@ func runD(args ...string) []string { return append([]string{"run", "-d", "-n", "
 
 func concat(parts ...[]string) []string { return slices.Concat(parts...) }
 
+// hostileArgv are the argument lists whose round trip TestHostileInput
+// checks; TestReloadKeepsArgvExact runs them through daemon-reload too.
+var hostileArgv = []struct {
+	name string
+	argv []string
+}{
+	{"argv newlines", []string{"a\nb", "\n", "line1\nline2\n", "\r\n"}},
+	{"argv tabs", []string{"a\tb", "\t", "\t\t\v\f"}},
+	{"argv variables", []string{"$HOME", "${PATH}", "$$", "$(id)", "`id`", "$1", "$"}},
+	{"argv specifiers", []string{"%n", "%%", "%i", "%h", "%", "100%", "%{x}"}},
+	{"argv quotes", []string{`"`, `'`, `"'"`, `'"'`, `a"b'c`, `""`, `''`}},
+	{"argv backslashes", []string{`\`, `\\`, `a\nb`, `trailing\`, `\"`, `\x41`, `\$HOME`}},
+	{"argv empty strings", []string{"", "", "x", "", " "}},
+	{"argv mixed", hostile},
+}
+
 func TestHostileInput(t *testing.T) {
 	k100 := strings.Repeat("x", 100*1024)
 	// The largest value one variable can have: the kernel refuses any
@@ -95,14 +111,6 @@ func TestHostileInput(t *testing.T) {
 		{name: "name of a system unit", args: []string{"run", "-d", "-n", "dbus", "--", "sh", "-c", "sleep 1000; :", "dbus-alike"}, keepUnit: "dbus.service"},
 
 		// argv, byte for byte.
-		{name: "argv newlines", args: runD(hold("a\nb", "\n", "line1\nline2\n", "\r\n")...)},
-		{name: "argv tabs", args: runD(hold("a\tb", "\t", "\t\t\v\f")...)},
-		{name: "argv variables", args: runD(hold("$HOME", "${PATH}", "$$", "$(id)", "`id`", "$1", "$")...)},
-		{name: "argv specifiers", args: runD(hold("%n", "%%", "%i", "%h", "%", "100%", "%{x}")...)},
-		{name: "argv quotes", args: runD(hold(`"`, `'`, `"'"`, `'"'`, `a"b'c`, `""`, `''`)...)},
-		{name: "argv backslashes", args: runD(hold(`\`, `\\`, `a\nb`, `trailing\`, `\"`, `\x41`, `\$HOME`)...)},
-		{name: "argv empty strings", args: runD(hold("", "", "x", "", " ")...)},
-		{name: "argv mixed", args: runD(hold(hostile...)...)},
 		{name: "argv 100 KB argument", args: runD(hold("before", k100, "after")...), either: true, wantErr: "argument"},
 		{name: "argv 5000 arguments", args: runD(hold(many...)...), either: true, wantErr: "argument"},
 		{name: "argv invalid UTF-8", args: runD(hold("ok", "a\xffb")...), wantErr: "UTF-8"},
@@ -170,6 +178,10 @@ func TestHostileInput(t *testing.T) {
 		{name: "start unknown", args: []string{"start", "no-such-run-h2"}, wantErr: "no-such-run-h2"},
 		{name: "logs -I nonsense", args: []string{"logs", "-I", "nonsense", "{sentinel}"}, wantErr: "--invocation"},
 		{name: "logs -n -1", args: []string{"logs", "-n=-1", "{sentinel}"}, wantErr: "--lines"},
+	}
+
+	for _, g := range hostileArgv {
+		cases = append(cases, hostileCase{name: g.name, args: runD(hold(g.argv...)...)})
 	}
 
 	sentinel := runName(t)
