@@ -206,7 +206,7 @@ func unitFileCases() []unitFileCase {
 			s.Restart = "on-failure"
 			s.RestartDelay = units.Duration(999 * time.Nanosecond) // 0us
 			s.MaxRestarts = 1
-			s.Within = units.Duration(time.Nanosecond) // 0us
+			s.Within = units.Duration(1500 * time.Nanosecond) // 1us: below 1us is refused
 			s.StopTimeout = units.Duration(time.Microsecond)
 			s.Argv = shArgv("sh")
 		}},
