@@ -99,6 +99,8 @@ _%[1]s_takes_value()
 			switch f.Complete {
 			case completeEnum:
 				w("\t\t%s) mapfile -t COMPREPLY < <(compgen -W %q -- \"$cur\") ;;\n", strings.Join(pats, " | "), strings.Join(f.offer(), " "))
+			case completeRuns:
+				w("\t\t%s) _%s_runs \"$cur\" \"$scope\" ;;\n", strings.Join(pats, " | "), doc.Name)
 			case completeDir:
 				w("\t\t%s)\n\t\t\tcompopt -o filenames 2>/dev/null\n\t\t\tmapfile -t COMPREPLY < <(compgen -d -- \"$cur\")\n\t\t\t;;\n", strings.Join(pats, " | "))
 			}

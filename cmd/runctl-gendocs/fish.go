@@ -204,6 +204,8 @@ func fishFlag(prog, cond string, f flagDoc) string {
 		switch f.Complete {
 		case completeEnum:
 			s += " -x -a " + fishQuote(strings.Join(f.offer(), " "))
+		case completeRuns:
+			s += fmt.Sprintf(" -x -a '(__%s_runs)'", prog)
 		case completeDir:
 			s += " -x -a '(__fish_complete_directories)'"
 		default:

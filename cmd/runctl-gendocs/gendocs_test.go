@@ -160,6 +160,7 @@ var compCases = []compCase{
 	{words: []string{"runctl", "run", "-p", "MemoryM"}, want: []string{"MemoryMax="}},
 	{words: []string{"runctl", "run", "-p", "CPUSchedulingPolicy=f"}, want: []string{"CPUSchedulingPolicy=fifo"}},
 	{words: []string{"runctl", "run", "--stop-signal", "SIGI"}, want: []string{"SIGINT"}},
+	{words: []string{"runctl", "run", "--after", "na"}, want: []string{"nav", "nav2"}},
 	{words: []string{"runctl", "restart", "--up"}, want: []string{"--update-env"}},
 	{words: []string{"runctl", "ls", "--q"}, want: []string{"--quiet"}},
 	{words: []string{"runctl", "run", "-d", "-n", "x", "slee"}, has: []string{"sleep"}},

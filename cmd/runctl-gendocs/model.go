@@ -64,7 +64,7 @@ type argDoc struct {
 	Complete    completion
 }
 
-// Conventions the completions rely on: a positional argument whose
+// Conventions the completions rely on: a positional argument or flag whose
 // placeholder is NAME is a run name; a passthrough argument is a command
 // line; a flag whose placeholder is DIR is a directory.
 const (
@@ -156,6 +156,8 @@ func flagsOf(n *kong.Node) []flagDoc {
 		switch {
 		case len(d.offer()) > 0:
 			d.Complete = completeEnum
+		case d.Placeholder == runPlaceholder:
+			d.Complete = completeRuns
 		case d.Placeholder == dirPlaceholder:
 			d.Complete = completeDir
 		}

@@ -37,7 +37,7 @@ _%[1]s() {
   globals=(
 `, doc.Name)
 	for _, f := range doc.Globals {
-		for _, spec := range zshFlagSpecs(f) {
+		for _, spec := range zshFlagSpecs(doc.Name, f) {
 			w("    %s\n", spec)
 		}
 	}
@@ -65,7 +65,7 @@ _%[1]s() {
 		// -S: "--" ends the options, as for kong.
 		w("    %s)\n      _arguments -s -S $globals", strings.Join(c.commandNames(), "|"))
 		for _, f := range c.Flags {
-			for _, spec := range zshFlagSpecs(f) {
+			for _, spec := range zshFlagSpecs(doc.Name, f) {
 				w(" \\\n        %s", spec)
 			}
 		}
@@ -90,7 +90,7 @@ _%[1]s "$@"
 // zshFlagSpecs are _arguments specs for one flag: its spellings exclude
 // each other (and the flags it is exclusive with), a repeatable one may
 // come again.
-func zshFlagSpecs(f flagDoc) []string {
+func zshFlagSpecs(prog string, f flagDoc) []string {
 	var ex []string
 	for _, e := range f.Excludes {
 		ex = append(ex, "--"+e)
@@ -103,6 +103,8 @@ func zshFlagSpecs(f flagDoc) []string {
 		switch f.Complete {
 		case completeEnum:
 			action += "(" + strings.Join(f.offer(), " ") + ")"
+		case completeRuns:
+			action += "_" + prog + "_runs"
 		case completeDir:
 			action += "_files -/"
 		default:

@@ -113,6 +113,7 @@ _runctl()
 		[[ $cur == = ]] && cur=
 		case $cmd:$flag in
 		*:--log-level) mapfile -t COMPREPLY < <(compgen -W "debug info warn error" -- "$cur") ;;
+		run:-n | run:--name) _runctl_runs "$cur" "$scope" ;;
 		run:--dir)
 			compopt -o filenames 2>/dev/null
 			mapfile -t COMPREPLY < <(compgen -d -- "$cur")
@@ -120,6 +121,7 @@ _runctl()
 		run:--restart) mapfile -t COMPREPLY < <(compgen -W "no on-failure always" -- "$cur") ;;
 		run:-p | run:--property) mapfile -t COMPREPLY < <(compgen -W "MemoryMax= MemoryHigh= CPUQuota= CPUWeight= AllowedCPUs= TasksMax= IOWeight= Nice= CPUAffinity= CPUSchedulingPolicy=other CPUSchedulingPolicy=batch CPUSchedulingPolicy=idle CPUSchedulingPolicy=fifo CPUSchedulingPolicy=rr CPUSchedulingPriority= CPUSchedulingResetOnFork=yes CPUSchedulingResetOnFork=no IOSchedulingClass=realtime IOSchedulingClass=best-effort IOSchedulingClass=idle IOSchedulingPriority= LimitNOFILE= LimitCORE= LimitRTPRIO= LimitMEMLOCK= UMask= OOMScoreAdjust= SupplementaryGroups= DeviceAllow= KillSignal=SIGTERM KillSignal=SIGINT KillSignal=SIGHUP KillSignal=SIGQUIT KillSignal=SIGUSR1 KillSignal=SIGUSR2 KillSignal=SIGKILL TimeoutStopSec= TimeoutStartSec=" -- "$cur") ;;
 		run:--stop-signal) mapfile -t COMPREPLY < <(compgen -W "SIGTERM SIGINT SIGHUP SIGQUIT SIGUSR1 SIGUSR2 SIGKILL" -- "$cur") ;;
+		run:--after) _runctl_runs "$cur" "$scope" ;;
 		*) COMPREPLY=() ;;
 		esac
 		return 0

@@ -181,7 +181,7 @@ complete -c runctl -n 'not __runctl_prog' -l version -d 'Print the version and e
 
 # run
 complete -c runctl -n '__runctl_is run' -s d -l daemon -d 'Return once the run is active instead of staying attached.'
-complete -c runctl -n '__runctl_is run' -s n -l name -x -d 'Name of the run (default: from the command\'s basename).'
+complete -c runctl -n '__runctl_is run' -s n -l name -x -a '(__runctl_runs)' -d 'Name of the run (default: from the command\'s basename).'
 complete -c runctl -n '__runctl_is run' -s E -l env -x -d 'Set an environment variable for the run (repeatable); PATH=... is also where the command is looked up.'
 complete -c runctl -n '__runctl_is run' -l dir -x -a '(__fish_complete_directories)' -d 'Working directory of the run (default: the current one).'
 complete -c runctl -n '__runctl_is run' -l stop-timeout -x -d 'How long a stop waits after SIGTERM before SIGKILL.'
@@ -198,7 +198,7 @@ complete -c runctl -n '__runctl_is run' -l stop-signal -x -a 'SIGTERM SIGINT SIG
 complete -c runctl -n '__runctl_is run' -s i -l stdin -d 'Attached: the program reads runctl\'s stdin (a pipe as it is, a terminal through a pty).'
 complete -c runctl -n '__runctl_is run' -l notify -d 'The program tells systemd it is ready (sd_notify READY=1): the start returns then, instead of after --settle, or fails at TimeoutStartSec (-p, 90s by default).'
 complete -c runctl -n '__runctl_is run' -l watchdog -x -d 'The program must send WATCHDOG=1 this often, or systemd kills it (SIGABRT; with --restart, restarts it).'
-complete -c runctl -n '__runctl_is run' -l after -x -d 'Start after run NAME, and start NAME with it if it is enabled (After=, Wants=; repeatable).'
+complete -c runctl -n '__runctl_is run' -l after -x -a '(__runctl_runs)' -d 'Start after run NAME, and start NAME with it if it is enabled (After=, Wants=; repeatable).'
 complete -c runctl -n '__runctl_is run' -l uid -x -d 'Run the program as this user (system manager only).'
 complete -c runctl -n '__runctl_is run' -l gid -x -d 'Run the program with this group (default: the user\'s own).'
 complete -c runctl -n '__runctl_arg run 0; or __runctl_prog' -a '(__runctl_program)'
