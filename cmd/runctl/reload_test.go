@@ -397,3 +397,46 @@ func TestEnabledTransitionsReboot(t *testing.T) {
 		t.Fatalf("ls --json after the reboots: %v %v", err, r)
 	}
 }
+
+// A user manager reads the drop-in from $XDG_RUNTIME_DIR/systemd/user: its
+// own Restart= after a daemon-reload runs the exact argv too.
+func TestUserReloadKeepsArgvExact(t *testing.T) {
+	sandbox.Need(t, sb)
+	ensureUser(t, "robot")
+	uid := strings.TrimSpace(inside(t, "id", "-u", "robot"))
+	inside(t, "systemctl", "start", "user@"+uid+".service")
+	t.Cleanup(func() { sb.Command(context.Background(), "systemctl", "stop", "user@"+uid+".service").Run() })
+	env := []string{"XDG_RUNTIME_DIR=/run/user/" + uid}
+	userctl := func(args ...string) string {
+		t.Helper()
+		cmd := sb.CommandIn(t.Context(), "/", "setpriv", append([]string{"--reuid=robot", "--regid=robot", "--init-groups", "systemctl", "--user"}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("systemctl --user %q: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	argv := []string{"sh", "-c", "sleep 1000; :", "x", "$HOME", "a;b", `"${PATH}"`}
+	if r := asUser(t, "robot", env, append([]string{"run", "-d", "-n", "exact", "--restart", "on-failure", "--restart-delay", "50ms", "--"}, argv...)...); r.code != 0 {
+		t.Fatalf("run as a user: %v", r)
+	}
+	userctl("daemon-reload")
+	old := userctl("show", "-P", "MainPID", "runctl-exact.service")
+	inside(t, "kill", "-KILL", old)
+	var pid string
+	waitFor(t, func() bool {
+		pid = userctl("show", "-P", "MainPID", "runctl-exact.service")
+		return pid != "0" && pid != old && userctl("show", "-P", "ActiveState", "runctl-exact.service") == "active"
+	}, "the user manager's restart")
+	cmdline, _ := os.ReadFile(sb.Path("/proc/" + pid + "/cmdline"))
+	if got := nulSplit(cmdline); !equal(got, argv) {
+		t.Fatalf("after a user manager's daemon-reload and Restart= the program sees %q, want %q", got, argv)
+	}
+	if r := asUser(t, "robot", env, "rm", "-f", "exact"); r.code != 0 {
+		t.Fatalf("rm as a user: %v", r)
+	}
+	if _, err := os.Stat(sb.Path("/run/user/" + uid + "/systemd/user/runctl-exact.service.d")); err == nil {
+		t.Errorf("rm left the run's drop-in")
+	}
+}
