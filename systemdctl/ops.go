@@ -504,18 +504,19 @@ func (m *Manager) getProps(ctx context.Context, states []State, paths []dbus.Obj
 		n += len(props(i))
 	}
 	calls := make([]call, 0, n)
-	done := make(chan *dbus.Call, n)
 	bus := m.bus()
 	for i := range states {
 		obj := bus.Object("org.freedesktop.systemd1", paths[i])
 		for _, p := range props(i) {
-			c := obj.Go("org.freedesktop.DBus.Properties.Get", 0, done, propInterface(p), p)
+			c := obj.Go("org.freedesktop.DBus.Properties.Get", 0, nil, propInterface(p), p)
 			calls = append(calls, call{i, p, c})
 		}
 	}
-	for range calls {
+	// The manager answers in order: waiting for the last reply first, this
+	// goroutine wakes about once, not once per reply.
+	for j := range calls {
 		select {
-		case <-done:
+		case <-calls[(j+len(calls)-1)%len(calls)].c.Done:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
