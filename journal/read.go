@@ -111,20 +111,52 @@ func stopped(err error) error {
 // oldest line may be split into several.
 func lastEntries(ctx context.Context, q Query, n int) ([]Entry, error) {
 	q.Lines, q.Reverse, q.Follow = 0, true, false
-	var got []Entry
-	ends := 0
+	c := newLastLines(n, 64)
 	err := Stream(ctx, q, func(e Entry) error {
-		if e.LineBreak != "line-max" {
-			if ends == n {
-				return ErrStop
-			}
-			ends++
+		if c.take(e) {
+			return ErrStop
 		}
-		got = append(got, e)
 		return nil
 	})
+	got := c.got
 	slices.Reverse(got)
 	return got, err
+}
+
+// lastLines collects, from entries read newest first, those of the last n
+// lines with all their pieces. Other writers' entries can sit between the
+// pieces of a split line, so after n lines it reads on until each line's
+// writer shows an older line, or slack more entries went by.
+type lastLines struct {
+	n, slack, ends, extra int
+	open                  map[string]bool // writers whose oldest line taken may have older pieces
+	got                   []Entry
+}
+
+func newLastLines(n, slack int) *lastLines {
+	return &lastLines{n: n, slack: slack, open: map[string]bool{}}
+}
+
+// take looks at the next older entry and says whether the n lines are
+// complete.
+func (c *lastLines) take(e Entry) bool {
+	k := key(e)
+	switch {
+	case e.LineBreak == "line-max" && c.open[k]:
+		c.got = append(c.got, e) // an earlier piece of a line taken
+		return false
+	case c.ends < c.n:
+		// A line's last piece (or a piece of a line still being written).
+		c.ends++
+		c.open[k] = true
+		c.got = append(c.got, e)
+		return false
+	case e.LineBreak != "line-max" && c.open[k]:
+		// An older line of k: the line taken is whole.
+		delete(c.open, k)
+	}
+	c.extra++
+	return len(c.open) == 0 || c.extra > c.slack
 }
 
 // FollowLast hands fn the last n lines of q (n < 0: all; 0: none), then

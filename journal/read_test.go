@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -58,5 +59,40 @@ func TestDecodeDropReportAndBytes(t *testing.T) {
 	e, ok = decode([]byte(`{"MESSAGE":[50,53,176,67],"_LINE_BREAK":"line-max","_SYSTEMD_UNIT":"runctl-x.service"}`))
 	if !ok || string(e.Message) != "25\xb0C" || e.LineBreak != "line-max" {
 		t.Fatalf("byte array message decoded as %+v", e)
+	}
+}
+
+// Newest first, a manager line can sit between the pieces of the oldest
+// line asked for: it is read on past it to the line's first piece.
+func TestLastLinesReadsOnForPieces(t *testing.T) {
+	newestFirst := []Entry{
+		piece("u", 7, "two", ""),
+		piece("u", 7, "one", ""),
+		piece("u", 7, "ccc", ""),
+		piece("u", 1, "Deactivated", ""),
+		piece("u", 7, "bbb", "line-max"),
+		piece("u", 1, "Consumed", ""),
+		piece("u", 7, "aaa", "line-max"),
+		piece("u", 7, "older", ""),
+		piece("u", 7, "never read", ""),
+	}
+	c := newLastLines(3, 64)
+	read := 0
+	for _, e := range newestFirst {
+		read++
+		if c.take(e) {
+			break
+		}
+	}
+	var lines []string
+	j := newJoiner(func(e Entry) error { lines = append(lines, string(e.Message)); return nil })
+	got := slices.Clone(c.got)
+	slices.Reverse(got)
+	for _, e := range got {
+		j.add(e)
+	}
+	j.flush()
+	if want := []string{"aaabbbccc", "one", "two"}; !slices.Equal(lines, want) || read != 8 {
+		t.Fatalf("last 3 lines %q after reading %d entries, want %q after 8", lines, read, want)
 	}
 }

@@ -10,24 +10,25 @@ import (
 // first); only units left short when that read hit its limit are read again
 // on their own.
 func Tail(ctx context.Context, user bool, units []string, n int) (map[string][]Entry, error) {
-	got := make(map[string][]Entry, len(units))
 	if len(units) == 0 || n <= 0 {
-		return got, nil
+		return map[string][]Entry{}, nil
 	}
-	// A unit is done at its (n+1)th line end, newest first: the entries
-	// before it are its last n lines, each with all its pieces.
-	ends := make(map[string]int, len(units))
+	// Per unit, the entries of its last n lines, newest first; status
+	// shows a few lines of many units, so it looks less far for the start
+	// of a split line than logs does.
+	const slack = 8
+	last := make(map[string]*lastLines, len(units))
+	for _, u := range units {
+		last[u] = newLastLines(n, slack)
+	}
 	take := func(e Entry) bool {
-		if e.LineBreak != "line-max" {
-			if ends[e.Unit] == n {
-				return false
-			}
-			ends[e.Unit]++
+		c := last[e.Unit]
+		if c == nil {
+			return true
 		}
-		got[e.Unit] = append(got[e.Unit], e)
-		return true
+		return c.take(e)
 	}
-	q := Query{User: user, Units: units, Lines: (n + 1) * len(units), Reverse: true}
+	q := Query{User: user, Units: units, Lines: (n + 1 + slack) * len(units), Reverse: true}
 	if !user {
 		// The same entries as -u for each unit (the program's, the
 		// manager's about it, and journald's reports of lines it dropped),
@@ -50,7 +51,7 @@ func Tail(ctx context.Context, user bool, units []string, n int) (map[string][]E
 	count := 0
 	err := Stream(ctx, q, func(e Entry) error {
 		count++
-		if !full[e.Unit] && !take(e) {
+		if !full[e.Unit] && take(e) {
 			full[e.Unit] = true
 		}
 		return nil
@@ -64,9 +65,9 @@ func Tail(ctx context.Context, user bool, units []string, n int) (map[string][]E
 			if full[u] {
 				continue
 			}
-			got[u], ends[u] = nil, 0
+			last[u] = newLastLines(n, slack)
 			err := Stream(ctx, Query{User: user, Units: []string{u}, Reverse: true}, func(e Entry) error {
-				if !take(e) {
+				if take(e) {
 					return ErrStop
 				}
 				return nil
@@ -76,7 +77,12 @@ func Tail(ctx context.Context, user bool, units []string, n int) (map[string][]E
 			}
 		}
 	}
-	for u, es := range got {
+	got := make(map[string][]Entry, len(units))
+	for u, c := range last {
+		es := c.got
+		if len(es) == 0 {
+			continue
+		}
 		slices.Reverse(es)
 		var lines []Entry
 		j := newJoiner(func(e Entry) error { lines = append(lines, e); return nil })

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -41,4 +43,37 @@ func Need(t testing.TB, sb *Sandbox) {
 	if sb == nil {
 		t.Skipf("no systemd sandbox (%s=1)", SkipEnv)
 	}
+}
+
+// RunInside runs test t again, by itself, inside sb with env=1 set: for
+// tests that must run in the sandbox's namespaces (the manager's private
+// socket refuses peers outside its pid namespace; journalctl reads the
+// journal of its own machine). It returns true in that inner run, which
+// does the test's work; the outer run fails if the inner one does.
+func RunInside(t *testing.T, sb *Sandbox, env string) bool {
+	t.Helper()
+	if os.Getenv(env) != "" {
+		return true
+	}
+	Need(t, sb)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test binary is under the host's /tmp, which the sandbox does not see.
+	in := "/run/" + filepath.Base(exe)
+	if err := os.WriteFile(sb.Path(in), bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := sb.Command(t.Context(), in, "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), env+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("%s inside the sandbox: %v\n%s", t.Name(), err, out)
+	}
+	return false
 }

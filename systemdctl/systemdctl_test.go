@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -37,29 +36,7 @@ func TestMain(m *testing.M) {
 // It returns true in that inner run, which does the test's work.
 func runInside(t *testing.T) bool {
 	t.Helper()
-	if os.Getenv(insideEnv) != "" {
-		return true
-	}
-	sandbox.Need(t, sb)
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := os.ReadFile(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := "/run/" + filepath.Base(exe)
-	if err := os.WriteFile(sb.Path(in), bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := sb.Command(t.Context(), in, "-test.run=^"+t.Name()+"$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), insideEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-		t.Fatalf("%s inside the sandbox: %v\n%s", t.Name(), err, out)
-	}
-	return false
+	return sandbox.RunInside(t, sb, insideEnv)
 }
 
 // connect opens a Manager on the sandbox's systemd, closed with the test.
