@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -94,5 +95,34 @@ func TestLsReadsRestartCountsOnlyOfRestartingRuns(t *testing.T) {
 	}
 	if n := count(restarting); n != 2 && n != 3 {
 		t.Errorf("ls read %d properties of a restarting run, want its state's and NRestarts:\n%s", n, strings.Join(calls, "\n"))
+	}
+}
+
+// On the private socket (root's), PID 1 signals every connection unasked:
+// runctl sends no AddMatch (which the socket cannot answer) and no
+// Subscribe, and each verb only the calls it needs.
+func TestVerbsSendOnlyTheCallsTheyNeed(t *testing.T) {
+	name := runName(t)
+	for _, c := range []struct {
+		args []string
+		want map[string]int
+	}{
+		{[]string{"run", "-d", "--settle=0", "-n", name, "--", "sleep", "1000"}, map[string]int{"ListUnitsByNames": 1, "StartTransientUnit": 1}},
+		{[]string{"restart", "--settle=0", name}, map[string]int{"ListUnitsByNames": 1, "StopUnit": 1, "StartTransientUnit": 1}},
+		{[]string{"stop", name}, map[string]int{"ListUnitsByNames": 1, "StopUnit": 1}},
+	} {
+		calls := pid1Calls(t, func() {
+			if r := runctl(t, c.args...); r.code != 0 {
+				t.Fatal(r)
+			}
+		})
+		got := map[string]int{}
+		for _, call := range calls {
+			member, _, _ := strings.Cut(call, " ")
+			got[member]++
+		}
+		if !maps.Equal(got, c.want) {
+			t.Errorf("runctl %s made the calls %v, want %v:\n%s", strings.Join(c.args, " "), got, c.want, strings.Join(calls, "\n"))
+		}
 	}
 }
