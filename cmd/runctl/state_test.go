@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runctl/runctl/sandbox"
 	"github.com/runctl/runctl/units"
 )
 
@@ -370,4 +371,27 @@ func TestFailedUpdateEnvIsNotKept(t *testing.T) {
 		t.Fatalf("after the failed --update-env the run has MODE=%q, want the kept ok", got)
 	}
 	checkRunsSpec(t, storeDir, name, "after the failed --update-env")
+}
+
+// The case: a user's XDG_STATE_HOME points into a folder another
+// user controls, who could swap the spec between two commands. runctl
+// refuses that store before it keeps or starts anything.
+func TestUserStoreInAnotherUsersFolder(t *testing.T) {
+	sandbox.Need(t, sb)
+	ensureUser(t, "robot")
+	ensureUser(t, "rctlvis")
+	uid := strings.TrimSpace(inside(t, "id", "-u", "robot"))
+	inside(t, "systemctl", "start", "user@"+uid+".service")
+	t.Cleanup(func() { sb.Command(context.Background(), "systemctl", "stop", "user@"+uid+".service").Run() })
+	shared := "/var/lib/shared-state"
+	inside(t, "sh", "-c", "rm -rf "+shared+" && mkdir -m 0777 "+shared+" && chown rctlvis "+shared)
+	t.Cleanup(func() { sb.Command(context.Background(), "rm", "-rf", shared).Run() })
+	env := []string{"XDG_RUNTIME_DIR=/run/user/" + uid, "XDG_STATE_HOME=" + shared}
+	r := asUser(t, "robot", env, "run", "-d", "-n", "victim", "--", "sleep", "1000")
+	if r.code == 0 || !strings.Contains(r.stderr, shared+" is owned by user rctlvis") {
+		t.Fatalf("run with XDG_STATE_HOME in another user's folder: %v", r)
+	}
+	if out := mustOutRoot(t, "systemctl", "--user", "-M", "robot@", "list-units", "--all", "--no-legend", "runctl-*"); strings.Contains(out, "runctl-victim") || strings.Contains(out, "Failed") {
+		t.Fatalf("the run was started:\n%s", out)
+	}
 }
