@@ -38,9 +38,6 @@ type Options struct {
 	// Bus, if set, is the path of a bus daemon's socket to use instead of
 	// the usual ones, e.g. a sandbox's system bus seen from the host.
 	Bus string
-	// Private, if set, is the path of a manager's private socket to use
-	// instead of the usual ones, e.g. a sandbox's seen from the host.
-	Private string
 }
 
 // Manager is a connection to one systemd manager. It survives the manager
@@ -77,8 +74,6 @@ func Connect(ctx context.Context, opts Options) (*Manager, error) {
 	}
 	var dials []dialer
 	switch {
-	case opts.Private != "":
-		dials = append(dials, dialer{privateDial(opts.Private), true})
 	case opts.Bus != "":
 		dials = append(dials, dialer{func() (*dbus.Conn, error) { return busDial(opts.Bus) }, false})
 	case opts.Scope == System:
@@ -154,9 +149,6 @@ var signalRules = []string{
 // a Subscribe, in one round trip. A connection the manager dropped
 // meanwhile is replaced, as for any other call.
 func (m *Manager) subscribe(ctx context.Context) error {
-	if m.private {
-		return nil
-	}
 	return wrap(m.again(ctx, func() error { return m.subscribeOnce(ctx) }), "cannot subscribe to systemd's signals")
 }
 

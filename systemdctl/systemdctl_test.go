@@ -209,9 +209,9 @@ func TestCallsAfterReexec(t *testing.T) {
 // runctl does: no bus, so no match rules and no Subscribe. Inside only.
 func connectPrivate(t *testing.T) *Manager {
 	t.Helper()
-	m, err := Connect(context.Background(), Options{Private: "/run/systemd/private"})
-	if err != nil {
-		t.Fatalf("connect to the manager's private socket: %v", err)
+	m, err := Connect(context.Background(), Options{Scope: System})
+	if err != nil || !m.private {
+		t.Fatalf("connect to the system manager as root: %v; want its private socket", err)
 	}
 	t.Cleanup(m.Close)
 	return m
