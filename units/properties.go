@@ -125,8 +125,10 @@ const (
 // a program that wrote less than its stream's buffer and exited before then
 // was measured under journald's default limit (350 of 3,000 lines kept):
 // the unit was gone, and its limit with it. journalctl --sync returns once
-// journald has handled what is queued, while the unit still exists.
-var journalSync = []string{"/usr/bin/journalctl", "journalctl", "--sync"}
+// journald has handled what is queued, while the unit still exists. It
+// needs root: for --uid runs and a user manager's it fails, silently (its
+// error would be a line of the run's output).
+var journalSync = []string{"/bin/sh", "sh", "-c", "exec journalctl --sync 2>/dev/null"}
 
 // afterUnits are the units of the runs s starts after.
 func (s *Spec) afterUnits() []string {

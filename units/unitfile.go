@@ -140,7 +140,11 @@ func renderUnitFile(s *Spec, envFile string, scope string) ([]byte, error) {
 	if s.NoLogLimit {
 		b.raw("LogRateLimitIntervalSec", usecValue(noLogLimitInterval))
 		b.raw("LogRateLimitBurst", strconv.Itoa(noLogLimitBurst))
-		b.raw("ExecStopPost", "-@"+strings.Join(journalSync, " "))
+		stopPost := "-@" + journalSync[0]
+		for _, a := range journalSync[1:] {
+			stopPost += " " + quoteExecArg(a)
+		}
+		b.raw("ExecStopPost", stopPost)
 	}
 	for _, kv := range s.Properties {
 		// As typed: Validate let through only values a unit file reads

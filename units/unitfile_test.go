@@ -41,7 +41,7 @@ Restart=on-failure
 RestartSec=1500000us
 LogRateLimitIntervalSec=1000000us
 LogRateLimitBurst=10000000
-ExecStopPost=-@/usr/bin/journalctl journalctl --sync
+ExecStopPost=-@/bin/sh "sh" "-c" "exec journalctl --sync 2>/dev/null"
 
 [Install]
 WantedBy=multi-user.target
