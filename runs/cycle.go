@@ -170,6 +170,12 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		st, w, err = start()
 		if errors.Is(err, systemdctl.ErrUnitExists) {
 			w.Close()
+			// runctl's drop-in must not change that unit: gone, and
+			// unloaded again if the unit was loaded with it.
+			r.removeDropIn(spec.Name)
+			if need, _ := m.NeedsReload(ctx, unit); need {
+				_ = m.Reload(ctx)
+			}
 			return res, nil, fmt.Errorf("%w: %s is defined outside runctl (a unit file of its own, or another tool's unit); choose another name with -n", ErrTaken, unit)
 		}
 	}

@@ -130,7 +130,6 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 	res.Cycle, w, err = r.cycle(ctx, spec, cycleOptions{Watch: opt.Attach, Fresh: !cur.Loaded(), Settle: opt.Settle, Stdin: opt.Stdin})
 	if errors.Is(err, ErrTaken) && fresh {
 		r.Store.Remove(spec.Name) // nothing of runctl's was there: leave nothing
-		r.removeDropIn(spec.Name)
 	}
 	if derr := durable(); derr != nil && err == nil {
 		err = fmt.Errorf("%s started, but its spec may not survive a power loss: %w", spec.Name, derr)

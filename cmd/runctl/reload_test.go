@@ -440,3 +440,38 @@ func TestUserReloadKeepsArgvExact(t *testing.T) {
 		t.Errorf("rm left the run's drop-in")
 	}
 }
+
+// The drop-in is runctl's alone: a unit file of the same name that runctl
+// did not write keeps its own command, also after a reload, when a kept
+// run's start is refused for it.
+func TestDropInLeavesForeignUnitAlone(t *testing.T) {
+	name := runName(t)
+	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "2000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
+	if r := runctl(t, "stop", name); r.code != 0 {
+		t.Fatal(r)
+	}
+	unit := "/etc/systemd/system/runctl-" + name + ".service"
+	if err := os.WriteFile(sb.Path(unit), []byte("[Service]\nExecStart=/bin/sleep 1000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.Remove(sb.Path(unit))
+		sb.Command(context.Background(), "systemctl", "daemon-reload").Run()
+	})
+	inside(t, "systemctl", "daemon-reload")
+	if r := runctl(t, "start", name); r.code == 0 || !strings.Contains(r.stderr, "defined outside runctl") {
+		t.Fatalf("start of a kept run whose name a unit file took: %v", r)
+	}
+	if _, err := os.Stat(sb.Path("/run/systemd/system/runctl-" + name + ".service.d/50-runctl.conf")); err == nil {
+		t.Errorf("the refused start left its drop-in for the foreign unit")
+	}
+	inside(t, "systemctl", "daemon-reload")
+	inside(t, "systemctl", "start", "runctl-"+name+".service")
+	cmdline, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
+	if got := nulSplit(cmdline); !equal(got, []string{"/bin/sleep", "1000"}) {
+		t.Fatalf("the foreign unit runs %q, not its own command", got)
+	}
+}
