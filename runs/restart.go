@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/runctl/runctl/systemdctl"
 	"github.com/runctl/runctl/units"
 )
 
@@ -81,6 +80,11 @@ func (r *Runs) restartByName(ctx context.Context, name string, opt RestartOption
 	if !r.enabled(name) {
 		return res, fmt.Errorf("cannot restart %s: its spec is readable by root only, and starting it as a transient unit needs root (that would allow any command as root); use sudo, or have root run `runctl enable %s`: the runctl group may restart enabled runs", name, name)
 	}
+	if opt.Force || opt.Timeout != 0 {
+		// Both mean a SIGKILL, and the polkit rule lets the group send no
+		// signal: the unit's own stop timeout escalates.
+		return res, fmt.Errorf("cannot restart %s with --force or --timeout: they send SIGKILL, which needs root; without them the run's own stop timeout applies", name)
+	}
 	begin := time.Now()
 	if cur, err := r.Manager.Brief(ctx, res.Unit); err == nil && cur.Loaded() {
 		res.WasState = cur.ActiveState
@@ -91,9 +95,8 @@ func (r *Runs) restartByName(ctx context.Context, name string, opt RestartOption
 	_ = r.Manager.ResetFailed(ctx, res.Unit)
 	// One job, stop then start: a transient instance (enabled while it
 	// ran) that stopped would unload, and only a reload, which members
-	// may not do, would find the unit file again. Timeout 0: the unit's
-	// own TimeoutStopSec, which is the run's.
-	st, w, err := r.Manager.Restart(ctx, res.Unit, systemdctl.StopOptions{Timeout: opt.Timeout, Force: opt.Force})
+	// may not do, would find the unit file again.
+	st, w, err := r.Manager.RestartWatch(ctx, res.Unit)
 	defer w.Close()
 	res.PID, res.InvocationID = st.MainPID, st.InvocationID
 	if err != nil {

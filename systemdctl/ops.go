@@ -61,30 +61,11 @@ func (m *Manager) StartWatch(ctx context.Context, unit string) (State, *Watch, e
 	})
 }
 
-// Restart restarts a loaded unit in one job, stop then start, and waits for
-// the start. Unlike a stop and a start, the manager cannot unload the unit
-// in between (a transient unit would then be gone). Force sends SIGKILL
-// first; after Timeout, a stop still under way gets SIGKILL. The Watch of
-// the new instance is left open.
-func (m *Manager) Restart(ctx context.Context, unit string, opt StopOptions) (State, *Watch, error) {
-	w, err := m.Watch(ctx, unit)
-	if err != nil {
-		return State{Unit: unit}, nil, err
-	}
-	defer w.Close()
-	if opt.Force {
-		if err := m.Kill(ctx, unit, unix.SIGKILL); err != nil {
-			return State{Unit: unit}, nil, err
-		}
-	} else if opt.Timeout > 0 {
-		t := time.AfterFunc(opt.Timeout, func() {
-			// The old instance only: once it is gone the new one starts.
-			if w.State().ActiveState == "deactivating" {
-				_ = m.Kill(ctx, unit, unix.SIGKILL)
-			}
-		})
-		defer t.Stop()
-	}
+// RestartWatch restarts a unit in one job, stop then start, and waits for
+// the start, leaving the Watch of the new instance open. Unlike a stop and
+// a start, the manager cannot unload the unit in between (a transient unit
+// would then be gone). The stop escalates at the unit's own TimeoutStopSec.
+func (m *Manager) RestartWatch(ctx context.Context, unit string) (State, *Watch, error) {
 	return m.startWatch(ctx, unit, func() (uint32, error) {
 		return m.enqueue(ctx, "RestartUnit", unit, "replace")
 	})

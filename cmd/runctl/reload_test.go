@@ -304,6 +304,12 @@ func TestRestartsIgnoreStartLimit(t *testing.T) {
 			t.Fatalf("member restart %d: %v", i+1, r)
 		}
 	}
+	// A member may send no signal: --force and --timeout would SIGKILL.
+	for _, flag := range []string{"--force", "--timeout=1s"} {
+		if r := asUser(t, "rctlop", nil, "--system", "restart", flag, name); r.code == 0 || !strings.Contains(r.stderr, "needs root") {
+			t.Errorf("member restart %s: %v", flag, r)
+		}
+	}
 	if st := unitShow(t, "runctl-"+name+".service", "ActiveState")["ActiveState"]; st != "active" {
 		t.Fatalf("after the restarts the run is %s", st)
 	}
