@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -50,7 +51,9 @@ func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
 		switch {
 		case r.LimitHit:
 			state += " (gave up restarting: " + r.LastExit + ")"
-		case r.State == "failed" && r.LastExit != "":
+		case r.State == "stopped" && strings.HasPrefix(r.LastExit, "stopped"):
+			state = r.LastExit // stopped by runctl
+		case (r.State == "failed" || r.State == "stopped") && r.LastExit != "":
 			state += " (" + r.LastExit + ")"
 		case r.SubState == "auto-restart":
 			state = "restarting"

@@ -114,15 +114,15 @@ func makeStatus(d runs.Detail) Status {
 			s.WatchdogAt = &d.WatchdogAt
 		}
 	}
+	if !d.LastExitAt.IsZero() {
+		t := d.LastExitAt
+		s.LastExitAt = &t
+	}
 	st := d.Systemd
 	if st.Loaded() {
 		if !st.StateChange.IsZero() {
 			t := st.StateChange
 			s.StateSince = &t
-		}
-		if !st.ExecMainExit.IsZero() {
-			t := st.ExecMainExit
-			s.LastExitAt = &t
 		}
 		if st.MemoryCurrent != ^uint64(0) && s.Running() {
 			v := st.MemoryCurrent
@@ -218,7 +218,7 @@ func (s Status) print(w io.Writer, now time.Time) {
 	if s.LastExit != "" {
 		at := ""
 		if s.LastExitAt != nil {
-			at = " at " + s.LastExitAt.Local().Format("15:04:05.000")
+			at = " at " + s.LastExitAt.Local().Format("Mon 2006-01-02 15:04:05.000")
 		}
 		row("Last exit", s.LastExit+at)
 	}

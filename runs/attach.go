@@ -107,33 +107,32 @@ loop:
 // the run either runs again or is over.
 func (r *Runs) untilOver(ctx context.Context, w *systemdctl.Watch, name string, marker func(string)) systemdctl.State {
 	cur := w.State()
-	ended := "" // how the current instance ended, once seen
+	// ended is how cur ended, if the signals told: a Wait may wake past it.
+	ended := func(st systemdctl.State) systemdctl.State {
+		if e := w.Ended(); st.ExecMainCode == 0 && e.InvocationID == cur.InvocationID {
+			return e
+		}
+		return st
+	}
 	for {
 		st, err := w.Wait(ctx, func(s systemdctl.State, j map[uint32]string) bool {
-			return systemdctl.Over(s, j) || restarted(cur, s) || ended == "" && s.SubState == "auto-restart" && s.Ended() != ""
+			return systemdctl.Over(s, j) || restarted(cur, s)
 		})
 		if err != nil {
-			return st
+			return ended(st)
 		}
 		r.Log.Debug().Str("state", st.ActiveState+"/"+st.SubState).Uint32("job", st.Job).Str("ended", st.Ended()).Str("invocation", st.InvocationID).Msg("attached run changed")
-		switch {
-		case restarted(cur, st):
-			marker(restartMarker(name, cur, st, ended))
-			cur, ended = st, ""
+		if restarted(cur, st) {
+			marker(restartMarker(name, cur, st, ended(systemdctl.State{}).Ended()))
+			cur = st
 			continue
-		case !systemdctl.Over(st, nil):
-			ended = st.Ended() // waiting for an automatic restart
-			continue
-		}
-		if ended == "" {
-			ended = st.Ended()
 		}
 		// Over for now: whatever the manager does next (an automatic
 		// restart, a restart's start job) is pending by the time it
 		// answers. How it ended is what the signals said.
 		now, err := w.Refresh(ctx)
 		if err != nil {
-			return st
+			return ended(st)
 		}
 		r.Log.Debug().Str("load", now.LoadState).Str("state", now.ActiveState+"/"+now.SubState).Uint32("job", now.Job).Msg("attached run read")
 		if now.Running() || now.Job != 0 {
@@ -141,12 +140,12 @@ func (r *Runs) untilOver(ctx context.Context, w *systemdctl.Watch, name string, 
 		}
 		unlock, err := r.lock(ctx, name, false)
 		if err != nil {
-			return st
+			return ended(st)
 		}
 		now, err = w.Refresh(ctx)
 		unlock()
 		if err != nil || !now.Running() && now.Job == 0 {
-			return st
+			return ended(st)
 		}
 		// Restarted from elsewhere while the lock was held.
 	}

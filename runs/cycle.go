@@ -91,7 +91,7 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	if err != nil {
 		return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
 	}
-	props, enabled := units.Properties(spec, envFile), r.enabled(spec.Name)
+	props, enabled := units.Properties(spec, envFile, r.Store.ExitFile(spec.Name)), r.enabled(spec.Name)
 	if opt.Stdin != nil {
 		props = append(props, units.StdinProperties(*opt.Stdin)...)
 	}
@@ -111,6 +111,9 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	case err != nil:
 		return res, nil, fmt.Errorf("%w: %w; not starting a second one (see runctl status %s)", ErrNotStopped, err, spec.Name)
 	default:
+		if stopped.Before.Running() {
+			r.Store.MarkStopped(spec.Name)
+		}
 		res.WasState, res.OldEnded, res.Escalated = stopped.Before.ActiveState, stopped.After.Ended(), stopped.Escalated
 		outcome := res.OldEnded
 		if outcome == "" {
@@ -190,7 +193,7 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		// start or restart clears it.
 		res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), "failed: " + st.Ended()})
 		if ProgramRan(st) {
-			return res, w, r.died(ctx, w, spec.Name, st, t, 0)
+			return res, w, r.died(ctx, w, spec.Name, st, st, t, 0)
 		}
 		return res, w, fmt.Errorf("cannot start %s: %w; see journalctl -u %s", spec.Name, err, unit)
 	case err != nil:

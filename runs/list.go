@@ -89,6 +89,12 @@ func (r *Runs) makeRun(name string, spec *units.Spec, damaged error, known bool,
 			run.UptimeSec = now.Sub(since).Round(time.Millisecond).Seconds()
 		}
 	}
+	if run.LastExit == "" && !run.Running() {
+		// Collected by systemd, or before a reboot: as recorded.
+		if rec, _, ok := r.Store.LastExit(name, false); ok {
+			run.LastExit = rec.String()
+		}
+	}
 	return run
 }
 

@@ -26,7 +26,7 @@ func (r *Runs) dropInPath(name string) string {
 // whether it wrote. The manager reads it when it creates the unit and at
 // every reload.
 func (r *Runs) syncDropIn(spec *units.Spec, envFile string) (bool, error) {
-	data, err := units.RenderDropIn(spec, envFile)
+	data, err := units.RenderDropIn(spec, envFile, r.Store.ExitFile(spec.Name))
 	if err != nil {
 		return false, err
 	}

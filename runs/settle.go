@@ -73,24 +73,37 @@ func (r *Runs) settle(ctx context.Context, w *systemdctl.Watch, name string, sta
 	if err != nil {
 		return fmt.Errorf("cannot watch %s after its start: %w", name, err)
 	}
-	return r.died(ctx, w, name, st, began, time.Since(began))
+	return r.died(ctx, w, name, start, st, began, time.Since(began))
 }
 
-// died reports the instance that ended after (0: during its start job).
-func (r *Runs) died(ctx context.Context, w *systemdctl.Watch, name string, st systemdctl.State, began time.Time, after time.Duration) *DiedError {
-	// How it ended comes in the same signal as its end, or just after;
-	// whether systemd restarts it, once what it left is killed
-	// (deactivating) and from a read past its failed state.
+// died reports the instance seen started in start and ended in st, after
+// (0: during its start job).
+func (r *Runs) died(ctx context.Context, w *systemdctl.Watch, name string, start, st systemdctl.State, began time.Time, after time.Duration) *DiedError {
+	// Whether systemd restarts it shows once the end has played out
+	// (ExecStopPost, what it left killed): the unit over, or waiting for
+	// or past an automatic restart; a read confirms it, as the manager
+	// shows "failed" for an instant before "auto-restart".
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if ended, err := w.Wait(wctx, func(s systemdctl.State, j map[uint32]string) bool {
-		return s.ExecMainCode != 0 && s.ActiveState != "deactivating" || systemdctl.Over(s, j)
-	}); err == nil {
-		st = ended
-	}
-	if now, err := w.Refresh(wctx); err == nil {
-		st.ActiveState, st.SubState = now.ActiveState, now.SubState
+	restarting := false
+	for {
+		now, err := w.Wait(wctx, func(s systemdctl.State, j map[uint32]string) bool {
+			return systemdctl.Over(s, j) || s.SubState == "auto-restart" || restarted(start, s)
+		})
+		if err != nil {
+			break
+		}
+		if now.ExecMainCode != 0 && !restarted(start, now) {
+			st = now // how it ended
+		}
+		if now, err = w.Refresh(wctx); err != nil {
+			break
+		}
+		if systemdctl.Over(now, nil) || now.SubState == "auto-restart" || restarted(start, now) {
+			restarting = !systemdctl.Over(now, nil)
+			break
+		}
 	}
 	lines, _ := journal.Recent(ctx, r.user(), units.UnitName(name), began, 10)
-	return &DiedError{Name: name, After: after, State: st, Lines: lines, Restarting: st.Running()}
+	return &DiedError{Name: name, After: after, State: st, Lines: lines, Restarting: restarting}
 }

@@ -23,6 +23,8 @@ type Detail struct {
 	// WatchdogAt is when systemd last killed the run for missing its
 	// watchdog (--watchdog), if it did since the run was made.
 	WatchdogAt time.Time
+	// LastExitAt is when the last main process ended (zero if unknown).
+	LastExitAt time.Time
 }
 
 // Details reads the named runs in detail, with their last lines lines of
@@ -66,6 +68,14 @@ func (r *Runs) Details(ctx context.Context, names []string, lines int) (out []De
 		if d.Found {
 			d.Run = r.makeRun(name, spec, damaged, spec != nil, st, now)
 			d.Autostart = autostart[name]
+			d.LastExitAt = st.ExecMainExit
+			if !st.Loaded() || st.ExecMainCode == 0 {
+				// Collected, before a reboot, or a running run's previous
+				// instance: as recorded.
+				if rec, at, ok := r.Store.LastExit(name, true); ok {
+					d.LastExit, d.LastExitAt = rec.String(), at
+				}
+			}
 		} else {
 			d.Run = Run{Name: name, Unit: unitNames[i]}
 		}

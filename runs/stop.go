@@ -51,6 +51,9 @@ func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, for
 	case err != nil:
 		return res, r.permissionHint(fmt.Errorf("cannot stop %s: %w", name, err))
 	}
+	if out.Before.Running() {
+		r.Store.MarkStopped(name)
+	}
 	if r.enabled(name) {
 		// A later start by name (a group member's restart, systemctl
 		// start) must find the unit file, not a transient instance.

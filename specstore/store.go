@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -71,6 +72,45 @@ func UserDir() (string, error) {
 
 func (s Store) specPath(name string) string { return filepath.Join(s.Dir, name+".json") }
 func (s Store) lockPath(name string) string { return filepath.Join(s.Dir, name+".lock") }
+
+// ExitFile is where the run's ExecStopPost records how its last instance
+// ended (units.ExitRecord): a symbolic link whose target is the record.
+func (s Store) ExitFile(name string) string { return filepath.Join(s.Dir, name+".exit") }
+
+// LastExit reads how the run's last instance ended, as recorded. With
+// when, it also reads when (the record's time); ok is false if there is no
+// record.
+func (s Store) LastExit(name string, when bool) (rec units.ExitRecord, at time.Time, ok bool) {
+	path := s.ExitFile(name)
+	target, err := os.Readlink(path)
+	if err != nil {
+		return rec, at, false
+	}
+	if rec, ok = units.ParseExitRecord(target); ok && when {
+		if fi, err := os.Lstat(path); err == nil {
+			at = fi.ModTime()
+		}
+	}
+	return rec, at, ok
+}
+
+// MarkStopped records that runctl stopped the run's last instance,
+// keeping how its program ended. A record it cannot write (the folder is
+// root's) stays as the program's end.
+func (s Store) MarkStopped(name string) {
+	rec, _, ok := s.LastExit(name, false)
+	if !ok {
+		rec = units.ExitRecord{Result: "success"}
+	}
+	rec.ByRunctl = true
+	tmp := s.ExitFile(name) + ".new"
+	os.Remove(tmp)
+	if os.Symlink(rec.Target(), tmp) == nil {
+		if os.Rename(tmp, s.ExitFile(name)) != nil {
+			os.Remove(tmp)
+		}
+	}
+}
 
 // envHashLen is how many hex digits of the content's SHA-256 name an
 // environment file.
@@ -316,6 +356,9 @@ func (s Store) Remove(name string) error {
 		return fmt.Errorf("cannot forget %q: %w", name, err)
 	}
 	if err := os.Remove(s.lockPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cannot forget %q: %w", name, err)
+	}
+	if err := os.Remove(s.ExitFile(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("cannot forget %q: %w", name, err)
 	}
 	return atomicfile.SyncDir(s.Dir)

@@ -30,6 +30,7 @@ type Watch struct {
 
 	mu     sync.Mutex
 	state  State
+	ended  State             // the last state seen with its main process's end
 	jobs   map[uint32]string // finished job id → result
 	notify chan struct{}     // closed and replaced on every change
 	lost   int               // generation of a connection that dropped, 0 if none
@@ -62,6 +63,15 @@ func (w *Watch) Close() {
 	w.m.mu.Unlock()
 }
 
+// Ended is the last state seen in which the unit's main process had ended
+// (ExecMainCode set), zero if none: a Wait may wake past it, when a
+// restart follows at once.
+func (w *Watch) Ended() State {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ended
+}
+
 // State is the unit's state as last seen.
 func (w *Watch) State() State {
 	w.mu.Lock()
@@ -72,6 +82,9 @@ func (w *Watch) State() State {
 func (w *Watch) update(f func()) {
 	w.mu.Lock()
 	f()
+	if w.state.ExecMainCode != 0 {
+		w.ended = w.state
+	}
 	close(w.notify)
 	w.notify = make(chan struct{})
 	w.mu.Unlock()
@@ -165,6 +178,9 @@ func (w *Watch) Refresh(ctx context.Context) (State, error) {
 			ended := w.state
 			w.state = st
 			w.state.ExecMainCode, w.state.ExecMainStatus, w.state.ExecMainExit = ended.ExecMainCode, ended.ExecMainStatus, ended.ExecMainExit
+			if w.state.InvocationID == "" {
+				w.state.InvocationID = ended.InvocationID
+			}
 			w.state.Gone = ended.ExecMainCode == 0
 		default:
 			w.state.LoadState, w.state.ActiveState, w.state.SubState, w.state.Job, w.state.Gone = st.LoadState, st.ActiveState, st.SubState, 0, true

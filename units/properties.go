@@ -21,13 +21,34 @@ type execCommand struct {
 // is listed by commands, so the D-Bus properties, the unit file and the
 // drop-in all carry the same ones.
 type command struct {
-	Key  string // ExecStart, ...
+	Key  string // ExecStart, ExecStopPost
 	Path string
 	Argv []string
+	// IgnoreFailure (-): its failure does not fail the unit.
+	IgnoreFailure bool
+	// Privileged (+): full privileges whatever User= runs the program.
+	// The D-Bus properties (sasb) cannot say it, and systemd 252's reader
+	// of its own transient files does not know the Ex form's key: such a
+	// command is in the unit file and the drop-in only, which the manager
+	// reads when it creates the unit and at every reload.
+	Privileged bool
+	// Expand: the manager expands ${VAR} in argv; the run's own command
+	// is exact instead ($ doubled over D-Bus, the : prefix in files).
+	Expand bool
 }
 
-func commands(s *Spec) []command {
-	return []command{{Key: "ExecStart", Path: s.Path, Argv: s.Argv}}
+// commands lists the run's commands; exitFile is where its ExecStopPost
+// records how it ended ("" for none; see ExitRecord).
+func commands(s *Spec, exitFile string) []command {
+	cs := []command{{Key: "ExecStart", Path: s.Path, Argv: s.Argv}}
+	if s.NoLogLimit {
+		cs = append(cs, command{Key: "ExecStopPost", Path: journalSync[0], Argv: journalSync[1:], IgnoreFailure: true})
+	}
+	if exitFile != "" {
+		exe, argv := exitRecorder(exitFile)
+		cs = append(cs, command{Key: "ExecStopPost", Path: exe, Argv: argv, IgnoreFailure: true, Privileged: true, Expand: true})
+	}
+	return cs
 }
 
 // environmentFile is one EnvironmentFiles= entry, D-Bus (sb): path, and
@@ -45,12 +66,27 @@ type environmentFile struct {
 // unit file parser does not know: after any daemon-reload (apt runs them)
 // the unit turns bad-setting and cannot be started. The environment comes
 // only from envFile, never Environment=, which any local user can read. envFile must be absolute and free of glob characters
-// (* ? [), since the manager globs it; "" leaves it out. s should have passed
-// Validate.
-func Properties(s *Spec, envFile string) []sdbus.Property {
+// (* ? [), since the manager globs it; "" leaves it out. exitFile: see
+// commands. s should have passed Validate.
+func Properties(s *Spec, envFile, exitFile string) []sdbus.Property {
 	props := []sdbus.Property{prop("Description", s.Description())}
-	for _, c := range commands(s) {
-		props = append(props, prop(c.Key, []execCommand{{Path: c.Path, Argv: EscapeDollars(c.Argv)}}))
+	var keys []string
+	byKey := map[string][]execCommand{}
+	for _, c := range commands(s, exitFile) {
+		if c.Privileged {
+			continue // the drop-in's
+		}
+		argv := c.Argv
+		if !c.Expand {
+			argv = EscapeDollars(argv)
+		}
+		if byKey[c.Key] == nil {
+			keys = append(keys, c.Key)
+		}
+		byKey[c.Key] = append(byKey[c.Key], execCommand{Path: c.Path, Argv: argv, IgnoreFailure: c.IgnoreFailure})
+	}
+	for _, k := range keys {
+		props = append(props, prop(k, byKey[k]))
 	}
 	props = append(props,
 		// exec, not simple: the start job fails if execve fails.
@@ -87,7 +123,6 @@ func Properties(s *Spec, envFile string) []sdbus.Property {
 		props = append(props,
 			prop("LogRateLimitIntervalUSec", uint64(noLogLimitInterval/time.Microsecond)),
 			prop("LogRateLimitBurst", uint32(noLogLimitBurst)),
-			prop("ExecStopPost", []execCommand{{Path: journalSync[0], Argv: journalSync[1:], IgnoreFailure: true}}),
 		)
 	}
 	if s.MaxRestarts > 0 {
@@ -120,7 +155,8 @@ const (
 	noLogLimitBurst    = 10_000_000
 )
 
-// journalSync runs after the program ends (ExecStopPost=, failure ignored):
+// journalSync runs after the program ends (ExecStopPost=, failure ignored;
+// see commands):
 // journald reads a unit's limit when it handles the unit's first line, and
 // a program that wrote less than its stream's buffer and exited before then
 // was measured under journald's default limit (350 of 3,000 lines kept):

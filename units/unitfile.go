@@ -64,7 +64,8 @@ func WantedBy(scope string) (string, error) {
 }
 
 // RenderUnitFile writes s as a unit file that makes systemd run exactly what
-// Properties(s, envFile) makes it run as a transient unit, plus an [Install]
+// Properties(s, envFile, exitFile) makes it run as a transient unit with its
+// drop-in (RenderDropIn), plus an [Install]
 // section for scope, "system" (WantedBy=multi-user.target) or "user"
 // (WantedBy=default.target). The environment stays in envFile (absolute, ""
 // for none): values never go into the unit, which every local user can read.
@@ -74,18 +75,18 @@ func WantedBy(scope string) (string, error) {
 // argv[0] separately and : turns off $VAR expansion (as no-env-expand does),
 // each argument in double quotes with C escapes and every % doubled. Values a
 // unit file cannot carry (see the rules above) are an error naming the value.
-func RenderUnitFile(s *Spec, envFile string, scope string) ([]byte, error) {
+func RenderUnitFile(s *Spec, envFile, exitFile, scope string) ([]byte, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	data, err := renderUnitFile(s, envFile, scope)
+	data, err := renderUnitFile(s, envFile, exitFile, scope)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write a unit file for run %q: %w", s.Name, err)
 	}
 	return data, nil
 }
 
-func renderUnitFile(s *Spec, envFile string, scope string) ([]byte, error) {
+func renderUnitFile(s *Spec, envFile, exitFile, scope string) ([]byte, error) {
 	target, err := WantedBy(scope)
 	if err != nil {
 		return nil, err
@@ -114,7 +115,7 @@ func renderUnitFile(s *Spec, envFile string, scope string) ([]byte, error) {
 	if s.Watchdog > 0 {
 		b.raw("WatchdogSec", usecValue(time.Duration(s.Watchdog)))
 	}
-	for _, c := range commands(s) {
+	for _, c := range commands(s, exitFile) {
 		b.exec(c)
 	}
 	b.path("WorkingDirectory", "working directory", s.Dir)
@@ -140,11 +141,6 @@ func renderUnitFile(s *Spec, envFile string, scope string) ([]byte, error) {
 	if s.NoLogLimit {
 		b.raw("LogRateLimitIntervalSec", usecValue(noLogLimitInterval))
 		b.raw("LogRateLimitBurst", strconv.Itoa(noLogLimitBurst))
-		stopPost := "-@" + journalSync[0]
-		for _, a := range journalSync[1:] {
-			stopPost += " " + quoteExecArg(a)
-		}
-		b.raw("ExecStopPost", stopPost)
 	}
 	for _, kv := range s.Properties {
 		// As typed: Validate let through only values a unit file reads
@@ -239,7 +235,9 @@ func (w *unitWriter) envFile(envFile string) {
 	w.path("EnvironmentFile", "environment file", envFile)
 }
 
-// exec writes one command as KEY=@:PATH "ARGV0" "ARG"...
+// exec writes one command as KEY=PREFIXES@:PATH "ARGV0" "ARG"...: - and +
+// as the command says, @ (argv[0] apart) and : (no $VAR expansion) unless
+// it asks the manager to expand.
 func (w *unitWriter) exec(c command) {
 	path, argv := c.Path, c.Argv
 	if err := pathProblem(path, true); err != nil {
@@ -251,8 +249,17 @@ func (w *unitWriter) exec(c command) {
 		return
 	}
 	var b strings.Builder
-	// @: are prefixes, not part of the path; quotes may open mid-word.
-	b.WriteString("@:")
+	// Prefixes, not part of the path; quotes may open mid-word.
+	if c.IgnoreFailure {
+		b.WriteByte('-')
+	}
+	if c.Privileged {
+		b.WriteByte('+')
+	}
+	b.WriteByte('@')
+	if !c.Expand {
+		b.WriteByte(':')
+	}
 	if strings.IndexByte(path, ' ') >= 0 {
 		b.WriteString(quoteExecArg(path))
 	} else {

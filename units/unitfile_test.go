@@ -15,7 +15,7 @@ func TestRenderUnitFile(t *testing.T) {
 	s.MaxRestarts = 4
 	s.Within = Duration(time.Minute)
 	s.NoLogLimit = true
-	got, err := RenderUnitFile(s, "/var/lib/runctl/nav.env", "system")
+	got, err := RenderUnitFile(s, "/var/lib/runctl/nav.env", "/var/lib/runctl/nav.exit", "system")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,6 +28,8 @@ StartLimitBurst=5
 [Service]
 Type=exec
 ExecStart=@:/usr/bin/python3 "python3" "nav.py" "--speed=$FAST"
+ExecStopPost=-@:/bin/sh "sh" "-c" "exec journalctl --sync 2>/dev/null"
+ExecStopPost=-+@/bin/ln "/bin/ln" "-sfn" "${SERVICE_RESULT} ${EXIT_CODE} ${EXIT_STATUS}" "/var/lib/runctl/nav.exit"
 WorkingDirectory=/opt/bot
 EnvironmentFile=/var/lib/runctl/nav.env
 StandardOutput=journal
@@ -41,7 +43,6 @@ Restart=on-failure
 RestartSec=1500000us
 LogRateLimitIntervalSec=1000000us
 LogRateLimitBurst=10000000
-ExecStopPost=-@/bin/sh "sh" "-c" "exec journalctl --sync 2>/dev/null"
 
 [Install]
 WantedBy=multi-user.target
@@ -54,7 +55,7 @@ WantedBy=multi-user.target
 func TestRenderUnitFileMinimal(t *testing.T) {
 	s := validSpec()
 	s.Restart = "no"
-	got, err := RenderUnitFile(s, "", "user")
+	got, err := RenderUnitFile(s, "", "", "user")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ WantedBy=default.target
 func TestRenderUnitFileKeepsEnvironmentOut(t *testing.T) {
 	s := validSpec()
 	s.Env = []string{"API_TOKEN=s3cret-value", "HOME=/root"}
-	got, err := RenderUnitFile(s, "/var/lib/runctl/nav.env", "system")
+	got, err := RenderUnitFile(s, "/var/lib/runctl/nav.env", "", "system")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestRenderUnitFileKeepsEnvironmentOut(t *testing.T) {
 // execStartLine renders s and returns its ExecStart= value.
 func execStartLine(t *testing.T, s *Spec) string {
 	t.Helper()
-	data, err := RenderUnitFile(s, "", "system")
+	data, err := RenderUnitFile(s, "", "", "system")
 	if err != nil {
 		t.Fatalf("RenderUnitFile(argv %q, path %q): %v", s.Argv, s.Path, err)
 	}
@@ -202,7 +203,7 @@ func TestRenderUnitFilePlainValues(t *testing.T) {
 	s.Dir = "/opt/%n $HOME;\"q'#\\b\\\\"
 	s.User = "bot%i"
 	s.Argv = []string{"x", "%n"}
-	data, err := RenderUnitFile(s, "/run/%u/env file", "system")
+	data, err := RenderUnitFile(s, "/run/%u/env file", "", "system")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +276,7 @@ func TestRenderUnitFileRefuses(t *testing.T) {
 		if scope == "" {
 			scope = "system"
 		}
-		data, err := RenderUnitFile(s, tt.envFile, scope)
+		data, err := RenderUnitFile(s, tt.envFile, "", scope)
 		if err == nil {
 			t.Errorf("%s: RenderUnitFile succeeded, want an error with %q:\n%s", tt.name, tt.want, data)
 			continue
@@ -295,11 +296,11 @@ func TestRenderUnitFileAtLineLimit(t *testing.T) {
 	s := validSpec()
 	prefix := len(`ExecStart=@:/usr/bin/python3 "x" ""`)
 	s.Argv = []string{"x", strings.Repeat("a", maxUnitLine-prefix)}
-	if _, err := RenderUnitFile(s, "", "system"); err != nil {
+	if _, err := RenderUnitFile(s, "", "", "system"); err != nil {
 		t.Fatalf("a line of exactly %d bytes: %v", maxUnitLine, err)
 	}
 	s.Argv[1] += "a"
-	if _, err := RenderUnitFile(s, "", "system"); err == nil || !strings.Contains(err.Error(), "longer than") {
+	if _, err := RenderUnitFile(s, "", "", "system"); err == nil || !strings.Contains(err.Error(), "longer than") {
 		t.Fatalf("a line of %d bytes: %v, want an error", maxUnitLine+1, err)
 	}
 }
@@ -313,7 +314,7 @@ func FuzzRenderUnitFile(f *testing.F) {
 		s := validSpec()
 		s.Argv = []string{"prog", arg}
 		s.Dir = dir
-		data, err := RenderUnitFile(s, "", "system")
+		data, err := RenderUnitFile(s, "", "", "system")
 		if err != nil {
 			return
 		}

@@ -638,7 +638,7 @@ func TestProgramExitsAtOnce(t *testing.T) {
 		code     string
 		state    string
 		lastExit string
-	}{{"0", "stopped", ""}, {"3", "failed", "exit status 3"}} {
+	}{{"0", "stopped", "exit status 0"}, {"3", "failed", "exit status 3"}} {
 		t.Run("exit "+tc.code, func(t *testing.T) {
 			outcomes := map[string]int{}
 			for i := range 10 {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runctl/runctl/sandbox"
 )
@@ -116,4 +118,82 @@ func sandboxProcView(t *testing.T, s *sandbox.Sandbox, name string) string {
 		env = append(env, kv)
 	}
 	return fmt.Sprintf("argv=%q cwd=%q env=%q", nulSplit(read("cmdline")), strings.TrimPrefix(cwd, s.Path("/")), env)
+}
+
+// How a run ended survives a reboot: kept beside its spec, not in the
+// manager. An enabled run's unit file records it too: the run started at
+// boot from its unit file ends with a status it did not have before.
+func TestLastExitSurvivesReboot(t *testing.T) {
+	sandbox.Need(t, sb)
+	dir, err := os.MkdirTemp(sandbox.StateRoot(), "reboot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	boot := func() *sandbox.Sandbox {
+		t.Helper()
+		s, err := sandbox.Boot(context.Background(), sandbox.Options{Dir: dir, Keep: true, Target: "multi-user.target", Mask: []string{"postgresql.service", "postgresql@.service"}})
+		if err != nil {
+			t.Fatalf("boot: %v", err)
+		}
+		return s
+	}
+	in := func(s *sandbox.Sandbox, args ...string) result {
+		t.Helper()
+		cmd := s.CommandIn(t.Context(), "/", binDir+"/runctl", args...)
+		cmd.Env = append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin")
+		return finish(t, cmd)
+	}
+	lastExit := func(s *sandbox.Sandbox, name string) string {
+		t.Helper()
+		var list []lsRun
+		r := in(s, "ls", "--json")
+		if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+			t.Fatalf("ls --json: %v\n%v", err, r)
+		}
+		for _, run := range list {
+			if run.Name == name && run.State != "active" && run.State != "activating" {
+				return run.LastExit
+			}
+		}
+		return ""
+	}
+	waitExit := func(s *sandbox.Sandbox, name, want string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for got := lastExit(s, name); got != want; got = lastExit(s, name) {
+			if time.Now().After(deadline) {
+				st := in(s, "status", name)
+				s.Close()
+				t.Fatalf("last_exit of %s: %q, want %q\n%v", name, got, want, st)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	code := "/etc/runctl-test-exit-code"
+
+	s := boot()
+	in(s, "run", "-d", "--settle=0", "-n", "gone", "--", "sh", "-c", "exit 3")
+	in(s, "run", "-d", "--settle=0", "--enable", "-n", "boot", "--", "sh", "-c", "sleep 0.2; exit $(cat "+code+" 2>/dev/null || echo 9)")
+	waitExit(s, "gone", "exit status 3")
+	waitExit(s, "boot", "exit status 9")
+	if err := os.WriteFile(s.Path(code), []byte("11\n"), 0o644); err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = boot()
+	defer s.Close()
+	waitExit(s, "gone", "exit status 3")
+	waitExit(s, "boot", "exit status 11")
+	// Recorded by the unit file's ExecStopPost, not only known to systemd.
+	if rec, err := os.Readlink(s.Path("/var/lib/runctl/runs/boot.exit")); err != nil || rec != "exit-code exited 11" {
+		t.Errorf("the enabled run's record after the boot: %q (%v), want exit-code exited 11", rec, err)
+	}
+	if st := in(s, "status", "gone"); !strings.Contains(st.stdout, "Last exit: exit status 3 at ") {
+		t.Errorf("status after the reboot:\n%v", st)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/runctl/runctl/sandbox"
 )
@@ -132,19 +133,30 @@ func TestAttachedRunSurvivesAutomaticRestarts(t *testing.T) {
 // instance until the run is stopped, and exits with its status.
 func TestAttachedRunSurvivesManualRestart(t *testing.T) {
 	name := runName(t)
-	cmd, out, errb := fgStart(t, name, `trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 0.05; done`)
+	// --log-level debug: on a failure, stderr shows what the attached
+	// runctl saw.
+	cmd := runctlCmd(t, "/", "--log-level", "debug", "run", "-n", name, "--", "sh", "-c", `trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 0.05; done`)
+	var out, errb lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	waitFor(t, func() bool { return strings.Contains(out.String(), "ready\n") }, "the attached run to start")
 	if r := runctl(t, "restart", "--settle=0", name); r.code != 0 {
 		t.Fatalf("restart from another terminal: %v", r)
 	}
 	waitFor(t, func() bool { return strings.Count(out.String(), "ready\n") == 2 }, "the attached runctl to stream the new instance")
-	waitFor(t, func() bool {
-		return strings.Contains(errb.String(), name+" was restarted from elsewhere (exit status 3), still attached")
-	}, "the restart marker")
+	marker := name + " was restarted from elsewhere (exit status 3), still attached"
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(errb.String(), marker); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no line %q\nstdout %s\nstderr %s", marker, &out, &errb)
+		}
+	}
 	select {
 	case err := <-done:
-		t.Fatalf("the attached runctl ended after the restart: %v\nstdout %s\nstderr %s", err, out, errb)
+		t.Fatalf("the attached runctl ended after the restart: %v\nstdout %s\nstderr %s", err, &out, &errb)
 	default:
 	}
 	if r := runctl(t, "stop", name); r.code != 0 {
@@ -152,7 +164,7 @@ func TestAttachedRunSurvivesManualRestart(t *testing.T) {
 	}
 	err := <-done
 	if code := exitCodeOf(err); code != 3 {
-		t.Fatalf("the attached runctl exited %d (%v), want the final instance's 3\nstdout %s\nstderr %s", code, err, out, errb)
+		t.Fatalf("the attached runctl exited %d (%v), want the final instance's 3\nstdout %s\nstderr %s", code, err, &out, &errb)
 	}
 }
 
@@ -184,4 +196,64 @@ func exitCodeOf(err error) int {
 		return exit.ExitCode()
 	}
 	return -1
+}
+
+// How a run ended stays known after systemd collected its unit: ls --json
+// (last_exit), ls and status show it, and a deliberate stop is told apart
+// from a crash. The record is written by the run's ExecStopPost with
+// full privileges, so a run under --uid has one too.
+func TestLastExitSurvivesCollection(t *testing.T) {
+	for _, tc := range []struct {
+		what  string
+		args  []string // after run -n NAME
+		ended string
+	}{
+		{"-d, exit 0", []string{"-d", "--settle=0", "--", "sh", "-c", "exit 0"}, "exit status 0"},
+		{"-d, exit 5", []string{"-d", "--settle=0", "--", "sh", "-c", "sleep 0.2; exit 5"}, "exit status 5"},
+		{"-d, exit 6 as nobody", []string{"-d", "--settle=0", "--uid", "nobody", "--", "sh", "-c", "exit 6"}, "exit status 6"},
+		{"-d, SIGKILL", []string{"-d", "--settle=0", "--", "sh", "-c", "kill -KILL $$"}, "killed by SIGKILL"},
+		{"attached, exit 7", []string{"--", "sh", "-c", "exit 7"}, "exit status 7"},
+	} {
+		t.Run(tc.what, func(t *testing.T) {
+			name := runName(t)
+			runctl(t, append([]string{"run", "-n", name}, tc.args...)...)
+			waitFor(t, func() bool {
+				s := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "ActiveState", "runctl-"+name+".service"))
+				return s == "inactive" || s == "failed"
+			}, "the run to end")
+			// Collected: a failed unit once reset (stop does that), an
+			// inactive one at once.
+			inside(t, "sh", "-c", "systemctl reset-failed runctl-"+name+".service 2>/dev/null; true")
+			checkLastExit(t, name, tc.ended)
+		})
+	}
+	t.Run("stopped by runctl", func(t *testing.T) {
+		name := runName(t)
+		if r := runctl(t, "run", "-d", "--settle=0", "-n", name, "--", "sleep", "1000"); r.code != 0 {
+			t.Fatal(r)
+		}
+		if r := runctl(t, "stop", name); r.code != 0 {
+			t.Fatal(r)
+		}
+		checkLastExit(t, name, "stopped by runctl")
+	})
+}
+
+// checkLastExit checks what ls --json, ls and status say of how a stopped
+// run ended.
+func checkLastExit(t *testing.T, name, ended string) {
+	t.Helper()
+	if got, ok := lsRunNamed(t, name); !ok || got.State != "stopped" || got.LastExit != ended {
+		t.Errorf("ls --json: %+v (listed %v), want stopped, last_exit %q", got, ok, ended)
+	}
+	want := "stopped (" + ended + ")"
+	if strings.HasPrefix(ended, "stopped") {
+		want = ended
+	}
+	if ls := runctl(t, "ls"); !strings.Contains(ls.stdout, want) {
+		t.Errorf("ls does not say %q:\n%s", want, ls.stdout)
+	}
+	if st := runctl(t, "status", name); !strings.Contains(st.stdout, "Last exit: "+ended+" at ") {
+		t.Errorf("status does not say how it ended (%s), and when:\n%s", ended, st.stdout)
+	}
 }
