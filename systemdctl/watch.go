@@ -28,12 +28,13 @@ type Watch struct {
 	path dbus.ObjectPath
 	unit string
 
-	mu     sync.Mutex
-	state  State
-	ended  State             // the last state seen with its main process's end
-	jobs   map[uint32]string // finished job id → result
-	notify chan struct{}     // closed and replaced on every change
-	lost   int               // generation of a connection that dropped, 0 if none
+	mu      sync.Mutex
+	state   State
+	ended   State             // the last state seen with its main process's end
+	changes uint64            // updates so far
+	jobs    map[uint32]string // finished job id → result
+	notify  chan struct{}     // closed and replaced on every change
+	lost    int               // generation of a connection that dropped, 0 if none
 }
 
 // Watch starts following a unit. Call it before acting on the unit, so that
@@ -85,6 +86,7 @@ func (w *Watch) update(f func()) {
 	if w.state.ExecMainCode != 0 {
 		w.ended = w.state
 	}
+	w.changes++
 	close(w.notify)
 	w.notify = make(chan struct{})
 	w.mu.Unlock()
@@ -162,17 +164,23 @@ func (w *Watch) resume(ctx context.Context, gen int) error {
 // every signal of what the manager did before the call, so the state read
 // is past such steps; signals still queued on their own connection may
 // hold older steps, until the next Refresh. A unit gone meanwhile keeps
-// what was seen of it, marked Gone; so does one that is not running and
-// whose read tells no end (it may have gone between the reads, leaving a
-// stub), Gone if nothing was seen.
+// what was seen of it, marked Gone; so does one that is not running, has
+// no job, and whose read tells no end (it may have gone between the reads,
+// leaving a stub), Gone if nothing was seen.
 func (w *Watch) Refresh(ctx context.Context) (State, error) {
+	w.mu.Lock()
+	before := w.changes
+	w.mu.Unlock()
 	st, err := w.m.Unit(ctx, w.unit)
 	if err != nil {
 		return w.State(), err
 	}
 	w.update(func() {
 		switch {
-		case st.Loaded() && (st.Running() || st.ExecMainCode != 0):
+		case w.changes != before:
+			// Signals came during the read: they are as new as it, or
+			// newer, and what it says they will say too.
+		case st.Loaded() && (st.Running() || st.ExecMainCode != 0 || st.Job != 0):
 			w.state = st
 		case st.Loaded():
 			ended := w.state
