@@ -284,8 +284,9 @@ printf '%s\n' "${COMPREPLY[@]}"`)
 }
 
 // testPolkitRule checks, with polkitd evaluating the installed rule, that a
-// member of the runctl group may stop, restart, kill, reset-failed and start
-// existing runctl-*.service units and nothing else.
+// member of the runctl group may stop, restart, reset-failed and start
+// existing runctl-*.service units and nothing else: no signals (polkit is
+// not told which one KillUnit sends).
 func testPolkitRule(t *testing.T) {
 	if _, err := os.Stat("/usr/lib/polkit-1/polkitd"); err != nil {
 		t.Fatalf("polkitd is needed to check the polkit rule: apt-get install polkitd (packaging/build-deps.sh test installs it)")
@@ -335,11 +336,16 @@ func testPolkitRule(t *testing.T) {
 	denied("op", "systemctl", "--no-ask-password", "try-restart", unit)
 	// Creating a transient unit is never granted, whatever its name.
 	denied("op", "systemd-run", "--no-ask-password", "--unit=runctl-evil.service", "/bin/true")
-	allowed("op", "kill", "--signal=KILL", unit)
+	denied("op", "systemctl", "--no-ask-password", "kill", "--signal=STOP", unit)
+	denied("op", "systemctl", "--no-ask-password", "kill", "--signal=KILL", unit)
+	if s := state(); s != "active" {
+		t.Fatalf("after the refused kills, %s is %s, want active", unit, s)
+	}
+	inside(t, "systemctl", "kill", "--signal=KILL", unit) // root may
 	waitState("failed")
 	allowed("op", "start", unit)
 	waitState("active")
-	allowed("op", "kill", "--signal=KILL", unit)
+	inside(t, "systemctl", "kill", "--signal=KILL", unit)
 	waitState("failed")
 	allowed("op", "reset-failed", unit)
 	if load := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "LoadState", unit)); load != "not-found" {
