@@ -91,13 +91,27 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	if err != nil {
 		return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
 	}
-	props, enabled := units.Properties(spec, envFile, r.Store.ExitFile(spec.Name)), r.enabled(spec.Name)
+	exitFile := r.Store.ExitFile(spec.Name)
+	props, enabled := units.Properties(spec, envFile, exitFile), r.enabled(spec.Name)
 	if opt.Stdin != nil {
 		props = append(props, units.StdinProperties(*opt.Stdin)...)
 	}
-	dropIn, err := r.syncDropIn(spec, envFile)
+	dropIn, err := units.RenderDropIn(spec, envFile, exitFile)
 	if err != nil {
 		return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
+	}
+	atCreation := units.DropInAtCreation(spec, exitFile)
+	if !enabled {
+		// Only where the manager reads it for this spec (a --replace may
+		// have changed the place).
+		if _, err := r.removeDropIn(spec.Name, !atCreation); err != nil {
+			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
+		}
+		if atCreation {
+			if err := r.writeDropIn(r.dropInPath(spec.Name, true), dropIn); err != nil {
+				return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
+			}
+		}
 	}
 	var stopped systemdctl.Stopped
 	err = systemdctl.ErrNotLoaded
@@ -141,7 +155,13 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		if err := r.linkUnitFile(ctx, spec.Name); err != nil {
 			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 		}
-		reload := dropIn && !wrote // writing the unit file reloaded
+		// The unit file is exact and has every command: a drop-in left
+		// from a transient instance would only hold an older spec.
+		had, err := r.removeDropIns(spec.Name)
+		if err != nil {
+			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
+		}
+		reload := had && !wrote // writing the unit file reloaded
 		start = func() (systemdctl.State, *systemdctl.Watch, error) {
 			if err := r.loadUnitFile(ctx, spec.Name, reload); err != nil {
 				return systemdctl.State{Unit: unit}, nil, err
@@ -175,15 +195,22 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 			w.Close()
 			// runctl's drop-in must not change that unit: gone, and
 			// unloaded again if the unit was loaded with it.
-			r.removeDropIn(spec.Name)
+			r.removeDropIns(spec.Name)
 			if need, _ := m.NeedsReload(ctx, unit); need {
 				_ = m.Reload(ctx)
 			}
 			return res, nil, fmt.Errorf("%w: %s is defined outside runctl (a unit file of its own, or another tool's unit); choose another name with -n", ErrTaken, unit)
 		}
 	}
-	res.PID, res.InvocationID = st.MainPID, st.InvocationID
 	var je *systemdctl.JobError
+	if !enabled && !atCreation && (err == nil || errors.As(err, &je)) {
+		// Now that the unit of the name exists, the manager will not
+		// delete it with an earlier one.
+		if err := r.writeDropIn(r.dropInPath(spec.Name, false), dropIn); err != nil {
+			r.Log.Warn().Err(err).Msgf("without its drop-in, systemd would alter %s's command after a daemon-reload", spec.Name)
+		}
+	}
+	res.PID, res.InvocationID = st.MainPID, st.InvocationID
 	switch {
 	case errors.As(err, &je) && spec.Notify && st.Result == "timeout":
 		res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), "failed: no READY=1"})

@@ -299,6 +299,12 @@ func (s Scope) RuntimeUnitDir() string {
 	return filepath.Join(rt, "systemd", "user")
 }
 
+// TransientDir is the folder where the scope's manager keeps its transient
+// units' files: /run/systemd/transient, or $XDG_RUNTIME_DIR/systemd/transient.
+func (s Scope) TransientDir() string {
+	return filepath.Join(filepath.Dir(s.RuntimeUnitDir()), "transient")
+}
+
 // Scope is the manager this connection talks to.
 func (m *Manager) Scope() Scope { return m.scope }
 

@@ -28,9 +28,9 @@ type command struct {
 	IgnoreFailure bool
 	// Privileged (+): full privileges whatever User= runs the program.
 	// The D-Bus properties (sasb) cannot say it, and systemd 252's reader
-	// of its own transient files does not know the Ex form's key: such a
-	// command is in the unit file and the drop-in only, which the manager
-	// reads when it creates the unit and at every reload.
+	// of its own transient files does not know the Ex form's key: with
+	// User=, such a command is in the unit file and the drop-in only (see
+	// DropInAtCreation); without, root runs it anyway.
 	Privileged bool
 	// Expand: the manager expands ${VAR} in argv; the run's own command
 	// is exact instead ($ doubled over D-Bus, the : prefix in files).
@@ -49,6 +49,22 @@ func commands(s *Spec, exitFile string) []command {
 		cs = append(cs, command{Key: "ExecStopPost", Path: exe, Argv: argv, IgnoreFailure: true, Privileged: true, Expand: true})
 	}
 	return cs
+}
+
+// DropInAtCreation says whether the manager must read the run's drop-in
+// (RenderDropIn) as it creates the unit: a privileged command, which D-Bus
+// cannot mark so, needs it with User= only. Otherwise every command goes
+// over D-Bus as well, and the drop-in matters from the first reload on.
+func DropInAtCreation(s *Spec, exitFile string) bool {
+	if s.User == "" {
+		return false
+	}
+	for _, c := range commands(s, exitFile) {
+		if c.Privileged {
+			return true
+		}
+	}
+	return false
 }
 
 // environmentFile is one EnvironmentFiles= entry, D-Bus (sb): path, and
@@ -72,8 +88,9 @@ func Properties(s *Spec, envFile, exitFile string) []sdbus.Property {
 	props := []sdbus.Property{prop("Description", s.Description())}
 	var keys []string
 	byKey := map[string][]execCommand{}
+	atCreation := DropInAtCreation(s, exitFile)
 	for _, c := range commands(s, exitFile) {
-		if c.Privileged {
+		if c.Privileged && atCreation {
 			continue // the drop-in's
 		}
 		argv := c.Argv

@@ -181,10 +181,9 @@ func TestRunDaemonArgvExact(t *testing.T) {
 	if !strings.Contains(show, "path=/usr/bin/sh") && !strings.Contains(show, "path=/bin/sh") {
 		t.Errorf("ExecStart path is not the resolved absolute sh:\n%s", show)
 	}
-	// As typed: runctl's drop-in (units.RenderDropIn) restates the
-	// command, which the manager then shows instead of the $$-escaped one
-	// sent over D-Bus.
-	for _, a := range []string{" $HOME ${PATH} ", "%n", "ünïcødé ✓", "a b"} {
+	// $ is sent doubled ($$ is the manager's escape for a literal $, see
+	// units.Properties); everything else verbatim.
+	for _, a := range []string{"$$HOME", "$${PATH}", "%n", "ünïcødé ✓", "a b"} {
 		if !strings.Contains(show, a) {
 			t.Errorf("systemctl show ExecStart lacks %q:\n%s", a, show)
 		}
@@ -198,6 +197,14 @@ func TestRunDaemonArgvExact(t *testing.T) {
 	inside(t, "systemctl", "daemon-reload")
 	if ls := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "LoadState", "runctl-"+name+".service")); ls != "loaded" {
 		t.Fatalf("after daemon-reload the unit is %s", ls)
+	}
+	// From then on the manager has it from runctl's drop-in
+	// (units.RenderDropIn), which shows the command as typed.
+	show = inside(t, "systemctl", "show", "-p", "ExecStart", "runctl-"+name+".service")
+	for _, a := range []string{" $HOME ${PATH} ", "%n", "ünïcødé ✓", "a b"} {
+		if !strings.Contains(show, a) {
+			t.Errorf("after daemon-reload systemctl show ExecStart lacks %q:\n%s", a, show)
+		}
 	}
 	if r := runctl(t, "restart", name); r.code != 0 {
 		t.Fatal(r)

@@ -78,8 +78,8 @@ func waitNewInstance(t *testing.T, name string, old int) {
 func TestReloadKeepsArgvExact(t *testing.T) {
 	polkitMember(t)
 	argv := reloadArgv()
-	auto, plain, member, quiet := runName(t), runName(t), runName(t), runName(t)
-	t.Cleanup(func() { runctl(t, "rm", "-f", auto, plain, member, quiet) })
+	auto, plain, member, quiet, nobody := runName(t), runName(t), runName(t), runName(t), runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", auto, plain, member, quiet, nobody) })
 	start := func(name string, argv []string, flags ...string) {
 		t.Helper()
 		args := append(append([]string{"run", "-d", "-n", name, "--dir", "/usr/share", "-E", "API_KEY=" + reloadSecret}, flags...), "--")
@@ -95,13 +95,16 @@ func TestReloadKeepsArgvExact(t *testing.T) {
 	// expanded into it would stay readable in /proc.
 	quietArgv := []string{"sh", "-c", "sleep 1000", "x", `"${API_KEY}"`, "$API_KEY"}
 	start(quiet, quietArgv, "--restart", "on-failure", "--restart-delay", "50ms")
+	// With --uid, the drop-in (its exit recorder runs privileged) is read
+	// as the unit is created.
+	start(nobody, argv, "--uid", "nobody", "--restart", "on-failure", "--restart-delay", "50ms")
+	if show := inside(t, "systemctl", "show", "-p", "ExecStart", "runctl-"+nobody+".service"); !strings.Contains(show, `"${API_KEY}" $API_KEY`) {
+		t.Errorf("systemctl show of a --uid run does not show the command as typed:\n%s", show)
+	}
 	// Enabled while it runs: it goes on as a transient unit, which the
 	// member restarts by name.
 	if r := runctl(t, "enable", member); r.code != 0 {
 		t.Fatal(r)
-	}
-	if show := inside(t, "systemctl", "show", "-p", "ExecStart", "runctl-"+auto+".service"); !strings.Contains(show, `"${API_KEY}" $API_KEY`) {
-		t.Errorf("systemctl show does not show the command as typed:\n%s", show)
 	}
 
 	for _, how := range []string{"daemon-reload", "daemon-reexec"} {
@@ -114,11 +117,16 @@ func TestReloadKeepsArgvExact(t *testing.T) {
 					t.Fatalf("after %s, through %s", how, path)
 				}
 			}
+			after("systemctl show", func() {
+				if show := inside(t, "systemctl", "show", "-p", "ExecStart", "runctl-"+auto+".service"); !strings.Contains(show, `"${API_KEY}" $API_KEY`) {
+					t.Errorf("systemctl show does not show the command as typed:\n%s", show)
+				}
+			})
 			after("Restart=", func() {
 				for _, r := range []struct {
 					name string
 					argv []string
-				}{{quiet, quietArgv}, {auto, argv}} {
+				}{{quiet, quietArgv}, {auto, argv}, {nobody, argv}} {
 					old := mainPID(t, r.name)
 					inside(t, "kill", "-KILL", strconv.Itoa(old))
 					waitNewInstance(t, r.name, old)
@@ -442,7 +450,7 @@ func TestUserReloadKeepsArgvExact(t *testing.T) {
 	if r := asUser(t, "robot", env, "rm", "-f", "exact"); r.code != 0 {
 		t.Fatalf("rm as a user: %v", r)
 	}
-	if _, err := os.Stat(sb.Path("/run/user/" + uid + "/systemd/user/runctl-exact.service.d")); err == nil {
+	if _, err := os.Stat(sb.Path("/run/user/" + uid + "/systemd/transient/runctl-exact.service.d")); err == nil {
 		t.Errorf("rm left the run's drop-in")
 	}
 }
@@ -471,7 +479,7 @@ func TestDropInLeavesForeignUnitAlone(t *testing.T) {
 	if r := runctl(t, "start", name); r.code == 0 || !strings.Contains(r.stderr, "defined outside runctl") {
 		t.Fatalf("start of a kept run whose name a unit file took: %v", r)
 	}
-	if _, err := os.Stat(sb.Path("/run/systemd/system/runctl-" + name + ".service.d/50-runctl.conf")); err == nil {
+	if _, err := os.Stat(sb.Path("/run/systemd/transient/runctl-" + name + ".service.d/50-runctl.conf")); err == nil {
 		t.Errorf("the refused start left its drop-in for the foreign unit")
 	}
 	inside(t, "systemctl", "daemon-reload")
