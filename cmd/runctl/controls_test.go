@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -715,26 +714,8 @@ time.sleep(1000)
 // is ready (READY=1) only three seconds after its start. Booted again, the
 // planner starts only once the driver is ready: it finds the driver's mark.
 func TestAfterOrderAtBoot(t *testing.T) {
-	sandbox.Need(t, sb)
-	dir, err := os.MkdirTemp(sandbox.StateRoot(), "reboot-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	boot := func() *sandbox.Sandbox {
-		t.Helper()
-		s, err := sandbox.Boot(context.Background(), sandbox.Options{Dir: dir, Keep: true, Target: "multi-user.target", Mask: []string{"postgresql.service", "postgresql@.service"}})
-		if err != nil {
-			t.Fatalf("boot: %v", err)
-		}
-		return s
-	}
-	in := func(s *sandbox.Sandbox, args ...string) result {
-		t.Helper()
-		cmd := s.CommandIn(t.Context(), "/", binDir+"/runctl", args...)
-		cmd.Env = append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin")
-		return finish(t, cmd)
-	}
+	boot, inEnv := rebootable(t)
+	in := func(s *sandbox.Sandbox, args ...string) result { t.Helper(); return inEnv(s, nil, args...) }
 	planner := `if test -e /run/driver.ready; then echo driver-ready:yes; else echo driver-ready:no; fi; exec sleep 1000`
 
 	s := boot()

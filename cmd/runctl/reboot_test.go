@@ -18,25 +18,10 @@ import (
 // over its kept layer to multi-user.target runs it with the same argv, cwd
 // and environment, and runctl restart works on it. Disabled, it stays off.
 func TestEnabledRunSurvivesReboot(t *testing.T) {
-	sandbox.Need(t, sb)
-	dir, err := os.MkdirTemp(sandbox.StateRoot(), "reboot-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	boot := func() *sandbox.Sandbox {
-		t.Helper()
-		s, err := sandbox.Boot(context.Background(), sandbox.Options{Dir: dir, Keep: true, Target: "multi-user.target", Mask: []string{"postgresql.service", "postgresql@.service"}})
-		if err != nil {
-			t.Fatalf("boot: %v", err)
-		}
-		return s
-	}
+	boot, inEnv := rebootable(t)
 	in := func(s *sandbox.Sandbox, args ...string) result {
 		t.Helper()
-		cmd := s.CommandIn(t.Context(), "/", binDir+"/runctl", args...)
-		cmd.Env = append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin", "ROBOT_MODE=field test")
-		return finish(t, cmd)
+		return inEnv(s, []string{"ROBOT_MODE=field test"}, args...)
 	}
 	argv := []string{"sh", "-c", "sleep 1000; :", "argv0", "a b", "$HOME", "%n", ""}
 
@@ -124,26 +109,8 @@ func sandboxProcView(t *testing.T, s *sandbox.Sandbox, name string) string {
 // manager. An enabled run's unit file records it too: the run started at
 // boot from its unit file ends with a status it did not have before.
 func TestLastExitSurvivesReboot(t *testing.T) {
-	sandbox.Need(t, sb)
-	dir, err := os.MkdirTemp(sandbox.StateRoot(), "reboot-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	boot := func() *sandbox.Sandbox {
-		t.Helper()
-		s, err := sandbox.Boot(context.Background(), sandbox.Options{Dir: dir, Keep: true, Target: "multi-user.target", Mask: []string{"postgresql.service", "postgresql@.service"}})
-		if err != nil {
-			t.Fatalf("boot: %v", err)
-		}
-		return s
-	}
-	in := func(s *sandbox.Sandbox, args ...string) result {
-		t.Helper()
-		cmd := s.CommandIn(t.Context(), "/", binDir+"/runctl", args...)
-		cmd.Env = append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin")
-		return finish(t, cmd)
-	}
+	boot, inEnv := rebootable(t)
+	in := func(s *sandbox.Sandbox, args ...string) result { t.Helper(); return inEnv(s, nil, args...) }
 	lastExit := func(s *sandbox.Sandbox, name string) string {
 		t.Helper()
 		var list []lsRun
@@ -196,4 +163,32 @@ func TestLastExitSurvivesReboot(t *testing.T) {
 	if st := in(s, "status", "gone"); !strings.Contains(st.stdout, "Last exit: exit status 3 at ") {
 		t.Errorf("status after the reboot:\n%v", st)
 	}
+}
+
+// rebootable is a machine whose disk outlives its boots: boot starts it
+// (again) over a kept layer to multi-user.target, and in runs runctl on a
+// booted one with extra environment variables.
+func rebootable(t *testing.T) (boot func() *sandbox.Sandbox, in func(s *sandbox.Sandbox, env []string, args ...string) result) {
+	t.Helper()
+	sandbox.Need(t, sb)
+	dir, err := os.MkdirTemp(sandbox.StateRoot(), "reboot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	boot = func() *sandbox.Sandbox {
+		t.Helper()
+		s, err := sandbox.Boot(context.Background(), sandbox.Options{Dir: dir, Keep: true, Target: "multi-user.target", Mask: []string{"postgresql.service", "postgresql@.service"}})
+		if err != nil {
+			t.Fatalf("boot: %v", err)
+		}
+		return s
+	}
+	in = func(s *sandbox.Sandbox, env []string, args ...string) result {
+		t.Helper()
+		cmd := s.CommandIn(t.Context(), "/", binDir+"/runctl", args...)
+		cmd.Env = append(append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin"), env...)
+		return finish(t, cmd)
+	}
+	return boot, in
 }

@@ -337,26 +337,10 @@ func TestRestartsIgnoreStartLimit(t *testing.T) {
 // boot as its newest spec, also when a transient instance had shadowed the
 // unit file before.
 func TestEnabledTransitionsReboot(t *testing.T) {
-	sandbox.Need(t, sb)
-	dir, err := os.MkdirTemp(sandbox.StateRoot(), "reboot-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	bootKept, inEnv := rebootable(t)
 	var s *sandbox.Sandbox
-	boot := func() {
-		t.Helper()
-		s, err = sandbox.Boot(context.Background(), sandbox.Options{Dir: dir, Keep: true, Target: "multi-user.target", Mask: []string{"postgresql.service", "postgresql@.service"}})
-		if err != nil {
-			t.Fatalf("boot: %v", err)
-		}
-	}
-	in := func(args ...string) result {
-		t.Helper()
-		cmd := s.CommandIn(t.Context(), "/", binDir+"/runctl", args...)
-		cmd.Env = append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin")
-		return finish(t, cmd)
-	}
+	boot := func() { t.Helper(); s = bootKept() }
+	in := func(args ...string) result { t.Helper(); return inEnv(s, nil, args...) }
 	must := func(args ...string) {
 		t.Helper()
 		if r := in(args...); r.code != 0 {
