@@ -106,7 +106,7 @@ func Properties(s *Spec, envFile, exitFile string) []sdbus.Property {
 		props = append(props, prop(k, byKey[k]))
 	}
 	props = append(props,
-		// exec, not simple: the start job fails if execve fails.
+		// exec or notify, never simple: the start job fails if execve fails.
 		prop("Type", s.ServiceType()),
 		prop("WorkingDirectory", s.Dir),
 	)
