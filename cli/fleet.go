@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -264,13 +263,7 @@ func printFleet(w io.Writer, verb string, results []fleet.Result) {
 				continue
 			}
 			for _, run := range runs {
-				pid, up := "-", "-"
-				if run.PID != 0 {
-					pid = strconv.Itoa(int(run.PID))
-				}
-				if run.Since != nil {
-					up = humanDuration(time.Duration(run.UptimeSec * float64(time.Second)))
-				}
+				pid, up := pidUptime(run.Run)
 				state := run.State
 				if run.LastExit != "" && run.State != "active" {
 					state += " (" + run.LastExit + ")"

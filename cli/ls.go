@@ -40,13 +40,7 @@ func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
 	tw := tabwriter.NewWriter(out.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESTARTS\tBOOT\tCOMMAND")
 	for _, r := range list {
-		pid, up := "-", "-"
-		if r.PID != 0 {
-			pid = strconv.Itoa(int(r.PID))
-		}
-		if r.Since != nil {
-			up = humanDuration(time.Duration(r.UptimeSec * float64(time.Second)))
-		}
+		pid, up := pidUptime(r)
 		state := r.State
 		switch {
 		case r.LimitHit:
@@ -75,4 +69,16 @@ func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Name, state, pid, up, r.Restarts, boot, truncate(cmd, 80))
 	}
 	return tw.Flush()
+}
+
+// pidUptime are a run's PID and UPTIME cells, "-" where it has none.
+func pidUptime(r runs.Run) (pid, up string) {
+	pid, up = "-", "-"
+	if r.PID != 0 {
+		pid = strconv.Itoa(int(r.PID))
+	}
+	if r.Since != nil {
+		up = humanDuration(time.Duration(r.UptimeSec * float64(time.Second)))
+	}
+	return pid, up
 }

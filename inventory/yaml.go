@@ -111,6 +111,16 @@ func parseBlock(lines []yamlLine, indent int) (*node, []yamlLine, error) {
 
 // cutKey splits "key: value" at the first ": " (or a trailing ":") outside quotes.
 func cutKey(t string) (string, string, bool) {
+	i := outsideQuotes(t, func(i int) bool { return t[i] == ':' && (i == len(t)-1 || t[i+1] == ' ') })
+	if i < 0 {
+		return "", "", false
+	}
+	return strings.TrimSpace(t[:i]), strings.TrimSpace(t[i+1:]), true
+}
+
+// outsideQuotes is the index of the first byte of t outside single or
+// double quotes for which at holds, or -1.
+func outsideQuotes(t string, at func(i int) bool) int {
 	var q byte
 	for i := 0; i < len(t); i++ {
 		c := t[i]
@@ -121,11 +131,11 @@ func cutKey(t string) (string, string, bool) {
 			}
 		case c == '"' || c == '\'':
 			q = c
-		case c == ':' && (i == len(t)-1 || t[i+1] == ' '):
-			return strings.TrimSpace(t[:i]), strings.TrimSpace(t[i+1:]), true
+		case at(i):
+			return i
 		}
 	}
-	return "", "", false
+	return -1
 }
 
 func scalar(s string, line int) (string, error) {
@@ -153,19 +163,8 @@ func scalar(s string, line int) (string, error) {
 
 // stripComment removes a " #" comment outside quotes.
 func stripComment(t string) string {
-	var q byte
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		switch {
-		case q != 0:
-			if c == q {
-				q = 0
-			}
-		case c == '"' || c == '\'':
-			q = c
-		case c == '#' && (i == 0 || t[i-1] == ' '):
-			return strings.TrimRight(t[:i], " ")
-		}
+	if i := outsideQuotes(t, func(i int) bool { return t[i] == '#' && (i == 0 || t[i-1] == ' ') }); i >= 0 {
+		return strings.TrimRight(t[:i], " ")
 	}
 	return t
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -26,14 +27,21 @@ func ensureUser(t *testing.T, name string, groups ...string) {
 	inside(t, "sh", "-c", "getent group runctl >/dev/null || groupadd --system runctl; id "+name+" >/dev/null 2>&1 || useradd -m -U"+g+" "+name)
 }
 
+// userManager makes the user name, starts their manager for the test, and
+// returns their uid and the environment that reaches that manager.
+func userManager(t *testing.T, name string) (uid string, env []string) {
+	t.Helper()
+	sandbox.Need(t, sb)
+	ensureUser(t, name)
+	uid = strings.TrimSpace(inside(t, "id", "-u", name))
+	inside(t, "systemctl", "start", "user@"+uid+".service")
+	t.Cleanup(func() { sb.Command(context.Background(), "systemctl", "stop", "user@"+uid+".service").Run() })
+	return uid, []string{"XDG_RUNTIME_DIR=/run/user/" + uid}
+}
+
 // A non-root user's runs live in their own user manager, by default.
 func TestUserManager(t *testing.T) {
-	sandbox.Need(t, sb)
-	ensureUser(t, "robot")
-	uid := strings.TrimSpace(inside(t, "id", "-u", "robot"))
-	inside(t, "systemctl", "start", "user@"+uid+".service")
-	t.Cleanup(func() { sb.Command(t.Context(), "systemctl", "stop", "user@"+uid+".service").Run() })
-	env := []string{"XDG_RUNTIME_DIR=/run/user/" + uid}
+	_, env := userManager(t, "robot")
 	r := asUser(t, "robot", env, "run", "-d", "-n", "mine", "--", "sh", "-c", "echo user-run-out; exec sleep 1000")
 	if r.code != 0 || !strings.Contains(r.stdout, "runctl --user logs -f mine") {
 		t.Fatalf("run as a user: %v", r)

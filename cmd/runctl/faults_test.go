@@ -108,10 +108,10 @@ func TestWithoutDBusDaemon(t *testing.T) {
 	}
 }
 
-// A unit name taken by something runctl did not make is a clear error,
-// and the other unit is left alone.
-func TestNameTakenByOtherUnit(t *testing.T) {
-	name := runName(t)
+// foreignUnitFile takes run name's unit name with an admin's unit file in
+// /etc, loaded by a daemon-reload, until the test ends.
+func foreignUnitFile(t *testing.T, name string) {
+	t.Helper()
 	unit := "/etc/systemd/system/runctl-" + name + ".service"
 	if err := os.WriteFile(sb.Path(unit), []byte("[Service]\nExecStart=/bin/sleep 1000\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -121,6 +121,13 @@ func TestNameTakenByOtherUnit(t *testing.T) {
 		sb.Command(context.Background(), "systemctl", "daemon-reload").Run()
 	})
 	inside(t, "systemctl", "daemon-reload")
+}
+
+// A unit name taken by something runctl did not make is a clear error,
+// and the other unit is left alone.
+func TestNameTakenByOtherUnit(t *testing.T) {
+	name := runName(t)
+	foreignUnitFile(t, name)
 	r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "2000")
 	if r.code == 0 || !strings.Contains(r.stderr, "defined outside runctl") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 		t.Fatalf("run on a name taken by a unit file: %v", r)

@@ -10,14 +10,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/runctl/runctl/sandbox"
@@ -296,13 +294,7 @@ func TestRestartsIgnoreStartLimit(t *testing.T) {
 			t.Fatalf("sequential restart %d: %v", i+1, r)
 		}
 	}
-	var wg sync.WaitGroup
-	results := make([]result, 20)
-	for i := range results {
-		wg.Go(func() { results[i] = runctl(t, "restart", name) })
-	}
-	wg.Wait()
-	for i, r := range results {
+	for i, r := range restartsAtOnce(t, name, 20) {
 		if r.code != 0 {
 			t.Errorf("parallel restart %d: %v", i+1, r)
 		}
@@ -399,12 +391,7 @@ func TestEnabledTransitionsReboot(t *testing.T) {
 // A user manager reads the drop-in from $XDG_RUNTIME_DIR/systemd/user: its
 // own Restart= after a daemon-reload runs the exact argv too.
 func TestUserReloadKeepsArgvExact(t *testing.T) {
-	sandbox.Need(t, sb)
-	ensureUser(t, "robot")
-	uid := strings.TrimSpace(inside(t, "id", "-u", "robot"))
-	inside(t, "systemctl", "start", "user@"+uid+".service")
-	t.Cleanup(func() { sb.Command(context.Background(), "systemctl", "stop", "user@"+uid+".service").Run() })
-	env := []string{"XDG_RUNTIME_DIR=/run/user/" + uid}
+	uid, env := userManager(t, "robot")
 	userctl := func(args ...string) string {
 		t.Helper()
 		cmd := sb.CommandIn(t.Context(), "/", "setpriv", append([]string{"--reuid=robot", "--regid=robot", "--init-groups", "systemctl", "--user"}, args...)...)
@@ -451,15 +438,7 @@ func TestDropInLeavesForeignUnitAlone(t *testing.T) {
 	if r := runctl(t, "stop", name); r.code != 0 {
 		t.Fatal(r)
 	}
-	unit := "/etc/systemd/system/runctl-" + name + ".service"
-	if err := os.WriteFile(sb.Path(unit), []byte("[Service]\nExecStart=/bin/sleep 1000\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		os.Remove(sb.Path(unit))
-		sb.Command(context.Background(), "systemctl", "daemon-reload").Run()
-	})
-	inside(t, "systemctl", "daemon-reload")
+	foreignUnitFile(t, name)
 	if r := runctl(t, "start", name); r.code == 0 || !strings.Contains(r.stderr, "defined outside runctl") {
 		t.Fatalf("start of a kept run whose name a unit file took: %v", r)
 	}

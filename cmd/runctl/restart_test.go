@@ -189,13 +189,7 @@ func TestParallelRestarts(t *testing.T) {
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
 	}
-	var wg sync.WaitGroup
-	results := make([]result, 20)
-	for i := range results {
-		wg.Go(func() { results[i] = runctl(t, "restart", name) })
-	}
-	wg.Wait()
-	for _, r := range results {
+	for _, r := range restartsAtOnce(t, name, 20) {
 		if r.code != 0 {
 			t.Errorf("a concurrent restart failed: %v", r)
 		}
@@ -374,4 +368,16 @@ func TestRunReplace(t *testing.T) {
 	if r := runctl(t, "restart", name); r.code != 0 || countProcs(t, "sleep", "2000", name) != 1 {
 		t.Fatalf("restart after replace: %v", r)
 	}
+}
+
+// restartsAtOnce runs n `runctl restart name` at the same time.
+func restartsAtOnce(t *testing.T, name string, n int) []result {
+	t.Helper()
+	var wg sync.WaitGroup
+	results := make([]result, n)
+	for i := range results {
+		wg.Go(func() { results[i] = runctl(t, "restart", name) })
+	}
+	wg.Wait()
+	return results
 }

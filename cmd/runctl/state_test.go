@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runctl/runctl/sandbox"
 	"github.com/runctl/runctl/units"
 )
 
@@ -377,16 +376,12 @@ func TestFailedUpdateEnvIsNotKept(t *testing.T) {
 // user controls, who could swap the spec between two commands. runctl
 // refuses that store before it keeps or starts anything.
 func TestUserStoreInAnotherUsersFolder(t *testing.T) {
-	sandbox.Need(t, sb)
-	ensureUser(t, "robot")
+	_, env := userManager(t, "robot")
 	ensureUser(t, "rctlvis")
-	uid := strings.TrimSpace(inside(t, "id", "-u", "robot"))
-	inside(t, "systemctl", "start", "user@"+uid+".service")
-	t.Cleanup(func() { sb.Command(context.Background(), "systemctl", "stop", "user@"+uid+".service").Run() })
 	shared := "/var/lib/shared-state"
 	inside(t, "sh", "-c", "rm -rf "+shared+" && mkdir -m 0777 "+shared+" && chown rctlvis "+shared)
 	t.Cleanup(func() { sb.Command(context.Background(), "rm", "-rf", shared).Run() })
-	env := []string{"XDG_RUNTIME_DIR=/run/user/" + uid, "XDG_STATE_HOME=" + shared}
+	env = append(env, "XDG_STATE_HOME="+shared)
 	r := asUser(t, "robot", env, "run", "-d", "-n", "victim", "--", "sleep", "1000")
 	if r.code == 0 || !strings.Contains(r.stderr, shared+" is owned by user rctlvis") {
 		t.Fatalf("run with XDG_STATE_HOME in another user's folder: %v", r)
