@@ -91,31 +91,34 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	if err != nil {
 		return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
 	}
-	exitFile := r.Store.ExitFile(spec.Name)
-	props, enabled := units.Properties(spec, envFile, exitFile), r.enabled(spec.Name)
+	props, enabled := units.Properties(spec, envFile, r.recorder()), r.enabled(spec.Name)
 	if opt.Stdin != nil {
 		props = append(props, units.StdinProperties(*opt.Stdin)...)
 	}
-	dropIn, err := units.RenderDropIn(spec, envFile, exitFile)
+	dropIn, err := units.RenderDropIn(spec, envFile)
 	if err != nil {
 		return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 	}
-	atCreation := units.DropInAtCreation(spec, exitFile)
+	if err := r.installRecorder(enabled); err != nil {
+		return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
+	}
 	if !enabled {
-		// Only where the manager reads it for this spec (a --replace may
-		// have changed the place).
-		if _, err := r.removeDropIn(spec.Name, !atCreation); err != nil {
+		// One left in the runtime unit folder by an earlier runctl would
+		// apply at creation.
+		if _, err := r.removeDropIn(spec.Name, true); err != nil {
 			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 		}
-		if atCreation {
-			if err := r.writeDropIn(r.dropInPath(spec.Name, true), dropIn); err != nil {
-				return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
-			}
-		}
 	}
+	held := false
+	defer func() {
+		if held {
+			r.releaseRecorder(spec.Name)
+		}
+	}()
 	var stopped systemdctl.Stopped
 	err = systemdctl.ErrNotLoaded
 	if !opt.Fresh {
+		held = r.holdRecorder(spec.Name)
 		sctx, cancel := context.WithTimeout(ctx, timeout+stopGrace)
 		stopped, err = m.Stop(sctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: opt.Force})
 		cancel()
@@ -125,8 +128,8 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	case err != nil:
 		return res, nil, fmt.Errorf("%w: %w; not starting a second one (see runctl status %s)", ErrNotStopped, err, spec.Name)
 	default:
-		if stopped.Before.Running() {
-			r.Store.MarkStopped(spec.Name)
+		if stopped.Before.Running() && held {
+			r.recordStop(spec.Name, stopped.After)
 		}
 		res.WasState, res.OldEnded, res.Escalated = stopped.Before.ActiveState, stopped.After.Ended(), stopped.Escalated
 		outcome := res.OldEnded
@@ -176,13 +179,17 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	}
 	st, w, err := start()
 	if errors.Is(err, systemdctl.ErrUnitExists) {
-		// Another manager client made the unit between our stop and start.
+		// The old unit is still loaded: its recorder's start job has not
+		// run yet, or another manager client made the unit meanwhile.
 		w.Close()
 		cur, _ := m.Brief(ctx, unit)
 		if cur.Running() {
 			return res, nil, fmt.Errorf("%s was started by someone else meanwhile; runctl ls shows it", spec.Name)
 		}
 		_ = m.ResetFailed(ctx, unit)
+		if !enabled {
+			m.WaitUnloaded(ctx, unit, time.Second)
+		}
 		if need, _ := m.NeedsReload(ctx, unit); need {
 			// Still loaded from a unit file since removed (a disable cut
 			// short before its reload, its boot link keeping it loaded).
@@ -202,11 +209,17 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 			return res, nil, fmt.Errorf("%w: %s is defined outside runctl (a unit file of its own, or another tool's unit); choose another name with -n", ErrTaken, unit)
 		}
 	}
+	if held {
+		// The unit was made again: the old one, and its recorder's
+		// start job, are over.
+		r.releaseRecorder(spec.Name)
+		held = false
+	}
 	var je *systemdctl.JobError
-	if !enabled && !atCreation && (err == nil || errors.As(err, &je)) {
+	if !enabled && (err == nil || errors.As(err, &je)) {
 		// Now that the unit of the name exists, the manager will not
 		// delete it with an earlier one.
-		if err := r.writeDropIn(r.dropInPath(spec.Name, false), dropIn); err != nil {
+		if err := r.writeUnitData(r.dropInPath(spec.Name, false), dropIn); err != nil {
 			r.Log.Warn().Err(err).Msgf("without its drop-in, systemd would alter %s's command after a daemon-reload", spec.Name)
 		}
 	}

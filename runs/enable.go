@@ -155,9 +155,12 @@ func fileOwner(path string) string {
 // syncUnitFile writes the run's unit file from its spec, naming envFile,
 // if it differs, and reloads the manager then. It reports whether it wrote.
 func (r *Runs) syncUnitFile(ctx context.Context, spec *units.Spec, envFile string) (bool, error) {
-	data, err := units.RenderUnitFile(spec, envFile, r.Store.ExitFile(spec.Name), r.Scope().String())
+	data, err := units.RenderUnitFile(spec, envFile, r.recorder(), r.Scope().String())
 	if err != nil {
 		return false, err
+	}
+	if err := r.installRecorder(true); err != nil {
+		return false, r.permissionHint(err)
 	}
 	path := r.unitFile(spec.Name)
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {

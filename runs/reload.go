@@ -20,11 +20,12 @@ import (
 // Where the drop-in goes decides when the manager reads it. A new folder in
 // /run/systemd/system is read as the unit is created, but makes the manager
 // rescan its unit folders then: 4-12 ms more per new run with 80-240 runs,
-// growing with their number (measured on 252). So it goes there only when it
-// must apply at creation (units.DropInAtCreation). Otherwise it goes beside
-// the unit's own file in the manager's transient folder, at no measurable
-// cost, written once the unit exists: the manager reads it from the next
-// reload on, and deletes it with the unit.
+// growing with their number (measured on 252). Over D-Bus the unit gets the
+// same commands at creation, so the drop-in goes beside the unit's own file
+// in the manager's transient folder instead, at no measurable cost, written
+// once the unit exists: the manager reads it from the next reload on, and
+// deletes it with the unit. (Earlier runctl versions put some in the runtime
+// unit folder: those are removed.)
 
 // dropInPath is where the run's drop-in goes, read at the unit's creation
 // (atCreation) or from the next reload on.
@@ -36,8 +37,9 @@ func (r *Runs) dropInPath(name string, atCreation bool) string {
 	return filepath.Join(dir, units.UnitName(name)+".d", units.DropInName)
 }
 
-// writeDropIn writes data to path if its content differs.
-func (r *Runs) writeDropIn(path string, data []byte) error {
+// writeUnitData writes a drop-in or a unit file runctl owns to path, if
+// its content differs.
+func (r *Runs) writeUnitData(path string, data []byte) error {
 	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
 		return nil
 	}

@@ -54,5 +54,6 @@ func (r *Runs) Remove(ctx context.Context, name string, force bool) error {
 	if err := r.Store.Remove(name); err != nil {
 		return r.permissionHint(err)
 	}
+	r.releaseRecorder(name)
 	return nil
 }

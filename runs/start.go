@@ -103,7 +103,7 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 	// Refused before anything is kept: a command the drop-in cannot
 	// restate exactly would change at the next daemon-reload.
 	if envFile, _, err := r.Store.EnvFile(spec); err == nil {
-		if _, err := units.RenderDropIn(spec, envFile, r.Store.ExitFile(spec.Name)); err != nil {
+		if _, err := units.RenderDropIn(spec, envFile); err != nil {
 			return abort(err)
 		}
 	}

@@ -39,7 +39,11 @@ func (r *Runs) Stop(ctx context.Context, name string, timeout time.Duration, for
 func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, force bool) (Stopped, error) {
 	unit := units.UnitName(name)
 	res := Stopped{Name: name, Unit: unit}
+	held := r.holdRecorder(name)
 	out, err := r.Manager.Stop(ctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: force})
+	if held && (err != nil || !out.Before.Running()) {
+		r.releaseRecorder(name) // nothing of runctl's to record
+	}
 	res.WasState, res.Ended, res.Result = out.Before.ActiveState, out.After.Ended(), out.After.Result
 	res.Escalated, res.TookSec = out.Escalated, out.Took.Seconds()
 	switch {
@@ -51,8 +55,8 @@ func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, for
 	case err != nil:
 		return res, r.permissionHint(fmt.Errorf("cannot stop %s: %w", name, err))
 	}
-	if out.Before.Running() {
-		r.Store.MarkStopped(name)
+	if out.Before.Running() && held {
+		r.recordStop(name, out.After)
 	}
 	if r.enabled(name) {
 		// A later start by name (a group member's restart, systemctl

@@ -73,8 +73,8 @@ func UserDir() (string, error) {
 func (s Store) specPath(name string) string { return filepath.Join(s.Dir, name+".json") }
 func (s Store) lockPath(name string) string { return filepath.Join(s.Dir, name+".lock") }
 
-// ExitFile is where the run's ExecStopPost records how its last instance
-// ended (units.ExitRecord): a symbolic link whose target is the record.
+// ExitFile is where how the run's last instance ended is recorded
+// (units.ExitRecord): a symbolic link whose target is the record.
 func (s Store) ExitFile(name string) string { return filepath.Join(s.Dir, name+".exit") }
 
 // LastExit reads how the run's last instance ended, as recorded. With
@@ -94,15 +94,10 @@ func (s Store) LastExit(name string, when bool) (rec units.ExitRecord, at time.T
 	return rec, at, ok
 }
 
-// MarkStopped records that runctl stopped the run's last instance,
-// keeping how its program ended. A record it cannot write (the folder is
-// root's) stays as the program's end.
-func (s Store) MarkStopped(name string) {
-	rec, _, ok := s.LastExit(name, false)
-	if !ok {
-		rec = units.ExitRecord{Result: "success"}
-	}
-	rec.ByRunctl = true
+// RecordExit records how the run's last instance ended, as its recorder
+// does: a new link renamed over the old. A record it cannot write (the
+// folder is root's) stays as it was.
+func (s Store) RecordExit(name string, rec units.ExitRecord) {
 	tmp := s.ExitFile(name) + ".new"
 	os.Remove(tmp)
 	if os.Symlink(rec.Target(), tmp) == nil {

@@ -140,6 +140,7 @@ func (m *Manager) call(ctx context.Context, method string, ret []any, args ...an
 // signalRules are the signals a Watch follows, as a bus's match rules.
 var signalRules = []string{
 	"type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.systemd1.Manager',member='JobRemoved'",
+	"type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.systemd1.Manager',member='UnitRemoved'",
 	"type='signal',sender='org.freedesktop.systemd1',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',path_namespace='/org/freedesktop/systemd1/unit'",
 }
 
@@ -289,14 +290,19 @@ func busDial(path string) (*dbus.Conn, error) {
 // manager reads and that vanishes at reboot: /run/systemd/system, or
 // $XDG_RUNTIME_DIR/systemd/user.
 func (s Scope) RuntimeUnitDir() string {
+	return filepath.Join(s.RuntimeDir(), "systemd", s.String())
+}
+
+// RuntimeDir is the manager's runtime folder (%t in a unit): /run, or the
+// user's $XDG_RUNTIME_DIR.
+func (s Scope) RuntimeDir() string {
 	if s == System {
-		return "/run/systemd/system"
+		return "/run"
 	}
-	rt := os.Getenv("XDG_RUNTIME_DIR")
-	if !filepath.IsAbs(rt) {
-		rt = fmt.Sprintf("/run/user/%d", os.Getuid())
+	if rt := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(rt) {
+		return rt
 	}
-	return filepath.Join(rt, "systemd", "user")
+	return fmt.Sprintf("/run/user/%d", os.Getuid())
 }
 
 // TransientDir is the folder where the scope's manager keeps its transient

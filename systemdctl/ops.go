@@ -333,6 +333,25 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 	return out, nil
 }
 
+// WaitUnloaded waits up to timeout until the manager has unloaded unit, and
+// says whether it has: a unit that ended stays loaded while a unit it
+// triggered (OnSuccess=, OnFailure=) has its start job pending.
+func (m *Manager) WaitUnloaded(ctx context.Context, unit string, timeout time.Duration) bool {
+	w, err := m.Watch(ctx, unit)
+	if err != nil {
+		w.Close()
+		return false
+	}
+	defer w.Close()
+	if cur, err := m.Brief(ctx, unit); err != nil || !cur.Loaded() {
+		return err == nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, err = w.Wait(ctx, func(st State, _ map[uint32]string) bool { return st.Gone })
+	return err == nil
+}
+
 // Kill sends sig to every process of the unit; no job, returns at once.
 func (m *Manager) Kill(ctx context.Context, unit string, sig unix.Signal) error {
 	return wrap(m.again(ctx, func() error { return m.call(ctx, "KillUnit", nil, unit, string(sd.All), int32(sig)) }), "kill")

@@ -248,6 +248,15 @@ func (m *Manager) route(signals chan *dbus.Signal, gen int) {
 				continue
 			}
 			m.each(s.Path, func(w *Watch) { w.update(func() { w.state.apply(changed) }) })
+		case "org.freedesktop.systemd1.Manager.UnitRemoved":
+			var (
+				unit string
+				path dbus.ObjectPath
+			)
+			if dbus.Store(s.Body, &unit, &path) != nil {
+				continue
+			}
+			m.each(path, func(w *Watch) { w.update(func() { w.state.Gone = true }) })
 		case "org.freedesktop.systemd1.Manager.JobRemoved":
 			var (
 				id     uint32

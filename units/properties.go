@@ -26,45 +26,15 @@ type command struct {
 	Argv []string
 	// IgnoreFailure (-): its failure does not fail the unit.
 	IgnoreFailure bool
-	// Privileged (+): full privileges whatever User= runs the program.
-	// The D-Bus properties (sasb) cannot say it, and systemd 252's reader
-	// of its own transient files does not know the Ex form's key: with
-	// User=, such a command is in the unit file and the drop-in only (see
-	// DropInAtCreation); without, root runs it anyway.
-	Privileged bool
-	// Expand: the manager expands ${VAR} in argv; the run's own command
-	// is exact instead ($ doubled over D-Bus, the : prefix in files).
-	Expand bool
 }
 
-// commands lists the run's commands; exitFile is where its ExecStopPost
-// records how it ended ("" for none; see ExitRecord).
-func commands(s *Spec, exitFile string) []command {
+// commands lists the run's commands.
+func commands(s *Spec) []command {
 	cs := []command{{Key: "ExecStart", Path: s.Path, Argv: s.Argv}}
 	if s.NoLogLimit {
 		cs = append(cs, command{Key: "ExecStopPost", Path: journalSync[0], Argv: journalSync[1:], IgnoreFailure: true})
 	}
-	if exitFile != "" {
-		exe, argv := exitRecorder(exitFile)
-		cs = append(cs, command{Key: "ExecStopPost", Path: exe, Argv: argv, IgnoreFailure: true, Privileged: true, Expand: true})
-	}
 	return cs
-}
-
-// DropInAtCreation says whether the manager must read the run's drop-in
-// (RenderDropIn) as it creates the unit: a privileged command, which D-Bus
-// cannot mark so, needs it with User= only. Otherwise every command goes
-// over D-Bus as well, and the drop-in matters from the first reload on.
-func DropInAtCreation(s *Spec, exitFile string) bool {
-	if s.User == "" {
-		return false
-	}
-	for _, c := range commands(s, exitFile) {
-		if c.Privileged {
-			return true
-		}
-	}
-	return false
 }
 
 // environmentFile is one EnvironmentFiles= entry, D-Bus (sb): path, and
@@ -82,25 +52,21 @@ type environmentFile struct {
 // unit file parser does not know: after any daemon-reload (apt runs them)
 // the unit turns bad-setting and cannot be started. The environment comes
 // only from envFile, never Environment=, which any local user can read. envFile must be absolute and free of glob characters
-// (* ? [), since the manager globs it; "" leaves it out. exitFile: see
-// commands. s should have passed Validate.
-func Properties(s *Spec, envFile, exitFile string) []sdbus.Property {
+// (* ? [), since the manager globs it; "" leaves it out. exit names how
+// the run's end is recorded (the zero ExitRecorder: not at all). s should
+// have passed Validate.
+func Properties(s *Spec, envFile string, exit ExitRecorder) []sdbus.Property {
 	props := []sdbus.Property{prop("Description", s.Description())}
+	if ok, failed := exit.Triggers(s.Name); ok != "" {
+		props = append(props, prop("OnSuccess", []string{ok}), prop("OnFailure", []string{failed}))
+	}
 	var keys []string
 	byKey := map[string][]execCommand{}
-	atCreation := DropInAtCreation(s, exitFile)
-	for _, c := range commands(s, exitFile) {
-		if c.Privileged && atCreation {
-			continue // the drop-in's
-		}
-		argv := c.Argv
-		if !c.Expand {
-			argv = EscapeDollars(argv)
-		}
+	for _, c := range commands(s) {
 		if byKey[c.Key] == nil {
 			keys = append(keys, c.Key)
 		}
-		byKey[c.Key] = append(byKey[c.Key], execCommand{Path: c.Path, Argv: argv, IgnoreFailure: c.IgnoreFailure})
+		byKey[c.Key] = append(byKey[c.Key], execCommand{Path: c.Path, Argv: EscapeDollars(c.Argv), IgnoreFailure: c.IgnoreFailure})
 	}
 	for _, k := range keys {
 		props = append(props, prop(k, byKey[k]))

@@ -64,7 +64,7 @@ func WantedBy(scope string) (string, error) {
 }
 
 // RenderUnitFile writes s as a unit file that makes systemd run exactly what
-// Properties(s, envFile, exitFile) makes it run as a transient unit with its
+// Properties(s, envFile, exit) makes it run as a transient unit with its
 // drop-in (RenderDropIn), plus an [Install]
 // section for scope, "system" (WantedBy=multi-user.target) or "user"
 // (WantedBy=default.target). The environment stays in envFile (absolute, ""
@@ -75,18 +75,18 @@ func WantedBy(scope string) (string, error) {
 // argv[0] separately and : turns off $VAR expansion (as no-env-expand does),
 // each argument in double quotes with C escapes and every % doubled. Values a
 // unit file cannot carry (see the rules above) are an error naming the value.
-func RenderUnitFile(s *Spec, envFile, exitFile, scope string) ([]byte, error) {
+func RenderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string) ([]byte, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	data, err := renderUnitFile(s, envFile, exitFile, scope)
+	data, err := renderUnitFile(s, envFile, exit, scope)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write a unit file for run %q: %w", s.Name, err)
 	}
 	return data, nil
 }
 
-func renderUnitFile(s *Spec, envFile, exitFile, scope string) ([]byte, error) {
+func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string) ([]byte, error) {
 	target, err := WantedBy(scope)
 	if err != nil {
 		return nil, err
@@ -96,6 +96,10 @@ func renderUnitFile(s *Spec, envFile, exitFile, scope string) ([]byte, error) {
 	b.comment(unitFileHeader)
 	b.section("Unit")
 	b.plain("Description", "description", s.Description())
+	if ok, failed := exit.Triggers(s.Name); ok != "" {
+		b.raw("OnSuccess", ok)
+		b.raw("OnFailure", failed)
+	}
 	for _, u := range s.afterUnits() {
 		// Wants= starts the other run at boot too; After= orders.
 		b.raw("After", u)
@@ -115,7 +119,7 @@ func renderUnitFile(s *Spec, envFile, exitFile, scope string) ([]byte, error) {
 	if s.Watchdog > 0 {
 		b.raw("WatchdogSec", usecValue(time.Duration(s.Watchdog)))
 	}
-	for _, c := range commands(s, exitFile) {
+	for _, c := range commands(s) {
 		b.exec(c)
 	}
 	b.path("WorkingDirectory", "working directory", s.Dir)
@@ -235,9 +239,8 @@ func (w *unitWriter) envFile(envFile string) {
 	w.path("EnvironmentFile", "environment file", envFile)
 }
 
-// exec writes one command as KEY=PREFIXES@:PATH "ARGV0" "ARG"...: - and +
-// as the command says, @ (argv[0] apart) and : (no $VAR expansion) unless
-// it asks the manager to expand.
+// exec writes one command as KEY=-@:PATH "ARGV0" "ARG"...: - as the command
+// says, @ (argv[0] apart) and : (no $VAR expansion).
 func (w *unitWriter) exec(c command) {
 	path, argv := c.Path, c.Argv
 	if err := pathProblem(path, true); err != nil {
@@ -253,13 +256,7 @@ func (w *unitWriter) exec(c command) {
 	if c.IgnoreFailure {
 		b.WriteByte('-')
 	}
-	if c.Privileged {
-		b.WriteByte('+')
-	}
-	b.WriteByte('@')
-	if !c.Expand {
-		b.WriteByte(':')
-	}
+	b.WriteString("@:")
 	if strings.IndexByte(path, ' ') >= 0 {
 		b.WriteString(quoteExecArg(path))
 	} else {

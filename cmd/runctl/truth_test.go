@@ -239,6 +239,30 @@ func TestLastExitSurvivesCollection(t *testing.T) {
 	})
 }
 
+// A run's end is recorded by units its own unit triggers once it is over
+// (OnSuccess=, OnFailure=), not by a command its stop job waits for; a stop
+// by runctl, which records it itself, holds the recorder off, so that PID
+// 1 forks nothing for it.
+func TestStopSpawnsNoRecorder(t *testing.T) {
+	name := runName(t)
+	if r := runctl(t, "run", "-d", "--settle=0", "-n", name, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	unit := "runctl-" + name + ".service"
+	p := unitShow(t, unit, "ExecStopPost", "OnSuccess", "OnFailure")
+	if p["ExecStopPost"] != "" || !strings.HasPrefix(p["OnSuccess"], "runctl.ended-") || !strings.HasPrefix(p["OnFailure"], "runctl.failed-") {
+		t.Fatalf("the run's unit: %q, want no ExecStopPost, and OnSuccess/OnFailure recorders", p)
+	}
+	if r := runctl(t, "stop", name); r.code != 0 {
+		t.Fatal(r)
+	}
+	recorder := p["OnSuccess"]
+	waitFor(t, func() bool {
+		return strings.Contains(inside(t, "journalctl", "-o", "cat", "_PID=1", "UNIT="+recorder), "skipped because of an unmet condition check")
+	}, "the recorder "+recorder+" held off")
+	checkLastExit(t, name, "stopped by runctl")
+}
+
 // checkLastExit checks what ls --json, ls and status say of how a stopped
 // run ended.
 func checkLastExit(t *testing.T, name, ended string) {

@@ -1,0 +1,84 @@
+package runs
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/runctl/runctl/systemdctl"
+	"github.com/runctl/runctl/units"
+)
+
+// How a run ended is recorded by its recorder units (units.ExitRecorder)
+// when it ends on its own, and by runctl when runctl stops it.
+
+// recorder is how the runs of this store record their ends.
+func (r *Runs) recorder() units.ExitRecorder { return units.NewExitRecorder(r.Store.Dir) }
+
+// installRecorder writes the recorder's templates where the manager finds
+// them: its runtime folder, and for enabled runs, which start at boot
+// before runctl does anything, beside their unit files.
+func (r *Runs) installRecorder(enabled bool) error {
+	files, err := r.recorder().Templates()
+	if err != nil {
+		return err
+	}
+	dirs := []string{r.Scope().RuntimeUnitDir()}
+	if enabled {
+		dirs = append(dirs, r.UnitDir)
+	}
+	for _, d := range dirs {
+		for name, data := range files {
+			if err := r.writeUnitData(filepath.Join(d, name), data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// marker is the file that keeps the run's recorder from running.
+func (r *Runs) marker(name string) string {
+	return r.recorder().Marker(r.Scope().RuntimeDir(), name)
+}
+
+// holdRecorder keeps the run's recorder from recording the stop runctl is
+// about to make, so the stop costs no process in PID 1, and says whether it
+// could. The marker stays until runctl starts the run again: the recorder
+// runs only once the stop job is over, and its unit keeps the run's loaded
+// until then, so a start that made the unit again knows it has run.
+func (r *Runs) holdRecorder(name string) bool {
+	p := r.marker(name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return false
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|unix.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
+// releaseRecorder lets the run's recorder record its ends again.
+func (r *Runs) releaseRecorder(name string) { os.Remove(r.marker(name)) }
+
+// recordStop records that runctl stopped the run, and how its main
+// process ended then.
+func (r *Runs) recordStop(name string, after systemdctl.State) {
+	rec := units.ExitRecord{Result: after.Result, ByRunctl: true}
+	switch code, sig, ok := after.Exited(); {
+	case !ok:
+	case sig != 0:
+		rec.Code, rec.Status = "killed", strings.TrimPrefix(unix.SignalName(sig), "SIG")
+		if after.ExecMainCode == 3 {
+			rec.Code = "dumped"
+		}
+	default:
+		rec.Code, rec.Status = "exited", strconv.Itoa(code)
+	}
+	r.Store.RecordExit(name, rec)
+}
