@@ -1,10 +1,12 @@
 package runs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/runctl/runctl/systemdctl"
@@ -120,7 +122,7 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	if !opt.Fresh {
 		held = r.holdRecorder(spec.Name)
 		sctx, cancel := context.WithTimeout(ctx, timeout+stopGrace)
-		stopped, err = m.Stop(sctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: opt.Force})
+		stopped, err = m.Stop(sctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: opt.Force, Unload: !enabled})
 		cancel()
 	}
 	switch {
@@ -187,8 +189,11 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 			return res, nil, fmt.Errorf("%s was started by someone else meanwhile; runctl ls shows it", spec.Name)
 		}
 		_ = m.ResetFailed(ctx, unit)
-		if !enabled {
-			m.WaitUnloaded(ctx, unit, time.Second)
+		if !enabled && r.stillLoaded(ctx, spec, cur, dropIn) {
+			// Kept loaded as it stopped (another run names it in --after,
+			// or its recorder has not run yet), with this very spec: its
+			// start by name runs exactly what a new unit would.
+			start = func() (systemdctl.State, *systemdctl.Watch, error) { return m.StartWatch(ctx, unit) }
 		}
 		if need, _ := m.NeedsReload(ctx, unit); need {
 			// Still loaded from a unit file since removed (a disable cut
@@ -258,6 +263,21 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		res.Steps = append(res.Steps, Step{"settle", time.Since(settled).Seconds(), "still running"})
 	}
 	return res, w, err
+}
+
+// stillLoaded says whether the stopped unit the manager keeps loaded is
+// the run's own transient unit made from spec: its Description and the
+// drop-in beside its file (command, folder, environment) are spec's.
+func (r *Runs) stillLoaded(ctx context.Context, spec *units.Spec, cur systemdctl.State, dropIn []byte) bool {
+	if !cur.Loaded() || cur.Description != spec.Description() {
+		return false
+	}
+	origin, err := r.Manager.Origin(ctx, cur.Unit)
+	if err != nil || !origin.Transient || filepath.Dir(origin.FragmentPath) != r.Scope().TransientDir() {
+		return false
+	}
+	have, err := os.ReadFile(r.dropInPath(spec.Name, false))
+	return err == nil && bytes.Equal(have, dropIn)
 }
 
 // ProgramRan tells a program that was executed and ended from one systemd

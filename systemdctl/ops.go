@@ -213,7 +213,16 @@ type StopOptions struct {
 	Timeout time.Duration
 	// Force sends SIGKILL to every process at once.
 	Force bool
+	// Unload also waits, briefly, until the manager has unloaded the unit,
+	// so that a transient unit of the name can be made again: a unit it
+	// triggered as it ended (OnSuccess=) keeps it loaded until that unit's
+	// start job has run, one turn of the manager's loop later. A unit other
+	// units name stays loaded: the wait gives up after unloadWait.
+	Unload bool
 }
+
+// unloadWait bounds StopOptions.Unload.
+const unloadWait = 200 * time.Millisecond
 
 // Stopped is how a stop ended.
 type Stopped struct {
@@ -330,26 +339,12 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 			return out, err
 		}
 	}
+	if opt.Unload {
+		uctx, cancel := context.WithTimeout(ctx, unloadWait)
+		defer cancel()
+		w.WaitRemoved(uctx)
+	}
 	return out, nil
-}
-
-// WaitUnloaded waits up to timeout until the manager has unloaded unit, and
-// says whether it has: a unit that ended stays loaded while a unit it
-// triggered (OnSuccess=, OnFailure=) has its start job pending.
-func (m *Manager) WaitUnloaded(ctx context.Context, unit string, timeout time.Duration) bool {
-	w, err := m.Watch(ctx, unit)
-	if err != nil {
-		w.Close()
-		return false
-	}
-	defer w.Close()
-	if cur, err := m.Brief(ctx, unit); err != nil || !cur.Loaded() {
-		return err == nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	_, err = w.Wait(ctx, func(st State, _ map[uint32]string) bool { return st.Gone })
-	return err == nil
 }
 
 // Kill sends sig to every process of the unit; no job, returns at once.

@@ -33,6 +33,7 @@ type Watch struct {
 	ended   State             // the last state seen with its main process's end
 	changes uint64            // updates so far
 	jobs    map[uint32]string // finished job id → result
+	removed bool              // the manager unloaded the unit (UnitRemoved)
 	notify  chan struct{}     // closed and replaced on every change
 	lost    int               // generation of a connection that dropped, 0 if none
 }
@@ -135,6 +136,24 @@ func (w *Watch) wait(ctx context.Context, cond func(State, map[uint32]string) bo
 		case <-ch:
 		case <-ctx.Done():
 			return st, ctx.Err()
+		}
+	}
+}
+
+// WaitRemoved waits until the manager has unloaded the unit since the
+// Watch began, or ctx ends.
+func (w *Watch) WaitRemoved(ctx context.Context) error {
+	for {
+		w.mu.Lock()
+		removed, ch := w.removed, w.notify
+		w.mu.Unlock()
+		if removed {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }
@@ -256,7 +275,7 @@ func (m *Manager) route(signals chan *dbus.Signal, gen int) {
 			if dbus.Store(s.Body, &unit, &path) != nil {
 				continue
 			}
-			m.each(path, func(w *Watch) { w.update(func() { w.state.Gone = true }) })
+			m.each(path, func(w *Watch) { w.update(func() { w.removed = true }) })
 		case "org.freedesktop.systemd1.Manager.JobRemoved":
 			var (
 				id     uint32

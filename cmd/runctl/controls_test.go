@@ -438,6 +438,23 @@ func TestAfter(t *testing.T) {
 		t.Fatalf("restart: %v", r)
 	}
 	check("after restart")
+	// The earlier run stays loaded while the later one names it: its
+	// restart, and its stop and start, still bring it back.
+	old := mainPID(t, a)
+	if r := runctl(t, "restart", a); r.code != 0 {
+		t.Fatalf("restart of the run named by --after: %v", r)
+	}
+	if pid := mainPID(t, a); pid == 0 || pid == old {
+		t.Errorf("restart of %s: pid %d, was %d", a, pid, old)
+	}
+	for _, verb := range []string{"stop", "start"} {
+		if r := runctl(t, verb, a); r.code != 0 {
+			t.Fatalf("%s of the run named by --after: %v", verb, r)
+		}
+	}
+	if pid := mainPID(t, a); pid == 0 {
+		t.Errorf("%s is not running after stop and start", a)
+	}
 	for _, n := range []string{a, b} {
 		if r := runctl(t, "enable", n); r.code != 0 {
 			t.Fatalf("enable: %v", r)
