@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -254,7 +253,7 @@ func tagRuns(results []fleet.Result) {
 // status as one table with a HOST column, other verbs one line per host;
 // hosts that did not succeed, then the summary.
 func printFleet(w io.Writer, verb string, results []fleet.Result) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	if verb == "ls" || verb == "status" {
 		fmt.Fprintln(tw, "HOST\tNAME\tSTATE\tPID\tUPTIME\tCOMMAND")
 		for _, r := range results {

@@ -1,11 +1,11 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/runctl/runctl/runs"
@@ -22,10 +22,11 @@ func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
 		return err
 	}
 	if c.Quiet {
+		w := bufio.NewWriter(out.Stdout)
 		for _, r := range list {
-			fmt.Fprintln(out.Stdout, r.Name)
+			fmt.Fprintln(w, r.Name)
 		}
-		return nil
+		return w.Flush()
 	}
 	if out.JSON {
 		if list == nil {
@@ -37,7 +38,7 @@ func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
 		fmt.Fprintf(out.Stdout, "no runs (start one with: runctl run -d -- CMD [ARG...])\n")
 		return nil
 	}
-	tw := tabwriter.NewWriter(out.Stdout, 0, 0, 2, ' ', 0)
+	tw := newTable(out.Stdout)
 	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESTARTS\tBOOT\tCOMMAND")
 	for _, r := range list {
 		pid, up := pidUptime(r)
