@@ -46,6 +46,13 @@ type cycleOptions struct {
 	Force   bool          // SIGKILL the old instance at once
 	Watch   bool          // leave the new instance's Watch open (attached runs: no settle, they follow it)
 	Fresh   bool          // systemd has no unit of that name: nothing to stop
+	// New: runctl kept no spec of the name before, so there are no older
+	// environment files to collect (but for one a crash between Commit's
+	// renames left: the next start of the kept run collects it).
+	New bool
+	// EnvFile is the spec's environment file when the caller just put it
+	// in place; "" to check it.
+	EnvFile string
 	Settle  time.Duration // without Watch: how long settle watches the new instance
 	Stdin   *units.Stdin  // what the new instance reads (run -i)
 }
@@ -89,9 +96,11 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	}
 	// What the start needs is ready before the stop: the time between the
 	// old process's end and the new one's start is the run's downtime.
-	envFile, err := r.Store.EnsureEnvFile(spec)
-	if err != nil {
-		return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
+	envFile := opt.EnvFile
+	if envFile == "" {
+		if envFile, err = r.Store.EnsureEnvFile(spec); err != nil {
+			return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
+		}
 	}
 	props, enabled := units.Properties(spec, envFile, r.recorder()), r.enabled(spec.Name)
 	if opt.Stdin != nil {
@@ -245,7 +254,9 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		return res, w, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
 	}
 	res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), fmt.Sprintf("pid %d, invocation %s", st.MainPID, st.InvocationID)})
-	r.Store.Collect(spec) // environment files of earlier specs: no unit names them now
+	if !opt.New {
+		r.Store.Collect(spec) // environment files of earlier specs: no unit names them now
+	}
 	if opt.Watch {
 		return res, w, nil
 	}

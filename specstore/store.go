@@ -197,6 +197,10 @@ func (p *Pending) Commit() (durable func() error, err error) {
 	return func() error { return <-synced }, nil
 }
 
+// EnvFile is the environment file the spec names, in place once Commit
+// returned.
+func (p *Pending) EnvFile() string { return p.envPath }
+
 // Abort removes what Prepare wrote.
 func (p *Pending) Abort() {
 	for _, f := range []string{p.envTmp, p.specTmp} {
