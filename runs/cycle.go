@@ -156,7 +156,14 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 
 	t := time.Now()
 	start := func() (systemdctl.State, *systemdctl.Watch, error) {
-		return m.StartTransientWatch(ctx, unit, props)
+		// The drop-in is written while the start job runs: now that the
+		// unit of the name exists, the manager will not delete it with
+		// an earlier one.
+		return m.StartTransientWatch(ctx, unit, props, func() {
+			if err := r.writeUnitData(r.dropInPath(spec.Name, false), dropIn); err != nil {
+				r.Log.Warn().Err(err).Msgf("without its drop-in, systemd would alter %s's command after a daemon-reload", spec.Name)
+			}
+		})
 	}
 	if enabled {
 		// An enabled run is its unit file: keep the file in step with the
@@ -230,13 +237,6 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		held = false
 	}
 	var je *systemdctl.JobError
-	if !enabled && (err == nil || errors.As(err, &je)) {
-		// Now that the unit of the name exists, the manager will not
-		// delete it with an earlier one.
-		if err := r.writeUnitData(r.dropInPath(spec.Name, false), dropIn); err != nil {
-			r.Log.Warn().Err(err).Msgf("without its drop-in, systemd would alter %s's command after a daemon-reload", spec.Name)
-		}
-	}
 	res.PID, res.InvocationID = st.MainPID, st.InvocationID
 	switch {
 	case errors.As(err, &je) && spec.Notify && st.Result == "timeout":

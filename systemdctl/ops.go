@@ -36,15 +36,16 @@ var Crashpoint = func(point string) {}
 // StartTransient creates and starts a transient unit and waits for its start
 // job. With Type=exec, "done" means the program was executed.
 func (m *Manager) StartTransient(ctx context.Context, unit string, props []sd.Property) (State, error) {
-	st, w, err := m.StartTransientWatch(ctx, unit, props)
+	st, w, err := m.StartTransientWatch(ctx, unit, props, nil)
 	w.Close()
 	return st, err
 }
 
 // StartTransientWatch is StartTransient that leaves the unit's Watch open,
-// following the new instance from before it existed.
-func (m *Manager) StartTransientWatch(ctx context.Context, unit string, props []sd.Property) (State, *Watch, error) {
-	return m.startWatch(ctx, unit, func() (uint32, error) {
+// following the new instance from before it existed. made, if not nil,
+// runs once the unit exists, while the start job runs.
+func (m *Manager) StartTransientWatch(ctx context.Context, unit string, props []sd.Property, made func()) (State, *Watch, error) {
+	return m.startWatch(ctx, unit, made, func() (uint32, error) {
 		var aux []struct {
 			Name  string
 			Props []sd.Property
@@ -56,7 +57,7 @@ func (m *Manager) StartTransientWatch(ctx context.Context, unit string, props []
 // StartWatch starts a unit systemd loads from its unit file (an enabled
 // run) and waits for the start job, leaving the Watch open.
 func (m *Manager) StartWatch(ctx context.Context, unit string) (State, *Watch, error) {
-	return m.startWatch(ctx, unit, func() (uint32, error) {
+	return m.startWatch(ctx, unit, nil, func() (uint32, error) {
 		return m.enqueue(ctx, "StartUnit", unit, "replace")
 	})
 }
@@ -66,7 +67,7 @@ func (m *Manager) StartWatch(ctx context.Context, unit string) (State, *Watch, e
 // a start, the manager cannot unload the unit in between (a transient unit
 // would then be gone). The stop escalates at the unit's own TimeoutStopSec.
 func (m *Manager) RestartWatch(ctx context.Context, unit string) (State, *Watch, error) {
-	return m.startWatch(ctx, unit, func() (uint32, error) {
+	return m.startWatch(ctx, unit, nil, func() (uint32, error) {
 		return m.enqueue(ctx, "RestartUnit", unit, "replace")
 	})
 }
@@ -100,7 +101,7 @@ func jobID(job dbus.ObjectPath) (uint32, error) {
 	return uint32(id), nil
 }
 
-func (m *Manager) startWatch(ctx context.Context, unit string, enqueue func() (uint32, error)) (State, *Watch, error) {
+func (m *Manager) startWatch(ctx context.Context, unit string, made func(), enqueue func() (uint32, error)) (State, *Watch, error) {
 	w, err := m.Watch(ctx, unit)
 	if err != nil {
 		return State{Unit: unit}, w, err
@@ -119,6 +120,14 @@ func (m *Manager) startWatch(ctx context.Context, unit string, enqueue func() (u
 		return State{Unit: unit}, w, wrap(err, "")
 	}
 	Crashpoint("start-enqueued")
+	if made != nil {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			made()
+		}()
+		defer func() { <-done }()
+	}
 	res, st, err := w.WaitJob(ctx, id, "start")
 	if err != nil {
 		return st, w, err
