@@ -39,10 +39,28 @@ func (r *Runs) Stop(ctx context.Context, name string, timeout time.Duration, for
 func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, force bool) (Stopped, error) {
 	unit := units.UnitName(name)
 	res := Stopped{Name: name, Unit: unit}
-	held := r.holdRecorder(name)
+	held, enabled := r.holdRecorder(name), r.enabled(name)
+	var recorders []*systemdctl.Watch
+	if held && enabled {
+		// Someone else may start an enabled run next (systemctl, a group
+		// member, the boot): its marker goes once the recorder skipped
+		// this end, as the recorder's unit unloads.
+		ok, failed := r.recorder().Triggers(name)
+		for _, u := range []string{ok, failed} {
+			w, _ := r.Manager.Watch(ctx, u)
+			recorders = append(recorders, w)
+			defer w.Close()
+		}
+	}
 	out, err := r.Manager.Stop(ctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: force})
-	if held && (err != nil || !out.Before.Running()) {
+	switch {
+	case held && (err != nil || !out.Before.Running()):
 		r.releaseRecorder(name) // nothing of runctl's to record
+	case recorders != nil:
+		defer func() {
+			waitAny(ctx, recorderWait, recorders)
+			r.releaseRecorder(name)
+		}()
 	}
 	res.WasState, res.Ended, res.Result = out.Before.ActiveState, out.After.Ended(), out.After.Result
 	res.Escalated, res.TookSec = out.Escalated, out.Took.Seconds()
@@ -58,7 +76,7 @@ func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, for
 	if out.Before.Running() && held {
 		r.recordStop(name, out.After)
 	}
-	if r.enabled(name) {
+	if enabled {
 		// A later start by name (a group member's restart, systemctl
 		// start) must find the unit file, not a transient instance.
 		if err := r.loadUnitFile(ctx, name, false); err != nil {
@@ -66,4 +84,21 @@ func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, for
 		}
 	}
 	return res, nil
+}
+
+// recorderWait bounds how long stop waits for a skipped recorder.
+const recorderWait = 200 * time.Millisecond
+
+// waitAny waits up to limit until one of the watched units unloads.
+func waitAny(ctx context.Context, limit time.Duration, ws []*systemdctl.Watch) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	done := make(chan struct{}, len(ws))
+	for _, w := range ws {
+		go func() {
+			w.WaitRemoved(ctx)
+			done <- struct{}{}
+		}()
+	}
+	<-done
 }

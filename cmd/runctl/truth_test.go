@@ -5,6 +5,7 @@ package main
 // or runctl restarts.
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -261,6 +262,28 @@ func TestStopSpawnsNoRecorder(t *testing.T) {
 		return strings.Contains(inside(t, "journalctl", "-o", "cat", "_PID=1", "UNIT="+recorder), "skipped because of an unmet condition check")
 	}, "the recorder "+recorder+" held off")
 	checkLastExit(t, name, "stopped by runctl")
+}
+
+// After runctl stopped an enabled run, an instance someone else starts
+// (systemctl start, a group member, the boot) has its end recorded again.
+func TestLastExitAfterOthersStart(t *testing.T) {
+	name := runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
+	flag := "/run/" + name + ".quit"
+	if r := runctl(t, "run", "-d", "--settle=0", "--enable", "-n", name, "--", "sh", "-c", "while [ ! -e "+flag+" ]; do sleep 0.05; done; exit 0"); r.code != 0 {
+		t.Fatal(r)
+	}
+	if r := runctl(t, "stop", name); r.code != 0 {
+		t.Fatal(r)
+	}
+	checkLastExit(t, name, "stopped by runctl")
+	inside(t, "systemctl", "start", "runctl-"+name+".service")
+	t.Cleanup(func() { sb.Command(context.Background(), "rm", "-f", flag).Run() })
+	inside(t, "touch", flag)
+	waitFor(t, func() bool {
+		got, ok := lsRunNamed(t, name)
+		return ok && got.LastExit == "exit status 0"
+	}, "last_exit of the instance systemctl started")
 }
 
 // checkLastExit checks what ls --json, ls and status say of how a stopped
