@@ -18,7 +18,7 @@ const specDir = "/var/lib/runctl/runs"
 type config struct {
 	quick      bool
 	reps       int   // per comparison
-	fastReps   int   // for the commands that take a few ms and need no setup
+	fastReps   int   // for the commands whose spread needs more samples (3x)
 	warmup     int   // rounds run first and not kept
 	sizes      []int // numbers of runs to list, smallest first
 	statusSize int   // number of runs given to status
@@ -78,7 +78,7 @@ func runAll(cfg config) (*Results, error) {
 	if res.Machine, err = machineInfo(r); err != nil {
 		return nil, err
 	}
-	progress("%s, %s, %d CPUs; %d repetitions (%d for the fast commands)",
+	progress("%s, %s, %d CPUs; %d repetitions (%d for the commands with many)",
 		res.Machine.Runctl, res.Machine.Systemd, res.Machine.NProc, cfg.reps, cfg.fastReps)
 
 	start, err := b.start()

@@ -46,7 +46,7 @@ func (b *bench) start() (Comparison, error) {
 		},
 		clean: func(i int) error { return b.stopUnit(refUnit("run", i)) },
 	}
-	return b.compare("run", "start a run", b.cfg.reps, 1.0, a, ref)
+	return b.compare("run", "start a run", b.cfg.fastReps, 1.0, a, ref)
 }
 
 // startExt4: run -d with runctl's store on ext4 over a loop device (its
@@ -70,7 +70,7 @@ func (b *bench) startExt4(store string) (Comparison, error) {
 		},
 		clean: func(i int) error { return b.stopUnit(refUnit("run4", i)) },
 	}
-	c, err := b.compare("run-ext4", "start a run, store on ext4", b.cfg.reps, 1.0, a, ref)
+	c, err := b.compare("run-ext4", "start a run, store on ext4", b.cfg.fastReps, 1.0, a, ref)
 	c.Note = "runctl's store on ext4 over a loop device whose file is on the host's disk: the fsyncs of the durable spec reach the disk"
 	return c, err
 }
@@ -148,7 +148,7 @@ func (b *bench) stop() (Comparison, error) {
 		setup: func(i int) error { return b.startRef(refUnit("stop", i), sleeper...) },
 		argv:  func(i int) []string { return []string{"systemctl", "stop", refUnit("stop", i)} },
 	}
-	return b.compare("stop", "stop a run", b.cfg.reps, 1.0, a, ref)
+	return b.compare("stop", "stop a run", b.cfg.fastReps, 1.0, a, ref)
 }
 
 // stopLatency: how long after the run's main process exited the stop

@@ -199,7 +199,7 @@ func machineLine(res *Results) string {
 }
 
 func repsLine(res *Results) string {
-	s := fmt.Sprintf("%d repetitions per comparison (%d for the fast commands: restart, --version, ls below the largest size), runctl and the reference interleaved (which goes first alternates), each after %s idle, after %d warm-up rounds that are not kept",
+	s := fmt.Sprintf("%d repetitions per comparison (%d for start, stop, restart, restart downtime, --version and ls below the largest size: their spread needs them), runctl and the reference interleaved (which goes first alternates), each after %s idle, after %d warm-up rounds that are not kept",
 		res.Reps, 3*res.Reps, res.Gap, res.Warmup)
 	if res.Quick {
 		s += ". SMOKE RUN (-quick): small sizes, few repetitions, not for comparison"
