@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -61,6 +62,27 @@ func TestUserManager(t *testing.T) {
 	}
 	if r := asUser(t, "robot", env, "stop", "mine"); r.code != 0 {
 		t.Fatalf("stop as a user: %v", r)
+	}
+	// How user runs ended is recorded in the user's own folders: the
+	// recorder's templates and markers under $XDG_RUNTIME_DIR (%t).
+	if r := asUser(t, "robot", env, "run", "-d", "--settle=0", "-n", "done", "--", "sh", "-c", "exit 0"); r.code != 0 {
+		t.Fatalf("run as a user: %v", r)
+	}
+	for name, want := range map[string]string{"mine": "stopped by runctl", "done": "exit status 0"} {
+		waitFor(t, func() bool {
+			var list []struct {
+				Name, State string
+				LastExit    string `json:"last_exit"`
+			}
+			r := asUser(t, "robot", env, "--json", "ls")
+			json.Unmarshal([]byte(r.stdout), &list)
+			for _, run := range list {
+				if run.Name == name {
+					return run.State == "stopped" && run.LastExit == want
+				}
+			}
+			return false
+		}, "last_exit "+want+" of the user run "+name)
 	}
 	// The system manager knows nothing of it.
 	if u := runctlUnits(t); strings.Contains(u, "runctl-mine") {
