@@ -46,10 +46,12 @@ type cycleOptions struct {
 	Force   bool          // SIGKILL the old instance at once
 	Watch   bool          // leave the new instance's Watch open (attached runs: no settle, they follow it)
 	Fresh   bool          // systemd has no unit of that name: nothing to stop
-	// New: runctl kept no spec of the name before, so there are no older
-	// environment files to collect (but for one a crash between Commit's
-	// renames left: the next start of the kept run collects it).
-	New bool
+	// Collect: the spec's environment may differ from the one the run's
+	// earlier units named (run --replace, restart --update-env), so the
+	// older environment files go once the new unit runs. Otherwise there
+	// are none, but for one a crash between Commit's renames left, which
+	// the next of those removes, or rm.
+	Collect bool
 	// EnvFile is the spec's environment file when the caller just put it
 	// in place; "" to check it.
 	EnvFile string
@@ -254,7 +256,7 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		return res, w, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
 	}
 	res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), fmt.Sprintf("pid %d, invocation %s", st.MainPID, st.InvocationID)})
-	if !opt.New {
+	if opt.Collect {
 		r.Store.Collect(spec) // environment files of earlier specs: no unit names them now
 	}
 	if opt.Watch {

@@ -60,7 +60,7 @@ func (r *Runs) Restart(ctx context.Context, name string, opt RestartOptions) (Cy
 			return Cycle{Name: name, Environment: env}, r.permissionHint(fmt.Errorf("cannot keep the run's new environment: %w; the running instance was left alone", err))
 		}
 	}
-	res, _, err := r.cycle(ctx, spec, cycleOptions{Timeout: opt.Timeout, Force: opt.Force, Settle: opt.Settle})
+	res, _, err := r.cycle(ctx, spec, cycleOptions{Timeout: opt.Timeout, Force: opt.Force, Settle: opt.Settle, Collect: opt.Environ != nil})
 	if err != nil && opt.Environ != nil {
 		// The new environment is kept only by a restart that used it.
 		if rerr := r.Store.Save(&old); rerr != nil {

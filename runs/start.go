@@ -127,7 +127,7 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 		res.Enabled = r.unitFile(spec.Name)
 	}
 	var w *systemdctl.Watch
-	res.Cycle, w, err = r.cycle(ctx, spec, cycleOptions{Watch: opt.Attach, Fresh: !cur.Loaded(), New: fresh, EnvFile: prep.pending.EnvFile(), Settle: opt.Settle, Stdin: opt.Stdin})
+	res.Cycle, w, err = r.cycle(ctx, spec, cycleOptions{Watch: opt.Attach, Fresh: !cur.Loaded(), Collect: !fresh, EnvFile: prep.pending.EnvFile(), Settle: opt.Settle, Stdin: opt.Stdin})
 	if errors.Is(err, ErrTaken) && fresh {
 		r.Store.Remove(spec.Name) // nothing of runctl's was there: leave nothing
 	}
