@@ -65,7 +65,7 @@ func TestUserManager(t *testing.T) {
 	}
 	// How user runs ended is recorded in the user's own folders: the
 	// recorder's templates and markers under $XDG_RUNTIME_DIR (%t).
-	if r := asUser(t, "robot", env, "run", "-d", "--settle=0", "-n", "done", "--", "sh", "-c", "exit 0"); r.code != 0 {
+	if r := asUser(t, "robot", env, "run", "-d", "--settle=0", "-n", "done", "--", "sh", "-c", "sleep 0.2; exit 0"); r.code != 0 {
 		t.Fatalf("run as a user: %v", r)
 	}
 	for name, want := range map[string]string{"mine": "stopped by runctl", "done": "exit status 0"} {
