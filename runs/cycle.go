@@ -232,12 +232,11 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 			return res, nil, fmt.Errorf("%w: %s is defined outside runctl (a unit file of its own, or another tool's unit); choose another name with -n", ErrTaken, unit)
 		}
 	}
-	if held {
-		// The unit was made again: the old one, and its recorder's
-		// start job, are over.
-		r.releaseRecorder(spec.Name)
-		held = false
-	}
+	// The unit was made again: the old one, and its recorder's start job,
+	// are over. A marker left by an earlier stop (runctl stop, or a runctl
+	// killed mid-restart) goes too, so the new instance's end is recorded.
+	r.releaseRecorder(spec.Name)
+	held = false
 	var je *systemdctl.JobError
 	res.PID, res.InvocationID = st.MainPID, st.InvocationID
 	switch {

@@ -48,9 +48,9 @@ func (r *Runs) marker(name string) string {
 // holdRecorder keeps the run's recorder from recording the stop runctl is
 // about to make, so the stop costs no process in PID 1, and says whether it
 // could. The recorder runs only once the stop job is over, so the marker
-// goes later: when runctl made the unit again (the recorder's unit keeps
-// the run's loaded until its job has run), or, for an enabled run that
-// someone else may start next, when the recorder's unit unloads.
+// goes later: when runctl next makes or starts the unit (the recorder's
+// unit keeps the run's loaded until its job has run), or, for an enabled
+// run that someone else may start next, when the recorder's unit unloads.
 func (r *Runs) holdRecorder(name string) bool {
 	p := r.marker(name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

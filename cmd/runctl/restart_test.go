@@ -166,6 +166,10 @@ func TestRestartRecoversFromCrash(t *testing.T) {
 			if n := countProcs(t, "sleep", "1000", name); n != 1 {
 				t.Fatalf("%d instances after recovery, want 1", n)
 			}
+			// The crashed stop's hold on the exit recorder is gone.
+			if m := strings.TrimSpace(inside(t, "sh", "-c", "ls /run/runctl/*/"+name+".stopping 2>/dev/null || true")); m != "" {
+				t.Fatalf("after recovery the recorder is still held off: %s", m)
+			}
 		})
 	}
 }

@@ -264,6 +264,36 @@ func TestStopSpawnsNoRecorder(t *testing.T) {
 	checkLastExit(t, name, "stopped by runctl")
 }
 
+// After runctl stopped a run, the instance runctl starts next has its end
+// recorded again, whether the stopped unit was collected (start, run
+// --replace) or not.
+func TestLastExitAfterStopAndStart(t *testing.T) {
+	name := runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
+	flag := "/run/" + name + ".quit"
+	t.Cleanup(func() { sb.Command(context.Background(), "rm", "-f", flag).Run() })
+	argv := []string{"sh", "-c", "while [ ! -e " + flag + " ]; do sleep 0.05; done; exit 0"}
+	for _, start := range [][]string{{"start", "--settle=0", name}, append([]string{"run", "-d", "--settle=0", "--replace", "-n", name, "--"}, argv...)} {
+		if r := runctl(t, append([]string{"run", "-d", "--settle=0", "--replace", "-n", name, "--"}, argv...)...); r.code != 0 {
+			t.Fatal(r)
+		}
+		if r := runctl(t, "stop", name); r.code != 0 {
+			t.Fatal(r)
+		}
+		checkLastExit(t, name, "stopped by runctl")
+		inside(t, "rm", "-f", flag)
+		if r := runctl(t, start...); r.code != 0 {
+			t.Fatalf("%q: %v", start, r)
+		}
+		inside(t, "touch", flag)
+		waitFor(t, func() bool {
+			got, ok := lsRunNamed(t, name)
+			return ok && got.LastExit == "exit status 0"
+		}, fmt.Sprintf("last_exit of the instance %q started", start))
+		inside(t, "rm", "-f", flag)
+	}
+}
+
 // After runctl stopped an enabled run, an instance someone else starts
 // (systemctl start, a group member, the boot) has its end recorded again.
 func TestLastExitAfterOthersStart(t *testing.T) {
