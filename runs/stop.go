@@ -58,7 +58,7 @@ func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, for
 		r.releaseRecorder(name) // nothing of runctl's to record
 	case recorders != nil:
 		defer func() {
-			waitAny(ctx, recorderWait, recorders)
+			systemdctl.WaitRemoved(ctx, systemdctl.UnloadWait, recorders...)
 			r.releaseRecorder(name)
 		}()
 	}
@@ -84,21 +84,4 @@ func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, for
 		}
 	}
 	return res, nil
-}
-
-// recorderWait bounds how long stop waits for a skipped recorder.
-const recorderWait = 200 * time.Millisecond
-
-// waitAny waits up to limit until one of the watched units unloads.
-func waitAny(ctx context.Context, limit time.Duration, ws []*systemdctl.Watch) {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	done := make(chan struct{}, len(ws))
-	for _, w := range ws {
-		go func() {
-			w.WaitRemoved(ctx)
-			done <- struct{}{}
-		}()
-	}
-	<-done
 }

@@ -226,12 +226,13 @@ type StopOptions struct {
 	// so that a transient unit of the name can be made again: a unit it
 	// triggered as it ended (OnSuccess=) keeps it loaded until that unit's
 	// start job has run, one turn of the manager's loop later. A unit other
-	// units name stays loaded: the wait gives up after unloadWait.
+	// units name stays loaded: the wait gives up after UnloadWait.
 	Unload bool
 }
 
-// unloadWait bounds StopOptions.Unload.
-const unloadWait = 200 * time.Millisecond
+// UnloadWait bounds the waits for a unit to unload (WaitRemoved), which
+// take one turn of the manager's loop, normally.
+const UnloadWait = 200 * time.Millisecond
 
 // Stopped is how a stop ended.
 type Stopped struct {
@@ -349,9 +350,7 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 		}
 	}
 	if opt.Unload {
-		uctx, cancel := context.WithTimeout(ctx, unloadWait)
-		defer cancel()
-		w.WaitRemoved(uctx)
+		WaitRemoved(ctx, UnloadWait, w)
 	}
 	return out, nil
 }

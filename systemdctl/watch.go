@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
@@ -140,20 +141,34 @@ func (w *Watch) wait(ctx context.Context, cond func(State, map[uint32]string) bo
 	}
 }
 
-// WaitRemoved waits until the manager has unloaded the unit since the
-// Watch began, or ctx ends.
-func (w *Watch) WaitRemoved(ctx context.Context) error {
+// WaitRemoved waits until the manager has unloaded the unit of one of ws
+// since its Watch began, for at most limit: a unit that something else
+// still names stays loaded.
+func WaitRemoved(ctx context.Context, limit time.Duration, ws ...*Watch) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	done := make(chan struct{}, len(ws))
+	for _, w := range ws {
+		go func() {
+			w.waitRemoved(ctx)
+			done <- struct{}{}
+		}()
+	}
+	<-done
+}
+
+func (w *Watch) waitRemoved(ctx context.Context) {
 	for {
 		w.mu.Lock()
 		removed, ch := w.removed, w.notify
 		w.mu.Unlock()
 		if removed {
-			return nil
+			return
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return ctx.Err()
+			return
 		}
 	}
 }
