@@ -207,12 +207,7 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 			return res, nil, fmt.Errorf("%s was started by someone else meanwhile; runctl ls shows it", spec.Name)
 		}
 		_ = m.ResetFailed(ctx, unit)
-		if !enabled && r.stillLoaded(ctx, spec, cur, dropIn) {
-			// Kept loaded as it stopped (another run names it in --after,
-			// or its recorder has not run yet), with this very spec: its
-			// start by name runs exactly what a new unit would.
-			start = func() (systemdctl.State, *systemdctl.Watch, error) { return m.StartWatch(ctx, unit) }
-		}
+		byName := !enabled && r.stillLoaded(ctx, spec, cur, dropIn)
 		if need, _ := m.NeedsReload(ctx, unit); need {
 			// Still loaded from a unit file since removed (a disable cut
 			// short before its reload, its boot link keeping it loaded).
@@ -220,7 +215,19 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 				return res, nil, err
 			}
 		}
-		st, w, err = start()
+		if byName {
+			// Kept loaded as it stopped (another run names it in --after,
+			// or its recorder has not run yet), with this very spec: its
+			// start by name runs exactly what a new unit would.
+			beforeStartByName()
+			st, w, err = m.StartWatch(ctx, unit)
+			if errors.Is(err, systemdctl.ErrNotLoaded) {
+				w.Close() // unloaded meanwhile: make it anew
+				st, w, err = start()
+			}
+		} else {
+			st, w, err = start()
+		}
 		if errors.Is(err, systemdctl.ErrUnitExists) {
 			w.Close()
 			// runctl's drop-in must not change that unit: gone, and
@@ -276,6 +283,10 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	}
 	return res, w, err
 }
+
+// beforeStartByName lets a test unload the unit between stillLoaded and
+// the start by name, as the manager may.
+var beforeStartByName = func() {}
 
 // stillLoaded says whether the stopped unit the manager keeps loaded is
 // the run's own transient unit made from spec: its Description and the

@@ -180,6 +180,46 @@ func TestRestartKeepsTheOldInstanceWhenTheExecutableIsGone(t *testing.T) {
 	}
 }
 
+// A stopped unit kept loaded (another run names it in --after) is started
+// by name; when the manager unloads it just before that start, the run is
+// made anew instead of failing with "unit not loaded".
+func TestStartWhenTheKeptUnitUnloadsMeanwhile(t *testing.T) {
+	r := newRuns(t)
+	a := spec(t, "sleep", "1000")
+	start(t, r, a)
+	b := spec(t, "sleep", "1000")
+	b.After = []string{a.Name}
+	start(t, r, b)
+	if _, err := r.Stop(t.Context(), a.Name, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	unit := units.UnitName(a.Name)
+	if st, _ := r.Manager.Brief(t.Context(), unit); !st.Loaded() {
+		t.Fatalf("%s was unloaded although %s names it in --after", unit, b.Name)
+	}
+	unloaded := false
+	beforeStartByName = func() {
+		if err := r.Remove(t.Context(), b.Name, true); err != nil {
+			t.Errorf("Remove %s: %v", b.Name, err)
+		}
+		for range 100 {
+			if st, _ := r.Manager.Brief(t.Context(), unit); !st.Loaded() {
+				unloaded = true
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	t.Cleanup(func() { beforeStartByName = func() {} })
+	res := start(t, r, a)
+	if !unloaded {
+		t.Fatalf("%s stayed loaded after %s was removed; the test did not reach the race", unit, b.Name)
+	}
+	if got := cmdline(t, res.PID); !slicesEqual(got, a.Argv) {
+		t.Fatalf("after the start the program runs %q", got)
+	}
+}
+
 func TestListAndMostRecent(t *testing.T) {
 	r := newRuns(t)
 	var names []string
