@@ -163,14 +163,20 @@ func TestParallelRestartsLeaveOneInstance(t *testing.T) {
 // A restart whose executable is gone stops nothing.
 func TestRestartKeepsTheOldInstanceWhenTheExecutableIsGone(t *testing.T) {
 	r := newRuns(t)
+	// A copy of sleep, not a script: the shell would open a script by its
+	// path after Type=exec's start returns, and meet it removed.
 	exe := filepath.Join(shared, fmt.Sprintf("prog-%d", seq.Add(1)))
-	if err := os.WriteFile(exe, []byte("#!/bin/sh\nexec sleep 1000\n"), 0o755); err != nil {
+	sleep, err := os.ReadFile("/bin/sleep")
+	if err != nil {
 		t.Fatal(err)
 	}
-	s := spec(t, exe)
+	if err := os.WriteFile(exe, sleep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := spec(t, exe, "1000")
 	first := start(t, r, s)
 	os.Remove(exe)
-	_, err := r.Restart(t.Context(), s.Name, RestartOptions{})
+	_, err = r.Restart(t.Context(), s.Name, RestartOptions{})
 	if err == nil || !strings.Contains(err.Error(), "is gone") || !strings.Contains(err.Error(), "left alone") {
 		t.Fatalf("Restart = %v; want the executable named gone and the instance left alone", err)
 	}
