@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/runctl/runctl/systemdctl"
@@ -122,6 +124,14 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 		}
 	}
+	if !enabled && !opt.Fresh && !r.sameDropIn(spec.Name, dropIn) {
+		// A unit that another run names in --after stays loaded, as it
+		// was made, once stopped: a new command or environment could
+		// not start, and nothing would run.
+		if by := r.keptBy(ctx, spec.Name); len(by) > 0 {
+			return res, nil, fmt.Errorf("cannot start %s with a changed command or environment while %s, which names it in --after, is loaded: systemd keeps %s as it was made until then; stop %s first (the running instance was left alone)", spec.Name, strings.Join(by, ", "), unit, strings.Join(by, ", "))
+		}
+	}
 	held := false
 	defer func() {
 		if held {
@@ -207,7 +217,8 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 			return res, nil, fmt.Errorf("%s was started by someone else meanwhile; runctl ls shows it", spec.Name)
 		}
 		_ = m.ResetFailed(ctx, unit)
-		byName := !enabled && r.stillLoaded(ctx, spec, cur, dropIn)
+		own := !enabled && r.ownTransient(ctx, spec, cur)
+		byName := own && r.sameDropIn(spec.Name, dropIn)
 		if need, _ := m.NeedsReload(ctx, unit); need {
 			// Still loaded from a unit file since removed (a disable cut
 			// short before its reload, its boot link keeping it loaded).
@@ -226,7 +237,24 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 				st, w, err = start()
 			}
 		} else {
+			if own {
+				// The run's earlier unit, made from another spec: a
+				// busy manager may not have run its recorder's job yet.
+				r.waitUnloaded(ctx, unit, unloadPatience)
+			}
 			st, w, err = start()
+			if own && errors.Is(err, systemdctl.ErrUnitExists) {
+				// A unit outside runctl names it, so it stays as it was
+				// made: that instance rather than none.
+				w.Close()
+				if st, w, err = m.StartWatch(ctx, unit); err == nil {
+					r.releaseRecorder(spec.Name)
+					held = false
+					res.PID, res.InvocationID = st.MainPID, st.InvocationID
+					res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), fmt.Sprintf("pid %d, invocation %s, as before", st.MainPID, st.InvocationID)})
+					return res, w, fmt.Errorf("cannot start %s with its changed command or environment: a unit outside runctl names %s (systemctl show -p Before,WantedBy,RequiredBy %s tells which), so systemd keeps it as it was made; it was started again as before. Stop that unit, then try again", spec.Name, unit, unit)
+				}
+			}
 		}
 		if errors.Is(err, systemdctl.ErrUnitExists) {
 			w.Close()
@@ -284,23 +312,61 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	return res, w, err
 }
 
-// beforeStartByName lets a test unload the unit between stillLoaded and
+// beforeStartByName lets a test unload the unit between sameDropIn and
 // the start by name, as the manager may.
 var beforeStartByName = func() {}
 
-// stillLoaded says whether the stopped unit the manager keeps loaded is
-// the run's own transient unit made from spec: its Description and the
-// drop-in beside its file (command, folder, environment) are spec's.
-func (r *Runs) stillLoaded(ctx context.Context, spec *units.Spec, cur systemdctl.State, dropIn []byte) bool {
+// ownTransient says whether the stopped unit the manager keeps loaded is
+// the run's own transient unit: its Description is spec's and systemd made
+// it from a StartTransientUnit call.
+func (r *Runs) ownTransient(ctx context.Context, spec *units.Spec, cur systemdctl.State) bool {
 	if !cur.Loaded() || cur.Description != spec.Description() {
 		return false
 	}
 	origin, err := r.Manager.Origin(ctx, cur.Unit)
-	if err != nil || !origin.Transient || filepath.Dir(origin.FragmentPath) != r.Scope().TransientDir() {
-		return false
-	}
-	have, err := os.ReadFile(r.dropInPath(spec.Name, false))
+	return err == nil && origin.Transient && filepath.Dir(origin.FragmentPath) == r.Scope().TransientDir()
+}
+
+// sameDropIn says whether the drop-in beside the run's transient unit
+// (command, folder, environment) is dropIn: the unit was made from that
+// spec.
+func (r *Runs) sameDropIn(name string, dropIn []byte) bool {
+	have, err := os.ReadFile(r.dropInPath(name, false))
 	return err == nil && bytes.Equal(have, dropIn)
+}
+
+// keptBy names the runs that name run name in --after and that systemd has
+// loaded: they keep its unit loaded, as it was made, after it stops.
+func (r *Runs) keptBy(ctx context.Context, name string) []string {
+	names, _ := r.Store.Names()
+	var by []string
+	for _, n := range names {
+		s, err := r.Store.Load(n)
+		if err != nil || !slices.Contains(s.After, name) {
+			continue
+		}
+		if st, err := r.Manager.Brief(ctx, units.UnitName(n)); err == nil && st.Loaded() {
+			by = append(by, n)
+		}
+	}
+	return by
+}
+
+// unloadPatience bounds the wait for a stopped unit to unload when it must
+// be made anew; a variable for tests.
+var unloadPatience = 5 * time.Second
+
+// waitUnloaded waits, at most limit, until the manager no longer has unit
+// loaded.
+func (r *Runs) waitUnloaded(ctx context.Context, unit string, limit time.Duration) {
+	w, err := r.Manager.Watch(ctx, unit)
+	if err != nil {
+		return
+	}
+	defer w.Close()
+	if cur, err := r.Manager.Brief(ctx, unit); err == nil && cur.Loaded() {
+		systemdctl.WaitRemoved(ctx, limit, w)
+	}
 }
 
 // ProgramRan tells a program that was executed and ended from one systemd

@@ -10,12 +10,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	sdbus "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
 	"github.com/rs/zerolog"
 
 	"github.com/runctl/runctl/sandbox"
@@ -223,6 +226,67 @@ func TestStartWhenTheKeptUnitUnloadsMeanwhile(t *testing.T) {
 	}
 	if got := cmdline(t, res.PID); !slicesEqual(got, a.Argv) {
 		t.Fatalf("after the start the program runs %q", got)
+	}
+}
+
+// A restart with a new environment of a run that another run names in
+// --after is refused before anything stops: systemd keeps the stopped unit
+// loaded as it was made, so the new one could not be started.
+func TestUpdateEnvOfAKeptUnitIsRefusedUpFront(t *testing.T) {
+	r := newRuns(t)
+	a := spec(t, "sleep", "1000")
+	first := start(t, r, a)
+	b := spec(t, "sleep", "1000")
+	b.After = []string{a.Name}
+	start(t, r, b)
+	_, err := r.Restart(t.Context(), a.Name, RestartOptions{Environ: []string{"PATH=/usr/bin:/bin", "NEW=1"}})
+	if err == nil || !strings.Contains(err.Error(), "while "+b.Name+", which names it in --after, is loaded") || !strings.Contains(err.Error(), "left alone") {
+		t.Fatalf("Restart --update-env = %v; want it refused, naming run %s, the instance left alone", err, b.Name)
+	}
+	st, _ := r.Manager.Unit(t.Context(), units.UnitName(a.Name))
+	if !st.Running() || st.MainPID != first.PID {
+		t.Fatalf("after the refused restart %s is %s with pid %d; want the old pid %d running", a.Name, st.ActiveState, st.MainPID, first.PID)
+	}
+	if kept, _ := r.Store.Load(a.Name); slices.Contains(kept.Env, "NEW=1") {
+		t.Fatal("the refused environment was kept")
+	}
+	if err := r.Remove(t.Context(), b.Name, true); err != nil {
+		t.Fatal(err)
+	}
+	again, err := r.Restart(t.Context(), a.Name, RestartOptions{Environ: []string{"PATH=/usr/bin:/bin", "NEW=1"}})
+	if err != nil || again.Environment != "updated" {
+		t.Fatalf("Restart --update-env once %s is gone = %+v, %v", b.Name, again, err)
+	}
+}
+
+// A unit outside runctl that names a run keeps its stopped unit loaded as
+// it was made: a restart with a new environment then cannot make the new
+// unit, and starts the earlier one again rather than leave nothing running.
+func TestUpdateEnvOfAUnitAForeignUnitNames(t *testing.T) {
+	r := newRuns(t)
+	a := spec(t, "sleep", "1000")
+	start(t, r, a)
+	unit := units.UnitName(a.Name)
+	foreign := fmt.Sprintf("foreign-%d.service", seq.Add(1))
+	if _, err := r.Manager.StartTransient(t.Context(), foreign, []sdbus.Property{
+		sdbus.PropExecStart([]string{"/bin/sleep", "1000"}, false),
+		{Name: "After", Value: dbus.MakeVariant([]string{unit})},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Manager.Stop(context.Background(), foreign, systemdctl.StopOptions{}) })
+	defer func(p time.Duration) { unloadPatience = p }(unloadPatience)
+	unloadPatience = 300 * time.Millisecond
+	res, err := r.Restart(t.Context(), a.Name, RestartOptions{Environ: []string{"PATH=/usr/bin:/bin", "NEW=1"}})
+	if err == nil || !strings.Contains(err.Error(), "a unit outside runctl names "+unit) || !strings.Contains(err.Error(), "started again as before") {
+		t.Fatalf("Restart --update-env = %v; want the change refused and the earlier unit started again", err)
+	}
+	st, _ := r.Manager.Unit(t.Context(), unit)
+	if !st.Running() || st.MainPID != res.PID || res.PID == 0 {
+		t.Fatalf("after the restart %s is %s with pid %d; want it running with the reported pid %d", unit, st.ActiveState, st.MainPID, res.PID)
+	}
+	if kept, _ := r.Store.Load(a.Name); slices.Contains(kept.Env, "NEW=1") {
+		t.Fatal("the environment the running instance does not have was kept")
 	}
 }
 
