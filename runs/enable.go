@@ -9,14 +9,13 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
-	"os/user"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/runctl/runctl/atomicfile"
+	"github.com/runctl/runctl/specstore"
 	"github.com/runctl/runctl/systemdctl"
 	"github.com/runctl/runctl/units"
 )
@@ -146,10 +145,7 @@ func fileOwner(path string) string {
 	if !ok {
 		return "owner unknown"
 	}
-	if u, err := user.LookupId(strconv.Itoa(int(st.Uid))); err == nil {
-		return "owned by " + u.Username
-	}
-	return fmt.Sprintf("owned by uid %d", st.Uid)
+	return "owned by " + specstore.UserName(st.Uid)
 }
 
 // syncUnitFile writes the run's unit file from its spec, naming envFile,

@@ -466,7 +466,7 @@ func (s Store) check() error {
 func (s Store) trustDir(d string, fi fs.FileInfo, stickyOK bool) error {
 	st := fi.Sys().(*syscall.Stat_t)
 	if int(st.Uid) != os.Geteuid() && st.Uid != 0 {
-		return s.refuse(d, "is owned by "+userName(st.Uid), "use a folder of your own")
+		return s.refuse(d, "is owned by "+UserName(st.Uid), "use a folder of your own")
 	}
 	if fi.Mode().Perm()&0o022 != 0 && !(stickyOK && fi.Mode()&fs.ModeSticky != 0) {
 		return s.refuse(d, fmt.Sprintf("can be written by other users (mode %04o)", fi.Mode().Perm()), "chmod go-w "+d)
@@ -496,7 +496,7 @@ func readTrusted(path string) ([]byte, error) {
 	case !fi.Mode().IsRegular():
 		return nil, &untrustedError{"it is not a regular file"}
 	case int(st.Uid) != os.Geteuid():
-		return nil, &untrustedError{fmt.Sprintf("it is owned by %s, not by you", userName(st.Uid))}
+		return nil, &untrustedError{fmt.Sprintf("it is owned by %s, not by you", UserName(st.Uid))}
 	case fi.Mode().Perm()&0o022 != 0:
 		return nil, &untrustedError{fmt.Sprintf("other users can write it (mode %04o)", fi.Mode().Perm())}
 	}
@@ -512,7 +512,9 @@ func openNoFollow(path string, flag int) (*os.File, error) {
 	return f, err
 }
 
-func userName(uid uint32) string {
+// UserName names uid for messages: "user NAME", or "uid N" when it has no
+// name.
+func UserName(uid uint32) string {
 	if u, err := user.LookupId(strconv.Itoa(int(uid))); err == nil {
 		return "user " + u.Username
 	}

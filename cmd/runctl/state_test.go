@@ -140,7 +140,7 @@ func TestForeignUnitFiles(t *testing.T) {
 	for _, c := range []struct{ name, file string }{{admin, adminFile}, {vendor, vendorFile}} {
 		r := runctl(t, "run", "-d", "--enable", "-n", c.name, "--", "sleep", "2000")
 		// Debian's /lib is /usr/lib: systemd names either.
-		if r.code == 0 || !strings.Contains(r.stderr, strings.TrimPrefix(c.file, "/usr")+" is a unit file runctl did not write (owned by root") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		if r.code == 0 || !strings.Contains(r.stderr, strings.TrimPrefix(c.file, "/usr")+" is a unit file runctl did not write (owned by user root") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 			t.Errorf("run --enable over %s: %v", c.file, r)
 		}
 		if got, _ := os.ReadFile(sb.Path(c.file)); string(got) != content {
