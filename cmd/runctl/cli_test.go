@@ -68,8 +68,10 @@ func TestStopSeveralNames(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "stopped "+a) || !strings.Contains(r.stdout, "stopped "+b) {
 		t.Fatalf("stop %s %s: %v", a, b, r)
 	}
-	if u := runctlUnits(t); strings.Contains(u, "runctl-"+a+".") || strings.Contains(u, "runctl-"+b+".") {
-		t.Fatalf("units left after stop:\n%s", u)
+	for _, n := range []string{a, b} {
+		if u := unitLeft(t, "runctl-"+n+"."); u != "" {
+			t.Fatalf("units left after stop:\n%s", u)
+		}
 	}
 }
 

@@ -80,7 +80,7 @@ func TestCrashPointsOfRunAndStop(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "killed by SIGKILL") || time.Since(begin) > 5*time.Second {
 			t.Fatalf("second stop: %v", r)
 		}
-		if u := runctlUnits(t); strings.Contains(u, name) {
+		if u := unitLeft(t, name); u != "" {
 			t.Fatalf("unit left:\n%s", u)
 		}
 	})

@@ -151,6 +151,24 @@ func runctlUnits(t *testing.T) string {
 	return strings.TrimSpace(inside(t, "systemctl", "list-units", "--all", "--plain", "--no-legend", "runctl-*"))
 }
 
+// unitLeft is the list of runctl units while one named by sub is still
+// loaded, for up to 5 s; "" once none is. A stopped unit stays loaded
+// until PID 1 has run its recorder's (skipped) job, as `systemctl stop`
+// leaves it too; it must not stay longer.
+func unitLeft(t *testing.T, sub string) string {
+	t.Helper()
+	var u string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if u = runctlUnits(t); !strings.Contains(u, sub) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if strings.Contains(u, sub) {
+		return u
+	}
+	return ""
+}
+
 var hostile = []string{
 	"a b", `"dq"`, "'sq'", "$HOME", "${PATH}", "%n", "%%", ";", "a;b", `back\slash`, `\n`, "trailing\\",
 	"ünïcødé ✓", "", "  ", "new\nline", "tab\there", "*", "$(id)", "`id`", "-x", "--", "=",
@@ -283,7 +301,7 @@ func TestRunForegroundStreamsAndMirrorsExit(t *testing.T) {
 	if !strings.Contains(j, "out-line") || !strings.Contains(j, "err-line") {
 		t.Fatalf("journalctl -u lacks the output:\n%s", j)
 	}
-	if u := runctlUnits(t); strings.Contains(u, name) {
+	if u := unitLeft(t, name); u != "" {
 		t.Fatalf("the failed run was left loaded:\n%s", u)
 	}
 	if r := runctl(t, "run", "-n", name, "--", "true"); r.code != 0 {
@@ -325,7 +343,7 @@ func TestRunForegroundCtrlC(t *testing.T) {
 	if !strings.Contains(errb.String(), "stopping "+name) {
 		t.Errorf("no word that the run is being stopped:\n%s", errb)
 	}
-	if u := runctlUnits(t); strings.Contains(u, name) {
+	if u := unitLeft(t, name); u != "" {
 		t.Fatalf("unit left after Ctrl-C:\n%s", u)
 	}
 }
@@ -342,7 +360,7 @@ func TestRunForegroundSecondCtrlCKills(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 128+9 {
 		t.Fatalf("after two Ctrl-C: %v, want exit 137 (killed by SIGKILL)\nstderr %s", err, errb)
 	}
-	if u := runctlUnits(t); strings.Contains(u, name) {
+	if u := unitLeft(t, name); u != "" {
 		t.Fatalf("unit left after the kill:\n%s", u)
 	}
 }
@@ -377,7 +395,7 @@ func TestStopLeavesNoProcess(t *testing.T) {
 	if left := tagged(t); len(left) != 0 {
 		t.Fatalf("processes survived the stop: %v", left)
 	}
-	if u := runctlUnits(t); strings.Contains(u, name) {
+	if u := unitLeft(t, name); u != "" {
 		t.Fatalf("unit left after stop:\n%s", u)
 	}
 }
@@ -448,7 +466,7 @@ func TestStopEscalatesAndForce(t *testing.T) {
 	if res.Ended != "killed by SIGKILL" || res.TookSec > 1 {
 		t.Fatalf("stop --force: %+v, want killed by SIGKILL at once", res)
 	}
-	if u := runctlUnits(t); strings.Contains(u, name) {
+	if u := unitLeft(t, name); u != "" {
 		t.Fatalf("killed unit left loaded (failed units must not pile up):\n%s", u)
 	}
 }

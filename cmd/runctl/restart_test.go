@@ -348,7 +348,7 @@ func TestStartStoppedAndRm(t *testing.T) {
 	if r := runctl(t, "ls"); strings.Contains(r.stdout, name+" ") {
 		t.Fatalf("the run is still listed after rm:\n%s", r.stdout)
 	}
-	if u := runctlUnits(t); strings.Contains(u, name) {
+	if u := unitLeft(t, name); u != "" {
 		t.Fatalf("unit left after rm --force:\n%s", u)
 	}
 	if r := runctl(t, "start", name); r.code == 0 || !strings.Contains(r.stderr, "knows no run") {

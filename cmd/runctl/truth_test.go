@@ -121,7 +121,7 @@ func TestAttachedRunSurvivesAutomaticRestarts(t *testing.T) {
 				t.Fatalf("try %d: no line %q:\n%v", i, want, r)
 			}
 		}
-		if u := runctlUnits(t); strings.Contains(u, "runctl-"+name+".service") {
+		if u := unitLeft(t, "runctl-"+name+".service"); u != "" {
 			t.Fatalf("try %d: the run's unit is left after runctl returned:\n%s", i, u)
 		}
 	}
@@ -179,7 +179,7 @@ func TestAttachedRunStopsOnHangup(t *testing.T) {
 	if code := exitCodeOf(err); code != 0 || !strings.Contains(errb.String(), "hangup: stopping "+name) {
 		t.Fatalf("after SIGHUP: exit %d (%v), want 0 and a word that it stops the run\nstdout %s\nstderr %s", code, err, out, errb)
 	}
-	if u := runctlUnits(t); strings.Contains(u, "runctl-"+name+".service") {
+	if u := unitLeft(t, "runctl-"+name+".service"); u != "" {
 		t.Fatalf("the run is left after SIGHUP:\n%s", u)
 	}
 }
