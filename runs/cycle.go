@@ -210,7 +210,8 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	st, w, err := start()
 	if errors.Is(err, systemdctl.ErrUnitExists) {
 		// The old unit is still loaded: its recorder's start job has not
-		// run yet, or another manager client made the unit meanwhile.
+		// run yet, another unit names it, or another manager client made
+		// the unit meanwhile.
 		w.Close()
 		cur, _ := m.Brief(ctx, unit)
 		if cur.Running() {
@@ -218,7 +219,6 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		}
 		_ = m.ResetFailed(ctx, unit)
 		own := !enabled && r.ownTransient(ctx, spec, cur)
-		byName := own && r.sameDropIn(spec.Name, dropIn)
 		if need, _ := m.NeedsReload(ctx, unit); need {
 			// Still loaded from a unit file since removed (a disable cut
 			// short before its reload, its boot link keeping it loaded).
@@ -226,35 +226,10 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 				return res, nil, err
 			}
 		}
-		if byName {
-			// Kept loaded as it stopped (another run names it in --after,
-			// or its recorder has not run yet), with this very spec: its
-			// start by name runs exactly what a new unit would.
-			beforeStartByName()
-			st, w, err = m.StartWatch(ctx, unit)
-			if errors.Is(err, systemdctl.ErrNotLoaded) {
-				w.Close() // unloaded meanwhile: make it anew
-				st, w, err = start()
-			}
+		if own {
+			st, w, err = r.startOwnLoaded(ctx, spec, dropIn, start)
 		} else {
-			if own {
-				// The run's earlier unit, made from another spec: a
-				// busy manager may not have run its recorder's job yet.
-				r.waitUnloaded(ctx, unit, unloadPatience)
-			}
 			st, w, err = start()
-			if own && errors.Is(err, systemdctl.ErrUnitExists) {
-				// A unit outside runctl names it, so it stays as it was
-				// made: that instance rather than none.
-				w.Close()
-				if st, w, err = m.StartWatch(ctx, unit); err == nil {
-					r.releaseRecorder(spec.Name)
-					held = false
-					res.PID, res.InvocationID = st.MainPID, st.InvocationID
-					res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), fmt.Sprintf("pid %d, invocation %s, as before", st.MainPID, st.InvocationID)})
-					return res, w, fmt.Errorf("cannot start %s with its changed command or environment: a unit outside runctl names %s (systemctl show -p Before,WantedBy,RequiredBy %s tells which), so systemd keeps it as it was made; it was started again as before. Stop that unit, then try again", spec.Name, unit, unit)
-				}
-			}
 		}
 		if errors.Is(err, systemdctl.ErrUnitExists) {
 			w.Close()
@@ -273,8 +248,12 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	r.releaseRecorder(spec.Name)
 	held = false
 	var je *systemdctl.JobError
+	var kept *keptError
 	res.PID, res.InvocationID = st.MainPID, st.InvocationID
 	switch {
+	case errors.As(err, &kept):
+		res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), fmt.Sprintf("pid %d, invocation %s, as made before", st.MainPID, st.InvocationID)})
+		return res, w, err
 	case errors.As(err, &je) && spec.Notify && st.Result == "timeout":
 		res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), "failed: no READY=1"})
 		return res, w, fmt.Errorf("%s did not send READY=1 within its TimeoutStartSec, so systemd stopped it (%s); see runctl logs %s", spec.Name, orDash(st.Ended()), spec.Name)
@@ -310,6 +289,48 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		res.Steps = append(res.Steps, Step{"settle", time.Since(settled).Seconds(), "still running"})
 	}
 	return res, w, err
+}
+
+// startOwnLoaded starts the run when its own transient unit is still
+// loaded though stopped, either because a busy manager has not run its
+// recorder's job yet or because another unit names it (After=, Wants=).
+// start makes the unit anew.
+func (r *Runs) startOwnLoaded(ctx context.Context, spec *units.Spec, dropIn []byte, start func() (systemdctl.State, *systemdctl.Watch, error)) (systemdctl.State, *systemdctl.Watch, error) {
+	m, unit := r.Manager, units.UnitName(spec.Name)
+	if r.sameDropIn(spec.Name, dropIn) {
+		// Made from this very spec: its start by name runs exactly what
+		// a new unit would.
+		beforeStartByName()
+		st, w, err := m.StartWatch(ctx, unit)
+		if errors.Is(err, systemdctl.ErrNotLoaded) {
+			w.Close() // unloaded meanwhile: make it anew
+			return start()
+		}
+		return st, w, err
+	}
+	// Made from another spec: it must unload first.
+	r.waitUnloaded(ctx, unit, unloadPatience)
+	st, w, err := start()
+	if !errors.Is(err, systemdctl.ErrUnitExists) {
+		return st, w, err
+	}
+	// A unit outside runctl names it (a run that does is refused before
+	// the stop), so it stays as it was made: that instance rather than
+	// none.
+	w.Close()
+	st, w, err = m.StartWatch(ctx, unit)
+	if err == nil {
+		err = &keptError{spec.Name, unit}
+	}
+	return st, w, err
+}
+
+// keptError: the run's unit stayed loaded as it was made, so its start ran
+// the earlier command and environment, not the spec's.
+type keptError struct{ name, unit string }
+
+func (e *keptError) Error() string {
+	return fmt.Sprintf("cannot start %s with its changed command or environment: a unit outside runctl names %s (systemctl show -p Before,WantedBy,RequiredBy %s tells which), so systemd keeps it as it was made; it was started again as before. Stop that unit, then try again", e.name, e.unit, e.unit)
 }
 
 // beforeStartByName lets a test unload the unit between sameDropIn and
