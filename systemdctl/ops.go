@@ -349,7 +349,9 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 			return out, err
 		}
 	}
-	if opt.Unload {
+	if opt.Unload && before.ActiveState != "inactive" {
+		// (Inactive and yet loaded before the stop: something names the
+		// unit and keeps it loaded.)
 		WaitRemoved(ctx, UnloadWait, w)
 	}
 	return out, nil
