@@ -309,7 +309,7 @@ func (r *Runs) startOwnLoaded(ctx context.Context, spec *units.Spec, dropIn []by
 		return st, w, err
 	}
 	// Made from another spec: it must unload first.
-	r.waitUnloaded(ctx, unit, unloadPatience)
+	r.waitRecorder(ctx, spec.Name)
 	st, w, err := start()
 	if !errors.Is(err, systemdctl.ErrUnitExists) {
 		return st, w, err
@@ -338,10 +338,11 @@ func (e *keptError) Error() string {
 var beforeStartByName = func() {}
 
 // ownTransient says whether the stopped unit the manager keeps loaded is
-// the run's own transient unit: its Description is spec's and systemd made
-// it from a StartTransientUnit call.
+// the run's own transient unit, made from this or an earlier spec: its
+// Description is runctl's for the run, and systemd made it from a
+// StartTransientUnit call.
 func (r *Runs) ownTransient(ctx context.Context, spec *units.Spec, cur systemdctl.State) bool {
-	if !cur.Loaded() || cur.Description != spec.Description() {
+	if _, _, ok := units.ParseDescription(spec.Name, cur.Description); !ok || !cur.Loaded() {
 		return false
 	}
 	origin, err := r.Manager.Origin(ctx, cur.Unit)
@@ -349,8 +350,8 @@ func (r *Runs) ownTransient(ctx context.Context, spec *units.Spec, cur systemdct
 }
 
 // sameDropIn says whether the drop-in beside the run's transient unit
-// (command, folder, environment) is dropIn: the unit was made from that
-// spec.
+// (command, folder, environment, and the sum of the whole spec) is dropIn:
+// the unit was made from that spec.
 func (r *Runs) sameDropIn(name string, dropIn []byte) bool {
 	have, err := os.ReadFile(r.dropInPath(name, false))
 	return err == nil && bytes.Equal(have, dropIn)
@@ -373,20 +374,30 @@ func (r *Runs) keptBy(ctx context.Context, name string) []string {
 	return by
 }
 
-// unloadPatience bounds the wait for a stopped unit to unload when it must
-// be made anew; a variable for tests.
+// unloadPatience bounds the wait for a stopped unit to unload once its
+// recorder's job has run; a variable for tests.
 var unloadPatience = 5 * time.Second
 
-// waitUnloaded waits, at most limit, until the manager no longer has unit
-// loaded.
-func (r *Runs) waitUnloaded(ctx context.Context, unit string, limit time.Duration) {
-	w, err := r.Manager.Watch(ctx, unit)
+// waitRecorder waits, at most unloadPatience, until the manager unloads
+// the run's stopped unit if a recorder's job still waiting to run is what
+// keeps it loaded (a busy manager). A unit kept by another that names it
+// is not waited for.
+func (r *Runs) waitRecorder(ctx context.Context, name string) {
+	m, unit := r.Manager, units.UnitName(name)
+	w, err := m.Watch(ctx, unit)
 	if err != nil {
 		return
 	}
 	defer w.Close()
-	if cur, err := r.Manager.Brief(ctx, unit); err == nil && cur.Loaded() {
-		systemdctl.WaitRemoved(ctx, limit, w)
+	if cur, err := m.Brief(ctx, unit); err != nil || !cur.Loaded() {
+		return
+	}
+	ok, failed := r.recorder().Triggers(name)
+	for _, u := range []string{ok, failed} {
+		if st, err := m.Brief(ctx, u); err == nil && st.Job != 0 {
+			systemdctl.WaitRemoved(ctx, unloadPatience, w)
+			return
+		}
 	}
 }
 

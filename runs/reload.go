@@ -108,6 +108,9 @@ func (r *Runs) loadUnitFile(ctx context.Context, name string, reload bool) error
 		if err := m.Reload(ctx); err != nil {
 			return err
 		}
+		// Its recorder's job, still waiting to run, kept it loaded across
+		// that reload; it unloads once the job has run.
+		r.waitRecorder(ctx, name)
 		// Killed before this, the next start links it again (linkUnitFile).
 		if err := m.Enable(ctx, r.unitFile(name)); err != nil {
 			return r.permissionHint(err)

@@ -1,6 +1,11 @@
 package units
 
-import "fmt"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+)
 
 // DropInName is the file runctl keeps in the manager's runtime unit folder,
 // under runctl-NAME.service.d/.
@@ -26,6 +31,7 @@ func RenderDropIn(s *Spec, envFile string) ([]byte, error) {
 	}
 	var b unitWriter
 	b.comment(dropInHeader)
+	b.comment(specLine(s))
 	b.section("Service")
 	reset := map[string]bool{}
 	for _, c := range commands(s) {
@@ -44,4 +50,14 @@ func RenderDropIn(s *Spec, envFile string) ([]byte, error) {
 		return nil, fmt.Errorf("systemd would alter run %q after a daemon-reload: %w", s.Name, b.err)
 	}
 	return b.buf.Bytes(), nil
+}
+
+// specLine names the whole spec the unit is made from (its -p settings,
+// user, restart policy... which the drop-in does not restate): runctl
+// starts a stopped unit systemd keeps loaded by name only when it was made
+// from the very spec to start.
+func specLine(s *Spec) string {
+	b, _ := json.Marshal(s)
+	sum := sha256.Sum256(b)
+	return "# Made from the spec with SHA-256 " + hex.EncodeToString(sum[:16]) + ".\n"
 }

@@ -12,7 +12,7 @@ func TestRenderDropIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := dropInHeader + `[Service]
+	want := dropInHeader + specLine(s) + `[Service]
 ExecStart=
 ExecStart=@:/usr/bin/python3 "python3" "-c" "echo \"h=$HOME\"; . /dev/null && x; %%n \\"
 WorkingDirectory=/opt/bot

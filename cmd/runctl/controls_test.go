@@ -455,6 +455,13 @@ func TestAfter(t *testing.T) {
 	if pid := mainPID(t, a); pid == 0 {
 		t.Errorf("%s is not running after stop and start", a)
 	}
+	// A new spec cannot replace the loaded unit: refused before the stop,
+	// not started by name with the earlier -p settings.
+	old = mainPID(t, a)
+	r := runctl(t, "run", "-d", "--replace", "-n", a, "-p", "MemoryMax=300M", "--", "sleep", "1000")
+	if r.code == 0 || !strings.Contains(r.stderr, "while "+b+", which names it in --after, is loaded") || mainPID(t, a) != old {
+		t.Errorf("run --replace with a new -p of the run named by --after: %v; want it refused, pid %d left running", r, old)
+	}
 	for _, n := range []string{a, b} {
 		if r := runctl(t, "enable", n); r.code != 0 {
 			t.Fatalf("enable: %v", r)

@@ -10,6 +10,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -179,6 +180,65 @@ func transitions(ops []string) []string {
 		walk[i], walk[j] = walk[j], walk[i]
 	}
 	return walk
+}
+
+// While PID 1 is busy, a stopped run's unit stays loaded until its exit
+// recorder's job has run; here that job waits for a slow unit the recorder
+// is ordered after. A restart, a --replace with another command, and the
+// --replace of an enabled run whose instance is still the transient one
+// it was enabled in each start the new instance: they used to fail "the
+// unit name is taken" and "still loaded from /run/systemd/transient" (seen
+// under load in TestEnabledTransitions).
+func TestReplaceWhileTheRecorderWaits(t *testing.T) {
+	name := runName(t)
+	unit := "runctl-" + name + ".service"
+	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
+	if r := runctl(t, "run", "-d", "--settle=0", "-n", name, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	p := unitShow(t, unit, "OnSuccess", "OnFailure")
+	slow := "rslow-" + name + ".service"
+	script := fmt.Sprintf("printf '[Service]\\nType=oneshot\\nExecStart=/bin/sleep 1\\n' > /run/systemd/system/%s", slow)
+	var drops []string
+	for _, rec := range []string{p["OnSuccess"], p["OnFailure"]} {
+		d := "/run/systemd/system/" + rec + ".d"
+		drops = append(drops, d)
+		script += fmt.Sprintf(" && mkdir -p %s && printf '[Unit]\\nWants=%s\\nAfter=%s\\n' > %s/slow.conf", d, slow, slow, d)
+	}
+	inside(t, "sh", "-c", script+" && systemctl daemon-reload")
+	t.Cleanup(func() {
+		sb.Command(context.Background(), "sh", "-c", "rm -rf /run/systemd/system/"+slow+" "+strings.Join(drops, " ")+" && systemctl daemon-reload").Run()
+	})
+	runs := func(want ...string) {
+		t.Helper()
+		if got := nulSplit([]byte(inside(t, "cat", fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))); !equal(got, want) {
+			t.Fatalf("the program runs %q, want %q", got, want)
+		}
+	}
+	if r := runctl(t, "restart", name); r.code != 0 {
+		t.Fatalf("restart: %v", r)
+	}
+	runs("sleep", "1000")
+	if r := runctl(t, "run", "-d", "--settle=0", "--replace", "-n", name, "--", "sleep", "1500"); r.code != 0 {
+		t.Fatalf("run --replace: %v", r)
+	}
+	runs("sleep", "1500")
+	if r := runctl(t, "enable", name); r.code != 0 {
+		t.Fatal(r)
+	}
+	if got := unitShow(t, unit, "FragmentPath")["FragmentPath"]; !strings.HasPrefix(got, "/run/systemd/transient/") {
+		t.Fatalf("after enable the instance is from %q; the test needs the transient one", got)
+	}
+	if r := runctl(t, "run", "-d", "--settle=0", "--replace", "-n", name, "--", "sleep", "2000"); r.code != 0 {
+		t.Fatalf("run --replace of the enabled run: %v", r)
+	}
+	if got := unitShow(t, unit, "FragmentPath")["FragmentPath"]; got != "/etc/systemd/system/"+unit {
+		t.Fatalf("after the replace the unit is from %q, want its unit file", got)
+	}
+	runs("sleep", "2000")
+	if n := strings.Count(inside(t, "journalctl", "-o", "cat", "_PID=1", "UNIT="+slow), "Finished"); n < 3 {
+		t.Fatalf("%s ran %d times, want one per stop (3): the recorder did not wait, and the test did not reach the race", slow, n)
+	}
 }
 
 // Every ordered pair of run --replace, enable, disable, daemon-reload,
