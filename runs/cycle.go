@@ -375,8 +375,8 @@ func (r *Runs) keptBy(ctx context.Context, name string) []string {
 }
 
 // unloadPatience bounds the wait for a stopped unit to unload once its
-// recorder's job has run; a variable for tests.
-var unloadPatience = 5 * time.Second
+// recorder's job has run.
+const unloadPatience = 5 * time.Second
 
 // waitRecorder waits, at most unloadPatience, until the manager unloads
 // the run's stopped unit if a recorder's job still waiting to run is what

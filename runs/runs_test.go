@@ -275,8 +275,6 @@ func TestUpdateEnvOfAUnitAForeignUnitNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Manager.Stop(context.Background(), foreign, systemdctl.StopOptions{}) })
-	defer func(p time.Duration) { unloadPatience = p }(unloadPatience)
-	unloadPatience = 300 * time.Millisecond
 	res, err := r.Restart(t.Context(), a.Name, RestartOptions{Environ: []string{"PATH=/usr/bin:/bin", "NEW=1"}})
 	if err == nil || !strings.Contains(err.Error(), "a unit outside runctl names "+unit) || !strings.Contains(err.Error(), "started again as before") {
 		t.Fatalf("Restart --update-env = %v; want the change refused and the earlier unit started again", err)
