@@ -374,33 +374,6 @@ func (r *Runs) keptBy(ctx context.Context, name string) []string {
 	return by
 }
 
-// unloadPatience bounds the wait for a stopped unit to unload once its
-// recorder's job has run.
-const unloadPatience = 5 * time.Second
-
-// waitRecorder waits, at most unloadPatience, until the manager unloads
-// the run's stopped unit if a recorder's job still waiting to run is what
-// keeps it loaded (a busy manager). A unit kept by another that names it
-// is not waited for.
-func (r *Runs) waitRecorder(ctx context.Context, name string) {
-	m, unit := r.Manager, units.UnitName(name)
-	w, err := m.Watch(ctx, unit)
-	if err != nil {
-		return
-	}
-	defer w.Close()
-	if cur, err := m.Brief(ctx, unit); err != nil || !cur.Loaded() {
-		return
-	}
-	ok, failed := r.recorder().Triggers(name)
-	for _, u := range []string{ok, failed} {
-		if st, err := m.Brief(ctx, u); err == nil && st.Job != 0 {
-			systemdctl.WaitRemoved(ctx, unloadPatience, w)
-			return
-		}
-	}
-}
-
 // ProgramRan tells a program that was executed and ended from one systemd
 // could not execute (its own exit statuses 200-243, e.g. 203/EXEC) or did
 // not start at all (start-limit-hit, where the exit status is the previous

@@ -1,10 +1,12 @@
 package runs
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -82,4 +84,32 @@ func (r *Runs) recordStop(name string, after systemdctl.State) {
 		rec.Code, rec.Status = "exited", strconv.Itoa(code)
 	}
 	r.Store.RecordExit(name, rec)
+}
+
+// unloadPatience bounds the wait for a stopped unit to unload once its
+// recorder's job has run.
+const unloadPatience = 5 * time.Second
+
+// waitRecorder waits, at most unloadPatience, until the manager unloads
+// the run's stopped unit if a recorder's job still waiting to run is what
+// keeps it loaded (a busy manager). A unit kept by another that names it
+// is not waited for.
+func (r *Runs) waitRecorder(ctx context.Context, name string) {
+	m, unit := r.Manager, units.UnitName(name)
+	w, err := m.Watch(ctx, unit)
+	if err != nil {
+		w.Close()
+		return
+	}
+	defer w.Close()
+	if cur, err := m.Brief(ctx, unit); err != nil || !cur.Loaded() {
+		return
+	}
+	ok, failed := r.recorder().Triggers(name)
+	for _, u := range []string{ok, failed} {
+		if st, err := m.Brief(ctx, u); err == nil && st.Job != 0 {
+			systemdctl.WaitRemoved(ctx, unloadPatience, w)
+			return
+		}
+	}
 }
