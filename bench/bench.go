@@ -18,7 +18,7 @@ const specDir = "/var/lib/runctl/runs"
 type config struct {
 	quick      bool
 	reps       int   // per comparison
-	fastReps   int   // for the commands whose spread needs more samples (3x)
+	manyReps   int   // for the commands whose spread needs more samples (3x)
 	warmup     int   // rounds run first and not kept
 	sizes      []int // numbers of runs to list, smallest first
 	statusSize int   // number of runs given to status
@@ -40,7 +40,7 @@ func newConfig(quick bool, reps int, ext4 string) config {
 	if reps > 0 {
 		c.reps = reps
 	}
-	c.fastReps = 3 * c.reps
+	c.manyReps = 3 * c.reps
 	return c
 }
 
@@ -79,7 +79,7 @@ func runAll(cfg config) (*Results, error) {
 		return nil, err
 	}
 	progress("%s, %s, %d CPUs; %d repetitions (%d for the commands with many)",
-		res.Machine.Runctl, res.Machine.Systemd, res.Machine.NProc, cfg.reps, cfg.fastReps)
+		res.Machine.Runctl, res.Machine.Systemd, res.Machine.NProc, cfg.reps, cfg.manyReps)
 
 	start, err := b.start()
 	if err != nil {

@@ -44,7 +44,7 @@ func (b *bench) downtime() (Comparison, Comparison, error) {
 	}
 	a := restarted("runctl restart --settle 0 X", []string{"runctl", "restart", "--settle", "0", name}, stampA)
 	ref := restarted("systemctl restart Y", []string{"systemctl", "restart", unit}, stampB)
-	c, err := b.compare("downtime", "restart downtime (SIGTERM → exec)", b.cfg.fastReps, 1.1, a, ref)
+	c, err := b.compare("downtime", "restart downtime (SIGTERM → exec)", b.cfg.manyReps, 1.1, a, ref)
 	if err != nil {
 		return c, Comparison{}, err
 	}

@@ -46,7 +46,7 @@ func (b *bench) start() (Comparison, error) {
 		},
 		clean: func(i int) error { return b.stopUnit(refUnit("run", i)) },
 	}
-	return b.compare("run", "start a run", b.cfg.fastReps, 1.0, a, ref)
+	return b.compare("run", "start a run", b.cfg.manyReps, 1.0, a, ref)
 }
 
 // startExt4: run -d with runctl's store on ext4 over a loop device (its
@@ -70,7 +70,7 @@ func (b *bench) startExt4(store string) (Comparison, error) {
 		},
 		clean: func(i int) error { return b.stopUnit(refUnit("run4", i)) },
 	}
-	c, err := b.compare("run-ext4", "start a run, store on ext4", b.cfg.fastReps, 1.0, a, ref)
+	c, err := b.compare("run-ext4", "start a run, store on ext4", b.cfg.manyReps, 1.0, a, ref)
 	c.Note = "runctl's store on ext4 over a loop device whose file is on the host's disk: the fsyncs of the durable spec reach the disk"
 	return c, err
 }
@@ -117,7 +117,7 @@ func (b *bench) restart() (Comparison, error) {
 		return Comparison{}, err
 	}
 	pidA, pidB := b.mainPID(runctlUnit(name)), b.mainPID(unit)
-	c, err := b.compare("restart", what, b.cfg.fastReps, 1.1, a, ref)
+	c, err := b.compare("restart", what, b.cfg.manyReps, 1.1, a, ref)
 	if err != nil {
 		return c, err
 	}
@@ -148,7 +148,7 @@ func (b *bench) stop() (Comparison, error) {
 		setup: func(i int) error { return b.startRef(refUnit("stop", i), sleeper...) },
 		argv:  func(i int) []string { return []string{"systemctl", "stop", refUnit("stop", i)} },
 	}
-	return b.compare("stop", "stop a run", b.cfg.fastReps, 1.0, a, ref)
+	return b.compare("stop", "stop a run", b.cfg.manyReps, 1.0, a, ref)
 }
 
 // stopLatency: how long after the run's main process exited the stop
@@ -186,7 +186,7 @@ func (b *bench) stopLatency() (Comparison, error) {
 
 // version: runctl --version against /bin/true, the cost of starting runctl.
 func (b *bench) version() (Comparison, error) {
-	return b.compare("version", "runctl --version", b.cfg.fastReps, 0,
+	return b.compare("version", "runctl --version", b.cfg.manyReps, 0,
 		side{cmd: "runctl --version", argv: func(int) []string { return []string{"runctl", "--version"} }},
 		side{cmd: "/bin/true", argv: func(int) []string { return []string{"/bin/true"} }})
 }
@@ -214,7 +214,7 @@ func (b *bench) lists() ([]Comparison, Comparison, error) {
 		if err := b.checkListed(n); err != nil {
 			return nil, Comparison{}, err
 		}
-		reps := b.cfg.fastReps
+		reps := b.cfg.manyReps
 		if k == len(b.cfg.sizes)-1 {
 			reps = b.cfg.reps
 		}
