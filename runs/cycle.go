@@ -124,6 +124,15 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 		}
 	}
+	var staged *stagedDropIn
+	if !enabled {
+		// Staged before the stop: a /run with no room refuses the start
+		// while the old instance still runs.
+		if staged, err = r.stageDropIn(spec.Name, dropIn); err != nil {
+			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
+		}
+		defer staged.discard()
+	}
 	if !enabled && !opt.Fresh && !r.sameDropIn(spec.Name, dropIn) {
 		// A unit that another run names in --after stays loaded, as it
 		// was made, once stopped: a new command or environment could
@@ -140,6 +149,7 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	}()
 	var stopped systemdctl.Stopped
 	err = systemdctl.ErrNotLoaded
+	gone := opt.Fresh // the manager has no unit of the name now
 	if !opt.Fresh {
 		held = r.holdRecorder(spec.Name)
 		sctx, cancel := context.WithTimeout(ctx, timeout+stopGrace)
@@ -148,9 +158,11 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	}
 	switch {
 	case errors.Is(err, systemdctl.ErrNotLoaded):
+		gone = true
 	case err != nil:
 		return res, nil, fmt.Errorf("%w: %w; not starting a second one (see runctl status %s)", ErrNotStopped, err, spec.Name)
 	default:
+		gone = stopped.Unloaded
 		if stopped.Before.Running() && held {
 			r.recordStop(spec.Name, stopped.After)
 		}
@@ -168,14 +180,7 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 
 	t := time.Now()
 	start := func() (systemdctl.State, *systemdctl.Watch, error) {
-		// The drop-in is written while the start job runs: now that the
-		// unit of the name exists, the manager will not delete it with
-		// an earlier one.
-		return m.StartTransientWatch(ctx, unit, props, func() {
-			if err := r.writeUnitData(r.dropInPath(spec.Name, false), dropIn); err != nil {
-				r.Log.Warn().Err(err).Msgf("without its drop-in, systemd would alter %s's command after a daemon-reload", spec.Name)
-			}
-		})
+		return r.makeTransient(ctx, spec.Name, props, staged, &gone)
 	}
 	if enabled {
 		// An enabled run is its unit file: keep the file in step with the

@@ -9,7 +9,10 @@ import (
 	"os"
 	"path/filepath"
 
+	sd "github.com/coreos/go-systemd/v22/dbus"
+
 	"github.com/runctl/runctl/atomicfile"
+	"github.com/runctl/runctl/systemdctl"
 	"github.com/runctl/runctl/units"
 )
 
@@ -22,10 +25,13 @@ import (
 // rescan its unit folders then: 4-12 ms more per new run with 80-240 runs,
 // growing with their number (measured on 252). Over D-Bus the unit gets the
 // same commands at creation, so the drop-in goes beside the unit's own file
-// in the manager's transient folder instead, at no measurable cost, written
-// once the unit exists: the manager reads it from the next reload on, and
-// deletes it with the unit. (Earlier runctl versions put some in the runtime
-// unit folder: those are removed.)
+// in the manager's transient folder instead, at no measurable cost. It is
+// put in place before the unit is made whenever the manager has no unit of
+// the name: a manager that listed that folder at its last reload reads it
+// as the unit is made, so a drop-in left there by an earlier unit (one the
+// manager made before the drop-in existed does not delete it) would give
+// the new unit the earlier command. (Earlier runctl versions put some in
+// the runtime unit folder: those are removed.)
 
 // dropInPath is where the run's drop-in goes, read at the unit's creation
 // (atCreation) or from the next reload on.
@@ -129,4 +135,82 @@ func (r *Runs) loadUnitFile(ctx context.Context, name string, reload bool) error
 		return fmt.Errorf("%s is still loaded from %s, not from its unit file; systemctl daemon-reload, then runctl restart %s", unit, after.FragmentPath, name)
 	}
 	return nil
+}
+
+// stagedDropIn is the run's drop-in, written beside its place before the
+// stop, so that a folder with no room refuses the start while the old
+// instance still runs; place renames it into place.
+type stagedDropIn struct {
+	path, tmp string
+	data      []byte
+}
+
+func (r *Runs) stageDropIn(name string, data []byte) (*stagedDropIn, error) {
+	path := r.dropInPath(name, false)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, r.permissionHint(fmt.Errorf("cannot write %s: %w", path, err))
+	}
+	tmp, err := atomicfile.Temp(path, data, 0o644)
+	if err != nil {
+		return nil, r.permissionHint(err)
+	}
+	return &stagedDropIn{path, tmp, data}, nil
+}
+
+// place puts the drop-in in place; again, it is written anew.
+func (d *stagedDropIn) place() error {
+	if d.tmp == "" {
+		tmp, err := atomicfile.Temp(d.path, d.data, 0o644)
+		if err != nil {
+			return err
+		}
+		d.tmp = tmp
+	}
+	err := os.Rename(d.tmp, d.path)
+	if err != nil {
+		os.Remove(d.tmp)
+		err = fmt.Errorf("cannot write %s: %w", d.path, err)
+	}
+	d.tmp = ""
+	return err
+}
+
+// discard removes the staged file if it was not placed.
+func (d *stagedDropIn) discard() {
+	if d != nil && d.tmp != "" {
+		os.Remove(d.tmp)
+	}
+}
+
+// makeTransient makes and starts the run's transient unit. When the
+// manager has no unit of the name (gone, or seen so now), the drop-in goes
+// in place first: a unit made after a daemon-reload reads the drop-ins of
+// its folder as it is made, so one left from an earlier unit would give it
+// that unit's command. A unit of the name still loaded keeps its own
+// drop-in, and the call fails ("unit exists"); should the unit unload just
+// before it, the drop-in goes in place while the new one starts.
+func (r *Runs) makeTransient(ctx context.Context, name string, props []sd.Property, d *stagedDropIn, gone *bool) (systemdctl.State, *systemdctl.Watch, error) {
+	m, unit := r.Manager, units.UnitName(name)
+	if !*gone {
+		if cur, err := m.Brief(ctx, unit); err == nil && !cur.Loaded() {
+			*gone = true
+		}
+	}
+	var made func()
+	if *gone {
+		if err := d.place(); err != nil {
+			return systemdctl.State{Unit: unit}, nil, r.permissionHint(err)
+		}
+	} else {
+		made = func() {
+			if err := d.place(); err != nil {
+				r.Log.Warn().Err(err).Msgf("without its drop-in, systemd would alter %s's command after a daemon-reload", name)
+			}
+		}
+	}
+	st, w, err := m.StartTransientWatch(ctx, unit, props, made)
+	if errors.Is(err, systemdctl.ErrUnitExists) {
+		*gone = false
+	}
+	return st, w, err
 }

@@ -241,6 +241,8 @@ type Stopped struct {
 	// Escalated is set when SIGTERM was not enough and SIGKILL was sent.
 	Escalated bool
 	Took      time.Duration
+	// Unloaded: with StopOptions.Unload, the manager unloaded the unit.
+	Unloaded bool
 }
 
 // Stop stops a unit and returns once it is inactive, which for systemd means
@@ -352,7 +354,7 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 	if opt.Unload && before.ActiveState != "inactive" {
 		// (Inactive and yet loaded before the stop: something names the
 		// unit and keeps it loaded.)
-		WaitRemoved(ctx, UnloadWait, w)
+		out.Unloaded = WaitRemoved(ctx, UnloadWait, w)
 	}
 	return out, nil
 }

@@ -142,33 +142,30 @@ func (w *Watch) wait(ctx context.Context, cond func(State, map[uint32]string) bo
 }
 
 // WaitRemoved waits until the manager has unloaded the unit of one of ws
-// since its Watch began, for at most limit: a unit that something else
-// still names stays loaded.
-func WaitRemoved(ctx context.Context, limit time.Duration, ws ...*Watch) {
+// since its Watch began, for at most limit, and says whether it has: a
+// unit that something else still names stays loaded.
+func WaitRemoved(ctx context.Context, limit time.Duration, ws ...*Watch) bool {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	done := make(chan struct{}, len(ws))
+	done := make(chan bool, len(ws))
 	for _, w := range ws {
-		go func() {
-			w.waitRemoved(ctx)
-			done <- struct{}{}
-		}()
+		go func() { done <- w.waitRemoved(ctx) }()
 	}
-	<-done
+	return <-done
 }
 
-func (w *Watch) waitRemoved(ctx context.Context) {
+func (w *Watch) waitRemoved(ctx context.Context) bool {
 	for {
 		w.mu.Lock()
 		removed, ch := w.removed, w.notify
 		w.mu.Unlock()
 		if removed {
-			return
+			return true
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return
+			return false
 		}
 	}
 }
