@@ -58,6 +58,7 @@ type cycleOptions struct {
 	// in place; "" to check it.
 	EnvFile string
 	Settle  time.Duration // without Watch: how long settle watches the new instance
+	Checked bool          // refuseKept was asked before the spec was saved
 	Stdin   *units.Stdin  // what the new instance reads (run -i)
 }
 
@@ -133,12 +134,9 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		}
 		defer staged.discard()
 	}
-	if !enabled && !opt.Fresh && !r.sameDropIn(spec.Name, dropIn) {
-		// A unit that another run names in --after stays loaded, as it
-		// was made, once stopped: a new command or environment could
-		// not start, and nothing would run.
-		if by := r.keptBy(ctx, spec.Name); len(by) > 0 {
-			return res, nil, fmt.Errorf("cannot start %s with a changed command or environment while %s, which names it in --after, is loaded: systemd keeps %s as it was made until then; stop %s first (the running instance was left alone)", spec.Name, strings.Join(by, ", "), unit, strings.Join(by, ", "))
+	if !enabled && !opt.Fresh && !opt.Checked {
+		if err := r.refuseKept(ctx, spec, dropIn); err != nil {
+			return res, nil, err
 		}
 	}
 	held := false
@@ -360,6 +358,20 @@ func (r *Runs) ownTransient(ctx context.Context, spec *units.Spec, cur systemdct
 func (r *Runs) sameDropIn(name string, dropIn []byte) bool {
 	have, err := os.ReadFile(r.dropInPath(name, false))
 	return err == nil && bytes.Equal(have, dropIn)
+}
+
+// refuseKept refuses a changed spec (dropIn is the new one's) for a run
+// whose unit another run names in --after: that unit stays loaded, as it
+// was made, once stopped, so the new command or environment could not
+// start, and nothing would run.
+func (r *Runs) refuseKept(ctx context.Context, spec *units.Spec, dropIn []byte) error {
+	if r.sameDropIn(spec.Name, dropIn) {
+		return nil
+	}
+	if by := strings.Join(r.keptBy(ctx, spec.Name), ", "); by != "" {
+		return fmt.Errorf("cannot start %s with a changed command or environment while %s, which names it in --after, is loaded: systemd keeps %s as it was made until then; stop %s first (the running instance and the saved spec were left alone)", spec.Name, by, units.UnitName(spec.Name), by)
+	}
+	return nil
 }
 
 // keptBy names the runs that name run name in --after and that systemd has

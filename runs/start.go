@@ -113,6 +113,16 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 	if prep.err != nil {
 		return res, nil, r.permissionHint(fmt.Errorf("cannot keep the run's spec: %w", prep.err))
 	}
+	checked := false
+	if cur.Loaded() && !opt.Enable && !r.enabled(spec.Name) {
+		// Refused before the spec is saved: a refused start changes nothing.
+		if dropIn, err := units.RenderDropIn(spec, prep.pending.EnvFile()); err == nil {
+			if err := r.refuseKept(ctx, spec, dropIn); err != nil {
+				return abort(err)
+			}
+			checked = true
+		}
+	}
 	durable, err := prep.pending.Commit()
 	if err != nil {
 		return res, nil, r.permissionHint(fmt.Errorf("cannot keep the run's spec: %w", err))
@@ -127,7 +137,7 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 		res.Enabled = r.unitFile(spec.Name)
 	}
 	var w *systemdctl.Watch
-	res.Cycle, w, err = r.cycle(ctx, spec, cycleOptions{Watch: opt.Attach, Fresh: !cur.Loaded(), Collect: !fresh, EnvFile: prep.pending.EnvFile(), Settle: opt.Settle, Stdin: opt.Stdin})
+	res.Cycle, w, err = r.cycle(ctx, spec, cycleOptions{Watch: opt.Attach, Fresh: !cur.Loaded(), Collect: !fresh, EnvFile: prep.pending.EnvFile(), Settle: opt.Settle, Stdin: opt.Stdin, Checked: checked})
 	if errors.Is(err, ErrTaken) && fresh {
 		r.Store.Remove(spec.Name) // nothing of runctl's was there: leave nothing
 	}
