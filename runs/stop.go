@@ -41,10 +41,11 @@ func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, for
 	res := Stopped{Name: name, Unit: unit}
 	held, enabled := r.holdRecorder(name), r.enabled(name)
 	var recorders []*systemdctl.Watch
-	if held && enabled {
-		// Someone else may start an enabled run next (systemctl, a group
-		// member, the boot): its marker goes once the recorder skipped
-		// this end, as the recorder's unit unloads.
+	if held {
+		// The marker goes once the recorder skipped this end, as the
+		// recorder's unit unloads: whoever starts the run next (systemctl,
+		// a group member, the boot, or a run that names it in --after),
+		// its end is recorded.
 		ok, failed := r.recorder().Triggers(name)
 		for _, u := range []string{ok, failed} {
 			w, _ := r.Manager.Watch(ctx, u)

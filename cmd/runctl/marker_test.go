@@ -1,0 +1,53 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStopMarkerGoesWithTheStop: runctl's stop of a run that another run
+// names in --after (so its unit stays loaded) holds the recorder off for
+// that stop only: when the other run starts it again and it ends, that
+// end is recorded as it was, not as "stopped by runctl".
+func TestStopMarkerGoesWithTheStop(t *testing.T) {
+	a, b := runName(t), runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", b, a) })
+	for _, args := range [][]string{
+		{"run", "-d", "--settle", "0", "-n", a, "--", "sleep", "1001"},
+		{"run", "-d", "--settle", "0", "-n", b, "--after", a, "--", "sleep", "1002"},
+		{"stop", a},
+	} {
+		if r := runctl(t, args...); r.code != 0 {
+			t.Fatalf("runctl %q: %v", args, r)
+		}
+	}
+	inside(t, "systemctl", "restart", "runctl-"+b+".service") // starts a through Wants=
+	if s := waitState(t, a, "active"); s != "active" {
+		t.Fatalf("runctl-%s.service is %s after a restart of %s, which wants it", a, s, b)
+	}
+	inside(t, "systemctl", "kill", "-s", "TERM", "runctl-"+a+".service")
+	record := sb.Path("/var/lib/runctl/runs/" + a + ".exit")
+	var got string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got, _ = os.Readlink(record); got == "success killed TERM" {
+			return
+		}
+	}
+	t.Fatalf("the record of %s, killed by systemctl kill, is %q; want %q (not stopped by runctl)", a, got, "success killed TERM")
+}
+
+// waitState waits up to 5 s until the run's unit is in state, and returns
+// the state it is in then.
+func waitState(t *testing.T, name, state string) string {
+	t.Helper()
+	var s string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		out, _ := sb.Command(t.Context(), "systemctl", "is-active", "runctl-"+name+".service").Output()
+		if s = strings.TrimSpace(string(out)); s == state {
+			break
+		}
+	}
+	return s
+}
