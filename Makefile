@@ -27,7 +27,9 @@ build:
 # fails if the sandbox cannot boot, so the systemd tests never skip silently.
 test: test-deps vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@mkdir -p bin && scripts/host-untouched.sh snapshot bin/host-before
 	RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -timeout 15m ./...
+	scripts/host-untouched.sh check bin/host-before
 	$(MAKE) --no-print-directory fuzz
 
 test-deps:

@@ -294,7 +294,7 @@ func connect(ctx context.Context, g *Globals, log zerolog.Logger) (*runs.Runs, e
 		return nil, err
 	}
 	log.Debug().Str("scope", scope.String()).Msg("connected to systemd")
-	return &runs.Runs{Manager: m, Store: st, UnitDir: unitDir, Log: log}, nil
+	return &runs.Runs{Manager: m, Store: st, UnitDir: unitDir, Layout: runs.DefaultLayout(scope), Log: log}, nil
 }
 
 // hangups are the signals that tell an attached runctl its terminal is

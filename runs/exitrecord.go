@@ -28,7 +28,7 @@ func (r *Runs) installRecorder(enabled bool) error {
 	if err != nil {
 		return err
 	}
-	dirs := []string{r.Scope().RuntimeUnitDir()}
+	dirs := []string{r.Layout.RuntimeUnitDir}
 	if enabled {
 		dirs = append(dirs, r.UnitDir)
 	}
@@ -44,7 +44,7 @@ func (r *Runs) installRecorder(enabled bool) error {
 
 // marker is the file that keeps the run's recorder from running.
 func (r *Runs) marker(name string) string {
-	return r.recorder().Marker(r.Scope().RuntimeDir(), name)
+	return r.recorder().Marker(r.Layout.RuntimeDir, name)
 }
 
 // holdRecorder keeps the run's recorder from recording the stop runctl is

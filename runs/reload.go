@@ -36,9 +36,9 @@ import (
 // dropInPath is where the run's drop-in goes, read at the unit's creation
 // (atCreation) or from the next reload on.
 func (r *Runs) dropInPath(name string, atCreation bool) string {
-	dir := r.Scope().TransientDir()
+	dir := r.Layout.TransientDir
 	if atCreation {
-		dir = r.Scope().RuntimeUnitDir()
+		dir = r.Layout.RuntimeUnitDir
 	}
 	return filepath.Join(dir, units.UnitName(name)+".d", units.DropInName)
 }

@@ -26,8 +26,23 @@ type Runs struct {
 	Store specstore.Store
 	// UnitDir is where enabled runs' unit files go.
 	UnitDir string
+	// Layout is where runctl reaches the manager's runtime folders.
+	Layout Layout
 	// Log takes diagnostics (--log-level).
 	Log zerolog.Logger
+}
+
+// Layout is where runctl reaches the folders of the manager's runtime
+// state: its %t (markers), the folder of its transient units (drop-ins) and
+// its runtime unit folder (recorder templates). Tests point it at a
+// sandbox's; runctl itself at the machine's own (DefaultLayout).
+type Layout struct {
+	RuntimeDir, TransientDir, RuntimeUnitDir string
+}
+
+// DefaultLayout is the layout of a manager of scope on this machine.
+func DefaultLayout(scope systemdctl.Scope) Layout {
+	return Layout{RuntimeDir: scope.RuntimeDir(), TransientDir: scope.TransientDir(), RuntimeUnitDir: scope.RuntimeUnitDir()}
 }
 
 // Scope is the manager's: system or user.
