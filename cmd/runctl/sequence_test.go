@@ -33,6 +33,7 @@ type seqRun struct {
 	saved   *seqSpec // the spec runctl keeps; nil: unknown to runctl
 	running *seqSpec // what runs; nil: nothing
 	enabled bool
+	unsure  bool // a verb was cut short: the saved spec is either
 }
 
 type sequence struct {
@@ -52,22 +53,23 @@ func (q *sequence) newSpec() *seqSpec {
 }
 
 // runctl runs runctl with MODE in its environment (captured by run,
-// replayed or updated by restart), with a daemon-reload at the same time
-// if during is set.
-func (q *sequence) runctl(mode string, during bool, args ...string) result {
+// replayed or updated by restart), with `systemctl during` (daemon-reload,
+// daemon-reexec) at the same time if during is set.
+func (q *sequence) runctl(mode, during string, args ...string) result {
 	q.t.Helper()
 	cmd := runctlCmd(q.t, "/", args...)
 	if mode != "" {
 		cmd.Env = append(cmd.Env, "MODE="+mode)
 	}
-	if !during {
+	if during == "" {
 		return finish(q.t, cmd)
 	}
 	done := make(chan struct{})
+	delay := time.Duration(q.rng.IntN(30)) * time.Millisecond
 	go func() {
 		defer close(done)
-		time.Sleep(time.Duration(q.rng.IntN(30)) * time.Millisecond)
-		sb.Command(q.t.Context(), "systemctl", "daemon-reload").Run()
+		time.Sleep(delay)
+		sb.Command(q.t.Context(), "systemctl", during).Run()
 	}()
 	r := finish(q.t, cmd)
 	<-done
@@ -77,8 +79,18 @@ func (q *sequence) runctl(mode string, during bool, args ...string) result {
 func (q *sequence) step(i int) {
 	t := q.t
 	run := q.runs[q.rng.IntN(len(q.runs))]
-	during := q.rng.IntN(4) == 0
+	during := ""
+	switch q.rng.IntN(16) {
+	case 0, 1, 2:
+		during = "daemon-reload"
+	case 3:
+		during = "daemon-reexec"
+	}
 	op := q.rng.IntN(16)
+	if run.unsure {
+		op = 0 // run --replace makes it definite again
+	}
+	prev := *run
 	var (
 		r    result
 		what string
@@ -88,13 +100,13 @@ func (q *sequence) step(i int) {
 	case op <= 2:
 		s := q.newSpec()
 		args := []string{"run", "-d", "--settle", "0", "-n", run.name, "--dir", s.dir}
-		if run.saved != nil {
+		if run.saved != nil || run.unsure {
 			args = append(args, "--replace")
 		}
 		what = strings.Join(args, " ") + " -- (" + s.mode + ")"
 		r = q.runctl(s.mode, during, append(append(args, "--"), s.argv...)...)
 		ok = true
-		run.saved, run.running = s, s
+		run.saved, run.running, run.unsure = s, s, false
 	case op <= 4:
 		what = "restart " + run.name
 		r = q.runctl("", during, "restart", "--settle", "0", run.name)
@@ -149,20 +161,45 @@ func (q *sequence) step(i int) {
 		inside(t, "systemctl", "daemon-reexec")
 		r, ok = result{}, true
 	}
-	if during {
-		what += " (with a daemon-reload during it)"
+	if during != "" {
+		what += " (with a " + during + " during it)"
 	}
 	q.log = append(q.log, fmt.Sprintf("%d: %s -> exit %d", i, what, r.code))
 	if testing.Verbose() {
 		t.Log(q.log[len(q.log)-1])
 	}
-	if ok && r.code != 0 {
+	switch {
+	case ok && r.code != 0 && during == "daemon-reexec" && strings.Contains(r.stderr, "runctl status shows"):
+		// The manager dropped runctl mid-verb, and runctl said so: what
+		// runs is the spec before or the one asked for.
+		q.resync(run, &prev)
+	case ok && r.code != 0:
 		q.fail("runctl failed where it must succeed:\n%v", r)
 	}
 	if !ok && r.code == 0 && (strings.HasPrefix(what, "restart") || strings.HasPrefix(what, "rm")) {
 		q.fail("runctl succeeded on a run it does not know:\n%v", r)
 	}
 	q.check()
+}
+
+// resync learns which of the two specs a verb cut short left running.
+func (q *sequence) resync(run, prev *seqRun) {
+	q.t.Helper()
+	run.unsure = true
+	out, _ := sb.Command(q.t.Context(), "systemctl", "show", "-P", "MainPID", "runctl-"+run.name+".service").Output()
+	pid := strings.TrimSpace(string(out))
+	cmdline, err := os.ReadFile(sb.Path("/proc/" + pid + "/cmdline"))
+	if pid == "0" || err != nil {
+		run.running = nil
+		return
+	}
+	for _, s := range []*seqSpec{prev.running, run.running} {
+		if s != nil && slices.Equal(nulSplit(cmdline), s.argv) {
+			run.running = s
+			return
+		}
+	}
+	q.fail("after a verb cut short, %s runs %q: neither the spec before nor the one asked for", run.name, nulSplit(cmdline))
 }
 
 func (q *sequence) fail(format string, args ...any) {
