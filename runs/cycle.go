@@ -374,17 +374,14 @@ func (r *Runs) refuseKept(ctx context.Context, spec *units.Spec, dropIn []byte) 
 	return nil
 }
 
-// keptBy names the runs that name run name in --after and that systemd has
-// loaded: they keep its unit loaded, as it was made, after it stops.
+// keptBy names the runs that name run name in their dependencies (--after)
+// and that systemd has loaded: they keep its unit loaded, as it was made,
+// after it stops.
 func (r *Runs) keptBy(ctx context.Context, name string) []string {
-	names, _ := r.Store.Names()
+	named, _ := r.Manager.NamedBy(ctx, units.UnitName(name))
 	var by []string
-	for _, n := range names {
-		s, err := r.Store.Load(n)
-		if err != nil || !slices.Contains(s.After, name) {
-			continue
-		}
-		if st, err := r.Manager.Brief(ctx, units.UnitName(n)); err == nil && st.Loaded() {
+	for _, u := range named {
+		if n, ok := units.NameFromUnit(u); ok && !slices.Contains(by, n) {
 			by = append(by, n)
 		}
 	}

@@ -84,6 +84,15 @@ func (m *Manager) Origin(ctx context.Context, unit string) (State, error) {
 	return one[0], err
 }
 
+// NamedBy reads which loaded units name unit in their dependencies
+// (WantedBy=, RequiredBy=, Before=): while they are loaded, the manager
+// keeps unit loaded too, as it was made, even once it stopped.
+func (m *Manager) NamedBy(ctx context.Context, unit string) ([]string, error) {
+	one := []State{{Unit: unit}}
+	err := m.getProps(ctx, one, []dbus.ObjectPath{unitPath(unit)}, func(int) []string { return []string{"WantedBy", "RequiredBy", "Before"} })
+	return one[0].NamedBy, err
+}
+
 // enqueue calls a manager method that queues a job and returns its id.
 func (m *Manager) enqueue(ctx context.Context, method string, args ...any) (uint32, error) {
 	var job dbus.ObjectPath

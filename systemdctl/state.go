@@ -40,6 +40,9 @@ type State struct {
 	// manager's own, in a transient folder, removed when it unloads).
 	FragmentPath string
 	Transient    bool
+	// NamedBy: the loaded units whose dependencies name this one
+	// (Manager.NamedBy).
+	NamedBy []string
 	// Gone: when read again (after a reconnect, or by Refresh) the unit was
 	// no longer there; how it ended is what was seen before, if anything.
 	Gone bool
@@ -181,6 +184,11 @@ func (s *State) apply(props map[string]dbus.Variant) {
 				if id, ok := x[0].(uint32); ok {
 					s.Job = id
 				}
+			}
+		case []string:
+			switch k {
+			case "WantedBy", "RequiredBy", "Before":
+				s.NamedBy = append(s.NamedBy, x...)
 			}
 		case [][]any:
 			if k == "ExecStart" && len(x) == 1 {
