@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -216,33 +215,18 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		// run yet, another unit names it, or another manager client made
 		// the unit meanwhile.
 		w.Close()
-		cur, _ := m.Brief(ctx, unit)
-		if cur.Running() {
-			return res, nil, fmt.Errorf("%s was started by someone else meanwhile; runctl ls shows it", spec.Name)
-		}
-		_ = m.ResetFailed(ctx, unit)
-		own := !enabled && r.ownTransient(ctx, spec, cur)
-		if need, _ := m.NeedsReload(ctx, unit); need {
-			// Still loaded from a unit file since removed (a disable cut
-			// short before its reload, its boot link keeping it loaded).
-			if err := m.Reload(ctx); err != nil {
-				return res, nil, err
-			}
-		}
-		if own {
-			st, w, err = r.startOwnLoaded(ctx, spec, dropIn, start)
+		if enabled {
+			st, w, err = r.startEnabledOverTaken(ctx, spec.Name, start)
 		} else {
-			st, w, err = start()
+			st, w, err = r.makeOverTaken(ctx, spec, props, dropIn, staged)
 		}
-		if errors.Is(err, systemdctl.ErrUnitExists) {
-			w.Close()
+		if errors.Is(err, ErrTaken) {
 			// runctl's drop-in must not change that unit: gone, and
 			// unloaded again if the unit was loaded with it.
 			r.removeDropIns(spec.Name)
 			if need, _ := m.NeedsReload(ctx, unit); need {
 				_ = m.Reload(ctx)
 			}
-			return res, nil, fmt.Errorf("%w: %s is defined outside runctl (a unit file of its own, or another tool's unit); choose another name with -n", ErrTaken, unit)
 		}
 	}
 	// The unit was made again: the old one, and its recorder's start job,
@@ -292,64 +276,6 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		res.Steps = append(res.Steps, Step{"settle", time.Since(settled).Seconds(), "still running"})
 	}
 	return res, w, err
-}
-
-// startOwnLoaded starts the run when its own transient unit is still
-// loaded though stopped, either because a busy manager has not run its
-// recorder's job yet or because another unit names it (After=, Wants=).
-// start makes the unit anew.
-func (r *Runs) startOwnLoaded(ctx context.Context, spec *units.Spec, dropIn []byte, start func() (systemdctl.State, *systemdctl.Watch, error)) (systemdctl.State, *systemdctl.Watch, error) {
-	m, unit := r.Manager, units.UnitName(spec.Name)
-	if r.sameDropIn(spec.Name, dropIn) {
-		// Made from this very spec: its start by name runs exactly what
-		// a new unit would.
-		beforeStartByName()
-		st, w, err := m.StartWatch(ctx, unit)
-		if errors.Is(err, systemdctl.ErrNotLoaded) {
-			w.Close() // unloaded meanwhile: make it anew
-			return start()
-		}
-		return st, w, err
-	}
-	// Made from another spec: it must unload first.
-	r.waitRecorder(ctx, spec.Name)
-	st, w, err := start()
-	if !errors.Is(err, systemdctl.ErrUnitExists) {
-		return st, w, err
-	}
-	// A unit outside runctl names it (a run that does is refused before
-	// the stop), so it stays as it was made: that instance rather than
-	// none.
-	w.Close()
-	st, w, err = m.StartWatch(ctx, unit)
-	if err == nil {
-		err = &keptError{spec.Name, unit}
-	}
-	return st, w, err
-}
-
-// keptError: the run's unit stayed loaded as it was made, so its start ran
-// the earlier command and environment, not the spec's.
-type keptError struct{ name, unit string }
-
-func (e *keptError) Error() string {
-	return fmt.Sprintf("cannot start %s with its changed command or environment: a unit outside runctl names %s (systemctl show -p Before,WantedBy,RequiredBy %s tells which), so systemd keeps it as it was made; it was started again as before. Stop that unit, then try again", e.name, e.unit, e.unit)
-}
-
-// beforeStartByName lets a test unload the unit between sameDropIn and
-// the start by name, as the manager may.
-var beforeStartByName = func() {}
-
-// ownTransient says whether the stopped unit the manager keeps loaded is
-// the run's own transient unit, made from this or an earlier spec: its
-// Description is runctl's for the run, and systemd made it from a
-// StartTransientUnit call.
-func (r *Runs) ownTransient(ctx context.Context, spec *units.Spec, cur systemdctl.State) bool {
-	if _, _, ok := units.ParseDescription(spec.Name, cur.Description); !ok || !cur.Loaded() {
-		return false
-	}
-	origin, err := r.Manager.Origin(ctx, cur.Unit)
-	return err == nil && origin.Transient && filepath.Dir(origin.FragmentPath) == r.Scope().TransientDir()
 }
 
 // sameDropIn says whether the drop-in beside the run's transient unit
