@@ -40,14 +40,14 @@ type holding struct {
 type move int
 
 const (
-	moveMake         move = iota // make the unit anew (StartTransientUnit)
-	moveStartByName              // start the loaded unit: it is made from the spec
-	moveStartAsMade              // start the loaded unit as made, and say so (keptError)
-	moveWaitUnload               // wait until the manager unloads it
-	moveResetFailed              // clear a failed state and the start limit
-	moveReload                   // daemon-reload
-	moveRefuseRunning            // someone else started it meanwhile
-	moveRefuseTaken              // not runctl's
+	moveMake          move = iota // make the unit anew (StartTransientUnit)
+	moveStartByName               // start the loaded unit: it is made from the spec
+	moveStartAsMade               // start the loaded unit as made, and say so (keptError)
+	moveWaitUnload                // wait until the manager unloads it
+	moveResetFailed               // clear a failed state and the start limit
+	moveReload                    // daemon-reload
+	moveRefuseRunning             // someone else started it meanwhile
+	moveRefuseTaken               // not runctl's
 )
 
 var moveNames = [...]string{"make", "start-by-name", "start-as-made", "wait-unload", "reset-failed", "reload", "refuse-running", "refuse-taken"}
