@@ -146,25 +146,35 @@ type stagedDropIn struct {
 }
 
 func (r *Runs) stageDropIn(name string, data []byte) (*stagedDropIn, error) {
-	path := r.dropInPath(name, false)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, r.permissionHint(fmt.Errorf("cannot write %s: %w", path, err))
-	}
-	tmp, err := atomicfile.Temp(path, data, 0o644)
-	if err != nil {
+	d := &stagedDropIn{path: r.dropInPath(name, false), data: data}
+	if err := d.stage(); err != nil {
 		return nil, r.permissionHint(err)
 	}
-	return &stagedDropIn{path, tmp, data}, nil
+	return d, nil
+}
+
+// stage writes the file beside its place. The manager removes the folder
+// when the last unit that loaded a drop-in from it unloads: made again if
+// it went meanwhile.
+func (d *stagedDropIn) stage() error {
+	var err error
+	for range 3 {
+		if err = os.MkdirAll(filepath.Dir(d.path), 0o755); err != nil {
+			return fmt.Errorf("cannot write %s: %w", d.path, err)
+		}
+		if d.tmp, err = atomicfile.Temp(d.path, d.data, 0o644); !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return err
 }
 
 // place puts the drop-in in place; again, it is written anew.
 func (d *stagedDropIn) place() error {
 	if d.tmp == "" {
-		tmp, err := atomicfile.Temp(d.path, d.data, 0o644)
-		if err != nil {
+		if err := d.stage(); err != nil {
 			return err
 		}
-		d.tmp = tmp
 	}
 	err := os.Rename(d.tmp, d.path)
 	if err != nil {
