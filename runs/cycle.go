@@ -117,13 +117,6 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	if err := r.installRecorder(enabled); err != nil {
 		return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
 	}
-	if !enabled {
-		// One left in the runtime unit folder by an earlier runctl would
-		// apply at creation.
-		if _, err := r.removeDropIn(spec.Name, true); err != nil {
-			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
-		}
-	}
 	var staged *stagedDropIn
 	if !enabled {
 		// Staged before the stop: a /run with no room refuses the start
@@ -192,7 +185,7 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		}
 		// The unit file is exact and has every command: a drop-in left
 		// from a transient instance would only hold an older spec.
-		had, err := r.removeDropIns(spec.Name)
+		had, err := r.removeDropIn(spec.Name)
 		if err != nil {
 			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 		}
@@ -223,7 +216,7 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		if errors.Is(err, ErrTaken) {
 			// runctl's drop-in must not change that unit: gone, and
 			// unloaded again if the unit was loaded with it.
-			r.removeDropIns(spec.Name)
+			r.removeDropIn(spec.Name)
 			if need, _ := m.NeedsReload(ctx, unit); need {
 				_ = m.Reload(ctx)
 			}
@@ -282,7 +275,7 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 // (command, folder, environment, and the sum of the whole spec) is dropIn:
 // the unit was made from that spec.
 func (r *Runs) sameDropIn(name string, dropIn []byte) bool {
-	have, err := os.ReadFile(r.dropInPath(name, false))
+	have, err := os.ReadFile(r.dropInPath(name))
 	return err == nil && bytes.Equal(have, dropIn)
 }
 

@@ -30,17 +30,11 @@ import (
 // the name: a manager that listed that folder at its last reload reads it
 // as the unit is made, so a drop-in left there by an earlier unit (one the
 // manager made before the drop-in existed does not delete it) would give
-// the new unit the earlier command. (Earlier runctl versions put some in
-// the runtime unit folder: those are removed.)
+// the new unit the earlier command.
 
-// dropInPath is where the run's drop-in goes, read at the unit's creation
-// (atCreation) or from the next reload on.
-func (r *Runs) dropInPath(name string, atCreation bool) string {
-	dir := r.Layout.TransientDir
-	if atCreation {
-		dir = r.Layout.RuntimeUnitDir
-	}
-	return filepath.Join(dir, units.UnitName(name)+".d", units.DropInName)
+// dropInPath is where the run's drop-in goes.
+func (r *Runs) dropInPath(name string) string {
+	return filepath.Join(r.Layout.TransientDir, units.UnitName(name)+".d", units.DropInName)
 }
 
 // writeUnitData writes a drop-in or a unit file runctl owns to path, if
@@ -59,10 +53,10 @@ func (r *Runs) writeUnitData(path string, data []byte) error {
 	return nil
 }
 
-// removeDropIn removes the run's drop-in from one place (atCreation or
-// not), and its folder if empty, and says whether there was one.
-func (r *Runs) removeDropIn(name string, atCreation bool) (bool, error) {
-	path := r.dropInPath(name, atCreation)
+// removeDropIn removes the run's drop-in, and its folder if empty, and
+// says whether there was one.
+func (r *Runs) removeDropIn(name string) (bool, error) {
+	path := r.dropInPath(name)
 	err := os.Remove(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -72,17 +66,6 @@ func (r *Runs) removeDropIn(name string, atCreation bool) (bool, error) {
 	}
 	os.Remove(filepath.Dir(path)) // kept if someone else put a drop-in there
 	return true, nil
-}
-
-// removeDropIns removes the run's drop-ins from both places, and says
-// whether there was one.
-func (r *Runs) removeDropIns(name string) (bool, error) {
-	a, err := r.removeDropIn(name, true)
-	if err != nil {
-		return a, err
-	}
-	b, err := r.removeDropIn(name, false)
-	return a || b, err
 }
 
 // loadUnitFile makes the manager start an enabled run, stopped now, from
@@ -146,7 +129,7 @@ type stagedDropIn struct {
 }
 
 func (r *Runs) stageDropIn(name string, data []byte) (*stagedDropIn, error) {
-	d := &stagedDropIn{path: r.dropInPath(name, false), data: data}
+	d := &stagedDropIn{path: r.dropInPath(name), data: data}
 	if err := d.stage(); err != nil {
 		return nil, r.permissionHint(err)
 	}

@@ -48,7 +48,7 @@ func (r *Runs) Remove(ctx context.Context, name string, force bool) error {
 			return err
 		}
 	}
-	if _, err := r.removeDropIns(name); err != nil {
+	if _, err := r.removeDropIn(name); err != nil {
 		return err
 	}
 	if err := r.Store.Remove(name); err != nil {
