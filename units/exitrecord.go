@@ -130,7 +130,13 @@ func (e ExitRecorder) Templates() (map[string][]byte, error) {
 	b.raw("ConditionPathExists", "!%t/runctl/"+e.id+"/%i.stopping")
 	b.section("Service")
 	b.raw("Type", "oneshot")
-	b.raw("ExecStart", `-@/bin/ln "/bin/ln" "-sfn" "${MONITOR_SERVICE_RESULT} ${MONITOR_EXIT_CODE} ${MONITOR_EXIT_STATUS}" `+dir[:len(dir)-1]+`%i.exit"`)
+	// A success with no exit code is no end of a program: the stop half of
+	// a restart (systemctl restart, Restart=) triggers OnSuccess= too, and
+	// by the time the recorder runs, the new instance has reset what
+	// $MONITOR_* would tell. Recording it would erase how the run last
+	// ended. sh's $ are doubled for the manager.
+	script := `[ "$$MONITOR_SERVICE_RESULT" = success ] && [ -z "$$MONITOR_EXIT_CODE" ] && exit 0; exec /bin/ln -sfn "$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS" "$$0"`
+	b.raw("ExecStart", `-@/bin/sh "/bin/sh" "-c" `+quoteExecArg(script)+` `+dir[:len(dir)-1]+`%i.exit"`)
 	if b.err != nil {
 		return nil, b.err
 	}

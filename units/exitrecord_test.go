@@ -48,7 +48,7 @@ ConditionPathExists=!%t/runctl/` + e.id + `/%i.stopping
 
 [Service]
 Type=oneshot
-ExecStart=-@/bin/ln "/bin/ln" "-sfn" "${MONITOR_SERVICE_RESULT} ${MONITOR_EXIT_CODE} ${MONITOR_EXIT_STATUS}" "/var/lib/a$$b%%c/%i.exit"
+ExecStart=-@/bin/sh "/bin/sh" "-c" "[ \"$$MONITOR_SERVICE_RESULT\" = success ] && [ -z \"$$MONITOR_EXIT_CODE\" ] && exit 0; exec /bin/ln -sfn \"$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS\" \"$$0\"" "/var/lib/a$$b%%c/%i.exit"
 `
 	if len(got) != 2 {
 		t.Fatalf("Templates: %d files, want 2", len(got))
