@@ -165,7 +165,9 @@ func (m *Manager) startWatch(ctx context.Context, unit string, made func(), enqu
 
 // Reload makes the manager read unit files again (daemon-reload).
 func (m *Manager) Reload(ctx context.Context) error {
-	return wrap(m.call(ctx, "Reload", nil), "daemon-reload")
+	// Asked again on a connection the manager dropped (a daemon-reexec
+	// meanwhile): a reload twice is a reload.
+	return wrap(m.again(ctx, func() error { return m.call(ctx, "Reload", nil) }), "daemon-reload")
 }
 
 // Enable links unit files into their [Install] targets, as systemctl enable.
@@ -174,7 +176,7 @@ func (m *Manager) Enable(ctx context.Context, paths ...string) error {
 		carries bool
 		changes []unitFileChange
 	)
-	err := m.call(ctx, "EnableUnitFiles", []any{&carries, &changes}, paths, false, true)
+	err := m.again(ctx, func() error { return m.call(ctx, "EnableUnitFiles", []any{&carries, &changes}, paths, false, true) })
 	return wrap(err, "")
 }
 
@@ -214,7 +216,7 @@ func (m *Manager) NeedsReload(ctx context.Context, unit string) (bool, error) {
 // Disable removes the links Enable made.
 func (m *Manager) Disable(ctx context.Context, units ...string) error {
 	var changes []unitFileChange
-	err := m.call(ctx, "DisableUnitFiles", []any{&changes}, units, false)
+	err := m.again(ctx, func() error { return m.call(ctx, "DisableUnitFiles", []any{&changes}, units, false) })
 	return wrap(err, "")
 }
 

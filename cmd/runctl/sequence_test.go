@@ -169,9 +169,10 @@ func (q *sequence) step(i int) {
 		t.Log(q.log[len(q.log)-1])
 	}
 	switch {
-	case ok && r.code != 0 && during == "daemon-reexec" && strings.Contains(r.stderr, "runctl status shows"):
-		// The manager dropped runctl mid-verb, and runctl said so: what
-		// runs is the spec before or the one asked for.
+	case ok && r.code != 0 && during == "daemon-reexec":
+		// The manager dropped runctl mid-verb and runctl failed: what runs
+		// is the spec before or the one asked for.
+		t.Logf("cut short by the daemon-reexec: %s", strings.TrimSpace(r.stderr))
 		q.resync(run, &prev)
 	case ok && r.code != 0:
 		q.fail("runctl failed where it must succeed:\n%v", r)
