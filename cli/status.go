@@ -87,11 +87,17 @@ func (c *StatusCmd) Run(ctx context.Context, out *Output, provide Lifecycle) err
 			return err
 		}
 	} else {
+		// A run's command line, processes and log lines are its own (or
+		// another user's) bytes: a terminal gets them escaped.
+		w := out.Stdout
+		if isTerminal(w) {
+			w = escaper{w}
+		}
 		for i, s := range list {
 			if i > 0 {
-				fmt.Fprintln(out.Stdout)
+				fmt.Fprintln(w)
 			}
-			s.print(out.Stdout, now)
+			s.print(w, now)
 		}
 	}
 	if logErr != nil {

@@ -3,9 +3,13 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/runctl/runctl/sandbox"
 )
 
 // systemctlCode is systemctl's exit code for args inside the sandbox.
@@ -76,5 +80,50 @@ func TestUnknownNameExitsAsSystemctl(t *testing.T) {
 	want := systemctlCode(t, "status", unit)
 	if r := runctl(t, "status", name); r.code != want {
 		t.Errorf("status of an unknown name: %v; want exit %d as systemctl status", r, want)
+	}
+}
+
+// Colour goes with NO_COLOR (any value), SYSTEMD_COLORS=0 and TERM=dumb.
+// runctl colours the host prefixes of -H logs on a terminal; the hosts
+// here are this machine, reached by an ssh stand-in that runs the remote
+// command locally (colour is decided on the caller's side).
+// The lines the hosts send are escaped on a terminal, as logs' own are.
+func TestColourConventions(t *testing.T) {
+	sandbox.Need(t, sb)
+	dir, err := os.MkdirTemp(sandbox.StateRoot(), "bin-ssh-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	fake := filepath.Join(dir, "ssh")
+	script := "#!/bin/sh\n# ssh stand-in: runs the remote command here; -G (the config) fails.\nfor a; do case $a in -G) exit 255;; esac; last=$a; done\nexec sh -c \"$last\"\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	name := runName(t)
+	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", `printf 'hello-colour \033[2J\n'; exec sleep 1000`); r.code != 0 {
+		t.Fatal(r)
+	}
+	waitFor(t, func() bool { return strings.Contains(runctl(t, "logs", name).stdout, "hello-colour") }, "the run's line")
+	base := []string{"RUNCTL_SSH=" + fake, "XDG_RUNTIME_DIR=" + dir, "TERM=xterm", "NO_COLOR=", "SYSTEMD_COLORS="}
+	for _, tc := range []struct {
+		env    []string
+		colour bool
+	}{
+		{nil, true},
+		{[]string{"NO_COLOR=1"}, false},
+		{[]string{"NO_COLOR=0"}, false},
+		{[]string{"SYSTEMD_COLORS=0"}, false},
+		{[]string{"SYSTEMD_COLORS=false"}, false},
+		{[]string{"TERM=dumb"}, false},
+	} {
+		got, code := onTerminal(t, append(base, tc.env...), "-H", "here-1", "logs", "-n", "5", name)
+		// The host's lines are escaped on a terminal as local ones are.
+		if code != 0 || !strings.Contains(got, `hello-colour \x1b[2J`) || strings.Contains(got, "\x1b[2J") {
+			t.Fatalf("-H logs with %q: exit %d, %q", tc.env, code, got)
+		}
+		if coloured := strings.Contains(got, "\x1b[36mhere-1\x1b[0m | "); coloured != tc.colour || !tc.colour && strings.Contains(got, "\x1b[") {
+			t.Errorf("-H logs on a terminal with %q: %q; want colour %v", tc.env, got, tc.colour)
+		}
 	}
 }

@@ -17,7 +17,7 @@ function __runctl_takes_value
             return 0
         case 'status:-n' 'status:--lines'
             return 0
-        case 'logs:-n' 'logs:--lines' 'logs:--since' 'logs:--until' 'logs:-I' 'logs:--invocation' 'logs:-p' 'logs:--priority'
+        case 'logs:-n' 'logs:--lines' 'logs:-b' 'logs:--boot' 'logs:-g' 'logs:--grep' 'logs:-o' 'logs:--output' 'logs:--since' 'logs:--until' 'logs:-I' 'logs:--invocation' 'logs:-p' 'logs:--priority'
             return 0
     end
     return 1
@@ -240,7 +240,12 @@ complete -c runctl -n '__runctl_arg status 0 +' -a '(__runctl_runs)'
 
 # logs
 complete -c runctl -n '__runctl_is logs' -s f -l follow -d 'Keep printing new output, across restarts, until Ctrl-C.'
-complete -c runctl -n '__runctl_is logs' -s n -l lines -x -d 'How many of the last lines to show (0: all; with --follow, none: only new lines).'
+complete -c runctl -n '__runctl_is logs' -s n -l lines -x -d 'Show the last N lines, 0 none, or all (default: 50; with --since or --until, all). With --follow, the lines before the new ones.'
+complete -c runctl -n '__runctl_is logs' -s b -l boot -x -d 'Only entries of this boot, as journalctl -b: 0 or no value the current boot, -1 the one before, 1 the first, or a boot id (journalctl --list-boots). Implies --invocation all.'
+complete -c runctl -n '__runctl_is logs' -s g -l grep -x -d 'Only lines whose message matches this pattern (journalctl --grep: PCRE2, case-insensitive when it has no capital letter).'
+complete -c runctl -n '__runctl_is logs' -s r -l reverse -d 'Newest line first.'
+complete -c runctl -n '__runctl_is logs' -s o -l output -x -d 'How to print lines: short (time to the second), short-precise (to the microsecond; the default), short-iso, cat (the message only, exactly as written), json (runctl\'s JSON lines, as --json).'
+complete -c runctl -n '__runctl_is logs' -l no-pager -d 'Accepted for journalctl\'s sake: runctl never pages.'
 complete -c runctl -n '__runctl_is logs' -l since -x -d 'Show entries from this time on (journalctl\'s formats: \'10 min ago\', \'2026-11-25 10:00\', \'@1764064800\'). Implies --invocation all.'
 complete -c runctl -n '__runctl_is logs' -l until -x -d 'Show entries up to this time. Implies --invocation all.'
 complete -c runctl -n '__runctl_is logs' -s I -l invocation -x -d 'Which instance: current (the newest, default), previous, all, or an invocation id.'
