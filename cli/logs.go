@@ -149,6 +149,9 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 		err = journal.Read(ctx, q, n, print)
 	}
 	if err != nil && ctx.Err() == nil {
+		if c.Boot.Set && strings.Contains(err.Error(), "specified boot") {
+			return fmt.Errorf("%w; journalctl --list-boots lists the boots the journal keeps (a journal kept in memory, Storage=volatile or auto without /var/log/journal, keeps only this one)", err)
+		}
 		return rs.JournalHint(err)
 	}
 	for i := len(reversed) - 1; i >= 0; i-- {

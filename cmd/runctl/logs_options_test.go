@@ -68,6 +68,11 @@ func TestLogsJournalctlOptions(t *testing.T) {
 	check([]string{"-b"}, all)                              // the current boot
 	check([]string{"-b", "0", "-n", "1"}, all[4:])          // the same
 	check([]string{"--boot=0", "-o", "short-precise"}, all) // the default mode
+	// The sandbox's boots all have the host kernel's boot id: there is no
+	// boot before this one in its journal.
+	if r := runctl(t, "logs", "-b", "-1", name); r.code != 1 || !strings.Contains(r.stderr, "journalctl --list-boots") {
+		t.Errorf("logs -b -1 with one boot in the journal: %v", r)
+	}
 	if r := runctl(t, "logs", "-n", "0", name); r.code != 0 || r.stdout != "" {
 		t.Errorf("logs -n 0: %v, want nothing", r)
 	}
