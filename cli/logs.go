@@ -99,6 +99,9 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 	if err := rs.CanReadJournal(); err != nil {
 		return err
 	}
+	if journal.Volatile() {
+		fmt.Fprintf(out.Stderr, "runctl: %s\n", journal.VolatileNote)
+	}
 	unit := units.UnitName(name)
 	q := journal.Query{User: rs.Scope() == systemdctl.User, Units: []string{unit}, Priority: c.Priority, SinceRaw: c.Since, UntilRaw: c.Until,
 		Boot: c.Boot.Value, Grep: c.Grep}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/runctl/runctl/journal"
 	"github.com/runctl/runctl/runs"
 	"github.com/runctl/runctl/systemdctl"
 )
@@ -60,6 +61,9 @@ func (c *StatusCmd) Run(ctx context.Context, out *Output, provide Lifecycle) err
 	details, logErr, err := rs.Details(ctx, c.Names, c.Lines)
 	if err != nil {
 		return err
+	}
+	if len(details) > 0 && c.Lines > 0 && journal.Volatile() {
+		fmt.Fprintf(out.Stderr, "runctl: %s\n", journal.VolatileNote)
 	}
 	if len(details) == 0 {
 		return &ExitError{Code: statusNoSuchRun, Err: fmt.Errorf("no runs (start one with: runctl run -d -- CMD [ARG...])")}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -230,5 +232,39 @@ func TestLogsAndStatusEscapeOnTerminal(t *testing.T) {
 	}
 	if r := runctl(t, "logs", name); !strings.Contains(r.stdout, raw) {
 		t.Errorf("logs into a pipe: %q, want the bytes as written", r.stdout)
+	}
+}
+
+// A journal kept in memory (Raspberry Pi OS: Storage=volatile) loses the
+// logs of earlier boots: logs and status say so, once, on stderr; a
+// persistent journal gets no such note.
+func TestVolatileJournalSaysSo(t *testing.T) {
+	name := runName(t)
+	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", "echo hello; exec sleep 1000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	note := "the logs of earlier boots are gone"
+	for _, args := range [][]string{{"logs", name}, {"status", name}} {
+		if r := runctl(t, args...); strings.Contains(r.stderr, note) {
+			t.Errorf("%q with a persistent journal: %v", args, r)
+		}
+	}
+	conf := sb.Path("/etc/systemd/journald.conf.d/50-runctl-volatile.conf")
+	if err := os.MkdirAll(filepath.Dir(conf), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte("[Journal]\nStorage=volatile\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.Remove(conf)
+		sb.Command(context.Background(), "systemctl", "restart", "systemd-journald").Run()
+		sb.Command(context.Background(), "journalctl", "--flush").Run()
+	})
+	inside(t, "systemctl", "restart", "systemd-journald")
+	for _, args := range [][]string{{"logs", name}, {"status", name}, {"--json", "status", name}} {
+		if r := runctl(t, args...); strings.Count(r.stderr, note) != 1 {
+			t.Errorf("%q with a volatile journal: %v; want the note once on stderr", args, r)
+		}
 	}
 }
