@@ -228,6 +228,9 @@ func remoteArgs(kctx *kong.Context, args []string) ([]string, error) {
 			return nil, fmt.Errorf("cannot pass %q on to the hosts: unknown flag", a)
 		}
 		takesValue := !f.IsBool() && !f.IsCounter()
+		if _, optional := f.Target.Addr().Interface().(*bootFlag); optional {
+			takesValue = i+1 < len(args) && isBoot(args[i+1]) // as bootFlag.Decode
+		}
 		drop := fleetOnly[f.Name]
 		if !drop {
 			out = append(out, a)
