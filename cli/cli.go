@@ -265,7 +265,34 @@ func verbExit(err error) (code int, report error, reported bool) {
 	if errors.As(err, &exit) {
 		return exit.Code, exit.Err, exit.Reported
 	}
-	return 1, err, false
+	return failureCode(err), err, false
+}
+
+// exitUnknown is the exit code for a name runctl does not know: systemctl's
+// for a unit it does not know (start, stop, restart: EXIT_NOTINSTALLED of
+// the LSB codes), so scripts test one code with either tool. status has its
+// own, as systemctl status does (statusNoSuchRun).
+const exitUnknown = 5
+
+// failureCode is the exit code for a verb's failure: exitUnknown when every
+// error err holds is an unknown name, else 1.
+func failureCode(err error) int {
+	if onlyUnknown(err) {
+		return exitUnknown
+	}
+	return 1
+}
+
+func onlyUnknown(err error) bool {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !onlyUnknown(e) {
+				return false
+			}
+		}
+		return len(j.Unwrap()) > 0
+	}
+	return errors.Is(err, runs.ErrUnknown)
 }
 
 // Lifecycle connects to the manager on first call and returns the runs'

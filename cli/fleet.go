@@ -83,7 +83,11 @@ func fanOut(ctx context.Context, kctx *kong.Context, globals *Globals, args []st
 	// logs and attached runs print as they go: their lines are relayed.
 	run, _ := verb.Target.Addr().Interface().(*RunCmd)
 	if verb.Name == "logs" || (run != nil && !run.Daemon) {
-		return stream(ctx, out, o, targets, remote)
+		// The hosts' logs reach a terminal escaped, as local ones do
+		// (lineWriter); an attached run's output is the user's own.
+		logs, _ := verb.Target.Addr().Interface().(*LogsCmd)
+		escape := logs != nil && logs.Output != "cat" && isTerminal(out.Stdout)
+		return stream(ctx, out, o, targets, remote, escape)
 	}
 	if serial.Set && isTerminal(out.Stderr) {
 		o.Progress = func(p fleet.Progress) {
@@ -118,7 +122,7 @@ func fanOut(ctx context.Context, kctx *kong.Context, globals *Globals, args []st
 
 // stream relays a streaming verb's lines, each prefixed by its host
 // (coloured on a terminal); --json lines get a "host" field instead.
-func stream(ctx context.Context, out *Output, o fleet.Options, targets []fleet.Target, remote []string) int {
+func stream(ctx context.Context, out *Output, o fleet.Options, targets []fleet.Target, remote []string, escape bool) int {
 	if out.JSON {
 		remote = append([]string{"--json"}, remote...)
 	} else if i := slices.Index(remote, "logs"); i >= 0 {
@@ -129,13 +133,16 @@ func stream(ctx context.Context, out *Output, o fleet.Options, targets []fleet.T
 		width = max(width, len(t.Name))
 	}
 	colour := map[string]string{}
-	if isTerminal(out.Stdout) {
+	if useColour(out.Stdout) {
 		palette := []string{"36", "33", "35", "32", "34", "91", "96", "93"}
 		for i, t := range targets {
 			colour[t.Name] = palette[i%len(palette)]
 		}
 	}
 	results := fleet.Stream(ctx, o, targets, remote, func(host, text string) {
+		if escape && !out.JSON {
+			text = string(escapeControl([]byte(text), false))
+		}
 		switch {
 		case out.JSON:
 			if strings.HasPrefix(text, "{") {
@@ -221,6 +228,9 @@ func remoteArgs(kctx *kong.Context, args []string) ([]string, error) {
 			return nil, fmt.Errorf("cannot pass %q on to the hosts: unknown flag", a)
 		}
 		takesValue := !f.IsBool() && !f.IsCounter()
+		if _, optional := f.Target.Addr().Interface().(*bootFlag); optional {
+			takesValue = i+1 < len(args) && isBoot(args[i+1]) // as bootFlag.Decode
+		}
 		drop := fleetOnly[f.Name]
 		if !drop {
 			out = append(out, a)

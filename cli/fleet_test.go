@@ -13,6 +13,10 @@ func TestRemoteArgs(t *testing.T) {
 		{[]string{"--host=r1", "--user", "logs", "-f", "-n", "5", "--max-fail=1", "nav"}, []string{"--user", "logs", "-f", "-n", "5", "nav"}},
 		{[]string{"-Hr1,r2", "--inventory", "/x", "--host-timeout", "5s", "--remote-runctl", "/opt/runctl", "ps"}, []string{"ls"}},
 		{[]string{"-H", "r1", "status", "-n", "3", "a", "b"}, []string{"status", "-n", "3", "a", "b"}},
+		// -b's value is optional: a flag after it is not its value.
+		{[]string{"logs", "-b", "-H", "r1", "nav"}, []string{"logs", "-b", "nav"}},
+		{[]string{"-H", "r1", "logs", "-b", "-1", "-g", "x", "nav"}, []string{"logs", "-b", "-1", "-g", "x", "nav"}},
+		{[]string{"-H", "r1", "logs", "nav", "--boot"}, []string{"logs", "nav", "--boot"}},
 	} {
 		var root CLI
 		kctx, err := Parser(&root, "test").Parse(c.args)

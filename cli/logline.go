@@ -43,17 +43,31 @@ func logLine(e journal.Entry) LogLine {
 	return l
 }
 
-// text is the line as journalctl -o short-precise prints it, with the
-// program's bytes as written. Lines the program logged at error priority
-// or worse are marked, since the journal merges stdout and stderr into one
-// stream. journald's report of dropped lines is a marker line.
-func (l LogLine) text(hostname bool) []byte {
+// format is the line as journalctl -o mode prints it (short, short-precise,
+// short-iso, cat), with the program's bytes as written. Lines the program
+// logged at error priority or worse are marked, but in cat, since the
+// journal merges stdout and stderr into one stream. journald's report of
+// dropped lines is a marker line.
+func (l LogLine) format(mode string, hostname bool) []byte {
 	var b bytes.Buffer
+	stamp := l.Time.Local().Format("Jan 02 15:04:05.000000")
+	switch mode {
+	case "short":
+		stamp = l.Time.Local().Format("Jan 02 15:04:05")
+	case "short-iso":
+		stamp = l.Time.Local().Format("2006-01-02T15:04:05-0700")
+	}
 	if l.Dropped > 0 {
-		fmt.Fprintf(&b, "-- %s %s --", l.Time.Local().Format("Jan 02 15:04:05.000000"), journal.DropNote(l.Unit, l.Dropped))
+		if mode == "cat" {
+			return []byte("-- " + journal.DropNote(l.Unit, l.Dropped) + " --")
+		}
+		fmt.Fprintf(&b, "-- %s %s --", stamp, journal.DropNote(l.Unit, l.Dropped))
 		return b.Bytes()
 	}
-	b.WriteString(l.Time.Local().Format("Jan 02 15:04:05.000000"))
+	if mode == "cat" {
+		return l.raw
+	}
+	b.WriteString(stamp)
 	if hostname && l.Hostname != "" {
 		b.WriteString(" " + l.Hostname)
 	}
@@ -68,3 +82,6 @@ func (l LogLine) text(hostname bool) []byte {
 	b.Write(l.raw)
 	return b.Bytes()
 }
+
+// text is the line as logs prints it by default (-o short-precise).
+func (l LogLine) text(hostname bool) []byte { return l.format("short-precise", hostname) }

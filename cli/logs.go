@@ -4,9 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
+
+	"github.com/alecthomas/kong"
 
 	"github.com/runctl/runctl/journal"
 	"github.com/runctl/runctl/runs"
@@ -14,30 +20,73 @@ import (
 	"github.com/runctl/runctl/units"
 )
 
-// LogsCmd shows a run's output from the journal.
+// LogsCmd shows a run's output from the journal. Its flags are
+// journalctl's, with journalctl's meaning.
 type LogsCmd struct {
-	Name       *string `arg:"" optional:"" help:"Run whose output to show (default: the most recently started)." placeholder:"NAME"`
-	Follow     bool    `short:"f" help:"Keep printing new output, across restarts, until Ctrl-C."`
-	Lines      int     `short:"n" help:"How many of the last lines to show (0: all; with --follow, none: only new lines)." default:"50"`
-	Since      string  `help:"Show entries from this time on (journalctl's formats: '10 min ago', '2026-11-25 10:00', '@1764064800'). Implies --invocation all." placeholder:"TIME"`
-	Until      string  `help:"Show entries up to this time. Implies --invocation all." placeholder:"TIME"`
-	Invocation string  `short:"I" help:"Which instance: current (the newest, default), previous, all, or an invocation id." placeholder:"WHICH"`
-	Priority   string  `short:"p" help:"Only entries of this priority or more urgent: err, warning, info, ... or a range 0..4." placeholder:"LEVEL"`
-	NoHostname bool    `help:"Leave the host name out of each line."`
+	Name       *string  `arg:"" optional:"" help:"Run whose output to show (default: the most recently started)." placeholder:"NAME"`
+	Follow     bool     `short:"f" help:"Keep printing new output, across restarts, until Ctrl-C."`
+	Lines      string   `short:"n" help:"Show the last N lines, 0 none, or all (default: 50; with --since or --until, all). With --follow, the lines before the new ones." placeholder:"N"`
+	Boot       bootFlag `short:"b" help:"Only entries of this boot, as journalctl -b: 0 or no value the current boot, -1 the one before, 1 the first, or a boot id (journalctl --list-boots). Implies --invocation all." placeholder:"N"`
+	Grep       string   `short:"g" help:"Only lines whose message matches this pattern (journalctl --grep: PCRE2, case-insensitive when it has no capital letter)." placeholder:"PATTERN"`
+	Reverse    bool     `short:"r" help:"Newest line first."`
+	Output     string   `short:"o" help:"How to print lines: short (time to the second), short-precise (to the microsecond; the default), short-iso, cat (the message only, exactly as written), json (runctl's JSON lines, as --json)." placeholder:"MODE"`
+	NoPager    bool     `help:"Accepted for journalctl's sake: runctl never pages."`
+	Since      string   `help:"Show entries from this time on (journalctl's formats: '10 min ago', '2026-11-25 10:00', '@1764064800'). Implies --invocation all." placeholder:"TIME"`
+	Until      string   `help:"Show entries up to this time. Implies --invocation all." placeholder:"TIME"`
+	Invocation string   `short:"I" help:"Which instance: current (the newest, default), previous, all, or an invocation id." placeholder:"WHICH"`
+	Priority   string   `short:"p" help:"Only entries of this priority or more urgent: err, warning, info, ... or a range 0..4." placeholder:"LEVEL"`
+	NoHostname bool     `help:"Leave the host name out of each line."`
+}
+
+// Output modes of logs -o.
+var logModes = []string{"short", "short-precise", "short-iso", "cat", "json"}
+
+// lines is -n as a count: -1 all.
+func (c *LogsCmd) lines() (int, error) {
+	switch c.Lines {
+	case "":
+		if c.Since != "" || c.Until != "" {
+			return -1, nil
+		}
+		return 50, nil
+	case "all":
+		return -1, nil
+	}
+	n, err := strconv.Atoi(c.Lines)
+	if err != nil || n < 0 {
+		return 0, usage("invalid --lines %q: give a number of lines (0: none) or all", c.Lines)
+	}
+	return n, nil
 }
 
 func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error {
-	if c.Lines < 0 {
-		return usage("invalid --lines %d: give 0 (all) or more", c.Lines)
+	n, err := c.lines()
+	if err != nil {
+		return err
+	}
+	mode := c.Output
+	switch {
+	case mode == "" && out.JSON:
+		mode = "json"
+	case mode == "":
+		mode = "short-precise"
+	case !slices.Contains(logModes, mode):
+		return usage("invalid --output %q: give %s", mode, strings.Join(logModes, ", "))
+	case out.JSON && mode != "json":
+		return usage("--json prints JSON lines: drop it, or --output %s", mode)
+	}
+	out.JSON = mode == "json"
+	if c.Reverse && c.Follow {
+		return usage("--reverse and --follow do not go together: give one")
 	}
 	which := c.Invocation
-	if c.Since != "" || c.Until != "" {
-		if which != "" && which != "all" {
-			return usage("--since and --until select by time: use them with --invocation all (their default)")
-		}
+	byTime := c.Since != "" || c.Until != ""
+	switch {
+	case byTime && which != "" && which != "all":
+		return usage("--since and --until select by time: use them with --invocation all (their default)")
+	case which == "" && (byTime || c.Boot.Set):
 		which = "all"
-	}
-	if which == "" {
+	case which == "":
 		which = "current"
 	}
 	if which != "current" && which != "previous" && which != "all" && !isInvocationID(which) {
@@ -50,8 +99,12 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 	if err := rs.CanReadJournal(); err != nil {
 		return err
 	}
+	if journal.Volatile() {
+		fmt.Fprintf(out.Stderr, "runctl: %s\n", journal.VolatileNote)
+	}
 	unit := units.UnitName(name)
-	q := journal.Query{User: rs.Scope() == systemdctl.User, Units: []string{unit}, Priority: c.Priority, SinceRaw: c.Since, UntilRaw: c.Until}
+	q := journal.Query{User: rs.Scope() == systemdctl.User, Units: []string{unit}, Priority: c.Priority, SinceRaw: c.Since, UntilRaw: c.Until,
+		Boot: c.Boot.Value, Grep: c.Grep}
 	if which != "all" {
 		win, err := journal.FindInvocation(ctx, q.User, unit, which)
 		if err != nil {
@@ -64,12 +117,21 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 		}
 		q.Since, q.Until = win.Since, win.Until
 	}
+	if n == 0 && !c.Follow {
+		// Nothing asked for, as journalctl -n 0: only a typo is an error.
+		return known(ctx, rs, name)
+	}
 	last, shown := "", 0
-	w := newLineWriter(out, c.Follow)
+	w := newLineWriter(out, c.Follow, mode)
 	defer w.flush()
+	var reversed []LogLine
 	print := func(en journal.Entry) error {
 		shown++
 		l := logLine(en)
+		if c.Reverse {
+			reversed = append(reversed, l)
+			return nil
+		}
 		if c.Follow && l.InvocationID != "" && last != "" && l.InvocationID != last && !out.JSON {
 			w.marker(fmt.Sprintf("-- new invocation %s --", l.InvocationID))
 		}
@@ -85,19 +147,25 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 		var stop context.CancelFunc
 		ctx, stop = signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
-		// -n 0 follows only what comes next, as journalctl -f -n 0 does.
-		n := c.Lines
-		if n == 0 && which == "all" && (c.Since != "" || c.Until != "") {
-			n = -1
-		}
 		err = journal.FollowLast(ctx, q, n, print)
 	} else {
-		err = journal.Read(ctx, q, c.Lines, print)
+		err = journal.Read(ctx, q, n, print)
 	}
 	if err != nil && ctx.Err() == nil {
+		if c.Boot.Set && strings.Contains(err.Error(), "specified boot") {
+			return fmt.Errorf("%w; journalctl --list-boots lists the boots the journal keeps (a journal kept in memory, Storage=volatile or auto without /var/log/journal, keeps only this one)", err)
+		}
 		return rs.JournalHint(err)
 	}
-	if shown == 0 && which == "all" && !c.Follow {
+	for i := len(reversed) - 1; i >= 0; i-- {
+		if err := w.line(reversed[i], !c.NoHostname); err != nil {
+			return err
+		}
+	}
+	switch {
+	case shown == 0 && (c.Grep != "" || c.Boot.Set || c.Priority != ""):
+		return known(ctx, rs, name) // nothing matched: not news
+	case shown == 0 && which == "all" && !c.Follow:
 		return noOutput(ctx, rs, out, name, which, false)
 	}
 	return nil
@@ -107,24 +175,33 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 // systemd do not know (a typo), a note for a known run with no output yet;
 // a follow of an unknown name waits for its first start.
 func noOutput(ctx context.Context, rs *runs.Runs, out *Output, name, which string, follow bool) error {
-	known := rs.Store.Has(name)
-	if !known {
-		st, err := rs.Manager.Brief(ctx, units.UnitName(name))
-		if err != nil {
-			return err
-		}
-		known = st.Loaded()
-	}
+	err := known(ctx, rs, name)
 	switch {
-	case !known && !follow:
-		return fmt.Errorf("%w: runctl knows no run named %s and the journal has nothing of it (runctl ls lists the runs)", runs.ErrUnknown, name)
+	case err != nil && (!follow || !errors.Is(err, runs.ErrUnknown)):
+		return err
 	case out.JSON:
-	case !known:
+	case err != nil:
 		fmt.Fprintf(out.Stderr, "runctl: no run named %s yet: waiting for its output (Ctrl-C to stop)\n", name)
 	case which == "all":
 		fmt.Fprintf(out.Stderr, "runctl: %s has no output in the journal yet\n", name)
 	default:
 		fmt.Fprintf(out.Stderr, "runctl: %s has no %s invocation in the journal\n", name, which)
+	}
+	return nil
+}
+
+// known is nil for a run runctl keeps or systemd has loaded, else
+// runs.ErrUnknown.
+func known(ctx context.Context, rs *runs.Runs, name string) error {
+	if rs.Store.Has(name) {
+		return nil
+	}
+	st, err := rs.Manager.Brief(ctx, units.UnitName(name))
+	if err != nil {
+		return err
+	}
+	if !st.Loaded() {
+		return fmt.Errorf("%w: runctl knows no run named %s and the journal has nothing of it (runctl ls lists the runs)", runs.ErrUnknown, name)
 	}
 	return nil
 }
@@ -141,27 +218,35 @@ func isInvocationID(s string) bool {
 	return true
 }
 
-// lineWriter prints log lines as text or JSON lines, buffered; a follow
-// flushes after each line.
+// lineWriter prints log lines in an output mode (logs -o), buffered; a
+// follow flushes after each line. Text to a terminal has its control
+// characters escaped, but in mode cat, which is the program's bytes.
 type lineWriter struct {
-	json   bool
+	mode   string
+	escape bool
 	out    *bufio.Writer
 	enc    *json.Encoder
 	follow bool
 }
 
-func newLineWriter(out *Output, follow bool) *lineWriter {
+func newLineWriter(out *Output, follow bool, mode string) *lineWriter {
 	b := bufio.NewWriterSize(out.Stdout, 64<<10)
-	return &lineWriter{json: out.JSON, out: b, enc: json.NewEncoder(b), follow: follow}
+	return &lineWriter{mode: mode, escape: mode != "cat" && isTerminal(out.Stdout), out: b, enc: json.NewEncoder(b), follow: follow}
 }
 
 func (w *lineWriter) line(l LogLine, hostname bool) error {
-	if w.json {
+	if w.mode == "json" {
 		if err := w.enc.Encode(l); err != nil {
 			return err
 		}
-	} else if _, err := w.out.Write(append(l.text(hostname), '\n')); err != nil {
-		return err
+	} else {
+		text := l.format(w.mode, hostname)
+		if w.escape {
+			text = escapeControl(text, false)
+		}
+		if _, err := w.out.Write(append(text, '\n')); err != nil {
+			return err
+		}
 	}
 	if w.follow {
 		return w.out.Flush()
@@ -172,3 +257,41 @@ func (w *lineWriter) line(l LogLine, hostname bool) error {
 func (w *lineWriter) marker(s string) { fmt.Fprintln(w.out, s) }
 
 func (w *lineWriter) flush() error { return w.out.Flush() }
+
+// bootFlag is -b/--boot, whose value is optional as journalctl's is: -b,
+// -b 0, -b -1, -b1, --boot=ID. A following word that is not a boot (a run's
+// name, another flag) is left to be parsed on its own.
+type bootFlag struct {
+	Set   bool
+	Value string
+}
+
+func (b *bootFlag) Decode(ctx *kong.DecodeContext) error {
+	b.Set, b.Value = true, "0"
+	t := ctx.Scan.Peek()
+	v, _ := t.Value.(string)
+	switch {
+	case t.Type == kong.FlagValueToken && !isBoot(v):
+		ctx.Scan.Pop()
+		return fmt.Errorf("invalid --boot %q: give 0 (this boot), -1 (the one before), ... or a boot id", v)
+	case t.Type == kong.FlagValueToken, t.Type == kong.ShortFlagTailToken && isBoot(v), t.Type == kong.UntypedToken && isBoot(v):
+		ctx.Scan.Pop()
+		b.Value = v
+	}
+	return nil
+}
+
+// isBoot says whether s names a boot as journalctl -b takes it: an offset
+// (0, -1, +2, 3) or a 32-digit boot id, with an offset or not.
+func isBoot(s string) bool {
+	if len(s) >= 32 && isInvocationID(s[:32]) {
+		if s = s[32:]; s == "" {
+			return true
+		}
+		if s[0] != '+' && s[0] != '-' {
+			return false
+		}
+	}
+	_, err := strconv.Atoi(s)
+	return err == nil
+}

@@ -17,6 +17,7 @@ func TestParseOneVerbAsTheWholeCLI(t *testing.T) {
 		{"--system", "restart", "--update-env", "nav"},
 		{"status", "a", "b"},
 		{"logs", "-f", "nav"},
+		{"logs", "-b", "-1", "-g", "x", "-o", "cat", "-n", "all", "nav"},
 		{"rm", "-f", "a", "b"},
 		{"enable", "nav"},
 		{"start", "nav"},

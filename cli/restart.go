@@ -50,7 +50,7 @@ func (c *RestartCmd) Run(ctx context.Context, out *Output, provide Lifecycle) er
 			return perr
 		}
 		if err != nil {
-			return &ExitError{Code: 1, Err: err, Reported: true}
+			return &ExitError{Code: failureCode(err), Err: err, Reported: true}
 		}
 		return nil
 	}

@@ -35,7 +35,7 @@ type RunCmd struct {
 	NoLogLimit   bool          `help:"Lift journald's rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped). Implied without -d."`
 	Settle       time.Duration `help:"${settle_help} Only with -d." default:"${settle}" placeholder:"DUR"`
 	Property     []string      `short:"p" sep:"none" help:"Set a unit property, as in a unit file (repeatable); see PROPERTIES for the ones taken." placeholder:"KEY=VALUE"`
-	StopSignal   string        `help:"Signal a stop, restart or Ctrl-C sends first (-p KillSignal=; SIGTERM by default)." placeholder:"SIGNAL"`
+	StopSignal   string        `help:"Signal stop, restart and SIGTERM to an attached runctl send first (-p KillSignal=; SIGTERM by default). Ctrl-C of an attached run sends SIGINT." placeholder:"SIGNAL"`
 	Stdin        bool          `short:"i" help:"Attached: the program reads runctl's stdin (a pipe as it is, a terminal through a pty)."`
 	Notify       bool          `help:"The program tells systemd it is ready (sd_notify READY=1): the start returns then, instead of after --settle, or fails at TimeoutStartSec (-p, 90s by default)."`
 	Watchdog     time.Duration `help:"The program must send WATCHDOG=1 this often, or systemd kills it (SIGABRT; with --restart, restarts it)." placeholder:"DUR"`
@@ -237,7 +237,7 @@ func (c *RunCmd) Run(ctx context.Context, g *Globals, out *Output, log zerolog.L
 		return err
 	}
 	// Catch Ctrl-C from here on, so an interrupt during the start still
-	// stops what was started.
+	// reaches what was started.
 	var extra []os.Signal
 	if !c.Daemon {
 		extra = hangups()

@@ -2,8 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/runctl/runctl/runs"
 )
 
 // StartCmd starts a known, stopped run from its kept spec.
@@ -24,6 +27,14 @@ func (c *StartCmd) Run(ctx context.Context, out *Output, provide Lifecycle) erro
 		return err
 	}
 	res, err := rs.StartKept(ctx, c.Name, c.Settle)
+	if errors.Is(err, runs.ErrAlreadyRunning) {
+		// Started already: exit 0, as systemctl start of an active unit.
+		if out.JSON {
+			return out.PrintJSON(map[string]any{"name": res.Name, "unit": res.Unit, "already_running": true})
+		}
+		fmt.Fprintf(out.Stdout, "%s is already running\n", c.Name)
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/runctl/runctl/journal"
 	"github.com/runctl/runctl/runs"
 	"github.com/runctl/runctl/systemdctl"
 )
@@ -61,6 +62,9 @@ func (c *StatusCmd) Run(ctx context.Context, out *Output, provide Lifecycle) err
 	if err != nil {
 		return err
 	}
+	if len(details) > 0 && c.Lines > 0 && journal.Volatile() {
+		fmt.Fprintf(out.Stderr, "runctl: %s\n", journal.VolatileNote)
+	}
 	if len(details) == 0 {
 		return &ExitError{Code: statusNoSuchRun, Err: fmt.Errorf("no runs (start one with: runctl run -d -- CMD [ARG...])")}
 	}
@@ -87,11 +91,17 @@ func (c *StatusCmd) Run(ctx context.Context, out *Output, provide Lifecycle) err
 			return err
 		}
 	} else {
+		// A run's command line, processes and log lines are its own (or
+		// another user's) bytes: a terminal gets them escaped.
+		w := out.Stdout
+		if isTerminal(w) {
+			w = escaper{w}
+		}
 		for i, s := range list {
 			if i > 0 {
-				fmt.Fprintln(out.Stdout)
+				fmt.Fprintln(w)
 			}
-			s.print(out.Stdout, now)
+			s.print(w, now)
 		}
 	}
 	if logErr != nil {

@@ -55,23 +55,20 @@ func (c *StopCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 		names = []string{name}
 	}
 	results := make([]runs.Stopped, len(names))
+	errs := make([]error, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
 		wg.Go(func() {
 			res, err := rs.Stop(ctx, name, c.Timeout, c.Force)
-			if err != nil {
-				res.Error = err.Error()
+			// A run that is not running is stopped: exit 0, as systemctl
+			// stop of an inactive unit.
+			if err != nil && !errors.Is(err, runs.ErrNotRunning) {
+				res.Error, errs[i] = err.Error(), err
 			}
 			results[i] = res
 		})
 	}
 	wg.Wait()
-	var errs []error
-	for _, r := range results {
-		if r.Error != "" {
-			errs = append(errs, errors.New(r.Error))
-		}
-	}
 	failed := errors.Join(errs...)
 	if out.JSON {
 		var err error
@@ -84,7 +81,7 @@ func (c *StopCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 			return err
 		}
 		if failed != nil {
-			return &ExitError{Code: 1, Err: failed, Reported: true}
+			return &ExitError{Code: failureCode(failed), Err: failed, Reported: true}
 		}
 		return nil
 	}
@@ -97,6 +94,9 @@ func (c *StopCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 }
 
 func describeStop(r runs.Stopped) string {
+	if r.NotRunning {
+		return r.Name + " is not running"
+	}
 	if r.WasState == "failed" {
 		return fmt.Sprintf("%s had already ended (%s); cleared its failed state", r.Name, r.Ended)
 	}

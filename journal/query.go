@@ -26,6 +26,8 @@ type Query struct {
 	UntilRaw string
 	After    string // cursor
 	Priority string // journalctl -p: "err", "0..4"; "" any
+	Boot     string // journalctl --boot: "0" the current boot, "-1" the one before, a boot id; "" any
+	Grep     string // journalctl --grep: a pattern MESSAGE matches; "" any
 }
 
 func stamp(t time.Time) string {
@@ -77,6 +79,12 @@ func (q Query) Args() []string {
 	if q.Priority != "" {
 		args = append(args, "--priority="+q.Priority)
 	}
+	if q.Boot != "" {
+		args = append(args, "--boot="+q.Boot)
+	}
+	if q.Grep != "" {
+		args = append(args, "--grep="+q.Grep)
+	}
 	return append(args, q.Matches...)
 }
 
@@ -109,6 +117,8 @@ func Stream(ctx context.Context, q Query, fn func(Entry) error) error {
 		return ferr
 	case ferr != nil || ctx.Err() != nil:
 		return nil
+	case werr != nil && q.Grep != "" && stderr.Len() == 0 && cmd.ProcessState.ExitCode() == 1:
+		return nil // journalctl --grep exits 1, silently, when nothing matched
 	case werr != nil:
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,10 +19,19 @@ import (
 // Attached is where an attached run's output and runctl's notes about it go.
 type Attached struct {
 	Stdout, Stderr io.Writer
-	// Interrupts are the first Ctrl-C or SIGTERM (a graceful stop) and the
-	// second (SIGKILL); SIGHUP or SIGPIPE, the terminal gone (a stop).
+	// Interrupts: the first Ctrl-C (SIGINT) is passed on to the program, as
+	// a terminal does to its foreground job; the first SIGTERM is a graceful
+	// stop; the second of either is SIGKILL. SIGHUP or SIGPIPE, the terminal
+	// gone, is a stop.
 	Interrupts <-chan os.Signal
 }
+
+// together is how close two of the same signal come when one sender meant
+// one: coreutils timeout (and a shell's kill 0) signals runctl and then its
+// process group, runctl included, so runctl gets it twice, microseconds
+// apart on an idle machine, milliseconds on a loaded one. A person's second
+// Ctrl-C comes later than this.
+const together = 100 * time.Millisecond
 
 // Attach streams the run's output from the journal until it is over (see
 // untilOver), turning interrupts into a stop and then a kill, and returns
@@ -48,11 +58,16 @@ func (r *Runs) Attach(ctx context.Context, spec *units.Spec, begin time.Time, w 
 	})
 	markers := make(chan string, 16)
 	waitDone := make(chan systemdctl.State, 1)
+	// interrupted: Ctrl-C was passed on; the run ends there, so an
+	// automatic restart (Restart=always) is stopped instead.
+	var interrupted atomic.Bool
 	go func() {
-		waitDone <- r.untilOver(ctx, w, spec.Name, func(line string) { markers <- line })
+		waitDone <- r.untilOver(ctx, w, spec.Name, func(line string) { markers <- line }, interrupted.Load)
 	}()
 	var final systemdctl.State
 	interrupts := 0
+	var last os.Signal
+	var lastAt time.Time
 loop:
 	for {
 		select {
@@ -61,6 +76,11 @@ loop:
 		case line := <-markers:
 			fmt.Fprintf(a.Stderr, "runctl: %s\n", line)
 		case sig := <-a.Interrupts:
+			if sig == last && time.Since(lastAt) < together {
+				r.Log.Debug().Str("signal", sig.String()).Msg("the same signal again at once: counted once")
+				continue
+			}
+			last, lastAt = sig, time.Now()
 			interrupts++
 			switch {
 			case sig == syscall.SIGHUP || sig == syscall.SIGPIPE:
@@ -68,6 +88,15 @@ loop:
 				// the run ends with it (nohup runctl run ... keeps it).
 				fmt.Fprintf(a.Stderr, "runctl: hangup: stopping %s\n", spec.Name)
 				go m.Stop(ctx, unit, systemdctl.StopOptions{})
+			case interrupts == 1 && sig == syscall.SIGINT:
+				// As a terminal's Ctrl-C reaches its foreground job: every
+				// process of the run gets SIGINT (Python's KeyboardInterrupt).
+				fmt.Fprintf(a.Stderr, "runctl: interrupting %s (SIGINT; again to kill)\n", spec.Name)
+				interrupted.Store(true)
+				if err := m.Kill(ctx, unit, unix.SIGINT); err != nil {
+					fmt.Fprintf(a.Stderr, "runctl: cannot interrupt %s: %v; stopping it\n", spec.Name, err)
+					go m.Stop(ctx, unit, systemdctl.StopOptions{})
+				}
 			case interrupts == 1:
 				fmt.Fprintf(a.Stderr, "runctl: stopping %s (again to kill)\n", spec.Name)
 				go m.Stop(ctx, unit, systemdctl.StopOptions{})
@@ -105,7 +134,10 @@ loop:
 // steps (Refresh), then under the run's lock, which a restart or start
 // holds from before its stop to after its start: once the lock is free,
 // the run either runs again or is over.
-func (r *Runs) untilOver(ctx context.Context, w *systemdctl.Watch, name string, marker func(string)) systemdctl.State {
+//
+// Once interrupted says so, the run ends where it is: an automatic restart
+// pending or done is stopped.
+func (r *Runs) untilOver(ctx context.Context, w *systemdctl.Watch, name string, marker func(string), interrupted func() bool) systemdctl.State {
 	cur := w.State()
 	// ended is how cur ended, if the signals told: a Wait may wake past it.
 	ended := func(st systemdctl.State) systemdctl.State {
@@ -116,12 +148,23 @@ func (r *Runs) untilOver(ctx context.Context, w *systemdctl.Watch, name string, 
 	}
 	for {
 		st, err := w.Wait(ctx, func(s systemdctl.State, j map[uint32]string) bool {
-			return systemdctl.Over(s, j) || restarted(cur, s)
+			return systemdctl.Over(s, j) || restarted(cur, s) || s.SubState == "auto-restart" && interrupted()
 		})
 		if err != nil {
 			return ended(st)
 		}
 		r.Log.Debug().Str("state", st.ActiveState+"/"+st.SubState).Uint32("job", st.Job).Str("ended", st.Ended()).Str("invocation", st.InvocationID).Msg("attached run changed")
+		if interrupted() && (st.SubState == "auto-restart" || restarted(cur, st)) {
+			how := ended(systemdctl.State{}).Ended()
+			if how == "" {
+				how = "interrupted"
+			}
+			marker(fmt.Sprintf("%s ended (%s) after Ctrl-C; stopping it instead of restarting it", name, how))
+			if _, err := r.Manager.Stop(ctx, units.UnitName(name), systemdctl.StopOptions{}); err != nil {
+				r.Log.Info().Err(err).Msg("cannot stop the interrupted run")
+			}
+			continue
+		}
 		if restarted(cur, st) {
 			marker(restartMarker(name, cur, st, ended(systemdctl.State{}).Ended()))
 			cur = st

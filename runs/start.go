@@ -147,6 +147,9 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 	return res, w, err
 }
 
+// ErrAlreadyRunning: the run to start from its kept spec was running.
+var ErrAlreadyRunning = errors.New("already running")
+
 // StartKept starts a known, stopped run from its kept spec and watches it
 // settle.
 func (r *Runs) StartKept(ctx context.Context, name string, settle time.Duration) (Cycle, error) {
@@ -164,7 +167,7 @@ func (r *Runs) StartKept(ctx context.Context, name string, settle time.Duration)
 		return Cycle{}, err
 	}
 	if cur.Running() {
-		return Cycle{}, fmt.Errorf("run %s is already running; runctl restart %s restarts it", name, name)
+		return Cycle{Name: name, Unit: units.UnitName(name)}, fmt.Errorf("run %s is %w; runctl restart %s restarts it", name, ErrAlreadyRunning, name)
 	}
 	if err := preflight(spec); err != nil {
 		return Cycle{}, fmt.Errorf("cannot start %s: %w", name, err)

@@ -12,14 +12,16 @@ import (
 
 // Stopped is how one run's stop went; its JSON is what `stop --json` prints.
 type Stopped struct {
-	Name      string  `json:"name"`
-	Unit      string  `json:"unit"`
-	WasState  string  `json:"was_state"`
-	Ended     string  `json:"ended,omitempty"` // "exit status 0", "killed by SIGTERM"
-	Result    string  `json:"result,omitempty"`
-	Escalated bool    `json:"escalated"` // SIGKILL was needed (or --force)
-	TookSec   float64 `json:"took_sec"`
-	Error     string  `json:"error,omitempty"`
+	Name      string `json:"name"`
+	Unit      string `json:"unit"`
+	WasState  string `json:"was_state"`
+	Ended     string `json:"ended,omitempty"` // "exit status 0", "killed by SIGTERM"
+	Result    string `json:"result,omitempty"`
+	Escalated bool   `json:"escalated"` // SIGKILL was needed (or --force)
+	// NotRunning: there was nothing to stop (ErrNotRunning).
+	NotRunning bool    `json:"not_running,omitempty"`
+	TookSec    float64 `json:"took_sec"`
+	Error      string  `json:"error,omitempty"`
 }
 
 // ErrNotRunning: the run to stop was not running.
@@ -70,6 +72,7 @@ func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, for
 		if !r.Store.Has(name) {
 			return res, unknown(name)
 		}
+		res.NotRunning = true
 		return res, fmt.Errorf("%w: %s is not running", ErrNotRunning, name)
 	case err != nil:
 		return res, r.permissionHint(fmt.Errorf("cannot stop %s: %w", name, err))

@@ -75,7 +75,7 @@ func TestLogsAgreeWithJournalctlAcrossRestart(t *testing.T) {
 	}, "the second instance's output")
 	inside(t, "journalctl", "--sync")
 
-	all := logsJSON(t, "-I", "all", "-n", "0", name)
+	all := logsJSON(t, "-I", "all", "-n", "all", name)
 	var want []string
 	for _, line := range strings.Split(strings.TrimSpace(inside(t, "journalctl", "--no-pager", "-u", "runctl-"+name+".service", "-o", "json", "--output-fields=MESSAGE")), "\n") {
 		var e struct {
@@ -259,7 +259,7 @@ func TestLogsLongLinesAndRawBytes(t *testing.T) {
 		t.Fatalf("attached output: exit %d, %d bytes %q..., want %d bytes", r.code, len(r.stdout), head(r.stdout), len(want))
 	}
 	inside(t, "journalctl", "--sync")
-	text := strings.Split(strings.TrimSuffix(runctl(t, "logs", "--no-hostname", "-n", "0", name).stdout, "\n"), "\n")
+	text := strings.Split(strings.TrimSuffix(runctl(t, "logs", "--no-hostname", "-n", "all", name).stdout, "\n"), "\n")
 	var got []string
 	from := -1 // where the 200,000-byte line is
 	for i, l := range text {
@@ -349,7 +349,7 @@ func lowerJournaldBurst(t *testing.T) {
 // countLines counts a run's "line N" lines in the journal, as logs prints them.
 func countLines(t *testing.T, name string) int {
 	t.Helper()
-	r := runctl(t, "logs", "-I", "all", "-n", "0", name)
+	r := runctl(t, "logs", "-I", "all", "-n", "all", name)
 	if r.code != 0 {
 		t.Fatalf("logs: %v", r)
 	}
@@ -401,7 +401,7 @@ func TestLogsRateLimit(t *testing.T) {
 		t.Fatalf("journald dropped none of %d lines: its burst was not lowered", lines)
 	}
 	dropped := 0
-	for _, l := range logsJSON(t, "-n", "0", limited) {
+	for _, l := range logsJSON(t, "-n", "all", limited) {
 		if l.Source == "journald" {
 			dropped += l.Dropped
 		}

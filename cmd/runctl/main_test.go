@@ -333,15 +333,15 @@ func fgStart(t *testing.T, name, script string) (*exec.Cmd, *lockedBuffer, *lock
 
 func TestRunForegroundCtrlC(t *testing.T) {
 	name := runName(t)
-	cmd, _, errb := fgStart(t, name, `trap "echo got-term; exit 0" TERM; echo ready; while :; do sleep 0.05; done`)
+	cmd, _, errb := fgStart(t, name, `trap "echo got-int; exit 0" INT; echo ready; while :; do sleep 0.05; done`)
 	pid := sandbox.ChildPID(cmd.Process.Pid)
 	syscall.Kill(pid, syscall.SIGINT)
 	err := cmd.Wait()
 	if err != nil {
-		t.Fatalf("after Ctrl-C: %v (the program exited 0 on SIGTERM)\nstderr %s", err, errb)
+		t.Fatalf("after Ctrl-C: %v (the program exited 0 on SIGINT)\nstderr %s", err, errb)
 	}
-	if !strings.Contains(errb.String(), "stopping "+name) {
-		t.Errorf("no word that the run is being stopped:\n%s", errb)
+	if !strings.Contains(errb.String(), "interrupting "+name) {
+		t.Errorf("no word that the run is being interrupted:\n%s", errb)
 	}
 	if u := unitLeft(t, name); u != "" {
 		t.Fatalf("unit left after Ctrl-C:\n%s", u)
@@ -350,7 +350,7 @@ func TestRunForegroundCtrlC(t *testing.T) {
 
 func TestRunForegroundSecondCtrlCKills(t *testing.T) {
 	name := runName(t)
-	cmd, _, errb := fgStart(t, name, `trap "" TERM; echo ready; while :; do sleep 0.05; done`)
+	cmd, _, errb := fgStart(t, name, `trap "" INT TERM; echo ready; while :; do sleep 0.05; done`)
 	pid := sandbox.ChildPID(cmd.Process.Pid)
 	syscall.Kill(pid, syscall.SIGINT)
 	time.Sleep(200 * time.Millisecond)

@@ -336,7 +336,7 @@ func TestStartStoppedAndRm(t *testing.T) {
 	if r := runctl(t, "start", name); r.code != 0 || !strings.Contains(r.stdout, "started "+name) {
 		t.Fatal(r)
 	}
-	if r := runctl(t, "start", name); r.code == 0 || !strings.Contains(r.stderr, "already running") {
+	if r := runctl(t, "start", name); r.code != 0 || !strings.Contains(r.stdout, "already running") {
 		t.Fatalf("start of a running run: %v", r)
 	}
 	if r := runctl(t, "rm", name); r.code == 0 || !strings.Contains(r.stderr, "is running") {

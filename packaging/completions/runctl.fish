@@ -17,7 +17,7 @@ function __runctl_takes_value
             return 0
         case 'status:-n' 'status:--lines'
             return 0
-        case 'logs:-n' 'logs:--lines' 'logs:--since' 'logs:--until' 'logs:-I' 'logs:--invocation' 'logs:-p' 'logs:--priority'
+        case 'logs:-n' 'logs:--lines' 'logs:-b' 'logs:--boot' 'logs:-g' 'logs:--grep' 'logs:-o' 'logs:--output' 'logs:--since' 'logs:--until' 'logs:-I' 'logs:--invocation' 'logs:-p' 'logs:--priority'
             return 0
     end
     return 1
@@ -194,7 +194,7 @@ complete -c runctl -n '__runctl_is run' -l enable -d 'Also start the run at boot
 complete -c runctl -n '__runctl_is run' -l no-log-limit -d 'Lift journald\'s rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped). Implied without -d.'
 complete -c runctl -n '__runctl_is run' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed. Only with -d.'
 complete -c runctl -n '__runctl_is run' -s p -l property -x -a 'MemoryMax= MemoryHigh= CPUQuota= CPUWeight= AllowedCPUs= TasksMax= IOWeight= Nice= CPUAffinity= CPUSchedulingPolicy=other CPUSchedulingPolicy=batch CPUSchedulingPolicy=idle CPUSchedulingPolicy=fifo CPUSchedulingPolicy=rr CPUSchedulingPriority= CPUSchedulingResetOnFork=yes CPUSchedulingResetOnFork=no IOSchedulingClass=realtime IOSchedulingClass=best-effort IOSchedulingClass=idle IOSchedulingPriority= LimitNOFILE= LimitCORE= LimitRTPRIO= LimitMEMLOCK= UMask= OOMScoreAdjust= SupplementaryGroups= DeviceAllow= KillSignal=SIGTERM KillSignal=SIGINT KillSignal=SIGHUP KillSignal=SIGQUIT KillSignal=SIGUSR1 KillSignal=SIGUSR2 KillSignal=SIGKILL TimeoutStopSec= TimeoutStartSec=' -d 'Set a unit property, as in a unit file (repeatable); see PROPERTIES for the ones taken.'
-complete -c runctl -n '__runctl_is run' -l stop-signal -x -a 'SIGTERM SIGINT SIGHUP SIGQUIT SIGUSR1 SIGUSR2 SIGKILL' -d 'Signal a stop, restart or Ctrl-C sends first (-p KillSignal=; SIGTERM by default).'
+complete -c runctl -n '__runctl_is run' -l stop-signal -x -a 'SIGTERM SIGINT SIGHUP SIGQUIT SIGUSR1 SIGUSR2 SIGKILL' -d 'Signal stop, restart and SIGTERM to an attached runctl send first (-p KillSignal=; SIGTERM by default). Ctrl-C of an attached run sends SIGINT.'
 complete -c runctl -n '__runctl_is run' -s i -l stdin -d 'Attached: the program reads runctl\'s stdin (a pipe as it is, a terminal through a pty).'
 complete -c runctl -n '__runctl_is run' -l notify -d 'The program tells systemd it is ready (sd_notify READY=1): the start returns then, instead of after --settle, or fails at TimeoutStartSec (-p, 90s by default).'
 complete -c runctl -n '__runctl_is run' -l watchdog -x -d 'The program must send WATCHDOG=1 this often, or systemd kills it (SIGABRT; with --restart, restarts it).'
@@ -240,7 +240,12 @@ complete -c runctl -n '__runctl_arg status 0 +' -a '(__runctl_runs)'
 
 # logs
 complete -c runctl -n '__runctl_is logs' -s f -l follow -d 'Keep printing new output, across restarts, until Ctrl-C.'
-complete -c runctl -n '__runctl_is logs' -s n -l lines -x -d 'How many of the last lines to show (0: all; with --follow, none: only new lines).'
+complete -c runctl -n '__runctl_is logs' -s n -l lines -x -d 'Show the last N lines, 0 none, or all (default: 50; with --since or --until, all). With --follow, the lines before the new ones.'
+complete -c runctl -n '__runctl_is logs' -s b -l boot -x -d 'Only entries of this boot, as journalctl -b: 0 or no value the current boot, -1 the one before, 1 the first, or a boot id (journalctl --list-boots). Implies --invocation all.'
+complete -c runctl -n '__runctl_is logs' -s g -l grep -x -d 'Only lines whose message matches this pattern (journalctl --grep: PCRE2, case-insensitive when it has no capital letter).'
+complete -c runctl -n '__runctl_is logs' -s r -l reverse -d 'Newest line first.'
+complete -c runctl -n '__runctl_is logs' -s o -l output -x -d 'How to print lines: short (time to the second), short-precise (to the microsecond; the default), short-iso, cat (the message only, exactly as written), json (runctl\'s JSON lines, as --json).'
+complete -c runctl -n '__runctl_is logs' -l no-pager -d 'Accepted for journalctl\'s sake: runctl never pages.'
 complete -c runctl -n '__runctl_is logs' -l since -x -d 'Show entries from this time on (journalctl\'s formats: \'10 min ago\', \'2026-11-25 10:00\', \'@1764064800\'). Implies --invocation all.'
 complete -c runctl -n '__runctl_is logs' -l until -x -d 'Show entries up to this time. Implies --invocation all.'
 complete -c runctl -n '__runctl_is logs' -s I -l invocation -x -d 'Which instance: current (the newest, default), previous, all, or an invocation id.'
