@@ -7,6 +7,7 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -119,7 +120,16 @@ func decode(line []byte) (Entry, bool) {
 	default:
 		e.Unit, e.InvocationID = r.Unit, r.Invocation
 	}
+	if e.Manager && machinery(e.Message) {
+		return Entry{}, false
+	}
 	return e, true
+}
+
+// machinery says whether the manager's message about a run is about
+// runctl's own machinery (its exit recorder), not the run: left out.
+func machinery(msg []byte) bool {
+	return bytes.HasPrefix(msg, []byte("Triggering OnSuccess= dependencies")) || bytes.HasPrefix(msg, []byte("Triggering OnFailure= dependencies"))
 }
 
 // DropNote says that journald dropped n lines of unit, in the words logs,
