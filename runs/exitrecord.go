@@ -49,21 +49,18 @@ func (r *Runs) marker(name string) string {
 
 // holdRecorder keeps the run's recorder from recording the stop runctl is
 // about to make, so the stop costs no process in PID 1, and says whether it
-// could. The recorder runs only once the stop job is over, so the marker
-// goes later: when runctl next makes or starts the unit (the recorder's
-// unit keeps the run's loaded until its job has run), or, for an enabled
-// run that someone else may start next, when the recorder's unit unloads.
+// could. The marker covers that one stop (docs/ARCHITECTURE.md): it goes
+// once the recorder has skipped the stop's end, and it is a link to a path
+// that exists only while this runctl lives (Layout.Alive), which the
+// recorder's ConditionPathExists= follows, so the marker of a runctl killed
+// mid-stop holds nothing off once that stop is over.
 func (r *Runs) holdRecorder(name string) bool {
 	p := r.marker(name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return false
 	}
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|unix.O_NOFOLLOW, 0o644)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	return true
+	os.Remove(p) // a dead runctl's
+	return os.Symlink(r.Layout.Alive, p) == nil
 }
 
 // releaseRecorder lets the run's recorder record its ends again.

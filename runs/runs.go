@@ -38,11 +38,14 @@ type Runs struct {
 // sandbox's; runctl itself at the machine's own (DefaultLayout).
 type Layout struct {
 	RuntimeDir, TransientDir, RuntimeUnitDir string
+	// Alive is a path that exists, as the manager sees it, while this
+	// runctl lives: what its stop markers link to.
+	Alive string
 }
 
 // DefaultLayout is the layout of a manager of scope on this machine.
 func DefaultLayout(scope systemdctl.Scope) Layout {
-	return Layout{RuntimeDir: scope.RuntimeDir(), TransientDir: scope.TransientDir(), RuntimeUnitDir: scope.RuntimeUnitDir()}
+	return Layout{RuntimeDir: scope.RuntimeDir(), TransientDir: scope.TransientDir(), RuntimeUnitDir: scope.RuntimeUnitDir(), Alive: fmt.Sprintf("/proc/%d", os.Getpid())}
 }
 
 // Scope is the manager's: system or user.

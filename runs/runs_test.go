@@ -64,7 +64,7 @@ func newRuns(t *testing.T) *Runs {
 		Manager: m,
 		Store:   specstore.Store{Dir: filepath.Join(shared, fmt.Sprintf("store-%d", seq.Add(1)))},
 		UnitDir: filepath.Join(shared, "units-unused"),
-		Layout:  Layout{RuntimeDir: sb.Path("/run"), TransientDir: sb.Path("/run/systemd/transient"), RuntimeUnitDir: sb.Path("/run/systemd/system")},
+		Layout:  Layout{RuntimeDir: sb.Path("/run"), TransientDir: sb.Path("/run/systemd/transient"), RuntimeUnitDir: sb.Path("/run/systemd/system"), Alive: "/"},
 		Log:     zerolog.Nop(),
 	}
 	t.Cleanup(func() {

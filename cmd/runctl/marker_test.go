@@ -51,3 +51,35 @@ func waitState(t *testing.T, name, state string) string {
 	}
 	return s
 }
+
+// TestStopMarkerOfAKilledRunctl: a runctl killed in the middle of its stop
+// leaves its marker, which then holds nothing off: the end of the run's
+// next instance, started by someone else, is recorded as it was.
+func TestStopMarkerOfAKilledRunctl(t *testing.T) {
+	name := runName(t)
+	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
+	if r := runctl(t, "run", "-d", "--settle", "0", "--enable", "-n", name, "--", "sleep", "5001"); r.code != 0 {
+		t.Fatalf("run -d --enable: %v", r)
+	}
+	stop := runctlCmd(t, "/", "stop", name)
+	stop.Env = append(stop.Env, "RUNCTL_CRASH_AT=stop-enqueued")
+	if r := finish(t, stop); r.code != 137 {
+		t.Fatalf("stop killed at stop-enqueued: %v; want it killed (137)", r)
+	}
+	if s := waitState(t, name, "inactive"); s != "inactive" {
+		t.Fatalf("runctl-%s.service is %s after the stop runctl began", name, s)
+	}
+	inside(t, "systemctl", "start", "runctl-"+name+".service")
+	if s := waitState(t, name, "active"); s != "active" {
+		t.Fatalf("runctl-%s.service is %s after systemctl start", name, s)
+	}
+	inside(t, "systemctl", "kill", "-s", "INT", "runctl-"+name+".service")
+	record := sb.Path("/var/lib/runctl/runs/" + name + ".exit")
+	var got string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got, _ = os.Readlink(record); got == "success killed INT" {
+			return
+		}
+	}
+	t.Fatalf("the record of %s, started by systemctl after a runctl stop was killed, then killed by SIGINT, is %q; want %q", name, got, "success killed INT")
+}
