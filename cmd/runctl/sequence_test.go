@@ -33,6 +33,8 @@ type seqRun struct {
 	saved   *seqSpec // the spec runctl keeps; nil: unknown to runctl
 	running *seqSpec // what runs; nil: nothing
 	enabled bool
+	// enabledUnsure: an enable or disable was cut short.
+	enabledUnsure bool
 	unsure  bool // a verb was cut short: the saved spec is either
 }
 
@@ -146,12 +148,12 @@ func (q *sequence) step(i int) {
 		what = "enable " + run.name
 		r = q.runctl("", during, "enable", run.name)
 		ok = run.saved != nil
-		run.enabled = ok
+		run.enabled, run.enabledUnsure = ok, false
 	case op == 11:
 		what = "disable " + run.name
 		r = q.runctl("", during, "disable", run.name)
-		ok = run.saved != nil && run.enabled
-		run.enabled = false
+		ok = run.saved != nil && run.enabled && !run.enabledUnsure
+		run.enabled, run.enabledUnsure = false, false
 	case op <= 14:
 		what = "daemon-reload"
 		inside(t, "systemctl", "daemon-reload")
@@ -186,7 +188,7 @@ func (q *sequence) step(i int) {
 // resync learns which of the two specs a verb cut short left running.
 func (q *sequence) resync(run, prev *seqRun) {
 	q.t.Helper()
-	run.unsure = true
+	run.unsure, run.enabledUnsure = true, true
 	out, _ := sb.Command(q.t.Context(), "systemctl", "show", "-P", "MainPID", "runctl-"+run.name+".service").Output()
 	pid := strings.TrimSpace(string(out))
 	cmdline, err := os.ReadFile(sb.Path("/proc/" + pid + "/cmdline"))
