@@ -73,9 +73,11 @@ func fanOut(ctx context.Context, kctx *kong.Context, globals *Globals, args []st
 	if err != nil {
 		return fail(err)
 	}
+	// A control folder another user could reach is refused, not worked
+	// around: the commands and their -E values go through its sockets.
 	ctl, err := fleet.ControlDir()
 	if err != nil {
-		log.Warn().Err(err).Msg("ssh connections are not shared")
+		return fail(err)
 	}
 	o := fleet.Options{SSH: sshCmd, ControlDir: ctl, Parallel: f.Parallel, Serial: serial, MaxFail: maxFail,
 		HostTimeout: f.HostTimeout, RemoteRunctl: f.RemoteRunctl}

@@ -372,7 +372,7 @@ func TestRestrictedKey(t *testing.T) {
 	cmd := runctlCmd(t, ctx, "-H", "robot-1", "--json", "run", "-d", "-n", name, "--", "sleep", "1000")
 	// A control folder of its own: the package's has a master logged in
 	// with the unrestricted key.
-	cmd.Env = append(cmd.Env, "RUNCTL_SSH=ssh -F "+cfg, "XDG_RUNTIME_DIR="+t.TempDir())
+	cmd.Env = append(cmd.Env, "RUNCTL_SSH=ssh -F "+cfg, "XDG_RUNTIME_DIR="+privateDir(t))
 	outb, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(outb), `"outcome": "ok"`) {
 		t.Fatalf("run -d through the restricted key: %v\n%s", err, outb)
