@@ -13,6 +13,11 @@ func TestRemoteArgs(t *testing.T) {
 		{[]string{"--host=r1", "--user", "logs", "-f", "-n", "5", "--max-fail=1", "nav"}, []string{"--user", "logs", "-f", "-n", "5", "nav"}},
 		{[]string{"-Hr1,r2", "--inventory", "/x", "--host-timeout", "5s", "--remote-runctl", "/opt/runctl", "ps"}, []string{"ls"}},
 		{[]string{"-H", "r1", "status", "-n", "3", "a", "b"}, []string{"status", "-n", "3", "a", "b"}},
+		// -H run together with other short flags is never passed on.
+		{[]string{"ls", "-qH10.77.0.12"}, []string{"ls", "-q"}},
+		{[]string{"-j4", "ls", "-qH", "r2"}, []string{"ls", "-q"}},
+		{[]string{"-H", "r1", "run", "-dHr2", "-n", "x", "sleep", "1"}, []string{"run", "--clean-env", "-d", "-n", "x", "--", "sleep", "1"}},
+		{[]string{"-H", "r1", "logs", "-fn5", "nav"}, []string{"logs", "-f", "-n", "5", "nav"}},
 	} {
 		var root CLI
 		kctx, err := Parser(&root, "test").Parse(c.args)
