@@ -90,3 +90,31 @@ func TestForeignControlFolderIsRefused(t *testing.T) {
 		t.Errorf("sockets were made in the refused folder: %v", entries)
 	}
 }
+
+// logs through -H relays a 1.2 MB line whole, and the lines after it (the
+// relay used to stop at its 1 MB line limit and report the host ok).
+func TestLogsLongLineThroughSSH(t *testing.T) {
+	name := runName(t)
+	script := `head -c 1200000 /dev/zero | tr '\000' x; echo; echo after; sleep 1000`
+	if r := runctl(t, "-H", "robot-1", "run", "-d", "-n", name, "--", "sh", "-c", script); r.code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	on(t, 0, "journalctl", "--sync")
+	r := runctl(t, "-H", "robot-1", "logs", "-n", "0", name)
+	long := strings.Repeat("x", 1200000)
+	var got []string
+	for _, l := range strings.Split(r.stdout, "\n") {
+		// The program's lines are "robot-1 | TIME NAME[PID]: MESSAGE".
+		if j, k := strings.Index(l, " "+name+"["), strings.Index(l, "]: "); strings.HasPrefix(l, "robot-1 | ") && j >= 0 && k > j {
+			got = append(got, l[k+3:])
+		}
+	}
+	if r.code != 0 || len(got) != 2 || got[0] != long || got[1] != "after" {
+		for i := range got {
+			if len(got[i]) > 40 {
+				got[i] = got[i][:40] + "..."
+			}
+		}
+		t.Fatalf("logs through -H: exit %d, %d bytes, lines %q; want the 1,200,000-byte line and \"after\"\nstderr: %s", r.code, len(r.stdout), got, r.stderr)
+	}
+}
