@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -95,7 +96,7 @@ func (c *ServeSSHCmd) check(words []string) error {
 	}
 	verb := kctx.Selected()
 	if verb == nil {
-		return fmt.Errorf("no verb; this key runs runctl VERB ...")
+		return errors.New("no verb given: this key runs runctl VERB [ARGS]")
 	}
 	need, ok := serveSSHVerbs[verb.Name]
 	if !ok {
