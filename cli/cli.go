@@ -50,7 +50,7 @@ type CLI struct {
 	Disable  DisableCmd       `cmd:"" help:"No longer start runs at boot; remove the unit files runctl wrote."`
 	Status   StatusCmd        `cmd:"" help:"Show runs in detail: state, processes, resources, last log lines."`
 	Logs     LogsCmd          `cmd:"" help:"Show a run's output from the journal."`
-	ServeSSH ServeSSHCmd      `cmd:"" name:"serve-ssh" help:"Run the runctl command in SSH_ORIGINAL_COMMAND, and nothing else: the forced command of a key restricted to runctl (command=\"runctl serve-ssh\" in authorized_keys)."`
+	ServeSSH ServeSSHCmd      `cmd:"" name:"serve-ssh" help:"Run the runctl command in SSH_ORIGINAL_COMMAND if this key grants it, and nothing else: the forced command of a key restricted to runctl (command=\"runctl serve-ssh [--allow GRANT] [--allow-program PATH]\" in authorized_keys). By default: ls, status, logs, stop, start, restart of existing runs."`
 	Version  kong.VersionFlag `help:"Print the version and exit."`
 }
 

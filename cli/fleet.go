@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -73,9 +72,11 @@ func fanOut(ctx context.Context, kctx *kong.Context, globals *Globals, args []st
 	if err != nil {
 		return fail(err)
 	}
+	// A control folder another user could reach is refused, not worked
+	// around: the commands and their -E values go through its sockets.
 	ctl, err := fleet.ControlDir()
 	if err != nil {
-		log.Warn().Err(err).Msg("ssh connections are not shared")
+		return fail(err)
 	}
 	o := fleet.Options{SSH: sshCmd, ControlDir: ctl, Parallel: f.Parallel, Serial: serial, MaxFail: maxFail,
 		HostTimeout: f.HostTimeout, RemoteRunctl: f.RemoteRunctl}
@@ -220,9 +221,34 @@ func remoteArgs(kctx *kong.Context, args []string) ([]string, error) {
 		name, _, inline := strings.Cut(a, "=")
 		f := flags[name]
 		if f == nil && !strings.HasPrefix(a, "--") && len(a) > 2 {
-			// -Hrobot-1, -j4, or bool shorts run together (-df).
-			name, inline = a[:2], true
-			f = flags[name]
+			// Short flags run together, as kong reads them: -df, -j4,
+			// -qHrobot-2. Each is passed on or dropped on its own; one
+			// that takes a value takes the rest of the word, or the next.
+			for rest := a[1:]; rest != ""; {
+				short := "-" + rest[:1]
+				f := flags[short]
+				if f == nil {
+					return nil, fmt.Errorf("cannot pass %q on to the hosts: unknown flag %s", a, short)
+				}
+				drop := fleetOnly[f.Name]
+				if f.IsBool() || f.IsCounter() {
+					if !drop {
+						out = append(out, short)
+					}
+					rest = rest[1:]
+					continue
+				}
+				value := rest[1:]
+				if value == "" && i+1 < len(args) {
+					i++
+					value = args[i]
+				}
+				if !drop {
+					out = append(out, short, value)
+				}
+				rest = ""
+			}
+			continue
 		}
 		if f == nil {
 			return nil, fmt.Errorf("cannot pass %q on to the hosts: unknown flag", a)
@@ -361,35 +387,4 @@ func envelope(kctx *kong.Context, globals *Globals, out *Output, version string)
 	}
 	json.NewEncoder(stdout).Encode(env)
 	return env.Exit
-}
-
-// ServeSSHCmd is the forced command of a key restricted to runctl.
-type ServeSSHCmd struct{}
-
-func (c *ServeSSHCmd) Run() error {
-	orig := os.Getenv("SSH_ORIGINAL_COMMAND")
-	refuse := func(why string) error {
-		return &ExitError{Code: 1, Err: fmt.Errorf("serve-ssh: refused %q: %s; this key runs only runctl commands (runctl VERB ...), without a shell", orig, why)}
-	}
-	words, err := fleet.SplitWords(orig)
-	if err != nil {
-		return refuse(err.Error())
-	}
-	if len(words) == 0 || filepath.Base(words[0]) != "runctl" {
-		return refuse("not a runctl command")
-	}
-	for _, w := range words[1:] {
-		if w == "--" {
-			break
-		}
-		if w == "serve-ssh" || strings.HasPrefix(w, "-H") || strings.HasPrefix(w, "--host") || strings.HasPrefix(w, "--inventory") || strings.HasPrefix(w, "--remote-runctl") {
-			return refuse(w + " cannot be used through this key")
-		}
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("serve-ssh: cannot find runctl's own executable: %w", err)
-	}
-	// The same runctl, never the path the client named, and no shell.
-	return unix.Exec(self, append([]string{"runctl"}, words[1:]...), os.Environ())
 }

@@ -17,6 +17,11 @@ func TestRemoteArgs(t *testing.T) {
 		{[]string{"logs", "-b", "-H", "r1", "nav"}, []string{"logs", "-b", "nav"}},
 		{[]string{"-H", "r1", "logs", "-b", "-1", "-g", "x", "nav"}, []string{"logs", "-b", "-1", "-g", "x", "nav"}},
 		{[]string{"-H", "r1", "logs", "nav", "--boot"}, []string{"logs", "nav", "--boot"}},
+		// -H run together with other short flags is never passed on.
+		{[]string{"ls", "-qH10.77.0.12"}, []string{"ls", "-q"}},
+		{[]string{"-j4", "ls", "-qH", "r2"}, []string{"ls", "-q"}},
+		{[]string{"-H", "r1", "run", "-dHr2", "-n", "x", "sleep", "1"}, []string{"run", "--clean-env", "-d", "-n", "x", "--", "sleep", "1"}},
+		{[]string{"-H", "r1", "logs", "-fn5", "nav"}, []string{"logs", "-f", "-n", "5", "nav"}},
 	} {
 		var root CLI
 		kctx, err := Parser(&root, "test").Parse(c.args)

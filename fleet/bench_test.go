@@ -50,6 +50,7 @@ func BenchmarkFleetRestart(b *testing.B) {
 		}
 	}
 	rt := filepath.Join(dir, "rt")
+	os.MkdirAll(rt, 0o700)
 	run := func(targets []string, j int, args ...string) (time.Duration, int) {
 		start := time.Now()
 		cmd := exec.Command(binDir+"/runctl", append([]string{"-H", strings.Join(targets, ","), "-j", strconv.Itoa(j), "--remote-runctl", "/usr/local/bin/runctl-sim"}, args...)...)
@@ -59,11 +60,11 @@ func BenchmarkFleetRestart(b *testing.B) {
 		if err != nil {
 			b.Fatalf("runctl %q: %v\n%s", args, err, out)
 		}
-		socks, _ := filepath.Glob(rt + "/runctl/ssh/*")
+		socks, _ := filepath.Glob(rt + "/runctl-ssh/*")
 		return took, len(socks)
 	}
 	closeAll := func() {
-		socks, _ := filepath.Glob(rt + "/runctl/ssh/*")
+		socks, _ := filepath.Glob(rt + "/runctl-ssh/*")
 		for _, s := range socks {
 			exec.Command("ssh", "-F", cfg, "-o", "ControlPath="+s, "-O", "exit", "sim-001").Run()
 		}

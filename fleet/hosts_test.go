@@ -346,8 +346,11 @@ func TestLogsFollowTwoHosts(t *testing.T) {
 	}
 }
 
-// A key restricted with command="runctl serve-ssh" runs runctl commands,
-// -H works through it unchanged, and anything else is refused.
+// A key restricted with command="runctl serve-ssh" runs the read and
+// lifecycle verbs on existing runs, -H works through it unchanged, and
+// anything else is refused: other commands, shell syntax, -H on the far
+// side however spelled, and run unless the key grants it, then only with
+// the programs it lists.
 func TestRestrictedKey(t *testing.T) {
 	name := runName(t)
 	key := filepath.Join(t.TempDir(), "id")
@@ -361,31 +364,77 @@ func TestRestrictedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Only the restricted key is accepted while the test runs.
-	os.WriteFile(ak, []byte(`restrict,command="runctl serve-ssh" `+string(pub)), 0o600)
+	restrict := func(command string) {
+		t.Helper()
+		if err := os.WriteFile(ak, []byte(`restrict,command="`+command+`" `+string(pub)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	defer os.WriteFile(ak, orig, 0o600)
 	cfg := filepath.Join(t.TempDir(), "ssh_config")
 	base, _ := os.ReadFile(fl.SSHConfig)
 	os.WriteFile(cfg, []byte(strings.ReplaceAll(string(base), fl.Key, key)), 0o644)
 
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	cmd := runctlCmd(t, ctx, "-H", "robot-1", "--json", "run", "-d", "-n", name, "--", "sleep", "1000")
 	// A control folder of its own: the package's has a master logged in
 	// with the unrestricted key.
-	cmd.Env = append(cmd.Env, "RUNCTL_SSH=ssh -F "+cfg, "XDG_RUNTIME_DIR="+t.TempDir())
-	outb, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(outb), `"outcome": "ok"`) {
-		t.Fatalf("run -d through the restricted key: %v\n%s", err, outb)
+	rt := privateDir(t)
+	fleetRun := func(args ...string) string {
+		t.Helper()
+		cmd := runctlCmd(t, ctx, append([]string{"-H", "robot-1", "--json"}, args...)...)
+		cmd.Env = append(cmd.Env, "RUNCTL_SSH=ssh -F "+cfg, "XDG_RUNTIME_DIR="+rt)
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	direct := func(c string) string {
+		t.Helper()
+		out, _ := exec.CommandContext(ctx, "ssh", "-F", cfg, "-o", "ControlMaster=no", "robot-1", c).CombinedOutput()
+		return string(out)
+	}
+
+	restrict("runctl serve-ssh")
+	// By default: no run, whichever way it is asked for.
+	if out := fleetRun("run", "-d", "-n", name, "--", "/usr/bin/sleep", "1000"); !strings.Contains(out, "run needs --allow run") {
+		t.Errorf("run -d through a key without --allow run:\n%s", out)
+	}
+	if on(t, 0, "sh", "-c", "systemctl show -P LoadState runctl-"+name+".service") != "not-found\n" {
+		t.Fatal("the run was started through a key without --allow run")
+	}
+	for _, c := range []string{"cat /etc/shadow", "runctl ls; sh", "runctl ls $(id)", "runctl -H robot-2 ls", "sh -c 'runctl ls'", "",
+		"runctl run -d -n s -- /bin/cat /etc/shadow", "runctl ls -qH" + fl.Addr(1), "runctl --host=robot-2 ls", "runctl rm -f " + name} {
+		if out := direct(c); !strings.Contains(out, "refused") || strings.Contains(out, "root:") {
+			t.Errorf("%q through the restricted key:\n%s", c, out)
+		}
+	}
+
+	restrict("runctl serve-ssh --allow run --allow-program /usr/bin/sleep")
+	rt = privateDir(t) // the kept connection runs the key's old command
+	if out := fleetRun("run", "-d", "-n", name, "--", "/usr/bin/sleep", "1000"); !strings.Contains(out, `"outcome": "ok"`) {
+		t.Fatalf("run -d of a listed program through a key with --allow run:\n%s", out)
 	}
 	if invocation(t, 0, name) == "" {
 		t.Fatal("the run did not start on robot-1")
 	}
-	for _, c := range []string{"cat /etc/shadow", "runctl ls; sh", "runctl ls $(id)", "runctl -H robot-2 ls", "sh -c 'runctl ls'", ""} {
-		ssh := exec.CommandContext(ctx, "ssh", "-F", cfg, "-o", "ControlMaster=no", "robot-1", c)
-		out, err := ssh.CombinedOutput()
-		if err == nil || !strings.Contains(string(out), "refused") || strings.Contains(string(out), "root:") {
-			t.Errorf("%q through the restricted key: %v\n%s", c, err, out)
+	for _, args := range [][]string{
+		{"run", "-d", "-n", name + "x", "--", "/bin/cat", "/etc/shadow"},
+		{"run", "-d", "-n", name + "x", "--", "sleep", "1000"},
+		{"run", "-d", "-n", name + "x", "--uid", "nobody", "--", "/usr/bin/sleep", "1000"},
+		{"run", "-d", "-n", name + "x", "-pExecStartPre=/bin/sh -c 'id > /root/pwned'", "--", "/usr/bin/sleep", "1000"},
+		{"rm", "-f", name},
+	} {
+		if out := fleetRun(args...); !strings.Contains(out, "refused") || strings.Contains(out, `"outcome": "ok"`) {
+			t.Errorf("%q through a key that grants run of /usr/bin/sleep only:\n%s", args, out)
 		}
+	}
+	// The lifecycle verbs need no grant.
+	for _, verb := range []string{"status", "restart", "stop", "start", "logs"} {
+		if out := fleetRun(verb, name); strings.Contains(out, "refused") || strings.Contains(out, "failed") {
+			t.Errorf("%s through the restricted key:\n%s", verb, out)
+		}
+	}
+	if _, err := os.Stat(fl.Robots[0].Path("/root/pwned")); err == nil {
+		t.Error("a property's command ran through the restricted key")
 	}
 }
 

@@ -86,7 +86,7 @@ func runctlCmd(t *testing.T, ctx context.Context, args ...string) *exec.Cmd {
 	t.Helper()
 	need(t)
 	cmd := exec.CommandContext(ctx, binDir+"/runctl", args...)
-	cmd.Env = append(os.Environ(), "RUNCTL_SSH=ssh -F "+fl.SSHConfig, "XDG_RUNTIME_DIR="+runtimeDir(t), "XDG_CONFIG_HOME="+fl.Dir+"/config")
+	cmd.Env = append(os.Environ(), "RUNCTL_SSH=ssh -F "+fl.SSHConfig, "XDG_RUNTIME_DIR="+runtimeDir(t), "XDG_CONFIG_HOME="+fl.Dir+"/config", "XDG_CACHE_HOME="+fl.Dir+"/cache")
 	return cmd
 }
 

@@ -227,13 +227,22 @@ func Stream(ctx context.Context, o Options, targets []Target, args []string, lin
 			if err == nil {
 				err = cmd.Start()
 			}
+			var readErr error
 			if err == nil {
-				sc := bufio.NewScanner(out)
-				sc.Buffer(make([]byte, 64<<10), 1<<20)
-				for sc.Scan() {
-					mu.Lock()
-					line(t.Name, sc.Text())
-					mu.Unlock()
+				rd := bufio.NewReaderSize(out, 64<<10)
+				for {
+					text, err := readLine(rd)
+					if err == nil || (err == io.EOF && text != "") {
+						mu.Lock()
+						line(t.Name, text)
+						mu.Unlock()
+					}
+					if err != nil {
+						if err != io.EOF {
+							readErr = err
+						}
+						break
+					}
 				}
 				io.Copy(io.Discard, out)
 				err = cmd.Wait()
@@ -243,6 +252,8 @@ func Stream(ctx context.Context, o Options, targets []Target, args []string, lin
 			switch {
 			case ctx.Err() != nil:
 				// Ended by the user (Ctrl-C on logs -f): not a failure.
+			case readErr != nil:
+				r.Outcome, r.Error = Failed, fmt.Sprintf("cannot relay the output: %v", readErr)
 			case errors.As(err, &exit):
 				r.Outcome, r.Error = o.diagnose(exit.ExitCode(), err, stderr.Bytes())
 				if r.Outcome == Failed && lastLine(stderr.Bytes()) == "" {
@@ -257,6 +268,27 @@ func Stream(ctx context.Context, o Options, targets []Target, args []string, lin
 	}
 	wg.Wait()
 	return results
+}
+
+// maxLine bounds one line relayed by Stream: a longer one fails the host,
+// rather than being cut or dropped with what follows.
+const maxLine = 256 << 20
+
+// readLine reads one line of any length up to maxLine, without its "\n"
+// (and a "\r" before it), as bufio.ScanLines does.
+func readLine(r *bufio.Reader) (string, error) {
+	var buf []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		buf = append(buf, chunk...)
+		if err == bufio.ErrBufferFull {
+			if len(buf) > maxLine {
+				return "", fmt.Errorf("a line longer than %d MB", maxLine>>20)
+			}
+			continue
+		}
+		return strings.TrimSuffix(strings.TrimSuffix(string(buf), "\n"), "\r"), err
+	}
 }
 
 // Summary counts outcomes: "3 ok, 1 failed, 1 unreachable".

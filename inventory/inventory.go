@@ -33,7 +33,13 @@ type Inventory struct {
 type group struct {
 	hosts    []string
 	children []string
+	// to add each host and child once
+	hasHost, hasChild map[string]bool
 }
+
+// MaxDepth is how deep groups may nest ([a:children] b, [b:children] c,
+// ...): a group this many levels below the one asked for is an error.
+const MaxDepth = 64
 
 // DefaultPaths are tried in order when no --inventory is given.
 func DefaultPaths() []string {
@@ -103,29 +109,45 @@ func (inv *Inventory) Group(name string) ([]Host, error) {
 	}
 	var names []string
 	seen := map[string]bool{}
-	var walk func(g string, depth int) error
-	walk = func(g string, depth int) error {
-		if depth > 64 {
-			return fmt.Errorf("group %q in inventory %s is its own child", name, inv.Path)
-		}
-		gr := inv.groups[g]
-		if gr == nil {
+	// Each group is walked once: a group reached again by another path
+	// (a diamond) adds nothing new. One reached again on the path that
+	// leads to it is a cycle.
+	const (
+		onPath = 1
+		walked = 2
+	)
+	state := map[string]int{}
+	var walk func(g string, path []string) error
+	walk = func(g string, path []string) error {
+		switch state[g] {
+		case onPath:
+			return fmt.Errorf("groups in inventory %s form a cycle: %s", inv.Path, strings.Join(append(path, g), " > "))
+		case walked:
 			return nil
 		}
-		for _, h := range gr.hosts {
-			if !seen[h] {
-				seen[h] = true
-				names = append(names, h)
+		path = append(path[:len(path):len(path)], g)
+		if len(path) > MaxDepth {
+			return fmt.Errorf("group %q in inventory %s: groups nest more than %d levels deep (%s > ...)", name, inv.Path, MaxDepth, strings.Join(path[:3], " > "))
+		}
+		state[g] = onPath
+		gr := inv.groups[g]
+		if gr != nil {
+			for _, h := range gr.hosts {
+				if !seen[h] {
+					seen[h] = true
+					names = append(names, h)
+				}
+			}
+			for _, c := range gr.children {
+				if err := walk(c, path); err != nil {
+					return err
+				}
 			}
 		}
-		for _, c := range gr.children {
-			if err := walk(c, depth+1); err != nil {
-				return err
-			}
-		}
+		state[g] = walked
 		return nil
 	}
-	if err := walk(name, 0); err != nil {
+	if err := walk(name, nil); err != nil {
 		return nil, err
 	}
 	hs := make([]Host, 0, len(names))
@@ -156,10 +178,17 @@ func (inv *Inventory) groupNames() []string {
 func (inv *Inventory) group(name string) *group {
 	g := inv.groups[name]
 	if g == nil {
-		g = &group{}
+		g = &group{hasHost: map[string]bool{}, hasChild: map[string]bool{}}
 		inv.groups[name] = g
 	}
 	return g
+}
+
+func (g *group) addChild(name string) {
+	if !g.hasChild[name] {
+		g.hasChild[name] = true
+		g.children = append(g.children, name)
+	}
 }
 
 // addHost adds name to group (none for "all"/"ungrouped") and applies vars.
@@ -186,7 +215,8 @@ func (inv *Inventory) addHost(groupName, name string, vars map[string]string) er
 	}
 	if groupName != "" && groupName != "all" && groupName != "ungrouped" {
 		g := inv.group(groupName)
-		if !slices.Contains(g.hosts, name) {
+		if !g.hasHost[name] {
+			g.hasHost[name] = true
 			g.hosts = append(g.hosts, name)
 		}
 	}
@@ -217,9 +247,8 @@ func (inv *Inventory) parseINI(text string) error {
 		case "vars":
 			continue
 		case "children":
-			g := inv.group(section)
+			inv.group(section).addChild(t)
 			inv.group(t)
-			g.children = append(g.children, t)
 			continue
 		}
 		fields := strings.Fields(t)
@@ -303,8 +332,7 @@ func (inv *Inventory) yamlGroup(name string, v *node, depth int) error {
 			}
 			for _, c := range e.value.entries {
 				if name != "all" {
-					g := inv.group(name)
-					g.children = append(g.children, c.key)
+					inv.group(name).addChild(c.key)
 				}
 				if err := inv.yamlGroup(c.key, c.value, depth+1); err != nil {
 					return err

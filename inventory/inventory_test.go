@@ -1,10 +1,12 @@
 package inventory
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const iniText = `# robots
@@ -126,5 +128,105 @@ func TestDefaultPaths(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", "/cfg")
 	if p := DefaultPaths(); len(p) != 2 || p[0] != "/cfg/runctl/hosts" || p[1] != "/etc/runctl/hosts" {
 		t.Fatalf("DefaultPaths = %q", p)
+	}
+}
+
+// groupWithin runs inv.Group(name), failing the test if it has not
+// returned within a minute (the walk it guards against never ends).
+func groupWithin(t *testing.T, inv *Inventory, name string) ([]Host, error) {
+	t.Helper()
+	type result struct {
+		hs  []Host
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { hs, err := inv.Group(name); done <- result{hs, err} }()
+	select {
+	case r := <-done:
+		return r.hs, r.err
+	case <-time.After(time.Minute):
+		t.Fatalf("group %s: not walked within a minute", name)
+		return nil, nil
+	}
+}
+
+// Groups are walked once each: a diamond of groups 40 levels deep (2^40
+// paths to its bottom) is walked in 80 steps; a cycle and groups nested
+// deeper than MaxDepth are errors that say so.
+func TestGroupWalkLimits(t *testing.T) {
+	var b strings.Builder
+	for i := range 40 {
+		for _, g := range []string{"a", "b"} {
+			fmt.Fprintf(&b, "[%s%d:children]\na%d\nb%d\n", g, i, i+1, i+1)
+		}
+	}
+	b.WriteString("[a40]\nr1\nr2\n[b40]\nr2\nr3\n")
+	if b.Len() > 2100 {
+		t.Fatalf("the diamond inventory is %d bytes", b.Len())
+	}
+	inv, err := Load(write(t, "hosts", b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hs, err := groupWithin(t, inv, "a0"); err != nil || names(hs) != "r1,r2,r3" {
+		t.Errorf("diamond: a0 = %s, %v; want r1,r2,r3", names(hs), err)
+	}
+
+	inv, err = Load(write(t, "hosts", "[a:children]\nb\n[b:children]\nc\n[c:children]\na\n[c]\nr1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := groupWithin(t, inv, "a"); err == nil || !strings.Contains(err.Error(), "form a cycle: a > b > c > a") {
+		t.Errorf("a cycle: %v", err)
+	}
+	inv, err = Load(write(t, "hosts.yml", "a:\n  children:\n    b:\n      children:\n        a:\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := groupWithin(t, inv, "a"); err == nil || !strings.Contains(err.Error(), "form a cycle: a > b > a") {
+		t.Errorf("a cycle in YAML: %v", err)
+	}
+
+	chain := func(n int) *Inventory {
+		var b strings.Builder
+		for i := range n - 1 {
+			fmt.Fprintf(&b, "[g%d:children]\ng%d\n", i, i+1)
+		}
+		fmt.Fprintf(&b, "[g%d]\nr1\n", n-1)
+		inv, err := Load(write(t, "hosts", b.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv
+	}
+	if hs, err := groupWithin(t, chain(MaxDepth), "g0"); err != nil || names(hs) != "r1" {
+		t.Errorf("%d levels: %s, %v; want r1", MaxDepth, names(hs), err)
+	}
+	if _, err := groupWithin(t, chain(MaxDepth+1), "g0"); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d levels deep (g0 > g1 > g2 > ...)", MaxDepth)) {
+		t.Errorf("%d levels: %v; want an error", MaxDepth+1, err)
+	}
+}
+
+// 100,000 hosts in one group, named once each, and a group listing
+// another twice: every host once, in file order. (Parsing took 52 s when
+// each added host was looked for in its group's list.)
+func TestManyHosts(t *testing.T) {
+	const n = 100_000
+	var b strings.Builder
+	b.WriteString("[big]\n")
+	for i := range n {
+		fmt.Fprintf(&b, "robot-%d ansible_host=10.%d.%d.%d\n", i, i>>16, (i>>8)&255, i&255)
+	}
+	b.WriteString("robot-7\n[top:children]\nbig\nbig\n")
+	path := write(t, "hosts", b.String())
+	start := time.Now()
+	inv, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := groupWithin(t, inv, "top")
+	t.Logf("%d hosts (%d bytes): loaded and walked in %v", n, b.Len(), time.Since(start))
+	if err != nil || len(hs) != n || hs[0].Name != "robot-0" || hs[n-1].Name != fmt.Sprintf("robot-%d", n-1) || hs[7].Addr != "10.0.0.7" {
+		t.Fatalf("top: %d hosts, %v", len(hs), err)
 	}
 }

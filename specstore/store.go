@@ -265,7 +265,15 @@ func (s Store) removeEnvFiles(name, keep string) error {
 	var errs []error
 	for _, e := range ents {
 		p := filepath.Join(s.Dir, e.Name())
-		if n, ok := envFileOf(e.Name()); (ok && n == name || e.Name() == name+".env") && p != keep {
+		n, ok := envFileOf(e.Name())
+		mine := ok && n == name
+		if !mine && e.Name() == name+".env" {
+			// NAME.env is how runctl named the file before content-named
+			// ones. When NAME is a.<16 hex digits>, that is also run a's
+			// current file: it stays while run a is kept.
+			mine = !ok || !s.Has(n)
+		}
+		if mine && p != keep {
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, err)
 			}
@@ -393,10 +401,23 @@ func (s Store) Lock(ctx context.Context, name string) (unlock func(), err error)
 		}
 		var held, now unix.Stat_t
 		if unix.Fstat(int(f.Fd()), &held) == nil && unix.Lstat(path, &now) == nil && held.Ino == now.Ino && held.Dev == now.Dev {
-			return func() { f.Close() }, nil
+			return func() { s.unlock(name, f, held) }, nil
 		}
 		f.Close() // removed (or replaced) while we waited
 	}
+}
+
+// unlock releases a run's lock. A lock file with no spec beside it (a run
+// that was refused, or failed before its spec was kept) is removed first,
+// as Remove does: only the holder of the lock removes or replaces its file,
+// so the file at the path is still the one held, and a waiter that then
+// gets the lock on the removed file locks anew.
+func (s Store) unlock(name string, f *os.File, held unix.Stat_t) {
+	var now unix.Stat_t
+	if !s.Has(name) && unix.Lstat(s.lockPath(name), &now) == nil && now.Ino == held.Ino && now.Dev == held.Dev {
+		os.Remove(s.lockPath(name))
+	}
+	f.Close()
 }
 
 // untrustedError: a file or folder another user could have written.

@@ -211,3 +211,103 @@ func TestUntrustedStoreRefused(t *testing.T) {
 		t.Errorf("symlinked spec: %v", err)
 	}
 }
+
+// Run a.<hash of a's environment> is another run: forgetting it, or
+// collecting its old environment files, leaves run a's environment file
+// alone (it was taken for a.<hash>'s file of the old NAME.env naming). A
+// NAME.env of that old naming is still removed with its run.
+func TestRemoveKeepsAnotherRunsEnvFile(t *testing.T) {
+	s := Store{Dir: t.TempDir() + "/runs"}
+	a := testSpec("a")
+	if err := s.Save(a); err != nil {
+		t.Fatal(err)
+	}
+	aEnv, _, err := s.EnvFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := testSpec(strings.TrimSuffix(strings.TrimPrefix(aEnv, s.Dir+"/"), ".env"))
+	other.Env = []string{"B=2"}
+	if err := s.Save(other); err != nil {
+		t.Fatal(err)
+	}
+	s.Collect(other)
+	if err := s.Remove(other.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(aEnv); err != nil {
+		t.Fatalf("forgetting run %s removed run a's environment file: %v", other.Name, err)
+	}
+	if _, err := s.Load("a"); err != nil {
+		t.Fatal(err)
+	}
+
+	old := s.Dir + "/nav.env"
+	if err := s.Save(testSpec("nav")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(old, []byte("A=1\n"), 0o600)
+	if err := s.Remove("nav"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); err == nil {
+		t.Errorf("%s of the old naming is left after rm", old)
+	}
+}
+
+// A lock taken for a name with no spec kept (a run that was refused) leaves
+// no lock file; one of a kept run stays. Commands locking such a name at
+// once still hold the lock one at a time, though each removes the file.
+func TestUnlockLeavesNoLockOfAnUnkeptRun(t *testing.T) {
+	s := Store{Dir: t.TempDir() + "/runs"}
+	unlock, err := s.Lock(t.Context(), "refused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if _, err := os.Lstat(s.lockPath("refused")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("refused.lock is left behind: %v", err)
+	}
+	if err := s.Save(testSpec("nav")); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err = s.Lock(t.Context(), "nav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if _, err := os.Lstat(s.lockPath("nav")); err != nil {
+		t.Errorf("the lock file of a kept run was removed: %v", err)
+	}
+
+	var holders atomic.Int32
+	var overlap atomic.Bool
+	done := make(chan struct{})
+	for range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 50 {
+				u, err := s.Lock(t.Context(), "busy")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if holders.Add(1) > 1 {
+					overlap.Store(true)
+				}
+				time.Sleep(50 * time.Microsecond)
+				holders.Add(-1)
+				u()
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	if overlap.Load() {
+		t.Fatal("two commands held the lock of a name with no spec at once")
+	}
+	if _, err := os.Lstat(s.lockPath("busy")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("busy.lock is left behind: %v", err)
+	}
+}

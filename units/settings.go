@@ -551,9 +551,10 @@ var timeUnits = []struct {
 // numbers with units (1min 30s, 1.5s, 500ms), in microseconds.
 func ParseTimespan(v string) (uint64, error) {
 	bad := fmt.Errorf("%q is not a time span: want seconds, or numbers with units such as 1min 30s, 1.5s or 500ms", v)
+	outOfRange := fmt.Errorf("%q is out of systemd's range for a time span (below 584,542 years; \"infinity\" where that is allowed)", v)
 	if n, err := parseDigits(v); err == nil {
-		if n > math.MaxUint64/1_000_000-1 {
-			return 0, bad
+		if n >= math.MaxUint64/1_000_000 {
+			return 0, outOfRange
 		}
 		return n * 1e6, nil
 	}
@@ -584,27 +585,32 @@ func ParseTimespan(v string) (uint64, error) {
 		mult := timeUnits[k].usec
 		whole, frac, dot := strings.Cut(num, ".")
 		w, err := parseDigits(whole)
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, outOfRange
+		}
 		if err != nil || dot && frac == "" {
 			return 0, bad
 		}
-		hi, part := bits.Mul64(w, mult)
-		if hi != 0 {
-			return 0, bad
+		// systemd's parse_time: the whole part is a signed 64-bit number
+		// below USEC_INFINITY/unit, and every addition keeps the sum below
+		// USEC_INFINITY (which means infinity).
+		if w > math.MaxInt64 || w >= math.MaxUint64/mult || w*mult >= math.MaxUint64-total {
+			return 0, outOfRange
 		}
-		// Each decimal digit adds its share of the unit, truncated, as
-		// systemd's parse_time does.
+		total += w * mult
+		// Each decimal digit adds its share of the unit, truncated.
 		share := mult / 10
 		for _, d := range frac {
 			if d < '0' || d > '9' {
 				return 0, bad
 			}
-			part += uint64(d-'0') * share
+			k := uint64(d-'0') * share
+			if k >= math.MaxUint64-total {
+				return 0, outOfRange
+			}
+			total += k
 			share /= 10
 		}
-		if total+part < total || total+part == math.MaxUint64 { // that is infinity
-			return 0, bad
-		}
-		total += part
 	}
 	return total, nil
 }

@@ -57,6 +57,11 @@ _runctl_takes_value()
 		-n | --lines | -b | --boot | -g | --grep | -o | --output | --since | --until | -I | --invocation | -p | --priority) return 0 ;;
 		esac
 		;;
+	serve-ssh)
+		case $2 in
+		--allow | --allow-program) return 0 ;;
+		esac
+		;;
 	esac
 	return 1
 }
@@ -156,7 +161,7 @@ _runctl()
 		disable) mapfile -t COMPREPLY < <(compgen -W "--all -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		status) mapfile -t COMPREPLY < <(compgen -W "-n --lines -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		logs) mapfile -t COMPREPLY < <(compgen -W "-f --follow -n --lines -b --boot -g --grep -r --reverse -o --output --no-pager --since --until -I --invocation -p --priority --no-hostname -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
-		serve-ssh) mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		serve-ssh) mapfile -t COMPREPLY < <(compgen -W "--allow --allow-program -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		esac
 		return 0
 	fi

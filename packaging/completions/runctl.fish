@@ -19,6 +19,8 @@ function __runctl_takes_value
             return 0
         case 'logs:-n' 'logs:--lines' 'logs:-b' 'logs:--boot' 'logs:-g' 'logs:--grep' 'logs:-o' 'logs:--output' 'logs:--since' 'logs:--until' 'logs:-I' 'logs:--invocation' 'logs:-p' 'logs:--priority'
             return 0
+        case 'serve-ssh:--allow' 'serve-ssh:--allow-program'
+            return 0
     end
     return 1
 end
@@ -162,7 +164,7 @@ complete -c runctl -n '__runctl_is ""' -a 'enable' -d 'Start runs at boot: write
 complete -c runctl -n '__runctl_is ""' -a 'disable' -d 'No longer start runs at boot; remove the unit files runctl wrote.'
 complete -c runctl -n '__runctl_is ""' -a 'status' -d 'Show runs in detail: state, processes, resources, last log lines.'
 complete -c runctl -n '__runctl_is ""' -a 'logs' -d 'Show a run\'s output from the journal.'
-complete -c runctl -n '__runctl_is ""' -a 'serve-ssh' -d 'Run the runctl command in SSH_ORIGINAL_COMMAND, and nothing else: the forced command of a key restricted to runctl (command="runctl serve-ssh" in authorized_keys).'
+complete -c runctl -n '__runctl_is ""' -a 'serve-ssh' -d 'Run the runctl command in SSH_ORIGINAL_COMMAND if this key grants it, and nothing else: the forced command of a key restricted to runctl (command="runctl serve-ssh [--allow GRANT] [--allow-program PATH]" in authorized_keys). By default: ls, status, logs, stop, start, restart of existing runs.'
 
 # Global options.
 complete -c runctl -n 'not __runctl_prog' -s h -l help -d 'Show context-sensitive help.'
@@ -254,3 +256,5 @@ complete -c runctl -n '__runctl_is logs' -l no-hostname -d 'Leave the host name 
 complete -c runctl -n '__runctl_arg logs 0' -a '(__runctl_runs)'
 
 # serve-ssh
+complete -c runctl -n '__runctl_is serve-ssh' -l allow -x -d 'Also allow through this key: run, rm, enable, disable (the verbs, and run --enable); env (-E, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable.'
+complete -c runctl -n '__runctl_is serve-ssh' -l allow-program -x -d 'With --allow run: a program runs may start, named by its absolute path exactly as the client must name it (repeatable); no other is started.'
