@@ -45,13 +45,7 @@ type Run struct {
 }
 
 // Running says whether the run is active or on its way there.
-func (r Run) Running() bool {
-	switch r.State {
-	case "active", "activating", "deactivating", "reloading":
-		return true
-	}
-	return false
-}
+func (r Run) Running() bool { return systemdctl.State{ActiveState: r.State}.Running() }
 
 // makeRun joins a spec (nil if not read, or damaged) and a unit state
 // (zero if not loaded).

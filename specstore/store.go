@@ -75,7 +75,7 @@ func (s Store) lockPath(name string) string { return filepath.Join(s.Dir, name+"
 
 // ExitFile is where how the run's last instance ended is recorded
 // (units.ExitRecord): a symbolic link whose target is the record.
-func (s Store) ExitFile(name string) string { return filepath.Join(s.Dir, name+".exit") }
+func (s Store) ExitFile(name string) string { return filepath.Join(s.Dir, name+units.ExitSuffix) }
 
 // LastExit reads how the run's last instance ended, as recorded. With
 // when, it also reads when (the record's time); ok is false if there is no

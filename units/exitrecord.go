@@ -23,6 +23,9 @@ import (
 // that the recorder's condition checks, and records the stop itself: its
 // own stops spawn no process at all.
 
+// ExitSuffix ends the name of a run's record, beside its spec: NAME.exit.
+const ExitSuffix = ".exit"
+
 // ExitRecord is how a run's last instance ended.
 type ExitRecord struct {
 	Result string // $SERVICE_RESULT: success, exit-code, signal, core-dump, timeout, watchdog, oom-kill...
@@ -136,7 +139,7 @@ func (e ExitRecorder) Templates() (map[string][]byte, error) {
 	// $MONITOR_* would tell. Recording it would erase how the run last
 	// ended. sh's $ are doubled for the manager.
 	script := `[ "$$MONITOR_SERVICE_RESULT" = success ] && [ -z "$$MONITOR_EXIT_CODE" ] && exit 0; exec /bin/ln -sfn "$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS" "$$0"`
-	b.raw("ExecStart", `-@/bin/sh "/bin/sh" "-c" `+quoteExecArg(script)+` `+dir[:len(dir)-1]+`%i.exit"`)
+	b.raw("ExecStart", `-@/bin/sh "/bin/sh" "-c" `+quoteExecArg(script)+` `+dir[:len(dir)-1]+`%i`+ExitSuffix+`"`)
 	if b.err != nil {
 		return nil, b.err
 	}
