@@ -288,14 +288,15 @@ func (r *Runs) disableLocked(ctx context.Context, name string) (Disabled, error)
 	res := Disabled{Name: name}
 	link, _ := r.wantsLink(name)
 	_, lerr := os.Lstat(link)
-	if !r.enabled(name) && lerr != nil {
+	enabled := r.enabled(name)
+	if !enabled && lerr != nil {
 		return res, fmt.Errorf("%s is not enabled (runctl enable %s makes it start at boot)", name, name)
 	}
 	// The file first: it is what start and restart read as "meant to be
 	// enabled", so an interrupted disable is not undone by them; a link
 	// left dangling starts nothing, and disable removes it.
 	path := r.unitFile(name)
-	if r.enabled(name) {
+	if enabled {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return res, r.permissionHint(fmt.Errorf("cannot disable %s: %w", name, err))
 		}

@@ -30,7 +30,8 @@ func (r *Runs) Remove(ctx context.Context, name string, force bool) error {
 	// stop, which a runctl group member may do, so rm does not stop a run
 	// and then fail to forget it.
 	dirs := []string{r.Store.Dir}
-	if r.enabled(name) {
+	enabled := r.enabled(name)
+	if enabled {
 		dirs = append(dirs, r.UnitDir)
 	}
 	for _, d := range dirs {
@@ -39,11 +40,11 @@ func (r *Runs) Remove(ctx context.Context, name string, force bool) error {
 		}
 	}
 	if cur.Loaded() {
-		if _, err := r.stop(ctx, name, 0, false); err != nil && cur.Running() {
+		if _, err := r.stop(ctx, name, 0, false, enabled); err != nil && cur.Running() {
 			return fmt.Errorf("cannot forget %s: %w", name, err)
 		}
 	}
-	if r.enabled(name) {
+	if enabled {
 		if _, err := r.disableLocked(ctx, name); err != nil {
 			return err
 		}

@@ -35,13 +35,14 @@ func (r *Runs) Stop(ctx context.Context, name string, timeout time.Duration, for
 		return Stopped{Name: name, Unit: units.UnitName(name)}, err
 	}
 	defer unlock()
-	return r.stop(ctx, name, timeout, force)
+	return r.stop(ctx, name, timeout, force, r.enabled(name))
 }
 
-func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, force bool) (Stopped, error) {
+// stop stops the run; enabled says whether runctl wrote its unit file.
+func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, force, enabled bool) (Stopped, error) {
 	unit := units.UnitName(name)
 	res := Stopped{Name: name, Unit: unit}
-	held, enabled := r.holdRecorder(name), r.enabled(name)
+	held := r.holdRecorder(name)
 	var recorders []*systemdctl.Watch
 	if held {
 		// The marker goes once the recorder skipped this end, as the
