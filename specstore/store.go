@@ -154,7 +154,7 @@ func (s Store) Prepare(spec *units.Spec) (*Pending, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := json.MarshalIndent(spec, "", "  ")
+	data, err := spec.Encode()
 	if err != nil {
 		return nil, err
 	}

@@ -97,6 +97,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Encode is the spec as the store keeps it, and the bytes its sum (the
+// drop-in's) is taken over.
+func (s *Spec) Encode() ([]byte, error) { return json.MarshalIndent(s, "", "  ") }
+
 // Validate checks a spec before it is saved or sent to systemd. Besides the
 // obvious, every string that goes over D-Bus must be UTF-8 without NUL, or
 // godbus refuses to encode the call.
