@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runctl/runctl/cli/clitest"
 	"github.com/runctl/runctl/sandbox"
 )
 
@@ -186,7 +187,7 @@ func rebootable(t *testing.T) (boot func() *sandbox.Sandbox, in func(s *sandbox.
 	}
 	in = func(s *sandbox.Sandbox, env []string, args ...string) result {
 		t.Helper()
-		cmd := s.CommandIn(t.Context(), "/", binDir+"/runctl", args...)
+		cmd := s.CommandIn(bounded(t), "/", binDir+"/runctl", clitest.NoSettle(args)...)
 		cmd.Env = append(append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin"), env...)
 		return finish(t, cmd)
 	}

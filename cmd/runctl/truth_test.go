@@ -38,7 +38,7 @@ func TestRunDaemonReportsEarlyDeath(t *testing.T) {
 		t.Run(tc.what, func(t *testing.T) {
 			for i := range 10 {
 				name := runName(t)
-				r := runctl(t, append([]string{"run", "-d", "-n", name}, tc.args...)...)
+				r := runctl(t, append([]string{"run", "-d", settle, "-n", name}, tc.args...)...)
 				if r.code == 0 || strings.Contains(r.stdout, "started") || !strings.Contains(r.stderr, name+" exited") || !strings.Contains(r.stderr, "("+tc.ended+")") {
 					t.Fatalf("try %d: %v\nwant exit 1 and that it exited (%s)", i, r, tc.ended)
 				}
@@ -76,19 +76,19 @@ func TestRestartAndStartIntoBrokenProgram(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil || r.code != 0 || len(rec.Steps) != 2 {
 		t.Fatalf("restart --settle 0: %v (%v), want stop and start steps only", r, err)
 	}
-	r = runctl(t, "--json", "restart", name)
+	r = runctl(t, "--json", "restart", settle, name)
 	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil || r.code != 0 || len(rec.Steps) != 3 || rec.Steps[2].Step != "settle" || rec.Steps[2].Outcome != "still running" {
 		t.Fatalf("restart: %v (%v), want a settle step: still running", r, err)
 	}
 	if err := os.WriteFile(sb.Path(script), []byte("import time\ndef broken(:\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r = runctl(t, "restart", name)
+	r = runctl(t, "restart", settle, name)
 	if r.code == 0 || strings.Contains(r.stdout, "restarted "+name) || !strings.Contains(r.stderr, "SyntaxError") || !strings.Contains(r.stderr, "(exit status 1)") {
 		t.Fatalf("restart into a syntax error: %v\nwant a failure showing the SyntaxError", r)
 	}
 	runctl(t, "stop", name)
-	r = runctl(t, "start", name)
+	r = runctl(t, "start", settle, name)
 	if r.code == 0 || strings.Contains(r.stdout, "started "+name) || !strings.Contains(r.stderr, "SyntaxError") {
 		t.Fatalf("start into a syntax error: %v\nwant a failure showing the SyntaxError", r)
 	}
