@@ -634,6 +634,7 @@ func TestProgramSetsidChildrenStopped(t *testing.T) {
 // that it exited, with advice for a daemonizing launcher; ls ends up with
 // the same, right state.
 func TestProgramExitsAtOnce(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		code     string
 		state    string

@@ -2,6 +2,16 @@ package main
 
 // CLI tests: the built runctl binary, run inside the sandbox's systemd as a
 // user types it; stdout, stderr and the exit code are checked.
+//
+// A test runs in parallel (t.Parallel) only if nothing it does reaches
+// beyond its own runs: no daemon-reload or daemon-reexec, by itself or
+// through runctl (enable, disable, --enable), no journald or D-Bus
+// settings, no count of PID 1's calls, no user or polkit set-up, no verb
+// or check that takes every run (stop or logs without NAME, the list of
+// all units, failed units, files), and no timing bound a busy machine
+// breaks. Tests that boot a sandbox of their own (the reboot tests) are
+// free of the shared one. The parallel tests run once the serial ones are
+// done, so they never overlap with a reload.
 
 import (
 	"bytes"

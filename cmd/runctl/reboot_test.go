@@ -19,6 +19,7 @@ import (
 // over its kept layer to multi-user.target runs it with the same argv, cwd
 // and environment, and runctl restart works on it. Disabled, it stays off.
 func TestEnabledRunSurvivesReboot(t *testing.T) {
+	t.Parallel()
 	boot, inEnv := rebootable(t)
 	in := func(s *sandbox.Sandbox, args ...string) result {
 		t.Helper()
@@ -110,6 +111,7 @@ func sandboxProcView(t *testing.T, s *sandbox.Sandbox, name string) string {
 // manager. An enabled run's unit file records it too: the run started at
 // boot from its unit file ends with a status it did not have before.
 func TestLastExitSurvivesReboot(t *testing.T) {
+	t.Parallel()
 	boot, inEnv := rebootable(t)
 	in := func(s *sandbox.Sandbox, args ...string) result { t.Helper(); return inEnv(s, nil, args...) }
 	lastExit := func(s *sandbox.Sandbox, name string) string {

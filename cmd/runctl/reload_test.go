@@ -398,6 +398,7 @@ func TestRestartsIgnoreStartLimit(t *testing.T) {
 // boot as its newest spec, also when a transient instance had shadowed the
 // unit file before.
 func TestEnabledTransitionsReboot(t *testing.T) {
+	t.Parallel()
 	bootKept, inEnv := rebootable(t)
 	var s *sandbox.Sandbox
 	boot := func() { t.Helper(); s = bootKept() }

@@ -24,6 +24,7 @@ import (
 // no "started". 10 tries each, since the start job and the program's end
 // race inside systemd.
 func TestRunDaemonReportsEarlyDeath(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		what  string
 		args  []string // after run -d -n NAME
@@ -103,6 +104,7 @@ func TestRestartAndStartIntoBrokenProgram(t *testing.T) {
 // shows a crashed program's unit "failed" just before "auto-restart": the
 // attached runctl used to take that for the end (~2 tries in 3).
 func TestAttachedRunSurvivesAutomaticRestarts(t *testing.T) {
+	t.Parallel()
 	for i := range 10 {
 		name := runName(t)
 		// Crashes 3 times, then ends well: on-failure does not restart that.
@@ -204,6 +206,7 @@ func exitCodeOf(err error) int {
 // from a crash. The record is written by the run's ExecStopPost with
 // full privileges, so a run under --uid has one too.
 func TestLastExitSurvivesCollection(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		what  string
 		args  []string // after run -n NAME
@@ -268,6 +271,7 @@ func TestStopSpawnsNoRecorder(t *testing.T) {
 // recorded again, whether the stopped unit was collected (start, run
 // --replace) or not.
 func TestLastExitAfterStopAndStart(t *testing.T) {
+	t.Parallel()
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	flag := "/run/" + name + ".quit"
