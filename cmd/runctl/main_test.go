@@ -139,7 +139,9 @@ func finish(t *testing.T, cmd *exec.Cmd) result {
 func inside(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	sandbox.Need(t, sb)
-	out, err := sb.Command(bounded(t), name, args...).CombinedOutput()
+	ctx, cancel := context.WithTimeout(t.Context(), commandTimeout)
+	defer cancel()
+	out, err := sb.Command(ctx, name, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %q: %v\n%s", name, args, err, out)
 	}
