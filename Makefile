@@ -25,10 +25,12 @@ build:
 # CLI (the built binary in the sandbox), then every fuzz target for a
 # bounded count. Needs root; installs the Debian packages it needs first, and
 # fails if the sandbox cannot boot, so the systemd tests never skip silently.
+# -parallel 4: the tests marked parallel mostly wait on their programs and
+# on systemd, so more of them than cores overlap well.
 test: test-deps vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@mkdir -p bin && scripts/host-untouched.sh snapshot bin/host-before
-	RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -timeout 15m ./...
+	RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -parallel 4 -timeout 15m ./...
 	scripts/host-untouched.sh check bin/host-before
 	$(MAKE) --no-print-directory fuzz
 

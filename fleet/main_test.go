@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runctl/runctl/cli/clitest"
 	"github.com/runctl/runctl/sandbox"
 )
 
@@ -80,12 +81,20 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
+// commandTimeout bounds every command the harness runs: a hung runctl or
+// ssh fails its test instead of hanging the whole run until its timeout.
+const commandTimeout = 2 * time.Minute
+
 // runctlCmd prepares the local runctl (on the host side, where the ssh
-// client is) with the robots' ssh_config and a private control folder.
+// client is) with the robots' ssh_config and a private control folder. A
+// run, start or restart gets --settle=0 unless args give --settle, as in
+// cmd/runctl's tests (clitest.NoSettle); -H passes it on to each host.
 func runctlCmd(t *testing.T, ctx context.Context, args ...string) *exec.Cmd {
 	t.Helper()
 	need(t)
-	cmd := exec.CommandContext(ctx, binDir+"/runctl", args...)
+	cmd := exec.CommandContext(ctx, binDir+"/runctl", clitest.NoSettle(args)...)
+	// Wait returns even if an ssh runctl started still holds the output.
+	cmd.WaitDelay = sandbox.WaitDelay
 	cmd.Env = append(os.Environ(), "RUNCTL_SSH=ssh -F "+fl.SSHConfig, "XDG_RUNTIME_DIR="+runtimeDir(t), "XDG_CONFIG_HOME="+fl.Dir+"/config", "XDG_CACHE_HOME="+fl.Dir+"/cache")
 	return cmd
 }
@@ -106,7 +115,7 @@ func runtimeDir(t *testing.T) string {
 
 func runctl(t *testing.T, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	cmd := runctlCmd(t, ctx, args...)
 	var out, errb bytes.Buffer
@@ -128,7 +137,9 @@ func runctl(t *testing.T, args ...string) result {
 // on runs a command inside robot i.
 func on(t *testing.T, i int, name string, args ...string) string {
 	t.Helper()
-	out, err := fl.Robots[i].Command(t.Context(), name, args...).CombinedOutput()
+	ctx, cancel := context.WithTimeout(t.Context(), commandTimeout)
+	defer cancel()
+	out, err := fl.Robots[i].Command(ctx, name, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("robot %d: %s %q: %v\n%s", i+1, name, args, err, out)
 	}
@@ -143,8 +154,9 @@ func runName(t *testing.T) string {
 	need(t)
 	name := fmt.Sprintf("f%d", seq.Add(1))
 	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+		defer cancel()
 		for i := range fl.Robots {
-			ctx := context.Background()
 			fl.Robots[i].Command(ctx, "/usr/local/bin/runctl", "rm", "-f", name).Run()
 			fl.Robots[i].Command(ctx, "systemctl", "reset-failed", "runctl-"+name+".service").Run()
 		}

@@ -14,8 +14,8 @@ import (
 )
 
 // A Fleet is a few robots: each a sandbox in its own network namespace
-// running sshd, reachable from the host over a bridge in 10.77.0.0/24
-// (shared/FLEET-HARNESS.md). Tests talk only to the robots' own addresses.
+// running sshd, reachable from the host over a bridge in 10.77.0.0/24.
+// Tests talk only to the robots' own addresses.
 type Fleet struct {
 	Robots []*Sandbox
 	// Dir holds the client side: the key, ssh_config and known files.
@@ -188,7 +188,9 @@ func (f *Fleet) waitSSH(ctx context.Context, i int) error {
 
 // SSH prepares `ssh -F SSHConfig robot-i args...`.
 func (f *Fleet) SSH(ctx context.Context, i int, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "ssh", append([]string{"-F", f.SSHConfig, f.Alias(i)}, args...)...)
+	cmd := exec.CommandContext(ctx, "ssh", append([]string{"-F", f.SSHConfig, f.Alias(i)}, args...)...)
+	cmd.WaitDelay = WaitDelay
+	return cmd
 }
 
 // LinkDown takes robot i's link down inside its namespace: ssh to it then

@@ -2,9 +2,10 @@
 // over an overlay of the host's root, so that tests, the demo and the benchmarks
 // talk to a real manager on machines whose PID 1 is not systemd.
 //
-// The recipe and its hazards are in shared/SYSTEMD-SANDBOX.md: a private /tmp
-// (or systemd-tmpfiles wipes the host's), a cgroup namespace (or the sandboxed
-// systemd takes over the host's root cgroups), and ending only our own pids.
+// Boot follows a recipe with three hazards to avoid: without a private /tmp,
+// systemd-tmpfiles wipes the host's; without a cgroup namespace, the sandboxed
+// systemd takes over the host's root cgroups; and only our own pids may be
+// ended.
 package sandbox
 
 import (
@@ -235,14 +236,30 @@ exec unshare --kill-child --pid --fork --mount --uts --ipc --net --cgroup --prop
 // Command runs name inside the sandbox's namespaces (nsenter -a), in dir "/"
 // unless cmd.Dir is changed, which is then taken inside the sandbox.
 func (s *Sandbox) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(s.PID), "-a", "--wd=" + s.Path("/"), "--", name}, args...)...)
-	return cmd
+	return s.CommandIn(ctx, "/", name, args...)
 }
 
 // CommandIn is Command with a working directory inside the sandbox.
+//
+// When ctx is done, the command is killed as well as nsenter, which forks
+// it into the sandbox's pid namespace and forwards no signal; Wait then
+// returns within WaitDelay even if something the command started still
+// holds its output open.
 func (s *Sandbox) CommandIn(ctx context.Context, dir, name string, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(s.PID), "-a", "--wd=" + s.Path(dir), "--", name}, args...)...)
+	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(s.PID), "-a", "--wd=" + s.Path(dir), "--", name}, args...)...)
+	cmd.Cancel = func() error {
+		if c := childOf(cmd.Process.Pid); c != 0 {
+			_ = syscall.Kill(c, syscall.SIGKILL)
+		}
+		return cmd.Process.Kill()
+	}
+	cmd.WaitDelay = WaitDelay
+	return cmd
 }
+
+// WaitDelay is how long Wait waits for a command's output to close once
+// the command has exited or been killed (exec.Cmd.WaitDelay).
+const WaitDelay = 5 * time.Second
 
 // Path maps a path inside the sandbox to one the host can open.
 func (s *Sandbox) Path(p string) string {

@@ -1,9 +1,11 @@
 package sandbox
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 var sb *Sandbox
@@ -29,4 +31,34 @@ func TestBootIsolated(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(comm)) != "systemd" {
 		t.Fatalf("PID 1 inside is %q (%v), want systemd", comm, err)
 	}
+}
+
+// A command whose context ends returns, even if it left a process that
+// holds its output: nsenter forwards no signal to what it forked, so
+// killing nsenter alone kept Wait waiting for the program (a hung runctl
+// hung the suite).
+func TestCommandEndsWithItsContext(t *testing.T) {
+	Need(t, sb)
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	cmd := sb.Command(ctx, "sh", "-c", "sleep 1001 & exec sleep 1002")
+	done := make(chan error, 1)
+	begin := time.Now()
+	go func() { _, err := cmd.CombinedOutput(); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("the command was not ended by its context")
+		}
+		if took := time.Since(begin); took > WaitDelay+5*time.Second {
+			t.Errorf("it returned after %v, want within WaitDelay (%v) of its context's end", took, WaitDelay)
+		}
+	case <-time.After(WaitDelay + 20*time.Second):
+		t.Fatal("the command still runs 20 s after its context ended and WaitDelay passed")
+	}
+	// The program itself was ended, not only nsenter.
+	if out, _ := sb.Command(t.Context(), "pgrep", "-f", "^sleep 1002$").Output(); len(out) != 0 {
+		t.Errorf("the program outlived its command: pid %s", out)
+	}
+	sb.Command(t.Context(), "pkill", "-f", "^sleep 100[12]$").Run()
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runctl/runctl/cli/clitest"
 	"github.com/runctl/runctl/sandbox"
 )
 
@@ -14,7 +15,7 @@ import (
 // supplementary groups /etc/group gives them.
 func asUser(t *testing.T, user string, env []string, args ...string) result {
 	t.Helper()
-	cmd := sb.CommandIn(t.Context(), "/", "setpriv", append([]string{"--reuid=" + user, "--regid=" + user, "--init-groups", binDir + "/runctl"}, args...)...)
+	cmd := sb.CommandIn(bounded(t), "/", "setpriv", append([]string{"--reuid=" + user, "--regid=" + user, "--init-groups", binDir + "/runctl"}, clitest.NoSettle(args)...)...)
 	cmd.Env = append(os.Environ(), append([]string{"HOME=/home/" + user, "USER=" + user}, env...)...)
 	return finish(t, cmd)
 }

@@ -738,6 +738,7 @@ time.sleep(1000)
 // is ready (READY=1) only three seconds after its start. Booted again, the
 // planner starts only once the driver is ready: it finds the driver's mark.
 func TestAfterOrderAtBoot(t *testing.T) {
+	t.Parallel()
 	boot, inEnv := rebootable(t)
 	in := func(s *sandbox.Sandbox, args ...string) result { t.Helper(); return inEnv(s, nil, args...) }
 	planner := `if test -e /run/driver.ready; then echo driver-ready:yes; else echo driver-ready:no; fi; exec sleep 1000`

@@ -101,7 +101,7 @@ func TestWithoutDBusDaemon(t *testing.T) {
 	if r := runctl(t, "stop", name); r.code != 0 {
 		t.Fatalf("stop as root without dbus-daemon: %v", r)
 	}
-	cmd := sb.CommandIn(t.Context(), "/", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binDir+"/runctl", "--system", "ls")
+	cmd := sb.CommandIn(bounded(t), "/", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binDir+"/runctl", "--system", "ls")
 	r := finish(t, cmd)
 	if r.code == 0 || !strings.Contains(r.stderr, "cannot reach the system manager") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 		t.Fatalf("non-root without dbus-daemon: %v", fmt.Sprint(r))

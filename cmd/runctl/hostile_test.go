@@ -289,10 +289,10 @@ func runHostile(t *testing.T, dir string, tc hostileCase, args []string, name st
 		// and execs it with an unlimited stack, so the kernel lets 6 MB of
 		// arguments through instead of 2 MB.
 		file := "/tmp/" + name + ".args"
-		if err := os.WriteFile(sb.Path(file), []byte(strings.Join(args, "\x00")+"\x00"), 0o600); err != nil {
+		n := slices.Index(cmd.Args, binDir+"/runctl") // its arguments follow, as the harness gave them
+		if err := os.WriteFile(sb.Path(file), []byte(strings.Join(cmd.Args[n+1:], "\x00")+"\x00"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		n := len(cmd.Args) - 1 - len(args) // cmd.Args[n] is runctl itself
 		cmd.Args = append(cmd.Args[:n:n], "bash", "-c", `ulimit -s unlimited && mapfile -d "" -t a < "$0" && exec "$1" "${a[@]}"`, file, binDir+"/runctl")
 	}
 	cmd.Env = append(cmd.Env, tc.env...)
@@ -554,7 +554,7 @@ func TestProgramDoubleForkDaemon(t *testing.T) {
 	arg := "5550" + strconv.Itoa(100+int(seq.Add(1)))
 	pidFile := "/run/" + name + ".pid"
 	script := fmt.Sprintf(`(setsid sh -c 'echo $$ > %s; exec sleep %s' &); while [ ! -s %s ]; do :; done; echo launched; exit 0`, pidFile, arg, pidFile)
-	r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", script)
+	r := runctl(t, "run", "-d", settle, "-n", name, "--", "sh", "-c", script)
 	t.Logf("run -d of a double-forking launcher: %v", r)
 	// The launcher ends within the settle window: runctl says so, with
 	// advice to run the program in the foreground.
@@ -634,6 +634,7 @@ func TestProgramSetsidChildrenStopped(t *testing.T) {
 // that it exited, with advice for a daemonizing launcher; ls ends up with
 // the same, right state.
 func TestProgramExitsAtOnce(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		code     string
 		state    string
@@ -643,7 +644,7 @@ func TestProgramExitsAtOnce(t *testing.T) {
 			outcomes := map[string]int{}
 			for i := range 10 {
 				name := runName(t)
-				r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", "exit "+tc.code)
+				r := runctl(t, "run", "-d", settle, "-n", name, "--", "sh", "-c", "exit "+tc.code)
 				said := strings.ReplaceAll(strings.TrimSpace(r.stdout+r.stderr), name, "NAME")
 				outcomes[fmt.Sprintf("exit %d: %s", r.code, anyPID.ReplaceAllString(said, "pid N"))]++
 				exited := r.code == 1 && strings.Count(r.stderr, "\n") == 1 && strings.Contains(r.stderr, name+" exited ") && strings.Contains(r.stderr, "(exit status "+tc.code+")") && r.stdout == ""
@@ -673,7 +674,7 @@ var anyPID = regexp.MustCompile(`pid [1-9][0-9]*`)
 // A crash loop under --restart=always gives up after --max-restarts.
 func TestProgramCrashLoop(t *testing.T) {
 	name := runName(t)
-	r := runctl(t, "run", "-d", "-n", name, "--restart=always", "--max-restarts", "2", "--within", "10s", "--", "sh", "-c", "echo crash-"+name+"; exit 1")
+	r := runctl(t, "run", "-d", settle, "-n", name, "--restart=always", "--max-restarts", "2", "--within", "10s", "--", "sh", "-c", "echo crash-"+name+"; exit 1")
 	t.Logf("run -d of a crash loop: %v", r)
 	if r.code != 1 || !strings.Contains(r.stderr, "systemd restarts it") {
 		t.Fatalf("run -d: %v, want exit 1: it died in the settle window and systemd restarts it", r)

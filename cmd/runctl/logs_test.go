@@ -331,6 +331,7 @@ func headAll(ss []string) []string {
 // (scaled up by free space, to a few hundred), until the test ends.
 func lowerJournaldBurst(t *testing.T) {
 	t.Helper()
+	sandbox.Need(t, sb)
 	dir := sb.Path("/etc/systemd/journald.conf.d")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -497,7 +498,7 @@ func TestLogsNeedJournalGroup(t *testing.T) {
 	}
 	inside(t, "sh", "-c", "id runctl-reader >/dev/null 2>&1 || useradd -M -U -G systemd-journal runctl-reader")
 	as := func(user, group string) result {
-		cmd := sb.CommandIn(t.Context(), "/", "setpriv", "--reuid="+user, "--regid="+group, "--init-groups", binDir+"/runctl", "--system", "logs", "-I", "all", name)
+		cmd := sb.CommandIn(bounded(t), "/", "setpriv", "--reuid="+user, "--regid="+group, "--init-groups", binDir+"/runctl", "--system", "logs", "-I", "all", name)
 		return finish(t, cmd)
 	}
 	if r := as("nobody", "nogroup"); r.code == 0 || !strings.Contains(r.stderr, "systemd-journal") {

@@ -2,6 +2,16 @@ package main
 
 // CLI tests: the built runctl binary, run inside the sandbox's systemd as a
 // user types it; stdout, stderr and the exit code are checked.
+//
+// A test runs in parallel (t.Parallel) only if nothing it does reaches
+// beyond its own runs: no daemon-reload or daemon-reexec, by itself or
+// through runctl (enable, disable, --enable), no journald or D-Bus
+// settings, no count of PID 1's calls, no user or polkit set-up, no verb
+// or check that takes every run (stop or logs without NAME, the list of
+// all units, failed units, files), and no timing bound a busy machine
+// breaks. Tests that boot a sandbox of their own (the reboot tests) are
+// free of the shared one. The parallel tests run once the serial ones are
+// done, so they never overlap with a reload.
 
 import (
 	"bytes"
@@ -20,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runctl/runctl/cli/clitest"
+	"github.com/runctl/runctl/runs"
 	"github.com/runctl/runctl/sandbox"
 )
 
@@ -69,16 +81,34 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
-// runctlCmd prepares `runctl args...` inside the sandbox, in dir.
+// commandTimeout bounds every command the harness runs: a hung runctl or
+// systemctl fails its test instead of hanging the whole run until its
+// timeout.
+const commandTimeout = 2 * time.Minute
+
+// settle asks for the default settle window: the tests about what it
+// catches give it, the others run with --settle=0 (see runctlCmd).
+var settle = "--settle=" + runs.DefaultSettle.String()
+
+// runctlCmd prepares `runctl args...` inside the sandbox, in dir. A run,
+// start or restart gets --settle=0 unless args give --settle: only the
+// tests about the settle window wait it (clitest.NoSettle).
 func runctlCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 	t.Helper()
 	sandbox.Need(t, sb)
-	// A hung runctl fails its test instead of the whole run's timeout.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	t.Cleanup(cancel)
-	cmd := sb.CommandIn(ctx, dir, binDir+"/runctl", args...)
+	cmd := sb.CommandIn(ctx, dir, binDir+"/runctl", clitest.NoSettle(args)...)
 	cmd.Env = append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin", "RUNCTL_TEST_MARK=1")
 	return cmd
+}
+
+// bounded is a context for one command of test t: done at commandTimeout,
+// or when the test ends.
+func bounded(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), commandTimeout)
+	t.Cleanup(cancel)
+	return ctx
 }
 
 // runctl runs runctl to completion in /.
@@ -108,25 +138,48 @@ func finish(t *testing.T, cmd *exec.Cmd) result {
 // inside runs a command in the sandbox and returns its output.
 func inside(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	out, err := sb.Command(t.Context(), name, args...).CombinedOutput()
+	sandbox.Need(t, sb)
+	ctx, cancel := context.WithTimeout(t.Context(), commandTimeout)
+	defer cancel()
+	out, err := sb.Command(ctx, name, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %q: %v\n%s", name, args, err, out)
 	}
 	return string(out)
 }
 
-var seq atomic.Int32
+var (
+	seq atomic.Int32
+	// named holds each test's run names until its cleanup.
+	named   = map[*testing.T][]string{}
+	namedMu sync.Mutex
+)
 
-// runName is unique per test; cleanup stops the run and forgets it.
+// runName is unique per test; the test's cleanup kills, stops and resets
+// the units of all its runs, three systemctl commands however many runs
+// it made.
 func runName(t *testing.T) string {
 	t.Helper()
 	sandbox.Need(t, sb)
 	name := fmt.Sprintf("t%d", seq.Add(1))
-	t.Cleanup(func() {
-		sb.Command(context.Background(), "systemctl", "kill", "-s", "KILL", "runctl-"+name+".service").Run()
-		sb.Command(context.Background(), "systemctl", "stop", "runctl-"+name+".service").Run()
-		sb.Command(context.Background(), "systemctl", "reset-failed", "runctl-"+name+".service").Run()
-	})
+	namedMu.Lock()
+	defer namedMu.Unlock()
+	if _, ok := named[t]; !ok {
+		t.Cleanup(func() {
+			namedMu.Lock()
+			var units []string
+			for _, n := range named[t] {
+				units = append(units, "runctl-"+n+".service")
+			}
+			delete(named, t)
+			namedMu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+			defer cancel()
+			// Each goes on past units that are not loaded.
+			sb.Command(ctx, "sh", append([]string{"-c", `systemctl kill -s KILL "$@"; systemctl stop "$@"; systemctl reset-failed "$@"`, "sh"}, units...)...).Run()
+		})
+	}
+	named[t] = append(named[t], name)
 	return name
 }
 
@@ -576,7 +629,7 @@ func TestPermissionDenied(t *testing.T) {
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	cmd := sb.CommandIn(t.Context(), "/", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binDir+"/runctl", "--system", "run", "-d", "-n", "denied", "--", "true")
+	cmd := sb.CommandIn(bounded(t), "/", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binDir+"/runctl", "--system", "run", "-d", "-n", "denied", "--", "true")
 	cmd.Env = append(os.Environ(), "HOME=/nonexistent")
 	r = finish(t, cmd)
 	if r.code == 0 || !strings.Contains(r.stderr, "permission denied") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
@@ -591,7 +644,8 @@ func TestNoSystemd(t *testing.T) {
 	sandbox.Need(t, sb)
 	// On the host itself PID 1 is not systemd; point runctl at a bus that
 	// does not exist to be sure of it even where it is.
-	cmd := exec.Command(binDir+"/runctl", "--system", "run", "-d", "--", "true")
+	cmd := exec.CommandContext(bounded(t), binDir+"/runctl", "--system", "run", "-d", "--", "true")
+	cmd.WaitDelay = sandbox.WaitDelay
 	cmd.Env = append(os.Environ(), "RUNCTL_BUS=/nonexistent/bus", "RUNCTL_STATE_DIR=/nonexistent/state")
 	r := finish(t, cmd)
 	if r.code == 0 || !strings.Contains(r.stderr, "systemd must be PID 1") {

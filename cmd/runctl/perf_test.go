@@ -19,7 +19,7 @@ func TestStopTakesTheTimeoutFromTheUnit(t *testing.T) {
 		return strings.Contains(inside(t, "journalctl", "-t", name, "-o", "cat", "--since=-1min"), "ignoring-term")
 	}, "the trap")
 	trace := "/run/" + name + ".strace"
-	cmd := sb.CommandIn(t.Context(), "/", "strace", "-f", "-qq", "-e", "trace=open,openat", "-o", trace, binDir+"/runctl", "stop", name)
+	cmd := sb.CommandIn(bounded(t), "/", "strace", "-f", "-qq", "-e", "trace=open,openat", "-o", trace, binDir+"/runctl", "stop", name)
 	cmd.Env = runctlCmd(t, "/").Env
 	r := finish(t, cmd)
 	if r.code != 0 || !strings.Contains(r.stdout, "killed by SIGKILL") || !strings.Contains(r.stdout, "escalated") {

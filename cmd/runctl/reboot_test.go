@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runctl/runctl/cli/clitest"
 	"github.com/runctl/runctl/sandbox"
 )
 
@@ -18,6 +19,7 @@ import (
 // over its kept layer to multi-user.target runs it with the same argv, cwd
 // and environment, and runctl restart works on it. Disabled, it stays off.
 func TestEnabledRunSurvivesReboot(t *testing.T) {
+	t.Parallel()
 	boot, inEnv := rebootable(t)
 	in := func(s *sandbox.Sandbox, args ...string) result {
 		t.Helper()
@@ -109,6 +111,7 @@ func sandboxProcView(t *testing.T, s *sandbox.Sandbox, name string) string {
 // manager. An enabled run's unit file records it too: the run started at
 // boot from its unit file ends with a status it did not have before.
 func TestLastExitSurvivesReboot(t *testing.T) {
+	t.Parallel()
 	boot, inEnv := rebootable(t)
 	in := func(s *sandbox.Sandbox, args ...string) result { t.Helper(); return inEnv(s, nil, args...) }
 	lastExit := func(s *sandbox.Sandbox, name string) string {
@@ -186,7 +189,7 @@ func rebootable(t *testing.T) (boot func() *sandbox.Sandbox, in func(s *sandbox.
 	}
 	in = func(s *sandbox.Sandbox, env []string, args ...string) result {
 		t.Helper()
-		cmd := s.CommandIn(t.Context(), "/", binDir+"/runctl", args...)
+		cmd := s.CommandIn(bounded(t), "/", binDir+"/runctl", clitest.NoSettle(args)...)
 		cmd.Env = append(append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin"), env...)
 		return finish(t, cmd)
 	}

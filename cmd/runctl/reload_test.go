@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runctl/runctl/sandbox"
 )
@@ -215,14 +216,29 @@ func TestReplaceWhileTheRecorderWaits(t *testing.T) {
 			t.Fatalf("the program runs %q, want %q", got, want)
 		}
 	}
+	// Each stop's recorder pulls in a run of the slow unit of its own:
+	// the next stop comes once it is over, not while the slow unit's
+	// job, which its recorder would join, still runs.
+	slowRan := func(n int) {
+		t.Helper()
+		got := 0
+		for deadline := time.Now().Add(10 * time.Second); got < n && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			got = strings.Count(inside(t, "journalctl", "-o", "cat", "_PID=1", "UNIT="+slow), "Finished")
+		}
+		if got < n {
+			t.Fatalf("%s ran %d times, want one per stop (%d): the recorder did not wait, and the test did not reach the race", slow, got, n)
+		}
+	}
 	if r := runctl(t, "restart", name); r.code != 0 {
 		t.Fatalf("restart: %v", r)
 	}
 	runs("sleep", "1000")
+	slowRan(1)
 	if r := runctl(t, "run", "-d", "--settle=0", "--replace", "-n", name, "--", "sleep", "1500"); r.code != 0 {
 		t.Fatalf("run --replace: %v", r)
 	}
 	runs("sleep", "1500")
+	slowRan(2)
 	if r := runctl(t, "enable", name); r.code != 0 {
 		t.Fatal(r)
 	}
@@ -236,9 +252,7 @@ func TestReplaceWhileTheRecorderWaits(t *testing.T) {
 		t.Fatalf("after the replace the unit is from %q, want its unit file", got)
 	}
 	runs("sleep", "2000")
-	if n := strings.Count(inside(t, "journalctl", "-o", "cat", "_PID=1", "UNIT="+slow), "Finished"); n < 3 {
-		t.Fatalf("%s ran %d times, want one per stop (3): the recorder did not wait, and the test did not reach the race", slow, n)
-	}
+	slowRan(3)
 }
 
 // Every ordered pair of run --replace, enable, disable, daemon-reload,
@@ -384,6 +398,7 @@ func TestRestartsIgnoreStartLimit(t *testing.T) {
 // boot as its newest spec, also when a transient instance had shadowed the
 // unit file before.
 func TestEnabledTransitionsReboot(t *testing.T) {
+	t.Parallel()
 	bootKept, inEnv := rebootable(t)
 	var s *sandbox.Sandbox
 	boot := func() { t.Helper(); s = bootKept() }

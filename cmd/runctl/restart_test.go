@@ -49,7 +49,7 @@ func TestRestartSteps(t *testing.T) {
 		t.Fatal(r)
 	}
 	oldPID, oldInv := mainPID(t, name), invocationOf(t, name)
-	rec, r := restartJSON(t, name)
+	rec, r := restartJSON(t, settle, name)
 	if r.code != 0 {
 		t.Fatal(r)
 	}
@@ -88,10 +88,12 @@ func TestRestartEscalatesAndForce(t *testing.T) {
 
 // The old instance takes 2 s to shut down and holds a lock meanwhile; the
 // new one exits if it cannot take the lock at once, so a restart that
-// started it early would fail.
+// started it early would fail. Its shutdown sleep ignores SIGTERM: systemd
+// signals the processes of the cgroup until no new one appears, and a
+// sleep forked by the trap early enough would get it too.
 func TestRestartWaitsForCleanShutdown(t *testing.T) {
 	name := runName(t)
-	script := fmt.Sprintf(`trap "sleep 2; exit 0" TERM; exec 9>/run/lock-%s; flock -n 9 || { echo LOCK-BUSY; exit 1; }; echo got-lock; while :; do sleep 0.05; done`, name)
+	script := fmt.Sprintf(`trap "trap '' TERM; sleep 2; exit 0" TERM; exec 9>/run/lock-%s; flock -n 9 || { echo LOCK-BUSY; exit 1; }; echo got-lock; while :; do sleep 0.05; done`, name)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", script); r.code != 0 {
 		t.Fatal(r)
 	}
@@ -279,7 +281,7 @@ func procView(t *testing.T, pid int) string {
 
 func TestCrashLoopStopsAtLimit(t *testing.T) {
 	name := runName(t)
-	r := runctl(t, "run", "-d", "-n", name, "--restart=always", "--restart-delay=20ms", "--max-restarts=3", "--within=30s", "--", "sh", "-c", "echo crash; sleep 0.05; exit 1")
+	r := runctl(t, "run", "-d", settle, "-n", name, "--restart=always", "--restart-delay=20ms", "--max-restarts=3", "--within=30s", "--", "sh", "-c", "echo crash; sleep 0.05; exit 1")
 	if r.code != 1 || !strings.Contains(r.stderr, "systemd restarts it") {
 		t.Fatalf("run -d: %v, want exit 1: it died in the settle window", r)
 	}
@@ -312,7 +314,7 @@ func TestCrashLoopStopsAtLimit(t *testing.T) {
 		t.Fatalf("the program ran %d times, want 4 (1 start + 3 restarts):\n%s", n, logs)
 	}
 	// A manual restart resets the limit: it crash-loops again from zero.
-	if r := runctl(t, "restart", name); r.code != 1 || !strings.Contains(r.stderr, name+" exited") {
+	if r := runctl(t, "restart", settle, name); r.code != 1 || !strings.Contains(r.stderr, name+" exited") {
 		t.Fatal(r)
 	}
 	waitFor(t, func() bool { return find().State == "failed" }, "the second crash loop to give up")

@@ -35,7 +35,7 @@ type seqRun struct {
 	enabled bool
 	// enabledUnsure: an enable or disable was cut short.
 	enabledUnsure bool
-	unsure  bool // a verb was cut short: the saved spec is either
+	unsure        bool // a verb was cut short: the saved spec is either
 }
 
 type sequence struct {

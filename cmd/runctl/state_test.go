@@ -358,7 +358,7 @@ func TestFailedUpdateEnvIsNotKept(t *testing.T) {
 	if r := finish(t, cmd); r.code != 0 {
 		t.Fatal(r)
 	}
-	cmd = runctlCmd(t, "/", "restart", "--update-env", name)
+	cmd = runctlCmd(t, "/", "restart", settle, "--update-env", name)
 	cmd.Env = append(cmd.Env, "MODE=bad")
 	if r := finish(t, cmd); r.code == 0 {
 		t.Fatalf("restart --update-env into a program that exits 3: %v", r)

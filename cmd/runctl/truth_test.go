@@ -24,6 +24,7 @@ import (
 // no "started". 10 tries each, since the start job and the program's end
 // race inside systemd.
 func TestRunDaemonReportsEarlyDeath(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		what  string
 		args  []string // after run -d -n NAME
@@ -38,7 +39,7 @@ func TestRunDaemonReportsEarlyDeath(t *testing.T) {
 		t.Run(tc.what, func(t *testing.T) {
 			for i := range 10 {
 				name := runName(t)
-				r := runctl(t, append([]string{"run", "-d", "-n", name}, tc.args...)...)
+				r := runctl(t, append([]string{"run", "-d", settle, "-n", name}, tc.args...)...)
 				if r.code == 0 || strings.Contains(r.stdout, "started") || !strings.Contains(r.stderr, name+" exited") || !strings.Contains(r.stderr, "("+tc.ended+")") {
 					t.Fatalf("try %d: %v\nwant exit 1 and that it exited (%s)", i, r, tc.ended)
 				}
@@ -76,19 +77,19 @@ func TestRestartAndStartIntoBrokenProgram(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil || r.code != 0 || len(rec.Steps) != 2 {
 		t.Fatalf("restart --settle 0: %v (%v), want stop and start steps only", r, err)
 	}
-	r = runctl(t, "--json", "restart", name)
+	r = runctl(t, "--json", "restart", settle, name)
 	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil || r.code != 0 || len(rec.Steps) != 3 || rec.Steps[2].Step != "settle" || rec.Steps[2].Outcome != "still running" {
 		t.Fatalf("restart: %v (%v), want a settle step: still running", r, err)
 	}
 	if err := os.WriteFile(sb.Path(script), []byte("import time\ndef broken(:\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r = runctl(t, "restart", name)
+	r = runctl(t, "restart", settle, name)
 	if r.code == 0 || strings.Contains(r.stdout, "restarted "+name) || !strings.Contains(r.stderr, "SyntaxError") || !strings.Contains(r.stderr, "(exit status 1)") {
 		t.Fatalf("restart into a syntax error: %v\nwant a failure showing the SyntaxError", r)
 	}
 	runctl(t, "stop", name)
-	r = runctl(t, "start", name)
+	r = runctl(t, "start", settle, name)
 	if r.code == 0 || strings.Contains(r.stdout, "started "+name) || !strings.Contains(r.stderr, "SyntaxError") {
 		t.Fatalf("start into a syntax error: %v\nwant a failure showing the SyntaxError", r)
 	}
@@ -103,6 +104,7 @@ func TestRestartAndStartIntoBrokenProgram(t *testing.T) {
 // shows a crashed program's unit "failed" just before "auto-restart": the
 // attached runctl used to take that for the end (~2 tries in 3).
 func TestAttachedRunSurvivesAutomaticRestarts(t *testing.T) {
+	t.Parallel()
 	for i := range 10 {
 		name := runName(t)
 		// Crashes 3 times, then ends well: on-failure does not restart that.
@@ -204,6 +206,7 @@ func exitCodeOf(err error) int {
 // from a crash. The record is written by the run's ExecStopPost with
 // full privileges, so a run under --uid has one too.
 func TestLastExitSurvivesCollection(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		what  string
 		args  []string // after run -n NAME
@@ -268,6 +271,7 @@ func TestStopSpawnsNoRecorder(t *testing.T) {
 // recorded again, whether the stopped unit was collected (start, run
 // --replace) or not.
 func TestLastExitAfterStopAndStart(t *testing.T) {
+	t.Parallel()
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	flag := "/run/" + name + ".quit"
