@@ -89,6 +89,9 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 	if err != nil {
 		return abort(err)
 	}
+	if _, _, ours := units.ParseDescription(spec.Name, cur.Description); cur.Running() && !ours && !r.Store.Has(spec.Name) {
+		return abort(takenError(units.UnitName(spec.Name)))
+	}
 	if cur.Running() && !opt.Replace {
 		return abort(fmt.Errorf("run %s is already running: stop it first (runctl stop %s), replace it (run --replace), or choose another name with -n", spec.Name, spec.Name))
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -33,5 +34,16 @@ func TestRefusedReplaceKeepsTheSavedSpec(t *testing.T) {
 	environ, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/environ", pid)))
 	if got := nulSplit(cmdline); !slices.Equal(got, []string{"sleep", "1001"}) || !slices.Contains(nulSplit(environ), "VERSION=1") {
 		t.Fatalf("after a refused --replace, start runs %q with VERSION=1 %v; want the spec from before the refusal", got, slices.Contains(nulSplit(environ), "VERSION=1"))
+	}
+}
+
+// TestRunOverAForeignRunningUnit: a name whose unit another tool made and
+// runs is refused as taken, not as a run of runctl's that is running.
+func TestRunOverAForeignRunningUnit(t *testing.T) {
+	name := runName(t)
+	inside(t, "systemd-run", "--unit", "runctl-"+name+".service", "sleep", "1000")
+	r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1001")
+	if r.code == 0 || !strings.Contains(r.stderr, "defined outside runctl") {
+		t.Fatalf("run over another tool's running unit of the name: %v; want it refused as taken", r)
 	}
 }
