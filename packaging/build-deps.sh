@@ -6,7 +6,8 @@
 # evaluates the polkit rule in the install test; openssh-server,
 # openssh-client and iproute2 for the fleet tests' robots (sshd in network
 # namespaces; ssh.service is disabled again in the host's /etc: sandboxes
-# overlay it, and each would start an sshd). zsh and fish, for the
+# overlay it, and each would start an sshd); debootstrap, which builds the
+# Debian roots the version matrix boots (matrix/). zsh and fish, for the
 # completion checks, are Build-Depends. Go is not a Debian package here: it
 # is /usr/local/go (see packaging/README.md).
 #
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 pkgs="dpkg-dev lintian"
 if [ "${1:-}" = test ]; then
-	pkgs="$pkgs systemd dbus util-linux git python3 polkitd openssh-server openssh-client iproute2"
+	pkgs="$pkgs systemd dbus util-linux git python3 polkitd openssh-server openssh-client iproute2 debootstrap"
 fi
 
 need=

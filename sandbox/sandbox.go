@@ -9,19 +9,22 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Options configure Boot.
@@ -41,6 +44,10 @@ type Options struct {
 	// without white space, and not under /tmp, /run, /proc, /sys or /dev,
 	// which the sandbox mounts afresh.
 	Share []string
+	// Suite boots the systemd of a Debian release (a key of Suites) from a
+	// root built with debootstrap (EnsureRoot) instead of the host's.
+	// Empty: the host's root and systemd.
+	Suite string
 }
 
 // NeverStart are units masked in every sandbox: gettys would open the
@@ -57,6 +64,39 @@ type Sandbox struct {
 	unshare *exec.Cmd
 	exited  chan struct{}
 	cgroups []string
+	console *tailBuffer
+	// consoleFile is the pty master whose terminal is /dev/console inside
+	// (Suite).
+	consoleFile *os.File
+}
+
+// Console is the last output of the sandbox's systemd and of its launcher:
+// with Suite, systemd logs there (--log-target=console), not to the host's
+// kernel log.
+func (s *Sandbox) Console() string { return s.console.String() }
+
+// tailBuffer keeps the last 256 KiB written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailMax = 256 << 10
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > tailMax {
+		b.buf = append(b.buf[:0], b.buf[len(b.buf)-tailMax:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
 }
 
 const cgroupRoot = "/sys/fs/cgroup"
@@ -117,6 +157,16 @@ func Boot(ctx context.Context, opts Options) (*Sandbox, error) {
 			}
 		}
 	}
+	lower, logTarget, console, consolePath := "/", "", false, ""
+	if opts.Suite != "" {
+		if lower, err = EnsureRoot(opts.Suite); err != nil {
+			return nil, err
+		}
+		// Not the host's kmsg, where systemd 247 next to other sandboxes
+		// was seen to wedge (shared/SYSTEMD-VERSIONS.md), nor the host's
+		// console: a pty bound over the sandbox's /dev/console.
+		logTarget, console = "--log-target=console", true
+	}
 	target := opts.Target
 	if target == "" {
 		target = "basic.target"
@@ -126,7 +176,16 @@ func Boot(ctx context.Context, opts Options) (*Sandbox, error) {
 			return nil, err
 		}
 	}
-	s := &Sandbox{ID: id, Dir: dir, exited: make(chan struct{})}
+	s := &Sandbox{ID: id, Dir: dir, exited: make(chan struct{}), console: &tailBuffer{}}
+	if console {
+		// systemd logs only to a terminal: a pty's, read into Console().
+		f, pts, err := openPTY()
+		if err != nil {
+			return nil, fmt.Errorf("cannot make the sandbox's console: %w", err)
+		}
+		s.consoleFile, consolePath = f, pts
+		go io.Copy(s.console, f)
+	}
 	for _, h := range []string{"unified", "systemd"} {
 		cg := filepath.Join(cgroupRoot, h, "runctl-"+id)
 		if err := os.Mkdir(cg, 0o755); err != nil {
@@ -146,9 +205,10 @@ func Boot(ctx context.Context, opts Options) (*Sandbox, error) {
 D="$1"
 ` + layerMount + `
 mkdir -p "$D/layer/upper" "$D/layer/work"
-mount -t overlay overlay -o "lowerdir=/,upperdir=$D/layer/upper,workdir=$D/layer/work" "$D/root"
+mount -t overlay overlay -o "lowerdir=$RUNCTL_SANDBOX_LOWER,upperdir=$D/layer/upper,workdir=$D/layer/work" "$D/root"
 for u in $RUNCTL_SANDBOX_MASK; do ln -sfn /dev/null "$D/root/etc/systemd/system/$u"; done
 mount --rbind /dev "$D/root/dev"
+if [ -n "$RUNCTL_SANDBOX_CONSOLE" ]; then mount --bind "$RUNCTL_SANDBOX_CONSOLE" "$D/root/dev/console"; fi
 mount --bind /sys "$D/root/sys"
 mount -t tmpfs -o mode=0755 tmpfs "$D/root/sys/fs/cgroup"
 mkdir "$D/root/sys/fs/cgroup/unified" "$D/root/sys/fs/cgroup/systemd"
@@ -163,7 +223,7 @@ mkdir -p .oldroot
 pivot_root . .oldroot
 umount -l /.oldroot
 rmdir /.oldroot
-exec env -i container=runctl-sandbox PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/systemd/systemd --system --unit="$2"
+exec env -i container=runctl-sandbox PATH=/usr/sbin:/usr/bin:/sbin:/bin /lib/systemd/systemd --system --unit="$2" $RUNCTL_SANDBOX_LOG
 `
 	outer := `set -e
 for cg in "$@"; do echo $$ > "$cg/cgroup.procs"; done
@@ -171,16 +231,23 @@ exec unshare --kill-child --pid --fork --mount --uts --ipc --net --cgroup --prop
 `
 	cmd := exec.Command("/bin/sh", append([]string{"-c", outer, "sh"}, s.cgroups...)...)
 	cmd.Env = append(os.Environ(), "RUNCTL_SANDBOX_INNER="+inner, "RUNCTL_SANDBOX_DIR_ARG="+dir, "RUNCTL_SANDBOX_TARGET="+target,
+		"RUNCTL_SANDBOX_LOWER="+lower, "RUNCTL_SANDBOX_LOG="+logTarget, "RUNCTL_SANDBOX_CONSOLE="+consolePath,
 		"RUNCTL_SANDBOX_MASK="+strings.Join(append(append([]string(nil), NeverStart...), opts.Mask...), " "),
 		"RUNCTL_SANDBOX_SHARE="+strings.Join(opts.Share, " "))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := s.console
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		s.removeCgroups()
 		return nil, fmt.Errorf("cannot start unshare: %w", err)
 	}
 	s.unshare = cmd
-	go func() { cmd.Wait(); close(s.exited) }()
+	go func() {
+		err := cmd.Wait()
+		if err != nil {
+			fmt.Fprintf(out, "\nsandbox %s: unshare ended: %v\n", id, err)
+		}
+		close(s.exited)
+	}()
 
 	fail := func(err error) (*Sandbox, error) {
 		s.Close()
@@ -294,6 +361,9 @@ func (s *Sandbox) Close() error {
 		}
 	}
 	err := s.removeCgroups()
+	if s.consoleFile != nil {
+		s.consoleFile.Close()
+	}
 	// The layer was a tmpfs in the sandbox's mount namespace (gone with it),
 	// or is the kept layer the caller asked for.
 	_ = os.Remove(filepath.Join(s.Dir, "root"))
@@ -413,4 +483,22 @@ func randomID() string {
 	b := make([]byte, 6)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// openPTY opens a new pseudo-terminal: its master, and its terminal's path.
+func openPTY() (*os.File, string, error) {
+	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		unix.Close(fd)
+		return nil, "", err
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		unix.Close(fd)
+		return nil, "", err
+	}
+	return os.NewFile(uintptr(fd), "/dev/ptmx"), "/dev/pts/" + strconv.Itoa(n), nil
 }

@@ -2,7 +2,11 @@
 // runs one command inside it and powers it off: how the demo and the
 // benchmarks reach a real systemd on machines whose PID 1 is not systemd.
 //
-//	runctl-sandbox [--bin DIR] [--target UNIT] -- CMD [ARG...]
+//	runctl-sandbox [--bin DIR] [--target UNIT] [--suite SUITE] -- CMD [ARG...]
+//
+// --suite boots the systemd of a Debian release (bullseye: 247, trixie:
+// 257, sid: the newest) from a root built with debootstrap on first use
+// and cached (sandbox.EnsureRoot), instead of the host's.
 package main
 
 import (
@@ -21,16 +25,18 @@ import (
 func main() {
 	bin := flag.String("bin", "", "folder put first on PATH inside (e.g. where runctl was built)")
 	target := flag.String("target", "basic.target", "unit to boot")
+	suite := flag.String("suite", "", "boot the systemd of this Debian release (bullseye, bookworm, trixie, sid) instead of the host's")
 	flag.Parse()
 	if flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: runctl-sandbox [--bin DIR] [--target UNIT] -- CMD [ARG...]")
+		fmt.Fprintln(os.Stderr, "usage: runctl-sandbox [--bin DIR] [--target UNIT] [--suite SUITE] -- CMD [ARG...]")
 		os.Exit(2)
 	}
-	os.Exit(run(*bin, *target, flag.Args()))
+	os.Exit(run(*bin, *target, *suite, flag.Args()))
 }
 
-func run(bin, target string, argv []string) int {
+func run(bin, target, suite string, argv []string) int {
 	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	var share []string
 	if bin != "" {
 		// Inside, /tmp is a fresh tmpfs, and a checkout is often under
 		// /tmp: the binaries are copied to where the sandbox sees them.
@@ -41,16 +47,17 @@ func run(bin, target string, argv []string) int {
 		}
 		defer os.RemoveAll(staged)
 		path = staged + ":" + path
+		share = append(share, staged) // a --suite root does not have it
 	}
-	sb, err := sandbox.Boot(context.Background(), sandbox.Options{Target: target})
+	sb, err := sandbox.Boot(context.Background(), sandbox.Options{Target: target, Suite: suite, Share: share})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "runctl-sandbox: %v\n", err)
 		return 1
 	}
 	defer sb.Close()
 	cwd, _ := os.Getwd()
-	if cwd == "/tmp" || strings.HasPrefix(cwd, "/tmp/") {
-		cwd = "/" // not there inside
+	if _, err := os.Stat(sb.Path(cwd)); err != nil || cwd == "/tmp" || strings.HasPrefix(cwd, "/tmp/") {
+		cwd = "/" // not there inside (a --suite root has none of the host's folders)
 	}
 	cmd := sb.CommandIn(context.Background(), cwd, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "PATH="+path)
