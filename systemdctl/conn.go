@@ -56,6 +56,8 @@ type Manager struct {
 	gen    int  // bumped on every reconnect
 	subbed bool // this connection's signals are asked for
 	closed bool
+	// version is the manager's, read on connection versionGen (Version).
+	version, versionGen int
 
 	subMu sync.Mutex // one Subscribe at a time: a second one is refused
 
