@@ -23,6 +23,10 @@ import (
 // the other routes, or if no such library is mapped (a build that links it
 // statically), it is the manager's Version property: one call.
 func (m *Manager) Version(ctx context.Context) (int, error) {
+	// A connection the manager dropped may be to an older one.
+	if err := m.alive(ctx); err != nil {
+		return 0, fmt.Errorf("cannot read the version of the %s manager: %w", m.scope, err)
+	}
 	m.connMu.Lock()
 	gen, v := m.gen, m.version
 	m.connMu.Unlock()
