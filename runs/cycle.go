@@ -110,7 +110,7 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 	if opt.Stdin != nil {
 		props = append(props, units.StdinProperties(*opt.Stdin)...)
 	}
-	dropIn, err := units.RenderDropIn(spec, envFile)
+	dropIn, err := units.RenderDropIn(spec, envFile, r.recorder())
 	if err != nil {
 		return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
 	}

@@ -205,6 +205,9 @@ type Enabled struct {
 // Enable writes the run's unit file and enables it, so it starts at boot.
 func (r *Runs) Enable(ctx context.Context, name string) (Enabled, error) {
 	res := Enabled{Name: name, UnitFile: r.unitFile(name)}
+	if err := r.supported(ctx, "enable "+name); err != nil {
+		return res, err
+	}
 	unlock, err := r.lock(ctx, name, false)
 	if err != nil {
 		return res, err

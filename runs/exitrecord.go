@@ -2,6 +2,7 @@ package runs
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,8 +18,27 @@ import (
 // How a run ended is recorded by its recorder units (units.ExitRecorder)
 // when it ends on its own, and by runctl when runctl stops it.
 
-// recorder is how the runs of this store record their ends.
-func (r *Runs) recorder() units.ExitRecorder { return units.NewExitRecorder(r.Store.Dir) }
+// recorder is how the runs of this store record their ends, which
+// depends on the manager's version (0 if it cannot be read: the
+// ExecStopPost= route, which works on every version).
+func (r *Runs) recorder() units.ExitRecorder {
+	v, _ := r.Manager.Version(context.Background())
+	return units.NewExitRecorder(r.Store.Dir).ForVersion(v)
+}
+
+// supported refuses, before anything is made, a manager older than the
+// oldest systemd runctl makes runs in. verb is what is refused ("start
+// nav").
+func (r *Runs) supported(ctx context.Context, verb string) error {
+	v, err := r.Manager.Version(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot %s: %w", verb, err)
+	}
+	if v < units.MinVersion {
+		return fmt.Errorf("cannot %s: the %s manager is systemd %d, and runctl needs systemd %d or newer; upgrade systemd", verb, r.Scope(), v, units.MinVersion)
+	}
+	return nil
+}
 
 // installRecorder writes the recorder's templates where the manager finds
 // them: its runtime folder, and for enabled runs, which start at boot
@@ -42,9 +62,10 @@ func (r *Runs) installRecorder(enabled bool) error {
 	return nil
 }
 
-// marker is the file that keeps the run's recorder from running.
+// marker is the file that keeps the run's recorder from running. It does
+// not depend on the manager's version: stop does not read it.
 func (r *Runs) marker(name string) string {
-	return r.recorder().Marker(r.Layout.RuntimeDir, name)
+	return units.NewExitRecorder(r.Store.Dir).Marker(r.Layout.RuntimeDir, name)
 }
 
 // holdRecorder keeps the run's recorder from recording the stop runctl is
@@ -103,6 +124,9 @@ func (r *Runs) waitRecorder(ctx context.Context, name string) {
 		return
 	}
 	ok, failed := r.recorder().Triggers(name)
+	if ok == "" {
+		return // the ExecStopPost= route: the stop job ran it
+	}
 	for _, u := range []string{ok, failed} {
 		if st, err := m.Brief(ctx, u); err == nil && st.Job != 0 {
 			systemdctl.WaitRemoved(ctx, unloadPatience, w)

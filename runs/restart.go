@@ -27,6 +27,9 @@ type RestartOptions struct {
 // its kept spec. A user who may not read the spec (it is root's: it holds
 // the environment) restarts an enabled run by its unit file instead.
 func (r *Runs) Restart(ctx context.Context, name string, opt RestartOptions) (Cycle, error) {
+	if err := r.supported(ctx, "restart "+name); err != nil {
+		return Cycle{Name: name}, err
+	}
 	unlock, err := r.lock(ctx, name, false)
 	if errors.Is(err, os.ErrPermission) {
 		return r.restartByName(ctx, name, opt)

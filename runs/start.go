@@ -80,6 +80,9 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 		prep.Abort()
 		return res, nil, err
 	}
+	if err := r.supported(ctx, "start "+spec.Name); err != nil {
+		return abort(err)
+	}
 	unlock, err := r.lock(ctx, spec.Name, true)
 	if err != nil {
 		return abort(err)
@@ -106,7 +109,7 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 	// Refused before anything is kept: a command the drop-in cannot
 	// restate exactly would change at the next daemon-reload.
 	if envFile, _, err := r.Store.EnvFile(spec); err == nil {
-		if _, err := units.RenderDropIn(spec, envFile); err != nil {
+		if _, err := units.RenderDropIn(spec, envFile, r.recorder()); err != nil {
 			return abort(err)
 		}
 	}
@@ -119,7 +122,7 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 	checked := false
 	if cur.Loaded() && !opt.Enable && !r.enabled(spec.Name) {
 		// Refused before the spec is saved: a refused start changes nothing.
-		if dropIn, err := units.RenderDropIn(spec, prep.pending.EnvFile()); err == nil {
+		if dropIn, err := units.RenderDropIn(spec, prep.pending.EnvFile(), r.recorder()); err == nil {
 			if err := r.refuseKept(ctx, spec, dropIn); err != nil {
 				return abort(err)
 			}
@@ -156,6 +159,9 @@ var ErrAlreadyRunning = errors.New("already running")
 // StartKept starts a known, stopped run from its kept spec and watches it
 // settle.
 func (r *Runs) StartKept(ctx context.Context, name string, settle time.Duration) (Cycle, error) {
+	if err := r.supported(ctx, "start "+name); err != nil {
+		return Cycle{Name: name}, err
+	}
 	unlock, err := r.lock(ctx, name, false)
 	if err != nil {
 		return Cycle{}, err

@@ -48,12 +48,14 @@ func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, for
 		// The marker goes once the recorder skipped this end, as the
 		// recorder's unit unloads: whoever starts the run next (systemctl,
 		// a group member, the boot, or a run that names it in --after),
-		// its end is recorded.
-		ok, failed := r.recorder().Triggers(name)
-		for _, u := range []string{ok, failed} {
-			w, _ := r.Manager.Watch(ctx, u)
-			recorders = append(recorders, w)
-			defer w.Close()
+		// its end is recorded. None on the ExecStopPost= route (systemd
+		// before 251), which reads no marker.
+		if ok, failed := r.recorder().Triggers(name); ok != "" {
+			for _, u := range []string{ok, failed} {
+				w, _ := r.Manager.Watch(ctx, u)
+				recorders = append(recorders, w)
+				defer w.Close()
+			}
 		}
 	}
 	out, err := r.Manager.Stop(ctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: force})

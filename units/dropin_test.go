@@ -8,7 +8,7 @@ import (
 func TestRenderDropIn(t *testing.T) {
 	s := validSpec()
 	s.Argv = []string{"python3", "-c", `echo "h=$HOME"; . /dev/null && x; %n \`}
-	got, err := RenderDropIn(s, "/var/lib/runctl/runs/nav.env")
+	got, err := RenderDropIn(s, "/var/lib/runctl/runs/nav.env", ExitRecorder{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestRenderDropInRefuses(t *testing.T) {
 	} {
 		s := validSpec()
 		change(s)
-		if _, err := RenderDropIn(s, ""); err == nil || !strings.Contains(err.Error(), `"nav"`) || !strings.Contains(err.Error(), what) {
+		if _, err := RenderDropIn(s, "", ExitRecorder{}); err == nil || !strings.Contains(err.Error(), `"nav"`) || !strings.Contains(err.Error(), what) {
 			t.Errorf("RenderDropIn with %s: %v", what, err)
 		}
 	}

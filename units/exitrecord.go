@@ -85,6 +85,75 @@ func (r ExitRecord) String() string {
 // folder. Its id, from the folder's path, keeps stores of one manager apart.
 type ExitRecorder struct {
 	store, id string
+	// stopPost: the run's own ExecStopPost= records, not OnSuccess= and
+	// OnFailure= templates (systemd older than MonitorVersion).
+	stopPost bool
+	// noExec: Type=simple instead of exec (systemd older than ExecVersion).
+	noExec bool
+}
+
+// Versions of systemd that matter to how runs are made (systemd's NEWS).
+const (
+	// MonitorVersion passes $MONITOR_SERVICE_RESULT, $MONITOR_EXIT_CODE and
+	// $MONITOR_EXIT_STATUS to OnSuccess=/OnFailure= units (OnSuccess=
+	// itself is 249). Before it, a run records its end from ExecStopPost=,
+	// which gets $SERVICE_RESULT, $EXIT_CODE and $EXIT_STATUS on every
+	// version runctl supports, at the cost of a process PID 1 forks within
+	// every stop job.
+	MonitorVersion = 251
+	// MinVersion is the oldest systemd runctl makes runs in: the ":"
+	// prefix of Exec*= lines (no $VAR expansion), which enable's unit
+	// files and the drop-in depend on, came in 242 (Type=exec and per-unit
+	// log rate limits in 240).
+	MinVersion = 242
+	// ExecVersion is the oldest systemd where runs are Type=exec while they
+	// have an ExecStopPost=: 247 was seen to busy-loop in PID 1, no longer
+	// answering, after a daemon-reload that followed such a unit's end
+	// (3 to 7 rounds of systemd-run -p Type=exec -p ExecStopPost=/bin/true;
+	// never with Type=simple, nor on 252 or 257). 248 to 251 were not
+	// tried: they get Type=simple too.
+	ExecVersion = 252
+)
+
+// ForVersion is e for a manager of systemd version v; 0 (unknown) takes the
+// route that works on every version.
+func (e ExitRecorder) ForVersion(v int) ExitRecorder {
+	e.stopPost = v < MonitorVersion
+	e.noExec = v < ExecVersion
+	return e
+}
+
+// serviceType is the run's Type=: s.ServiceType(), but simple where exec is
+// not safe (ExecVersion). The start job then succeeds even if execve fails;
+// the run fails at once with status 203, which settle reports.
+func (e ExitRecorder) serviceType(s *Spec) string {
+	if t := s.ServiceType(); t != "exec" || !e.noExec {
+		return t
+	}
+	return "simple"
+}
+
+// StopPost says whether the runs' ExecStopPost= records how they ended
+// (no recorder templates).
+func (e ExitRecorder) StopPost() bool { return e.stopPost }
+
+// stopPostCommand is the ExecStopPost= that records how run name ended:
+// the same link the templates write. Its $ are sh's (the manager passes
+// the variables in the environment); the path is sh's $0, as typed. It
+// runs as the run's User=, so a --uid run cannot write into root's store;
+// the unit files (enable, the drop-in) run it with full privileges (+).
+func (e ExitRecorder) stopPostCommand(name string) (command, bool) {
+	if !e.stopPost || e.store == "" {
+		return command{}, false
+	}
+	return command{
+		Key:  "ExecStopPost",
+		Path: "/bin/sh",
+		Argv: []string{"sh", "-c", `exec ln -sfn "$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS" "$0"`, filepath.Join(e.store, name+".exit")},
+		// Its failure must not fail the run.
+		IgnoreFailure: true,
+		Privileged:    true,
+	}, true
 }
 
 // NewExitRecorder is the recorder of the runs kept in store.
@@ -103,9 +172,9 @@ const (
 )
 
 // Triggers are the units a run names as OnSuccess= and OnFailure=, or
-// none for the zero ExitRecorder.
+// none for the zero ExitRecorder and the ExecStopPost= route.
 func (e ExitRecorder) Triggers(name string) (onSuccess, onFailure string) {
-	if e.store == "" {
+	if e.store == "" || e.stopPost {
 		return "", ""
 	}
 	return endedTemplate + e.id + "@" + name + ".service", failedTemplate + e.id + "@" + name + ".service"
@@ -117,10 +186,14 @@ func (e ExitRecorder) Marker(runtimeDir, name string) string {
 	return filepath.Join(runtimeDir, "runctl", e.id, name+".stopping")
 }
 
-// Templates are the recorder's unit files, by file name.
+// Templates are the recorder's unit files, by file name; none for the
+// ExecStopPost= route.
 func (e ExitRecorder) Templates() (map[string][]byte, error) {
 	if err := pathProblem(e.store, false); err != nil {
 		return nil, fmt.Errorf("cannot record how runs end in %q: it %w", e.store, err)
+	}
+	if e.stopPost {
+		return nil, nil
 	}
 	// The manager expands ${VAR} and %i here: $ and % in the folder are
 	// doubled. ln's failure must not leave a failed unit behind (-).

@@ -72,3 +72,70 @@ ExecStart=-@/bin/sh "/bin/sh" "-c" "[ \"$$MONITOR_SERVICE_RESULT\" = success ] &
 		t.Errorf("the zero ExitRecorder names %q, %q", ok, failed)
 	}
 }
+
+// Before systemd 251 no OnSuccess=/OnFailure= handler learns how its
+// trigger ended (and 247 refuses the keys): the run's own ExecStopPost=
+// records it, the same in the D-Bus properties, the unit file and the
+// drop-in, and nothing names a recorder template.
+func TestExitRecorderBefore251(t *testing.T) {
+	s := validSpec()
+	s.Name = "nav"
+	wantArgv := []string{"sh", "-c", `exec ln -sfn "$$SERVICE_RESULT $$EXIT_CODE $$EXIT_STATUS" "$$0"`, "/var/lib/a$$b%c/nav.exit"}
+	wantLine := `ExecStopPost=-+@:/bin/sh "sh" "-c" "exec ln -sfn \"$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS\" \"$0\"" "/var/lib/a$b%%c/nav.exit"` + "\n"
+	for _, v := range []int{0, 242, 247, 249, 250, 251, 252, 257} {
+		e := NewExitRecorder("/var/lib/a$b%c").ForVersion(v)
+		old := v < MonitorVersion
+		if e.StopPost() != old {
+			t.Errorf("systemd %d: StopPost = %v", v, e.StopPost())
+		}
+		var stopPost [][]string
+		names := map[string]bool{}
+		wantType := "exec"
+		if v < ExecVersion {
+			wantType = "simple"
+		}
+		for _, p := range Properties(s, "", e) {
+			names[p.Name] = true
+			if p.Name == "Type" && p.Value.Value() != wantType {
+				t.Errorf("systemd %d: Type=%v, want %s", v, p.Value.Value(), wantType)
+			}
+			if p.Name == "ExecStopPost" {
+				for _, c := range p.Value.Value().([]execCommand) {
+					stopPost = append(stopPost, c.Argv)
+				}
+			}
+		}
+		if old != (len(stopPost) == 1 && equalStrings(stopPost[0], wantArgv)) {
+			t.Errorf("systemd %d: ExecStopPost properties %q", v, stopPost)
+		}
+		if old == (names["OnSuccess"] || names["OnFailure"]) {
+			t.Errorf("systemd %d: OnSuccess %v, OnFailure %v", v, names["OnSuccess"], names["OnFailure"])
+		}
+		file, err := RenderUnitFile(s, "", e, "system")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(file), "\nType="+wantType+"\n") {
+			t.Errorf("systemd %d: unit file without Type=%s:\n%s", v, wantType, file)
+		}
+		dropIn, err := RenderDropIn(s, "", e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for what, data := range map[string]string{"unit file": string(file), "drop-in": string(dropIn)} {
+			named := strings.Contains(data, "OnSuccess=") || strings.Contains(data, "OnFailure=")
+			if old != strings.Contains(data, wantLine) || named && (old || what == "drop-in") || !named && !old && what == "unit file" {
+				t.Errorf("systemd %d: %s:\n%s", v, what, data)
+			}
+		}
+		tmpl, err := e.Templates()
+		if err != nil || old != (len(tmpl) == 0) {
+			t.Errorf("systemd %d: %d templates, %v", v, len(tmpl), err)
+		}
+		if ok, _ := e.Triggers("nav"); old != (ok == "") {
+			t.Errorf("systemd %d: Triggers %q", v, ok)
+		}
+	}
+}
+
+func equalStrings(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }

@@ -26,13 +26,20 @@ type command struct {
 	Argv []string
 	// IgnoreFailure (-): its failure does not fail the unit.
 	IgnoreFailure bool
+	// Privileged (+): in unit files, it runs with full privileges, not
+	// as User=. D-Bus's Exec*= properties cannot say so.
+	Privileged bool
 }
 
-// commands lists the run's commands.
-func commands(s *Spec) []command {
+// commands lists the run's commands, with the recorder's if exit records
+// from ExecStopPost=.
+func commands(s *Spec, exit ExitRecorder) []command {
 	cs := []command{{Key: "ExecStart", Path: s.Path, Argv: s.Argv}}
 	if s.NoLogLimit {
 		cs = append(cs, command{Key: "ExecStopPost", Path: journalSync[0], Argv: journalSync[1:], IgnoreFailure: true})
+	}
+	if c, ok := exit.stopPostCommand(s.Name); ok {
+		cs = append(cs, c)
 	}
 	return cs
 }
@@ -62,7 +69,7 @@ func Properties(s *Spec, envFile string, exit ExitRecorder) []sdbus.Property {
 	}
 	var keys []string
 	byKey := map[string][]execCommand{}
-	for _, c := range commands(s) {
+	for _, c := range commands(s, exit) {
 		if byKey[c.Key] == nil {
 			keys = append(keys, c.Key)
 		}
@@ -72,8 +79,9 @@ func Properties(s *Spec, envFile string, exit ExitRecorder) []sdbus.Property {
 		props = append(props, prop(k, byKey[k]))
 	}
 	props = append(props,
-		// exec or notify, never simple: the start job fails if execve fails.
-		prop("Type", s.ServiceType()),
+		// exec or notify, not simple: the start job fails if execve fails
+		// (but see ExecVersion).
+		prop("Type", exit.serviceType(s)),
 		prop("WorkingDirectory", s.Dir),
 	)
 	if envFile != "" {

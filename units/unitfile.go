@@ -112,14 +112,14 @@ func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string) ([
 	}
 
 	b.section("Service")
-	b.raw("Type", s.ServiceType())
+	b.raw("Type", exit.serviceType(s))
 	if a := s.NotifyAccess(); a != "" {
 		b.raw("NotifyAccess", a)
 	}
 	if s.Watchdog > 0 {
 		b.raw("WatchdogSec", usecValue(time.Duration(s.Watchdog)))
 	}
-	for _, c := range commands(s) {
+	for _, c := range commands(s, exit) {
 		b.exec(c)
 	}
 	b.path("WorkingDirectory", "working directory", s.Dir)
@@ -255,6 +255,9 @@ func (w *unitWriter) exec(c command) {
 	// Prefixes, not part of the path; quotes may open mid-word.
 	if c.IgnoreFailure {
 		b.WriteByte('-')
+	}
+	if c.Privileged {
+		b.WriteByte('+')
 	}
 	b.WriteString("@:")
 	if strings.IndexByte(path, ' ') >= 0 {
