@@ -34,8 +34,8 @@ func (r *Runs) supported(ctx context.Context, verb string) error {
 	if err != nil {
 		return fmt.Errorf("cannot %s: %w", verb, err)
 	}
-	if v < units.MinVersion {
-		return fmt.Errorf("cannot %s: the %s manager is systemd %d, and runctl needs systemd %d or newer; upgrade systemd", verb, r.Scope(), v, units.MinVersion)
+	if err := units.CheckVersion(v); err != nil {
+		return fmt.Errorf("cannot %s: %w", verb, err)
 	}
 	return nil
 }

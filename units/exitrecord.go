@@ -115,6 +115,15 @@ const (
 	ExecVersion = 252
 )
 
+// CheckVersion refuses a manager of systemd version v older than
+// MinVersion, naming both.
+func CheckVersion(v int) error {
+	if v < MinVersion {
+		return fmt.Errorf("the manager is systemd %d, and runctl needs systemd %d or newer; upgrade systemd", v, MinVersion)
+	}
+	return nil
+}
+
 // ForVersion is e for a manager of systemd version v; 0 (unknown) takes the
 // route that works on every version.
 func (e ExitRecorder) ForVersion(v int) ExitRecorder {

@@ -139,3 +139,14 @@ func TestExitRecorderBefore251(t *testing.T) {
 }
 
 func equalStrings(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }
+
+func TestCheckVersion(t *testing.T) {
+	if err := CheckVersion(241); err == nil || !strings.Contains(err.Error(), "systemd 241") || !strings.Contains(err.Error(), "systemd 242 or newer") {
+		t.Errorf("CheckVersion(241) = %v", err)
+	}
+	for _, v := range []int{242, 247, 257} {
+		if err := CheckVersion(v); err != nil {
+			t.Errorf("CheckVersion(%d) = %v", v, err)
+		}
+	}
+}
