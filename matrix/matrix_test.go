@@ -55,7 +55,7 @@ func versions() []string {
 	if v := strings.Fields(os.Getenv("RUNCTL_MATRIX")); len(v) > 0 {
 		return v
 	}
-	return []string{"host", "bullseye", "trixie"}
+	return []string{"host", "bullseye", "trixie", "sid"}
 }
 
 // wantVersion is the systemd major version a suite ships, 0 for any.

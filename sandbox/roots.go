@@ -23,6 +23,12 @@ var Suites = map[string]string{
 	"sid":      "newest",
 }
 
+// unifiedOnly are the suites whose systemd (258 and newer) no longer boots
+// with cgroup v1 hierarchies: their sandbox has the cgroup2 hierarchy
+// (without controllers, which the host's v1 hierarchies hold) at
+// /sys/fs/cgroup.
+var unifiedOnly = map[string]bool{"sid": true}
+
 // Mirror is the Debian archive roots are built from.
 const Mirror = "http://deb.debian.org/debian"
 

@@ -157,7 +157,7 @@ func Boot(ctx context.Context, opts Options) (*Sandbox, error) {
 			}
 		}
 	}
-	lower, logTarget, console, consolePath := "/", "", false, ""
+	lower, logTarget, console, consolePath, unified := "/", "", false, "", ""
 	if opts.Suite != "" {
 		if lower, err = EnsureRoot(opts.Suite); err != nil {
 			return nil, err
@@ -166,6 +166,9 @@ func Boot(ctx context.Context, opts Options) (*Sandbox, error) {
 		// was seen to wedge (shared/SYSTEMD-VERSIONS.md), nor the host's
 		// console: a pty bound over the sandbox's /dev/console.
 		logTarget, console = "--log-target=console", true
+		if unifiedOnly[opts.Suite] {
+			unified = "1"
+		}
 	}
 	target := opts.Target
 	if target == "" {
@@ -210,10 +213,14 @@ for u in $RUNCTL_SANDBOX_MASK; do ln -sfn /dev/null "$D/root/etc/systemd/system/
 mount --rbind /dev "$D/root/dev"
 if [ -n "$RUNCTL_SANDBOX_CONSOLE" ]; then mount --bind "$RUNCTL_SANDBOX_CONSOLE" "$D/root/dev/console"; fi
 mount --bind /sys "$D/root/sys"
+if [ -n "$RUNCTL_SANDBOX_UNIFIED" ]; then
+mount -t cgroup2 cgroup2 "$D/root/sys/fs/cgroup"
+else
 mount -t tmpfs -o mode=0755 tmpfs "$D/root/sys/fs/cgroup"
 mkdir "$D/root/sys/fs/cgroup/unified" "$D/root/sys/fs/cgroup/systemd"
 mount -t cgroup2 cgroup2 "$D/root/sys/fs/cgroup/unified"
 mount -t cgroup -o none,name=systemd cgroup "$D/root/sys/fs/cgroup/systemd"
+fi
 mount -t proc proc "$D/root/proc"
 mount -t tmpfs -o mode=1777 tmpfs "$D/root/tmp"
 mount -t tmpfs -o mode=0755 tmpfs "$D/root/run"
@@ -231,7 +238,7 @@ exec unshare --kill-child --pid --fork --mount --uts --ipc --net --cgroup --prop
 `
 	cmd := exec.Command("/bin/sh", append([]string{"-c", outer, "sh"}, s.cgroups...)...)
 	cmd.Env = append(os.Environ(), "RUNCTL_SANDBOX_INNER="+inner, "RUNCTL_SANDBOX_DIR_ARG="+dir, "RUNCTL_SANDBOX_TARGET="+target,
-		"RUNCTL_SANDBOX_LOWER="+lower, "RUNCTL_SANDBOX_LOG="+logTarget, "RUNCTL_SANDBOX_CONSOLE="+consolePath,
+		"RUNCTL_SANDBOX_LOWER="+lower, "RUNCTL_SANDBOX_LOG="+logTarget, "RUNCTL_SANDBOX_CONSOLE="+consolePath, "RUNCTL_SANDBOX_UNIFIED="+unified,
 		"RUNCTL_SANDBOX_MASK="+strings.Join(append(append([]string(nil), NeverStart...), opts.Mask...), " "),
 		"RUNCTL_SANDBOX_SHARE="+strings.Join(opts.Share, " "))
 	out := s.console
