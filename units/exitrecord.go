@@ -146,6 +146,10 @@ func (e ExitRecorder) serviceType(s *Spec) string {
 // (no recorder templates).
 func (e ExitRecorder) StopPost() bool { return e.stopPost }
 
+// stopPostScript records as the templates do, and skips what they skip (a
+// success with no exit code).
+const stopPostScript = `[ "$SERVICE_RESULT" = success ] && [ -z "$EXIT_CODE" ] && exit 0; exec /bin/ln -sfn "$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS" "$0"`
+
 // stopPostCommand is the ExecStopPost= that records how run name ended:
 // the same link the templates write. Its $ are sh's (the manager passes
 // the variables in the environment); the path is sh's $0, as typed. It
@@ -158,7 +162,7 @@ func (e ExitRecorder) stopPostCommand(name string) (command, bool) {
 	return command{
 		Key:  "ExecStopPost",
 		Path: "/bin/sh",
-		Argv: []string{"sh", "-c", `exec ln -sfn "$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS" "$0"`, filepath.Join(e.store, name+".exit")},
+		Argv: []string{"sh", "-c", stopPostScript, filepath.Join(e.store, name+ExitSuffix)},
 		// Its failure must not fail the run.
 		IgnoreFailure: true,
 		Privileged:    true,

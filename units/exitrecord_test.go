@@ -80,8 +80,8 @@ ExecStart=-@/bin/sh "/bin/sh" "-c" "[ \"$$MONITOR_SERVICE_RESULT\" = success ] &
 func TestExitRecorderBefore251(t *testing.T) {
 	s := validSpec()
 	s.Name = "nav"
-	wantArgv := []string{"sh", "-c", `exec ln -sfn "$$SERVICE_RESULT $$EXIT_CODE $$EXIT_STATUS" "$$0"`, "/var/lib/a$$b%c/nav.exit"}
-	wantLine := `ExecStopPost=-+@:/bin/sh "sh" "-c" "exec ln -sfn \"$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS\" \"$0\"" "/var/lib/a$b%%c/nav.exit"` + "\n"
+	wantArgv := []string{"sh", "-c", `[ "$$SERVICE_RESULT" = success ] && [ -z "$$EXIT_CODE" ] && exit 0; exec /bin/ln -sfn "$$SERVICE_RESULT $$EXIT_CODE $$EXIT_STATUS" "$$0"`, "/var/lib/a$$b%c/nav.exit"}
+	wantLine := `ExecStopPost=-+@:/bin/sh "sh" "-c" "[ \"$SERVICE_RESULT\" = success ] && [ -z \"$EXIT_CODE\" ] && exit 0; exec /bin/ln -sfn \"$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS\" \"$0\"" "/var/lib/a$b%%c/nav.exit"` + "\n"
 	for _, v := range []int{0, 242, 247, 249, 250, 251, 252, 257} {
 		e := NewExitRecorder("/var/lib/a$b%c").ForVersion(v)
 		old := v < MonitorVersion
