@@ -25,12 +25,12 @@ import (
 // rescan its unit folders then: 4-12 ms more per new run with 80-240 runs,
 // growing with their number (measured on 252). Over D-Bus the unit gets the
 // same commands at creation, so the drop-in goes beside the unit's own file
-// in the manager's transient folder instead, at no measurable cost. It is
-// put in place before the unit is made whenever the manager has no unit of
-// the name: a manager that listed that folder at its last reload reads it
-// as the unit is made, so a drop-in left there by an earlier unit (one the
-// manager made before the drop-in existed does not delete it) would give
-// the new unit the earlier command.
+// in the manager's transient folder instead, at no measurable cost, put in
+// place once the unit exists. But when its folder is already there (a
+// drop-in left by an earlier unit, which the manager deletes only if it
+// loaded it), it is put in place before the unit is made: a manager that
+// listed the folder at its last reload reads it as it makes the unit, and
+// would give the new unit the earlier command (makeTransient).
 
 // dropInPath is where the run's drop-in goes.
 func (r *Runs) dropInPath(name string) string {
@@ -120,46 +120,59 @@ func (r *Runs) loadUnitFile(ctx context.Context, name string, reload bool) error
 	return nil
 }
 
-// stagedDropIn is the run's drop-in, written beside its place before the
-// stop, so that a folder with no room refuses the start while the old
+// stagedDropIn is the run's drop-in, written before the stop into
+// runctl's runtime folder, on the file system of the manager's transient
+// folder, so that a /run with no room refuses the start while the old
 // instance still runs; place renames it into place.
 type stagedDropIn struct {
-	path, tmp string
-	data      []byte
+	path, staging string
+	tmp           string
+	data          []byte
 }
 
 func (r *Runs) stageDropIn(name string, data []byte) (*stagedDropIn, error) {
-	d := &stagedDropIn{path: r.dropInPath(name), data: data}
+	d := &stagedDropIn{path: r.dropInPath(name), staging: filepath.Join(filepath.Dir(r.marker(name)), name+".conf"), data: data}
 	if err := d.stage(); err != nil {
 		return nil, r.permissionHint(err)
 	}
 	return d, nil
 }
 
-// stage writes the file beside its place. The manager removes the folder
-// when the last unit that loaded a drop-in from it unloads: made again if
-// it went meanwhile.
 func (d *stagedDropIn) stage() error {
-	var err error
-	for range 3 {
-		if err = os.MkdirAll(filepath.Dir(d.path), 0o755); err != nil {
-			return fmt.Errorf("cannot write %s: %w", d.path, err)
-		}
-		if d.tmp, err = atomicfile.Temp(d.path, d.data, 0o644); !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
+	if err := os.MkdirAll(filepath.Dir(d.staging), 0o755); err != nil {
+		return fmt.Errorf("cannot write %s: %w", d.path, err)
 	}
+	var err error
+	d.tmp, err = atomicfile.Temp(d.staging, d.data, 0o644)
 	return err
 }
 
-// place puts the drop-in in place; again, it is written anew.
+// folderExists says whether the drop-in's folder is there: the manager
+// reads what it holds as it makes the unit if it listed the folder at its
+// last reload.
+func (d *stagedDropIn) folderExists() bool {
+	_, err := os.Stat(filepath.Dir(d.path))
+	return err == nil
+}
+
+// place puts the drop-in in place, its folder made if need be (the manager
+// removes it when the last unit that loaded a drop-in from it unloads);
+// again, it is written anew.
 func (d *stagedDropIn) place() error {
 	if d.tmp == "" {
 		if err := d.stage(); err != nil {
 			return err
 		}
 	}
-	err := os.Rename(d.tmp, d.path)
+	var err error
+	for range 3 {
+		if err = os.MkdirAll(filepath.Dir(d.path), 0o755); err != nil {
+			break
+		}
+		if err = os.Rename(d.tmp, d.path); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
 	if err != nil {
 		os.Remove(d.tmp)
 		err = fmt.Errorf("cannot write %s: %w", d.path, err)
@@ -175,13 +188,16 @@ func (d *stagedDropIn) discard() {
 	}
 }
 
-// makeTransient makes and starts the run's transient unit. When the
-// manager has no unit of the name (gone, or seen so now), the drop-in goes
-// in place first: a unit made after a daemon-reload reads the drop-ins of
-// its folder as it is made, so one left from an earlier unit would give it
-// that unit's command. A unit of the name still loaded keeps its own
-// drop-in, and the call fails ("unit exists"); should the unit unload just
-// before it, the drop-in goes in place while the new one starts.
+// makeTransient makes and starts the run's transient unit with its
+// drop-in. When the manager has no unit of the name (gone, or seen so now)
+// and the drop-in's folder is there, the drop-in goes in place first: a
+// manager that listed the folder at its last reload reads it as the unit
+// is made, so one left by an earlier unit would give the new unit that
+// unit's command. Otherwise it goes in place once the unit exists: a new
+// folder before would make the manager rescan its unit folders as it makes
+// the unit, and a unit of the name still loaded keeps its own drop-in (the
+// call then fails, "unit exists"). A drop-in that cannot be put in place
+// leaves no run started.
 func (r *Runs) makeTransient(ctx context.Context, name string, props []sd.Property, d *stagedDropIn, gone *bool) (systemdctl.State, *systemdctl.Watch, error) {
 	m, unit := r.Manager, units.UnitName(name)
 	if !*gone {
@@ -189,21 +205,25 @@ func (r *Runs) makeTransient(ctx context.Context, name string, props []sd.Proper
 			*gone = true
 		}
 	}
-	var made func()
-	if *gone {
+	var (
+		made     func()
+		placeErr error
+	)
+	if *gone && d.folderExists() {
 		if err := d.place(); err != nil {
 			return systemdctl.State{Unit: unit}, nil, r.permissionHint(err)
 		}
 	} else {
-		made = func() {
-			if err := d.place(); err != nil {
-				r.Log.Warn().Err(err).Msgf("without its drop-in, systemd would alter %s's command after a daemon-reload", name)
-			}
-		}
+		made = func() { placeErr = d.place() }
 	}
 	st, w, err := m.StartTransientWatch(ctx, unit, props, made)
 	if errors.Is(err, systemdctl.ErrUnitExists) {
 		*gone = false
+	}
+	if placeErr != nil && err == nil {
+		w.Close()
+		m.Stop(ctx, unit, systemdctl.StopOptions{Force: true})
+		return st, nil, r.permissionHint(fmt.Errorf("%w; without it a daemon-reload would alter the command, so the run was stopped", placeErr))
 	}
 	return st, w, err
 }
