@@ -88,8 +88,10 @@ func planTaken(h holding) []move {
 // observeTaken reads what the manager holds under spec's name.
 func (r *Runs) observeTaken(ctx context.Context, spec *units.Spec, dropIn []byte) holding {
 	m, unit := r.Manager, units.UnitName(spec.Name)
-	cur, err := m.Brief(ctx, unit)
-	if err != nil || !cur.Loaded() {
+	cur, err := m.Origin(ctx, unit)
+	if err != nil || !cur.Loaded() || cur.FragmentPath == "" && !cur.Transient {
+		// Not loaded, or unloaded between Origin's two reads: a make
+		// then tells.
 		return holding{}
 	}
 	h := holding{Loaded: true, Running: cur.Running()}
@@ -97,10 +99,8 @@ func (r *Runs) observeTaken(ctx context.Context, spec *units.Spec, dropIn []byte
 		return h
 	}
 	h.NeedsReload, _ = m.NeedsReload(ctx, unit)
-	if _, _, ok := units.ParseDescription(spec.Name, cur.Description); ok {
-		origin, err := m.Origin(ctx, unit)
-		h.Own = err == nil && origin.Transient && filepath.Base(filepath.Dir(origin.FragmentPath)) == "transient"
-	}
+	_, _, ours := units.ParseDescription(spec.Name, cur.Description)
+	h.Own = ours && cur.Transient && filepath.Base(filepath.Dir(cur.FragmentPath)) == "transient"
 	if !h.Own {
 		return h
 	}
