@@ -17,6 +17,12 @@ func Volatile() bool {
 	if err != nil {
 		return false
 	}
-	_, err = os.Stat(filepath.Join("/run/log/journal", strings.TrimSpace(string(id)), "system.journal"))
-	return err == nil
+	// A file under /var may be left from before Storage=volatile, and one
+	// under /run from before a flush: the one written last is in use.
+	rt, err := os.Stat(filepath.Join("/run/log/journal", strings.TrimSpace(string(id)), "system.journal"))
+	if err != nil {
+		return false
+	}
+	p, err := os.Stat(filepath.Join("/var/log/journal", strings.TrimSpace(string(id)), "system.journal"))
+	return err != nil || rt.ModTime().After(p.ModTime())
 }
