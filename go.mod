@@ -13,4 +13,5 @@ require (
 require (
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
