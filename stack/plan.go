@@ -17,6 +17,7 @@ const (
 	Adopt     = "adopt"     // as unchanged, and its spec records the stack
 	Start     = "start"     // new, or not running: started
 	Replace   = "replace"   // its spec changed: stopped, then started from the new one
+	Restart   = "restart"   // unchanged, but it starts after a run that is replaced
 	Enable    = "enable"    // running as the file says, but to be enabled
 	Disable   = "disable"   // running as the file says, but to be disabled
 	Prune     = "prune"     // a run of the stack that left the file: stopped and forgotten
@@ -30,6 +31,9 @@ type Current struct {
 	Damaged error       // the kept spec cannot be read
 	Running bool
 	Enabled bool
+	// Loaded: systemd has its unit loaded (running, or failed): while
+	// it is, the runs it starts after cannot be replaced.
+	Loaded bool
 }
 
 // Step is one run's part of a plan.
@@ -44,6 +48,12 @@ type Step struct {
 	Enable  bool   `json:"enable,omitempty"`
 	Disable bool   `json:"disable,omitempty"`
 	Error   string `json:"error,omitempty"`
+	// StopFirst: the run starts after a run that is replaced, which
+	// systemd keeps as it was made while this one is loaded: it is
+	// stopped before any run is replaced, and started again in its turn.
+	StopFirst bool `json:"stop_first,omitempty"`
+	// Why a run that did not change is restarted.
+	Why string `json:"why,omitempty"`
 	// After are the runs of the file this one waits for in this plan.
 	After []string `json:"-"`
 	// Spec is what the run is started from (start, replace, adopt).
@@ -88,7 +98,83 @@ func Plan(stack string, specs []*units.Spec, enable map[string]bool, current map
 		}
 		steps = append(steps, decide(stack, step, enable[s.Name], current[s.Name], inFile, current, pruned))
 	}
-	return steps, nil
+	return bounce(steps, current, pruned), nil
+}
+
+// bounce marks the runs to stop before the replaces: those systemd has
+// loaded that start after a replaced run that is loaded, directly or
+// through others loaded. Unchanged ones of the file are restarted; runs
+// outside it are restarted from their kept specs after the file's.
+func bounce(steps []Step, current map[string]Current, pruned map[string]bool) []Step {
+	// dependents: the loaded runs naming each run in their after, as
+	// systemd has them now (from the kept specs).
+	dependents := map[string][]string{}
+	for _, name := range slices.Sorted(maps.Keys(current)) {
+		c := current[name]
+		if c.Spec == nil || !c.Loaded || pruned[name] {
+			continue
+		}
+		for _, a := range c.Spec.After {
+			dependents[a] = append(dependents[a], name)
+		}
+	}
+	stop := map[string]string{} // run to stop first → the replaced run it starts after
+	var visit func(name, root string)
+	visit = func(name, root string) {
+		for _, d := range dependents[name] {
+			if _, seen := stop[d]; !seen {
+				stop[d] = root
+				visit(d, root)
+			}
+		}
+	}
+	for _, st := range steps {
+		if st.Action == Replace && current[st.Name].Loaded {
+			visit(st.Name, st.Name)
+		}
+	}
+	if len(stop) == 0 {
+		return steps
+	}
+	inPlan := map[string]bool{}
+	for i := range steps {
+		st := &steps[i]
+		inPlan[st.Name] = st.Action != Leave
+		root, ok := stop[st.Name]
+		if !ok {
+			continue
+		}
+		switch st.Action {
+		case Replace, Start:
+			st.StopFirst = true
+		case Unchanged, Adopt, Enable, Disable:
+			if st.Spec == nil {
+				kept := *current[st.Name].Spec
+				st.Spec = &kept
+			}
+			st.Action, st.StopFirst = Restart, true
+			st.Why = "it starts after " + root + ", which is replaced"
+		}
+	}
+	// A run that left the file is restarted as one outside it, after the
+	// file's.
+	steps = slices.DeleteFunc(steps, func(st Step) bool {
+		_, ok := stop[st.Name]
+		return ok && st.Action == Leave
+	})
+	var outside []*units.Spec
+	for _, name := range slices.Sorted(maps.Keys(stop)) {
+		if !inPlan[name] {
+			kept := *current[name].Spec
+			outside = append(outside, &kept)
+		}
+	}
+	ordered, _ := afterOrder(outside, current) // no cycle: they run
+	for _, s := range ordered {
+		steps = append(steps, Step{Name: s.Name, Action: Restart, StopFirst: true, Spec: s, After: s.After,
+			Why: "it starts after " + stop[s.Name] + ", which is replaced"})
+	}
+	return steps
 }
 
 func decide(stack string, step Step, enable bool, cur Current, inFile map[string]*units.Spec, current map[string]Current, pruned map[string]bool) Step {

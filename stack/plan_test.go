@@ -3,6 +3,7 @@ package stack
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,8 @@ func TestPlan(t *testing.T) {
 		want    []step
 		changed []string // of the step that replaces, if any
 		err     string   // of the step refused, or of the plan
+		// stopFirst are the runs stopped before the replaces.
+		stopFirst []string
 	}{
 		{name: "new", file: []*units.Spec{spec("a")}, want: []step{{"a", Start}}},
 		{name: "unchanged running",
@@ -129,6 +132,23 @@ func TestPlan(t *testing.T) {
 		{name: "damaged", file: []*units.Spec{spec("a")},
 			current: map[string]Current{"a": {Damaged: errors.New("the spec of run \"a\" is damaged")}},
 			want:    []step{{"a", Refuse}}, err: "damaged"},
+		{name: "replaced with a loaded run after it", file: []*units.Spec{spec("driver"), spec("nav", "driver"), spec("ui", "nav")},
+			current: map[string]Current{
+				"driver": {Spec: with(spec("driver"), func(s *units.Spec) { s.Argv = []string{"/bin/sleep", "2"} }), Running: true, Loaded: true},
+				"nav":    {Spec: spec("nav", "driver"), Running: true, Loaded: true},
+				"ui":     {Spec: spec("ui", "nav"), Loaded: true}, // failed: loaded, not running
+				"logger": {Spec: with(spec("logger", "ui"), member("")), Running: true, Loaded: true},
+				"gone":   {Spec: spec("gone", "driver"), Running: true, Loaded: true},
+				"free":   {Spec: with(spec("free"), member("")), Running: true, Loaded: true},
+			},
+			want:    []step{{"driver", Replace}, {"nav", Restart}, {"ui", Start}, {"gone", Restart}, {"logger", Restart}},
+			changed: []string{"argv"}, stopFirst: []string{"gone", "logger", "nav", "ui"}},
+		{name: "replaced, not loaded", file: []*units.Spec{spec("driver"), spec("nav", "driver")},
+			current: map[string]Current{
+				"driver": {Spec: with(spec("driver"), func(s *units.Spec) { s.Argv = []string{"/bin/sleep", "2"} })},
+				"nav":    {Spec: spec("nav", "driver"), Running: true, Loaded: true},
+			},
+			want: []step{{"driver", Replace}, {"nav", Unchanged}}, changed: []string{"argv"}},
 		{name: "cycle in the file", file: []*units.Spec{spec("a", "b"), spec("b", "a")}, err: "--after would make a cycle: a after b after a"},
 		{name: "cycle through a kept run", file: []*units.Spec{spec("a", "x")},
 			current: map[string]Current{"x": {Spec: with(spec("x", "a"), member(""))}}, err: "cycle"},
@@ -145,8 +165,15 @@ func TestPlan(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []step
+			var stopFirst []string
 			for _, s := range steps {
 				got = append(got, step{s.Name, s.Action})
+				if s.StopFirst {
+					stopFirst = append(stopFirst, s.Name)
+				}
+				if s.Action == Restart && (s.Spec == nil || s.Why == "" || s.Spec.Stack != tc.current[s.Name].Spec.Stack) {
+					t.Errorf("%s restarted from %+v (why %q): want its kept spec, as kept", s.Name, s.Spec, s.Why)
+				}
 				if s.Action == Replace && !reflect.DeepEqual(s.Changed, tc.changed) {
 					t.Errorf("%s changed %v, want %v", s.Name, s.Changed, tc.changed)
 				}
@@ -156,12 +183,16 @@ func TestPlan(t *testing.T) {
 				if (s.Action == Start || s.Action == Adopt) && tc.current[s.Name].Spec != nil && !s.Spec.Created.Equal(tc.current[s.Name].Spec.Created) {
 					t.Errorf("%s: an unchanged spec got a new age", s.Name)
 				}
-				if s.Spec != nil && s.Spec.Stack != "robot" {
+				if s.Spec != nil && s.Spec.Stack != "robot" && s.Action != Restart {
 					t.Errorf("%s is started without its stack", s.Name)
 				}
 			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Plan = %v, want %v", got, tc.want)
+			}
+			slices.Sort(stopFirst)
+			if !slices.Equal(stopFirst, tc.stopFirst) {
+				t.Errorf("stopped first: %v, want %v", stopFirst, tc.stopFirst)
 			}
 		})
 	}

@@ -57,6 +57,16 @@ _runctl_takes_value()
 		-n | --lines | -b | --boot | -g | --grep | -o | --output | --since | --until | -I | --invocation | -p | --priority) return 0 ;;
 		esac
 		;;
+	apply)
+		case $2 in
+		--settle) return 0 ;;
+		esac
+		;;
+	export)
+		case $2 in
+		--stack) return 0 ;;
+		esac
+		;;
 	serve-ssh)
 		case $2 in
 		--allow | --allow-program) return 0 ;;
@@ -102,6 +112,8 @@ _runctl()
 			disable) cmd=disable ;;
 			status) cmd=status ;;
 			logs) cmd=logs ;;
+			apply) cmd=apply ;;
+			export) cmd=export ;;
 			serve-ssh) cmd=serve-ssh ;;
 			*) return 0 ;;
 			esac
@@ -136,7 +148,7 @@ _runctl()
 		if [[ $cur == -* ]]; then
 			mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur")
 		else
-			mapfile -t COMPREPLY < <(compgen -W "run ls list ps stop restart start rm enable disable status logs serve-ssh" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "run ls list ps stop restart start rm enable disable status logs apply export serve-ssh" -- "$cur")
 		fi
 		return 0
 	fi
@@ -161,6 +173,8 @@ _runctl()
 		disable) mapfile -t COMPREPLY < <(compgen -W "--all -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		status) mapfile -t COMPREPLY < <(compgen -W "-n --lines -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		logs) mapfile -t COMPREPLY < <(compgen -W "-f --follow -n --lines -b --boot -g --grep -r --reverse -o --output --no-pager --since --until -I --invocation -p --priority --no-hostname -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		apply) mapfile -t COMPREPLY < <(compgen -W "--prune --dry-run --settle -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		export) mapfile -t COMPREPLY < <(compgen -W "--stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		serve-ssh) mapfile -t COMPREPLY < <(compgen -W "--allow --allow-program -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		esac
 		return 0
@@ -209,6 +223,11 @@ _runctl()
 		;;
 	logs)
 		if ((npos == 0)); then
+			_runctl_runs "$cur" "$scope"
+		fi
+		;;
+	export)
+		if ((npos >= 0)); then
 			_runctl_runs "$cur" "$scope"
 		fi
 		;;

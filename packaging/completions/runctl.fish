@@ -19,6 +19,10 @@ function __runctl_takes_value
             return 0
         case 'logs:-n' 'logs:--lines' 'logs:-b' 'logs:--boot' 'logs:-g' 'logs:--grep' 'logs:-o' 'logs:--output' 'logs:--since' 'logs:--until' 'logs:-I' 'logs:--invocation' 'logs:-p' 'logs:--priority'
             return 0
+        case 'apply:--settle'
+            return 0
+        case 'export:--stack'
+            return 0
         case 'serve-ssh:--allow' 'serve-ssh:--allow-program'
             return 0
     end
@@ -82,6 +86,10 @@ function __runctl_state
                     set cmd 'status'
                 case 'logs'
                     set cmd 'logs'
+                case 'apply'
+                    set cmd 'apply'
+                case 'export'
+                    set cmd 'export'
                 case 'serve-ssh'
                     set cmd 'serve-ssh'
                 case '*'
@@ -164,6 +172,8 @@ complete -c runctl -n '__runctl_is ""' -a 'enable' -d 'Start runs at boot: write
 complete -c runctl -n '__runctl_is ""' -a 'disable' -d 'No longer start runs at boot; remove the unit files runctl wrote.'
 complete -c runctl -n '__runctl_is ""' -a 'status' -d 'Show runs in detail: state, processes, resources, last log lines.'
 complete -c runctl -n '__runctl_is ""' -a 'logs' -d 'Show a run\'s output from the journal.'
+complete -c runctl -n '__runctl_is ""' -a 'apply' -d 'Bring the runs of a stack file to the file\'s state: start new runs, replace changed ones in the order their after gives, leave unchanged ones untouched; with --prune, stop and forget the stack\'s runs that left the file.'
+complete -c runctl -n '__runctl_is ""' -a 'export' -d 'Write runs as a stack file that apply brings back exactly.'
 complete -c runctl -n '__runctl_is ""' -a 'serve-ssh' -d 'Run the runctl command in SSH_ORIGINAL_COMMAND if this key grants it, and nothing else: the forced command of a key restricted to runctl (command="runctl serve-ssh [--allow GRANT] [--allow-program PATH]" in authorized_keys). By default: ls, status, logs, stop, start, restart of existing runs.'
 
 # Global options.
@@ -255,6 +265,15 @@ complete -c runctl -n '__runctl_is logs' -s p -l priority -x -d 'Only entries of
 complete -c runctl -n '__runctl_is logs' -l no-hostname -d 'Leave the host name out of each line.'
 complete -c runctl -n '__runctl_arg logs 0' -a '(__runctl_runs)'
 
+# apply
+complete -c runctl -n '__runctl_is apply' -l prune -d 'Also stop and forget the runs of the stack that are no longer in the file.'
+complete -c runctl -n '__runctl_is apply' -l dry-run -d 'Show what would be done, and do nothing.'
+complete -c runctl -n '__runctl_is apply' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed.'
+
+# export
+complete -c runctl -n '__runctl_is export' -l stack -x -d 'The stack\'s name in the file; without NAMEs, only its runs are written (default: the stack the runs belong to).'
+complete -c runctl -n '__runctl_arg export 0 +' -a '(__runctl_runs)'
+
 # serve-ssh
-complete -c runctl -n '__runctl_is serve-ssh' -l allow -x -d 'Also allow through this key: run, rm, enable, disable (the verbs, and run --enable); env (-E, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable.'
+complete -c runctl -n '__runctl_is serve-ssh' -l allow -x -d 'Also allow through this key: run, rm, enable, disable, apply, export (the verbs, and run --enable; apply starts any program its file names, export shows the runs\' environments); env (-E, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable.'
 complete -c runctl -n '__runctl_is serve-ssh' -l allow-program -x -d 'With --allow run: a program runs may start, named by its absolute path exactly as the client must name it (repeatable); no other is started.'
