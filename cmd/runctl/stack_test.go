@@ -171,7 +171,7 @@ runs:
 	if err := os.WriteFile(sb.Path(file), []byte(failing), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r = runctl(t, "apply", file)
+	r = runctl(t, "apply", settle, file) // the settle window sees bad end
 	lines = applied(r)
 	if r.code != 1 || !strings.Contains(lines[bad], "cannot apply "+bad) || !strings.Contains(lines[late], "skipped "+late+": it starts after "+bad+", which failed") || lines[nav] != "unchanged "+nav {
 		t.Fatalf("apply with a failing run: %v", r)
