@@ -157,7 +157,7 @@ func (f *File) check() error {
 		return fmt.Errorf("stack name: %w", err)
 	}
 	if len(f.Runs) == 0 {
-		return errors.New("no runs: list them under runs:")
+		return errors.New("no runs: list them under the key runs")
 	}
 	seen := map[string]bool{}
 	for i, r := range f.Runs {
