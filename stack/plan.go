@@ -306,3 +306,13 @@ func afterOrder(specs []*units.Spec, current map[string]Current) ([]*units.Spec,
 	}
 	return out, nil
 }
+
+// Ordered orders runs so each follows those of the list it starts after,
+// otherwise keeping the list's order: the order a stack's runs start in.
+func Ordered(specs []*units.Spec) []*units.Spec {
+	out, err := afterOrder(specs, nil)
+	if err != nil {
+		return specs // a cycle: runctl run refuses to make one
+	}
+	return out
+}

@@ -337,3 +337,56 @@ func jsonEqual(a, b any) bool {
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
 }
+
+// ls, status, restart and stop take a stack's runs with --stack.
+func TestStackVerbs(t *testing.T) {
+	n := stackNames(t, 3)
+	top, base, other := n[0], n[1], n[2]
+	stackName := "s" + top
+	file := stackFile(t, "/var/tmp/"+stackName, fmt.Sprintf(`name: %s
+runs:
+  - name: %s
+    command: [sleep, '1000']
+    after: [%s]
+  - name: %s
+    command: [sleep, '1000']
+`, stackName, top, base, base))
+	if r := runctl(t, "apply", file); r.code != 0 {
+		t.Fatal(r)
+	}
+	if r := runctl(t, "run", "-d", "-n", other, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatal(r)
+	}
+	otherPID := mainPID(t, other)
+	want := []string{base, top}
+	slices.Sort(want)
+	if r := runctl(t, "ls", "-q", "--stack", stackName); r.code != 0 || r.stdout != strings.Join(want, "\n")+"\n" {
+		t.Errorf("ls --stack: %v, want %s and %s only", r, base, top)
+	}
+	if r := runctl(t, "--json", "status", "--stack", stackName); r.code != 0 || !strings.Contains(r.stdout, `"name": "`+top+`"`) || !strings.Contains(r.stdout, `"name": "`+base+`"`) || strings.Contains(r.stdout, `"name": "`+other+`"`) {
+		t.Errorf("status --stack: %v", r)
+	}
+	before := pids(t, base, top)
+	r := runctl(t, "restart", "--stack", stackName)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "restarted "+base+" in ") || !strings.Contains(r.stdout, "\nrestarted "+top+" in ") {
+		t.Fatalf("restart --stack: %v, want %s first, then %s (after it)", r, base, top)
+	}
+	if after := pids(t, base, top); after[0] == before[0] || after[1] == before[1] || mainPID(t, other) != otherPID {
+		t.Errorf("restart --stack: pids %v, were %v; other's %d, was %d", after, before, mainPID(t, other), otherPID)
+	}
+	if r := runctl(t, "stop", "--stack", stackName); r.code != 0 || !strings.Contains(r.stdout, "stopped "+top) || !strings.Contains(r.stdout, "stopped "+base) {
+		t.Fatalf("stop --stack: %v", r)
+	}
+	if st := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "ActiveState", "runctl-"+top+".service")); st != "inactive" {
+		t.Errorf("%s is %s after stop --stack", top, st)
+	}
+	if mainPID(t, other) != otherPID {
+		t.Errorf("stop --stack stopped a run outside the stack")
+	}
+	if r := runctl(t, "ls", "--stack", "nosuchstack"); r.code != 5 || !strings.Contains(r.stderr, "no run belongs to stack nosuchstack") {
+		t.Errorf("ls --stack of an unknown stack: %v", r)
+	}
+	if r := runctl(t, "stop", "--stack", stackName, top); r.code != 2 {
+		t.Errorf("stop --stack with a NAME: %v, want a usage error", r)
+	}
+}

@@ -9,13 +9,15 @@ function __runctl_takes_value
             return 0
         case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--max-restarts' 'run:--within' 'run:--settle' 'run:-p' 'run:--property' 'run:--stop-signal' 'run:--watchdog' 'run:--after' 'run:--uid' 'run:--gid'
             return 0
-        case 'stop:--timeout'
+        case 'ls:--stack'
             return 0
-        case 'restart:--timeout' 'restart:--settle'
+        case 'stop:--timeout' 'stop:--stack'
+            return 0
+        case 'restart:--timeout' 'restart:--settle' 'restart:--stack'
             return 0
         case 'start:--settle'
             return 0
-        case 'status:-n' 'status:--lines'
+        case 'status:-n' 'status:--lines' 'status:--stack'
             return 0
         case 'logs:-n' 'logs:--lines' 'logs:-b' 'logs:--boot' 'logs:-g' 'logs:--grep' 'logs:-o' 'logs:--output' 'logs:--since' 'logs:--until' 'logs:-I' 'logs:--invocation' 'logs:-p' 'logs:--priority'
             return 0
@@ -217,11 +219,13 @@ complete -c runctl -n '__runctl_arg run 0; or __runctl_prog' -a '(__runctl_progr
 
 # ls
 complete -c runctl -n '__runctl_is ls' -s q -l quiet -d 'Print only the names (for scripts and shell completion).'
+complete -c runctl -n '__runctl_is ls' -l stack -x -d 'Act on the runs of this stack (runctl apply), in the order their after gives.'
 
 # stop
 complete -c runctl -n '__runctl_is stop' -s f -l force -d 'SIGKILL every process of the run at once.'
 complete -c runctl -n '__runctl_is stop' -l all -d 'Stop every running run.'
 complete -c runctl -n '__runctl_is stop' -l timeout -x -d 'Wait this long after SIGTERM before SIGKILL (default: the run\'s --stop-timeout).'
+complete -c runctl -n '__runctl_is stop' -l stack -x -d 'Act on the runs of this stack (runctl apply), in the order their after gives.'
 complete -c runctl -n '__runctl_arg stop 0 +' -a '(__runctl_runs)'
 
 # restart
@@ -229,6 +233,7 @@ complete -c runctl -n '__runctl_is restart' -s f -l force -d 'SIGKILL the old in
 complete -c runctl -n '__runctl_is restart' -l timeout -x -d 'Wait this long after SIGTERM before SIGKILL (default: the run\'s --stop-timeout).'
 complete -c runctl -n '__runctl_is restart' -l update-env -d 'Replace the replayed environment with your current one.'
 complete -c runctl -n '__runctl_is restart' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed.'
+complete -c runctl -n '__runctl_is restart' -l stack -x -d 'Act on the runs of this stack (runctl apply), in the order their after gives. One at a time: each once the one before it settled.'
 complete -c runctl -n '__runctl_arg restart 0' -a '(__runctl_runs)'
 
 # start
@@ -248,6 +253,7 @@ complete -c runctl -n '__runctl_arg disable 0 +' -a '(__runctl_runs)'
 
 # status
 complete -c runctl -n '__runctl_is status' -s n -l lines -x -d 'How many of the last log lines to show.'
+complete -c runctl -n '__runctl_is status' -l stack -x -d 'Act on the runs of this stack (runctl apply), in the order their after gives.'
 complete -c runctl -n '__runctl_arg status 0 +' -a '(__runctl_runs)'
 
 # logs
