@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,7 +141,9 @@ func Parse(data []byte) (*File, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var f File
-	if err := dec.Decode(&f); err != nil {
+	if err := dec.Decode(&f); errors.Is(err, io.EOF) {
+		return nil, errors.New("invalid stack file: it is empty; give the stack's name and its runs (name: robot, runs: [...])")
+	} else if err != nil {
 		return nil, fmt.Errorf("invalid stack file: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	if err := f.check(); err != nil {

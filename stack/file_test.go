@@ -57,6 +57,8 @@ runs:
 func TestParseRefuses(t *testing.T) {
 	for _, tc := range []struct{ file, want string }{
 		{"runs: [{name: a, command: [x]}]", "no name"},
+		{"", "it is empty"},
+		{"# only a comment\n", "it is empty"},
 		{"name: r", "no runs"},
 		{"name: 'a b'\nruns: [{name: a, command: [x]}]", "stack name"},
 		{"name: r\nruns: [{name: a, command: [x]}, {name: a, command: [y]}]", "run a is listed twice"},

@@ -297,6 +297,14 @@ func TestExportApplyRoundTrip(t *testing.T) {
 	if r := runctl(t, "export", "--stack", stackName); r.code != 0 || r.stdout != exported {
 		t.Errorf("export of the stack by name:\n%v\nwant\n%s", r, exported)
 	}
+	// The file on stdin: the same plan.
+	cmd := runctlCmd(t, "/", "--json", "apply", "--dry-run", "-")
+	cmd.Stdin = strings.NewReader(exported)
+	r = finish(t, cmd)
+	var plan applyJSON
+	if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil || r.code != 0 || len(plan.Runs) != 2 || plan.Runs[0].Action != "unchanged" || plan.Runs[1].Action != "unchanged" {
+		t.Errorf("apply --dry-run - with the export on stdin: %+v\n%v", plan, r)
+	}
 
 	// Gone and brought back from the file: the same specs, argv and
 	// environment.
