@@ -398,3 +398,41 @@ runs:
 		t.Errorf("stop --stack with a NAME: %v, want a usage error", r)
 	}
 }
+
+// A run enabled after a replaced one: stopped, its unit file stays loaded
+// (runctl loads it for a later start by name), and the replace still goes.
+func TestApplyReplacesUnderAnEnabledRun(t *testing.T) {
+	n := stackNames(t, 2)
+	base, top := n[0], n[1]
+	stackName := "s" + base
+	text := `name: %s
+runs:
+  - name: %s
+    command: [sleep, '%s']
+  - name: %s
+    command: [sleep, '1000']
+    after: [%s]
+    enable: true
+`
+	file := stackFile(t, "/var/tmp/"+stackName, fmt.Sprintf(text, stackName, base, "1000", top, base))
+	if r := runctl(t, "apply", file); r.code != 0 || !strings.Contains(r.stdout, "started "+top+", pid") || !strings.Contains(r.stdout, ", enabled") {
+		t.Fatal(r)
+	}
+	before := pids(t, base, top)
+	if err := os.WriteFile(sb.Path(file), []byte(fmt.Sprintf(text, stackName, base, "1001", top, base)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runctl(t, "apply", file)
+	if lines := applied(r); r.code != 0 || !strings.HasPrefix(lines[base], "replaced "+base+" (changed: argv)") || !strings.HasPrefix(lines[top], "restarted "+top) {
+		t.Fatalf("apply: %v", r)
+	}
+	if after := pids(t, base, top); after[0] == before[0] || after[1] == before[1] {
+		t.Errorf("pids %v, were %v: want both new", after, before)
+	}
+	if st := strings.TrimSpace(inside(t, "systemctl", "is-enabled", "runctl-"+top+".service")); st != "enabled" {
+		t.Errorf("%s is %s after the apply, want enabled", top, st)
+	}
+	if r := runctl(t, "apply", file); r.code != 0 || applied(r)[top] != "unchanged "+top || applied(r)[base] != "unchanged "+base {
+		t.Errorf("apply again: %v", r)
+	}
+}
