@@ -371,6 +371,9 @@ runs:
 	if r := runctl(t, "ls", "-q", "--stack", stackName); r.code != 0 || r.stdout != strings.Join(want, "\n")+"\n" {
 		t.Errorf("ls --stack: %v, want %s and %s only", r, base, top)
 	}
+	if r := runctl(t, "--json", "ls", "--stack", stackName); r.code != 0 || strings.Count(r.stdout, `"stack": "`+stackName+`"`) != 2 {
+		t.Errorf("ls --json --stack does not name each run's stack: %v", r)
+	}
 	if r := runctl(t, "--json", "status", "--stack", stackName); r.code != 0 || !strings.Contains(r.stdout, `"name": "`+top+`"`) || !strings.Contains(r.stdout, `"name": "`+base+`"`) || strings.Contains(r.stdout, `"name": "`+other+`"`) {
 		t.Errorf("status --stack: %v", r)
 	}
