@@ -8,6 +8,7 @@ require (
 	github.com/godbus/dbus/v5 v5.2.4
 	github.com/rs/zerolog v1.35.1
 	golang.org/x/sys v0.29.0
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

@@ -50,6 +50,8 @@ type CLI struct {
 	Disable  DisableCmd       `cmd:"" help:"No longer start runs at boot; remove the unit files runctl wrote."`
 	Status   StatusCmd        `cmd:"" help:"Show runs in detail: state, processes, resources, last log lines."`
 	Logs     LogsCmd          `cmd:"" help:"Show a run's output from the journal."`
+	Apply    ApplyCmd         `cmd:"" help:"Bring the runs of a stack file to the file's state: start new runs, replace changed ones in the order their after gives, leave unchanged ones untouched; with --prune, stop and forget the stack's runs that left the file."`
+	Export   ExportCmd        `cmd:"" help:"Write runs as a stack file that apply brings back exactly."`
 	ServeSSH ServeSSHCmd      `cmd:"" name:"serve-ssh" help:"Run the runctl command in SSH_ORIGINAL_COMMAND if this key grants it, and nothing else: the forced command of a key restricted to runctl (command=\"runctl serve-ssh [--allow GRANT] [--allow-program PATH]\" in authorized_keys). By default: ls, status, logs, stop, start, restart of existing runs."`
 	Version  kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -115,7 +117,7 @@ func parser(root any, version string) *kong.Kong {
 		kong.Description("Run, restart, inspect and autostart programs as systemd units."),
 		kong.UsageOnError(),
 		kong.Vars{"version": "runctl " + version, "stop_timeout": units.DefaultStopTimeout.String(),
-			"settle": runs.DefaultSettle.String(), "settle_help": settleHelp},
+			"settle": runs.DefaultSettle.String(), "settle_help": settleHelp, "stack_help": stackHelp},
 	)
 	if err != nil {
 		panic(err) // the CLI definition itself is wrong

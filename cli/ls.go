@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,13 +14,21 @@ import (
 
 // LsCmd lists runs.
 type LsCmd struct {
-	Quiet bool `short:"q" help:"Print only the names (for scripts and shell completion)."`
+	Quiet bool   `short:"q" help:"Print only the names (for scripts and shell completion)."`
+	Stack string `help:"${stack_help}" placeholder:"STACK"`
 }
 
 func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
 	list, err := rs.List(ctx, out.JSON)
 	if err != nil {
 		return err
+	}
+	if c.Stack != "" {
+		members, err := stackRuns(rs, c.Stack)
+		if err != nil {
+			return err
+		}
+		list = slices.DeleteFunc(list, func(r runs.Run) bool { return !slices.Contains(members, r.Name) })
 	}
 	if c.Quiet {
 		w := bufio.NewWriter(out.Stdout)

@@ -17,6 +17,7 @@ type RestartCmd struct {
 	Timeout   time.Duration `help:"Wait this long after SIGTERM before SIGKILL (default: the run's --stop-timeout)." placeholder:"DUR"`
 	UpdateEnv bool          `help:"Replace the replayed environment with your current one."`
 	Settle    time.Duration `help:"${settle_help}" default:"${settle}" placeholder:"DUR"`
+	Stack     string        `help:"${stack_help} One at a time: each once the one before it settled." placeholder:"STACK"`
 }
 
 func (c *RestartCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error {
@@ -26,13 +27,19 @@ func (c *RestartCmd) Run(ctx context.Context, out *Output, provide Lifecycle) er
 	if err := checkSettle(c.Settle); err != nil {
 		return err
 	}
-	rs, name, err := target(ctx, provide, out, c.Name, true)
-	if err != nil {
-		return err
-	}
 	opt := runs.RestartOptions{Timeout: c.Timeout, Force: c.Force, Settle: c.Settle}
 	if c.UpdateEnv {
 		opt.Environ = os.Environ()
+	}
+	if c.Stack != "" {
+		if c.Name != nil {
+			return usage("give NAME or --stack, not both")
+		}
+		return c.restartStack(ctx, out, provide, opt)
+	}
+	rs, name, err := target(ctx, provide, out, c.Name, true)
+	if err != nil {
+		return err
 	}
 	res, err := rs.Restart(ctx, name, opt)
 	if out.JSON {
@@ -61,5 +68,51 @@ func (c *RestartCmd) Run(ctx context.Context, out *Output, provide Lifecycle) er
 		return err
 	}
 	fmt.Fprintf(out.Stdout, "restarted %s in %s (pid %d)\n", name, ms(res.TookSec), res.PID)
+	return nil
+}
+
+// restartStack restarts the runs of the stack one by one, each after the
+// runs it starts after; a failure is reported and the others restarted.
+func (c *RestartCmd) restartStack(ctx context.Context, out *Output, provide Lifecycle, opt runs.RestartOptions) error {
+	rs, err := provide()
+	if err != nil {
+		return err
+	}
+	names, err := stackRuns(rs, c.Stack)
+	if err != nil {
+		return err
+	}
+	type record struct {
+		runs.Cycle
+		Error string `json:"error,omitempty"`
+	}
+	var recs []record
+	var errs []error
+	for _, name := range names {
+		res, err := rs.Restart(ctx, name, opt)
+		rec := record{Cycle: res}
+		rec.Name = name
+		if err != nil {
+			rec.Error = err.Error()
+			errs = append(errs, err)
+		}
+		recs = append(recs, rec)
+		if out.JSON {
+			continue
+		}
+		if err != nil {
+			fmt.Fprintf(out.Stderr, "runctl: %v\n", err)
+			continue
+		}
+		fmt.Fprintf(out.Stdout, "restarted %s in %s (pid %d)\n", name, ms(res.TookSec), res.PID)
+	}
+	if out.JSON {
+		if err := out.PrintJSON(recs); err != nil {
+			return err
+		}
+	}
+	if len(errs) > 0 {
+		return &ExitError{Code: 1, Reported: true, Err: fmt.Errorf("cannot restart %d of the runs of stack %s; the others were restarted", len(errs), c.Stack)}
+	}
 	return nil
 }

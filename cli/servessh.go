@@ -18,18 +18,19 @@ import (
 // the runctl command in SSH_ORIGINAL_COMMAND if the key's command line
 // grants everything it asks for, and nothing else.
 type ServeSSHCmd struct {
-	Allow        []string `help:"Also allow through this key: run, rm, enable, disable (the verbs, and run --enable); env (-E, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable." placeholder:"GRANT"`
+	Allow        []string `help:"Also allow through this key: run, rm, enable, disable, apply, export (the verbs, and run --enable; apply starts any program its file names, export shows the runs' environments); env (-E, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable." placeholder:"GRANT"`
 	AllowProgram []string `help:"With --allow run: a program runs may start, named by its absolute path exactly as the client must name it (repeatable); no other is started." placeholder:"PATH"`
 }
 
 // The grants of --allow.
-var serveSSHGrants = []string{"run", "rm", "enable", "disable", "env", "uid", "property", "dir"}
+var serveSSHGrants = []string{"run", "rm", "enable", "disable", "apply", "export", "env", "uid", "property", "dir"}
 
 // serveSSHVerbs are the verbs a restricted key may use, each with the
 // grant it needs ("" for none: reads and the lifecycle of existing runs).
 var serveSSHVerbs = map[string]string{
 	"ls": "", "status": "", "logs": "", "restart": "", "stop": "", "start": "",
 	"run": "run", "rm": "rm", "enable": "enable", "disable": "disable",
+	"apply": "apply", "export": "export",
 }
 
 // serveSSHFlags are the flags a restricted key may use, each with the
@@ -49,6 +50,8 @@ var serveSSHFlags = map[string]string{
 	"restart-delay": "", "max-restarts": "", "within": "", "enable": "enable", "no-log-limit": "",
 	"property": "property", "stop-signal": "property", "stdin": "", "notify": "", "watchdog": "", "after": "",
 	"uid": "uid", "gid": "uid", "clean-env": "",
+	// apply, export (the verbs need their grant)
+	"prune": "", "dry-run": "", "stack": "",
 	// serve-ssh's own flags are refused with the verb
 	"allow": "-", "allow-program": "-",
 }

@@ -19,6 +19,7 @@ import (
 type StatusCmd struct {
 	Names []string `arg:"" optional:"" help:"Runs to show (default: every run)." placeholder:"NAME"`
 	Lines int      `short:"n" help:"How many of the last log lines to show." default:"10"`
+	Stack string   `help:"${stack_help}" placeholder:"STACK"`
 }
 
 // Status is one run in detail; its JSON extends the `ls --json` object.
@@ -54,9 +55,17 @@ func (c *StatusCmd) Run(ctx context.Context, out *Output, provide Lifecycle) err
 	if err := validNames(c.Names...); err != nil {
 		return err
 	}
+	if c.Stack != "" && len(c.Names) > 0 {
+		return usage("give NAMEs or --stack, not both")
+	}
 	rs, err := provide()
 	if err != nil {
 		return err
+	}
+	if c.Stack != "" {
+		if c.Names, err = stackRuns(rs, c.Stack); err != nil {
+			return err
+		}
 	}
 	details, logErr, err := rs.Details(ctx, c.Names, c.Lines)
 	if err != nil {

@@ -16,6 +16,7 @@ type StopCmd struct {
 	Force   bool          `short:"f" help:"SIGKILL every process of the run at once."`
 	All     bool          `help:"Stop every running run."`
 	Timeout time.Duration `help:"Wait this long after SIGTERM before SIGKILL (default: the run's --stop-timeout)." placeholder:"DUR"`
+	Stack   string        `help:"${stack_help}" placeholder:"STACK"`
 }
 
 func (c *StopCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error {
@@ -24,6 +25,9 @@ func (c *StopCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 	}
 	if c.All && len(c.Names) > 0 {
 		return usage("give NAMEs or --all, not both")
+	}
+	if c.Stack != "" && (c.All || len(c.Names) > 0) {
+		return usage("give NAMEs, --all or --stack, one of them")
 	}
 	if err := validNames(c.Names...); err != nil {
 		return err
@@ -34,6 +38,10 @@ func (c *StopCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 	}
 	names := c.Names
 	switch {
+	case c.Stack != "":
+		if names, err = stackRuns(rs, c.Stack); err != nil {
+			return err
+		}
 	case c.All:
 		list, err := rs.List(ctx, false)
 		if err != nil {
@@ -72,7 +80,7 @@ func (c *StopCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 	failed := errors.Join(errs...)
 	if out.JSON {
 		var err error
-		if len(c.Names) == 1 && !c.All || len(names) == 1 && len(c.Names) == 0 && !c.All {
+		if len(c.Names) == 1 && !c.All || len(names) == 1 && len(c.Names) == 0 && !c.All && c.Stack == "" {
 			err = out.PrintJSON(results[0])
 		} else {
 			err = out.PrintJSON(results)

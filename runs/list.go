@@ -37,6 +37,8 @@ type Run struct {
 	Autostart bool `json:"autostart"`
 	// Damaged: why the kept spec cannot be used, and the fix.
 	Damaged string `json:"damaged,omitempty"`
+	// Stack: the stack file the run belongs to (runctl apply), if read.
+	Stack string `json:"stack,omitempty"`
 
 	// Created is when the spec was made; CommandLine is the command,
 	// shell-quoted, for text output.
@@ -59,6 +61,7 @@ func (r *Runs) makeRun(name string, spec *units.Spec, damaged error, known bool,
 	}
 	if spec != nil {
 		run.Command, run.Dir, run.Created, run.CommandLine = spec.Argv, spec.Dir, spec.Created, spec.CommandLine()
+		run.Stack = spec.Stack
 	} else if cl, _, ok := units.ParseDescription(name, st.Description); ok {
 		run.CommandLine = cl // what run put in the Description: no file to read
 	}

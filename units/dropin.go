@@ -57,9 +57,12 @@ func RenderDropIn(s *Spec, envFile string, exit ExitRecorder) ([]byte, error) {
 // user, restart policy... which the drop-in does not restate) by the sum of
 // the bytes the store keeps (Spec.Encode): runctl starts a stopped unit
 // systemd keeps loaded by name only when it was made from the very spec to
-// start.
+// start. The stack a run belongs to is not what its unit is made from and
+// is left out: apply records a run's membership without a restart.
 func specLine(s *Spec) string {
-	b, _ := s.Encode()
+	c := *s
+	c.Stack = ""
+	b, _ := c.Encode()
 	sum := sha256.Sum256(b)
 	return "# Made from the spec with SHA-256 " + hex.EncodeToString(sum[:16]) + ".\n"
 }

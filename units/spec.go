@@ -53,6 +53,12 @@ type Spec struct {
 	// After are runs this one starts after, and pulls in (After=, Wants=).
 	After []string `json:"after,omitempty"`
 
+	// Stack is the stack file (runctl apply) the run belongs to, "" for
+	// none. It adds to the spec without changing what any other field
+	// means, so the version stays: a runctl that predates it reads the spec
+	// as before and only does not know the membership.
+	Stack string `json:"stack,omitempty"`
+
 	// Properties are -p KEY=VALUE as typed, in order; Settings says which
 	// keys and values are taken.
 	Properties []string `json:"properties,omitempty"`
@@ -150,6 +156,11 @@ func (s *Spec) validate() error {
 	for _, a := range s.After {
 		if err := ValidateName(a); err != nil {
 			return fmt.Errorf("--after: %w", err)
+		}
+	}
+	if s.Stack != "" {
+		if err := ValidateName(s.Stack); err != nil {
+			return fmt.Errorf("stack: %w", err)
 		}
 	}
 	for i, a := range s.Argv {

@@ -32,14 +32,19 @@ _runctl_takes_value()
 		-n | --name | -E | --env | --dir | --stop-timeout | --restart | --restart-delay | --max-restarts | --within | --settle | -p | --property | --stop-signal | --watchdog | --after | --uid | --gid) return 0 ;;
 		esac
 		;;
+	ls)
+		case $2 in
+		--stack) return 0 ;;
+		esac
+		;;
 	stop)
 		case $2 in
-		--timeout) return 0 ;;
+		--timeout | --stack) return 0 ;;
 		esac
 		;;
 	restart)
 		case $2 in
-		--timeout | --settle) return 0 ;;
+		--timeout | --settle | --stack) return 0 ;;
 		esac
 		;;
 	start)
@@ -49,12 +54,22 @@ _runctl_takes_value()
 		;;
 	status)
 		case $2 in
-		-n | --lines) return 0 ;;
+		-n | --lines | --stack) return 0 ;;
 		esac
 		;;
 	logs)
 		case $2 in
 		-n | --lines | -b | --boot | -g | --grep | -o | --output | --since | --until | -I | --invocation | -p | --priority) return 0 ;;
+		esac
+		;;
+	apply)
+		case $2 in
+		--settle) return 0 ;;
+		esac
+		;;
+	export)
+		case $2 in
+		--stack) return 0 ;;
 		esac
 		;;
 	serve-ssh)
@@ -102,6 +117,8 @@ _runctl()
 			disable) cmd=disable ;;
 			status) cmd=status ;;
 			logs) cmd=logs ;;
+			apply) cmd=apply ;;
+			export) cmd=export ;;
 			serve-ssh) cmd=serve-ssh ;;
 			*) return 0 ;;
 			esac
@@ -136,7 +153,7 @@ _runctl()
 		if [[ $cur == -* ]]; then
 			mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur")
 		else
-			mapfile -t COMPREPLY < <(compgen -W "run ls list ps stop restart start rm enable disable status logs serve-ssh" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "run ls list ps stop restart start rm enable disable status logs apply export serve-ssh" -- "$cur")
 		fi
 		return 0
 	fi
@@ -152,15 +169,17 @@ _runctl()
 	if [[ ! $dashdash && $cur == -* ]]; then
 		case $cmd in
 		run) mapfile -t COMPREPLY < <(compgen -W "-d --daemon -n --name -E --env --dir --stop-timeout --replace --restart --restart-delay --max-restarts --within --enable --no-log-limit --settle -p --property --stop-signal -i --stdin --notify --watchdog --after --uid --gid -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
-		ls) mapfile -t COMPREPLY < <(compgen -W "-q --quiet -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
-		stop) mapfile -t COMPREPLY < <(compgen -W "-f --force --all --timeout -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
-		restart) mapfile -t COMPREPLY < <(compgen -W "-f --force --timeout --update-env --settle -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		ls) mapfile -t COMPREPLY < <(compgen -W "-q --quiet --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		stop) mapfile -t COMPREPLY < <(compgen -W "-f --force --all --timeout --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		restart) mapfile -t COMPREPLY < <(compgen -W "-f --force --timeout --update-env --settle --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		start) mapfile -t COMPREPLY < <(compgen -W "--settle -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		rm) mapfile -t COMPREPLY < <(compgen -W "-f --force -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		enable) mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		disable) mapfile -t COMPREPLY < <(compgen -W "--all -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
-		status) mapfile -t COMPREPLY < <(compgen -W "-n --lines -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		status) mapfile -t COMPREPLY < <(compgen -W "-n --lines --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		logs) mapfile -t COMPREPLY < <(compgen -W "-f --follow -n --lines -b --boot -g --grep -r --reverse -o --output --no-pager --since --until -I --invocation -p --priority --no-hostname -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		apply) mapfile -t COMPREPLY < <(compgen -W "--prune --dry-run --settle -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		export) mapfile -t COMPREPLY < <(compgen -W "--stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		serve-ssh) mapfile -t COMPREPLY < <(compgen -W "--allow --allow-program -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		esac
 		return 0
@@ -209,6 +228,11 @@ _runctl()
 		;;
 	logs)
 		if ((npos == 0)); then
+			_runctl_runs "$cur" "$scope"
+		fi
+		;;
+	export)
+		if ((npos >= 0)); then
 			_runctl_runs "$cur" "$scope"
 		fi
 		;;

@@ -9,15 +9,21 @@ function __runctl_takes_value
             return 0
         case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--max-restarts' 'run:--within' 'run:--settle' 'run:-p' 'run:--property' 'run:--stop-signal' 'run:--watchdog' 'run:--after' 'run:--uid' 'run:--gid'
             return 0
-        case 'stop:--timeout'
+        case 'ls:--stack'
             return 0
-        case 'restart:--timeout' 'restart:--settle'
+        case 'stop:--timeout' 'stop:--stack'
+            return 0
+        case 'restart:--timeout' 'restart:--settle' 'restart:--stack'
             return 0
         case 'start:--settle'
             return 0
-        case 'status:-n' 'status:--lines'
+        case 'status:-n' 'status:--lines' 'status:--stack'
             return 0
         case 'logs:-n' 'logs:--lines' 'logs:-b' 'logs:--boot' 'logs:-g' 'logs:--grep' 'logs:-o' 'logs:--output' 'logs:--since' 'logs:--until' 'logs:-I' 'logs:--invocation' 'logs:-p' 'logs:--priority'
+            return 0
+        case 'apply:--settle'
+            return 0
+        case 'export:--stack'
             return 0
         case 'serve-ssh:--allow' 'serve-ssh:--allow-program'
             return 0
@@ -82,6 +88,10 @@ function __runctl_state
                     set cmd 'status'
                 case 'logs'
                     set cmd 'logs'
+                case 'apply'
+                    set cmd 'apply'
+                case 'export'
+                    set cmd 'export'
                 case 'serve-ssh'
                     set cmd 'serve-ssh'
                 case '*'
@@ -164,6 +174,8 @@ complete -c runctl -n '__runctl_is ""' -a 'enable' -d 'Start runs at boot: write
 complete -c runctl -n '__runctl_is ""' -a 'disable' -d 'No longer start runs at boot; remove the unit files runctl wrote.'
 complete -c runctl -n '__runctl_is ""' -a 'status' -d 'Show runs in detail: state, processes, resources, last log lines.'
 complete -c runctl -n '__runctl_is ""' -a 'logs' -d 'Show a run\'s output from the journal.'
+complete -c runctl -n '__runctl_is ""' -a 'apply' -d 'Bring the runs of a stack file to the file\'s state: start new runs, replace changed ones in the order their after gives, leave unchanged ones untouched; with --prune, stop and forget the stack\'s runs that left the file.'
+complete -c runctl -n '__runctl_is ""' -a 'export' -d 'Write runs as a stack file that apply brings back exactly.'
 complete -c runctl -n '__runctl_is ""' -a 'serve-ssh' -d 'Run the runctl command in SSH_ORIGINAL_COMMAND if this key grants it, and nothing else: the forced command of a key restricted to runctl (command="runctl serve-ssh [--allow GRANT] [--allow-program PATH]" in authorized_keys). By default: ls, status, logs, stop, start, restart of existing runs.'
 
 # Global options.
@@ -207,11 +219,13 @@ complete -c runctl -n '__runctl_arg run 0; or __runctl_prog' -a '(__runctl_progr
 
 # ls
 complete -c runctl -n '__runctl_is ls' -s q -l quiet -d 'Print only the names (for scripts and shell completion).'
+complete -c runctl -n '__runctl_is ls' -l stack -x -d 'Act on the runs of this stack (runctl apply), in the order their after gives.'
 
 # stop
 complete -c runctl -n '__runctl_is stop' -s f -l force -d 'SIGKILL every process of the run at once.'
 complete -c runctl -n '__runctl_is stop' -l all -d 'Stop every running run.'
 complete -c runctl -n '__runctl_is stop' -l timeout -x -d 'Wait this long after SIGTERM before SIGKILL (default: the run\'s --stop-timeout).'
+complete -c runctl -n '__runctl_is stop' -l stack -x -d 'Act on the runs of this stack (runctl apply), in the order their after gives.'
 complete -c runctl -n '__runctl_arg stop 0 +' -a '(__runctl_runs)'
 
 # restart
@@ -219,6 +233,7 @@ complete -c runctl -n '__runctl_is restart' -s f -l force -d 'SIGKILL the old in
 complete -c runctl -n '__runctl_is restart' -l timeout -x -d 'Wait this long after SIGTERM before SIGKILL (default: the run\'s --stop-timeout).'
 complete -c runctl -n '__runctl_is restart' -l update-env -d 'Replace the replayed environment with your current one.'
 complete -c runctl -n '__runctl_is restart' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed.'
+complete -c runctl -n '__runctl_is restart' -l stack -x -d 'Act on the runs of this stack (runctl apply), in the order their after gives. One at a time: each once the one before it settled.'
 complete -c runctl -n '__runctl_arg restart 0' -a '(__runctl_runs)'
 
 # start
@@ -238,6 +253,7 @@ complete -c runctl -n '__runctl_arg disable 0 +' -a '(__runctl_runs)'
 
 # status
 complete -c runctl -n '__runctl_is status' -s n -l lines -x -d 'How many of the last log lines to show.'
+complete -c runctl -n '__runctl_is status' -l stack -x -d 'Act on the runs of this stack (runctl apply), in the order their after gives.'
 complete -c runctl -n '__runctl_arg status 0 +' -a '(__runctl_runs)'
 
 # logs
@@ -255,6 +271,15 @@ complete -c runctl -n '__runctl_is logs' -s p -l priority -x -d 'Only entries of
 complete -c runctl -n '__runctl_is logs' -l no-hostname -d 'Leave the host name out of each line.'
 complete -c runctl -n '__runctl_arg logs 0' -a '(__runctl_runs)'
 
+# apply
+complete -c runctl -n '__runctl_is apply' -l prune -d 'Also stop and forget the runs of the stack that are no longer in the file.'
+complete -c runctl -n '__runctl_is apply' -l dry-run -d 'Show what would be done, and do nothing.'
+complete -c runctl -n '__runctl_is apply' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed.'
+
+# export
+complete -c runctl -n '__runctl_is export' -l stack -x -d 'The stack\'s name in the file; without NAMEs, only its runs are written (default: the stack the runs belong to).'
+complete -c runctl -n '__runctl_arg export 0 +' -a '(__runctl_runs)'
+
 # serve-ssh
-complete -c runctl -n '__runctl_is serve-ssh' -l allow -x -d 'Also allow through this key: run, rm, enable, disable (the verbs, and run --enable); env (-E, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable.'
+complete -c runctl -n '__runctl_is serve-ssh' -l allow -x -d 'Also allow through this key: run, rm, enable, disable, apply, export (the verbs, and run --enable; apply starts any program its file names, export shows the runs\' environments); env (-E, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable.'
 complete -c runctl -n '__runctl_is serve-ssh' -l allow-program -x -d 'With --allow run: a program runs may start, named by its absolute path exactly as the client must name it (repeatable); no other is started.'

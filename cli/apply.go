@@ -1,0 +1,397 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/runctl/runctl/runs"
+	"github.com/runctl/runctl/specstore"
+	"github.com/runctl/runctl/stack"
+	"github.com/runctl/runctl/systemdctl"
+	"github.com/runctl/runctl/units"
+)
+
+// ApplyCmd brings the runs of a stack file to the file's state.
+type ApplyCmd struct {
+	File   string        `arg:"" help:"The stack file (YAML; - reads it from stdin)." placeholder:"FILE"`
+	Prune  bool          `help:"Also stop and forget the runs of the stack that are no longer in the file."`
+	DryRun bool          `help:"Show what would be done, and do nothing."`
+	Settle time.Duration `help:"${settle_help}" default:"${settle}" placeholder:"DUR"`
+}
+
+// Applied is one run's part of an apply; its JSON is an entry of
+// `apply --json`.
+type Applied struct {
+	stack.Step
+	// Result is what was done: unchanged, started, replaced, restarted, enabled,
+	// disabled, stopped (pruned), left, failed, skipped; "" in a dry run.
+	Result string `json:"result,omitempty"`
+	PID    uint32 `json:"pid,omitempty"`
+}
+
+// applyReport is what `apply --json` prints.
+type applyReport struct {
+	Stack  string    `json:"stack"`
+	DryRun bool      `json:"dry_run"`
+	Runs   []Applied `json:"runs"`
+	Failed int       `json:"failed"`
+}
+
+func (c *ApplyCmd) Run(ctx context.Context, g *Globals, out *Output, provide Lifecycle) error {
+	if err := checkSettle(c.Settle); err != nil {
+		return err
+	}
+	file, specs, enable, err := c.read(g)
+	if err != nil {
+		return err
+	}
+	rs, err := provide()
+	if err != nil {
+		return err
+	}
+	current, err := currentRuns(ctx, rs, specs)
+	if err != nil {
+		return err
+	}
+	steps, err := stack.Plan(file.Name, specs, enable, current, c.Prune)
+	if err != nil {
+		return &ExitError{Code: 1, Err: fmt.Errorf("cannot apply stack %s: %w; nothing was changed", file.Name, err)}
+	}
+	report := applyReport{Stack: file.Name, DryRun: c.DryRun}
+	failed := map[string]bool{}
+	stopErr := map[string]error{}
+	if !c.DryRun {
+		stopErr = stopFirst(ctx, rs, steps)
+	}
+	for _, st := range steps {
+		var a Applied
+		switch {
+		case c.DryRun:
+			a = Applied{Step: st}
+			if st.Action == stack.Refuse {
+				failed[st.Name] = true
+			}
+		case stopErr[st.Name] != nil:
+			a = Applied{Step: st, Result: "failed"}
+			a.Error = stopErr[st.Name].Error()
+			failed[st.Name] = true
+		default:
+			a = c.apply(ctx, rs, st, failed)
+		}
+		report.Runs = append(report.Runs, a)
+		if !out.JSON {
+			printApplied(out, a, c.DryRun)
+		}
+	}
+	report.Failed = len(failed)
+	if out.JSON {
+		if err := out.PrintJSON(report); err != nil {
+			return err
+		}
+	}
+	if report.Failed > 0 {
+		what := "cannot apply"
+		if c.DryRun {
+			what = "would not apply"
+		}
+		return &ExitError{Code: 1, Reported: out.JSON, Err: fmt.Errorf("%s %d of the runs of stack %s; the others are as shown", what, report.Failed, file.Name)}
+	}
+	return nil
+}
+
+// read reads and checks the file and makes each run's spec: a file that
+// cannot be made into specs changes nothing.
+func (c *ApplyCmd) read(g *Globals) (*stack.File, []*units.Spec, map[string]bool, error) {
+	var data []byte
+	var err error
+	base := ""
+	if c.File == "-" {
+		data, err = io.ReadAll(os.Stdin)
+		base, _ = os.Getwd()
+	} else {
+		data, err = os.ReadFile(c.File)
+		base = filepath.Dir(c.File)
+	}
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("cannot read the stack file: %w", err)
+	}
+	if base, err = filepath.Abs(base); err != nil {
+		return nil, nil, nil, fmt.Errorf("cannot read the stack file: %w", err)
+	}
+	file, err := stack.Parse(data)
+	if err != nil {
+		return nil, nil, nil, usage("%v", err)
+	}
+	var specs []*units.Spec
+	enable := map[string]bool{}
+	var errs []error
+	for _, r := range file.Runs {
+		spec, err := r.Spec(file.Name, base)
+		if err == nil {
+			err = checkIdentity(g, spec)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		specs = append(specs, spec)
+		enable[r.Name] = r.Enable
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, nil, fmt.Errorf("cannot apply stack %s: %w; nothing was changed", file.Name, err)
+	}
+	return file, specs, enable, nil
+}
+
+// checkIdentity checks the users and groups a spec names, as run does.
+func checkIdentity(g *Globals, spec *units.Spec) error {
+	if (spec.User != "" || spec.Group != "") && g.Scope() == systemdctl.User {
+		return fmt.Errorf("run %s: uid and gid need the system manager (sudo runctl ...): a user manager runs everything as you", spec.Name)
+	}
+	if spec.User != "" {
+		if _, err := lookupUser(spec.User); err != nil {
+			return fmt.Errorf("run %s: invalid uid: %w", spec.Name, err)
+		}
+	}
+	if spec.Group != "" {
+		if _, err := lookupGroup(spec.Group); err != nil {
+			return fmt.Errorf("run %s: invalid gid: %w", spec.Name, err)
+		}
+	}
+	for _, gr := range units.SupplementaryGroups(spec.Properties) {
+		if _, err := lookupGroup(gr); err != nil {
+			return fmt.Errorf("run %s: invalid SupplementaryGroups: %w", spec.Name, err)
+		}
+	}
+	return nil
+}
+
+// currentRuns is what the manager has of the file's runs and of every run
+// runctl keeps.
+func currentRuns(ctx context.Context, rs *runs.Runs, specs []*units.Spec) (map[string]stack.Current, error) {
+	list, err := rs.List(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	current := map[string]stack.Current{}
+	for _, r := range list {
+		current[r.Name] = stack.Current{Running: r.Running(), Enabled: r.Autostart, Loaded: r.State != "stopped" && r.State != "damaged"}
+	}
+	names, err := rs.Store.Names()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range specs {
+		if !slices.Contains(names, s.Name) {
+			names = append(names, s.Name)
+		}
+	}
+	for _, name := range names {
+		spec, err := rs.Store.Load(name)
+		cur := current[name]
+		var damaged *specstore.DamagedError
+		switch {
+		case err == nil:
+			cur.Spec = spec
+		case errors.Is(err, specstore.ErrNotFound):
+			if _, ok := current[name]; !ok {
+				continue
+			}
+		case errors.As(err, &damaged):
+			cur.Damaged = err
+		default:
+			return nil, err
+		}
+		current[name] = cur
+	}
+	return current, nil
+}
+
+// stopFirst stops the runs that start after a run to replace, last
+// first: while systemd has them loaded it keeps that run as it was made.
+func stopFirst(ctx context.Context, rs *runs.Runs, steps []stack.Step) map[string]error {
+	errs := map[string]error{}
+	for _, st := range slices.Backward(steps) {
+		if !st.StopFirst {
+			continue
+		}
+		if _, err := rs.Stop(ctx, st.Name, 0, false); err != nil && !errors.Is(err, runs.ErrNotRunning) {
+			errs[st.Name] = err
+		}
+	}
+	return errs
+}
+
+// apply does one step; failed holds the runs that failed so far, and
+// gets this one if it fails.
+func (c *ApplyCmd) apply(ctx context.Context, rs *runs.Runs, st stack.Step, failed map[string]bool) (a Applied) {
+	a.Step = st
+	fail := func(err error) Applied {
+		a.Result, a.Error = "failed", err.Error()
+		failed[st.Name] = true
+		return a
+	}
+	switch st.Action {
+	case stack.Unchanged:
+		a.Result = "unchanged"
+		return a
+	case stack.Leave:
+		a.Result = "left"
+		return a
+	case stack.Refuse:
+		a.Result = "failed"
+		failed[st.Name] = true
+		return a
+	case stack.Prune:
+		if err := rs.Remove(ctx, st.Name, true); err != nil {
+			return fail(err)
+		}
+		a.Result = "stopped"
+		return a
+	case stack.Enable:
+		if _, err := rs.Enable(ctx, st.Name); err != nil {
+			return fail(err)
+		}
+		a.Result = "enabled"
+		return a
+	case stack.Disable:
+		if _, err := rs.Disable(ctx, st.Name); err != nil {
+			return fail(err)
+		}
+		a.Result = "disabled"
+		return a
+	}
+	for _, after := range st.After {
+		// A run apply stopped first is started again all the same.
+		if failed[after] && !st.StopFirst {
+			a.Result, a.Error = "skipped", fmt.Sprintf("it starts after %s, which failed: left as it was", after)
+			failed[st.Name] = true
+			return a
+		}
+	}
+	if st.Disable {
+		if _, err := rs.Disable(ctx, st.Name); err != nil {
+			return fail(err)
+		}
+	}
+	if st.Action == stack.Adopt {
+		if err := adopt(ctx, rs.Store, st.Spec); err != nil {
+			return fail(err)
+		}
+		a.Result = "unchanged"
+		if st.Enable {
+			if _, err := rs.Enable(ctx, st.Name); err != nil {
+				return fail(err)
+			}
+			a.Result = "enabled"
+		}
+		return a
+	}
+	spec := st.Spec
+	if spec.Created.IsZero() {
+		spec.Created = time.Now().UTC().Round(time.Second)
+	}
+	res, _, err := rs.Start(ctx, spec, runs.StartOptions{Replace: true, Enable: st.Enable, Settle: c.Settle})
+	a.PID = res.PID
+	if err != nil {
+		return fail(err)
+	}
+	switch st.Action {
+	case stack.Replace:
+		a.Result = "replaced"
+	case stack.Restart:
+		a.Result = "restarted"
+	default:
+		a.Result = "started"
+	}
+	return a
+}
+
+// adopt records that a run whose spec is the file's belongs to the stack,
+// without touching the running instance: the spec is saved again with its
+// stack, under the run's lock.
+func adopt(ctx context.Context, store specstore.Store, spec *units.Spec) error {
+	unlock, err := store.Lock(ctx, spec.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := store.Save(spec); err != nil {
+		return fmt.Errorf("cannot record that %s is in stack %s: %w", spec.Name, spec.Stack, err)
+	}
+	return nil
+}
+
+// printApplied says what was (or, in a dry run, would be) done to a run.
+func printApplied(out *Output, a Applied, dry bool) {
+	var line string
+	switch a.Action {
+	case stack.Unchanged:
+		line = "unchanged " + a.Name
+	case stack.Adopt:
+		line = "unchanged " + a.Name + " (now recorded in its stack)"
+		if dry {
+			line = "unchanged " + a.Name + " (would be recorded in its stack)"
+		}
+	case stack.Start:
+		line = "started " + a.Name
+		if dry {
+			line = "would start " + a.Name
+		}
+	case stack.Replace:
+		line = "replaced " + a.Name
+		if dry {
+			line = "would replace " + a.Name
+		}
+		line += " (changed: " + strings.Join(a.Changed, ", ") + ")"
+	case stack.Enable:
+		line = "enabled " + a.Name
+		if dry {
+			line = "would enable " + a.Name
+		}
+	case stack.Disable:
+		line = "disabled " + a.Name
+		if dry {
+			line = "would disable " + a.Name
+		}
+	case stack.Prune:
+		line = "stopped and forgot " + a.Name + " (no longer in the file)"
+		if dry {
+			line = "would stop and forget " + a.Name + " (no longer in the file)"
+		}
+	case stack.Restart:
+		line = "restarted " + a.Name
+		if dry {
+			line = "would restart " + a.Name
+		}
+		line += " (" + a.Why + ")"
+	case stack.Leave:
+		line = "left " + a.Name + " alone: no longer in the file (--prune stops and forgets it)"
+	}
+	if a.PID != 0 {
+		line += fmt.Sprintf(", pid %d", a.PID)
+	}
+	switch {
+	case (a.Action == stack.Start || a.Action == stack.Replace || a.Action == stack.Adopt || a.Action == stack.Restart) && a.Enable:
+		line += ", enabled"
+	case (a.Action == stack.Start || a.Action == stack.Replace || a.Action == stack.Adopt || a.Action == stack.Restart) && a.Disable:
+		line += ", disabled"
+	}
+	switch {
+	case a.Action == stack.Refuse && dry:
+		fmt.Fprintf(out.Stderr, "runctl: would not apply %s: %s\n", a.Name, a.Error)
+	case a.Result == "failed" || a.Action == stack.Refuse:
+		fmt.Fprintf(out.Stderr, "runctl: cannot apply %s: %s\n", a.Name, a.Error)
+	case a.Result == "skipped":
+		fmt.Fprintf(out.Stderr, "runctl: skipped %s: %s\n", a.Name, a.Error)
+	default:
+		fmt.Fprintln(out.Stdout, line)
+	}
+}
