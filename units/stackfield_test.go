@@ -12,11 +12,11 @@ func TestStackLeavesTheUnitAlone(t *testing.T) {
 	plain := validSpec()
 	member := validSpec()
 	member.Stack = "robot"
-	a, err := RenderDropIn(plain, "")
+	a, err := RenderDropIn(plain, "", ExitRecorder{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := RenderDropIn(member, "")
+	b, err := RenderDropIn(member, "", ExitRecorder{})
 	if err != nil {
 		t.Fatal(err)
 	}
