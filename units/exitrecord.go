@@ -90,6 +90,9 @@ type ExitRecorder struct {
 	stopPost bool
 	// noExec: Type=simple instead of exec (systemd older than ExecVersion).
 	noExec bool
+	// everyEnd: the run's ExecStopPost= records every end of its program,
+	// besides the templates (forSpec: a run systemd restarts by itself).
+	everyEnd bool
 }
 
 // Versions of systemd that matter to how runs are made (systemd's NEWS).
@@ -142,6 +145,16 @@ func (e ExitRecorder) serviceType(s *Spec) string {
 	return "simple"
 }
 
+// forSpec is e for run s. A run that systemd restarts by itself records
+// from its own ExecStopPost= as well: the templates hear only of its final
+// end, and a crash that a restart follows (a signal, the watchdog, the
+// OOM killer) would be lost. That costs such a run a process within each
+// stop job.
+func (e ExitRecorder) forSpec(s *Spec) ExitRecorder {
+	e.everyEnd = s.Restarts()
+	return e
+}
+
 // StopPost says whether the runs' ExecStopPost= records how they ended
 // (no recorder templates).
 func (e ExitRecorder) StopPost() bool { return e.stopPost }
@@ -156,7 +169,7 @@ const stopPostScript = `[ "$SERVICE_RESULT" = success ] && [ -z "$EXIT_CODE" ] &
 // runs as the run's User=, so a --uid run cannot write into root's store;
 // the unit files (enable, the drop-in) run it with full privileges (+).
 func (e ExitRecorder) stopPostCommand(name string) (command, bool) {
-	if !e.stopPost || e.store == "" {
+	if !e.stopPost && !e.everyEnd || e.store == "" {
 		return command{}, false
 	}
 	return command{

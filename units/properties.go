@@ -63,6 +63,7 @@ type environmentFile struct {
 // the run's end is recorded (the zero ExitRecorder: not at all). s should
 // have passed Validate.
 func Properties(s *Spec, envFile string, exit ExitRecorder) []sdbus.Property {
+	exit = exit.forSpec(s)
 	props := []sdbus.Property{prop("Description", s.Description())}
 	if ok, failed := exit.Triggers(s.Name); ok != "" {
 		props = append(props, prop("OnSuccess", []string{ok}), prop("OnFailure", []string{failed}))

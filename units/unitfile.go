@@ -76,6 +76,7 @@ func WantedBy(scope string) (string, error) {
 // each argument in double quotes with C escapes and every % doubled. Values a
 // unit file cannot carry (see the rules above) are an error naming the value.
 func RenderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string) ([]byte, error) {
+	exit = exit.forSpec(s)
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}

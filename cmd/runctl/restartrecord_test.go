@@ -8,10 +8,11 @@ import (
 	"time"
 )
 
-// TestRestartsDoNotEraseTheRecord: the stop half of a restart that runctl
-// did not make (systemd's Restart= after a crash, an outside systemctl
-// restart) triggers the recorder with no exit code; that must not replace
-// how the run last ended with "did not start".
+// TestRestartsDoNotEraseTheRecord: how a --restart run's earlier instance
+// ended is recorded when a restart runctl did not make follows it
+// (systemd's Restart= after a crash, an outside systemctl restart), and
+// the stop half of that restart, which triggers the recorder with no exit
+// code, does not replace it with "did not start".
 func TestRestartsDoNotEraseTheRecord(t *testing.T) {
 	for _, how := range []string{"Restart=", "systemctl restart"} {
 		t.Run(how, func(t *testing.T) {
@@ -26,11 +27,17 @@ func TestRestartsDoNotEraseTheRecord(t *testing.T) {
 			} else {
 				inside(t, "systemctl", "restart", unit)
 			}
+			// The end the restart followed is recorded (the run's own
+			// ExecStopPost=), and nothing erases it after.
 			record := sb.Path("/var/lib/runctl/runs/" + name + ".exit")
+			var got string
 			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-				if got, err := os.Readlink(record); err == nil && strings.TrimSpace(got) == "success" {
+				if got, _ = os.Readlink(record); strings.TrimSpace(got) == "success" {
 					t.Fatalf("after %s, the record is %q: how the run ended was erased", how, got)
 				}
+			}
+			if want := map[string]string{"Restart=": "SEGV", "systemctl restart": "success killed TERM"}[how]; !strings.Contains(got, want) {
+				t.Fatalf("after %s, the record is %q; want how the earlier instance ended (%s)", how, got, want)
 			}
 			if s := runctl(t, "status", name); strings.Contains(s.stdout, "did not start") {
 				t.Fatalf("after %s, status says the run did not start:\n%v", how, s)
