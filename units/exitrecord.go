@@ -224,24 +224,33 @@ func (e ExitRecorder) Templates() (map[string][]byte, error) {
 	// The manager expands ${VAR} and %i here: $ and % in the folder are
 	// doubled. ln's failure must not leave a failed unit behind (-).
 	dir := quoteExecArg(strings.ReplaceAll(e.store, "$", "$$") + "/")
-	var b unitWriter
-	b.comment(UnitFileMarker + ": records how run %i ended, for runctl ls and status.\n")
-	b.section("Unit")
-	b.raw("Description", "How runctl run %i ended")
-	b.raw("DefaultDependencies", "no")
-	b.raw("ConditionPathExists", "!%t/runctl/"+e.id+"/%i.stopping")
-	b.section("Service")
-	b.raw("Type", "oneshot")
+	render := func(exec string) ([]byte, error) {
+		var b unitWriter
+		b.comment(UnitFileMarker + ": records how run %i ended, for runctl ls and status.\n")
+		b.section("Unit")
+		b.raw("Description", "How runctl run %i ended")
+		b.raw("DefaultDependencies", "no")
+		b.raw("ConditionPathExists", "!%t/runctl/"+e.id+"/%i.stopping")
+		b.section("Service")
+		b.raw("Type", "oneshot")
+		b.raw("ExecStart", exec)
+		return b.buf.Bytes(), b.err
+	}
+	path := dir[:len(dir)-1] + `%i` + ExitSuffix + `"`
+	failed, err := render(`-@/bin/ln "/bin/ln" "-sfn" "${MONITOR_SERVICE_RESULT} ${MONITOR_EXIT_CODE} ${MONITOR_EXIT_STATUS}" ` + path)
+	if err != nil {
+		return nil, err
+	}
 	// A success with no exit code is no end of a program: the stop half of
 	// a restart (systemctl restart, Restart=) triggers OnSuccess= too, and
 	// by the time the recorder runs, the new instance has reset what
 	// $MONITOR_* would tell. Recording it would erase how the run last
-	// ended. sh's $ are doubled for the manager.
+	// ended. sh's $ are doubled for the manager. (OnFailure= never sees
+	// that: its recorder stays a plain ln, one exec sooner.)
 	script := `[ "$$MONITOR_SERVICE_RESULT" = success ] && [ -z "$$MONITOR_EXIT_CODE" ] && exit 0; exec /bin/ln -sfn "$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS" "$$0"`
-	b.raw("ExecStart", `-@/bin/sh "/bin/sh" "-c" `+quoteExecArg(script)+` `+dir[:len(dir)-1]+`%i`+ExitSuffix+`"`)
-	if b.err != nil {
-		return nil, b.err
+	ended, err := render(`-@/bin/sh "/bin/sh" "-c" ` + quoteExecArg(script) + ` ` + path)
+	if err != nil {
+		return nil, err
 	}
-	data := b.buf.Bytes()
-	return map[string][]byte{endedTemplate + e.id + "@.service": data, failedTemplate + e.id + "@.service": data}, nil
+	return map[string][]byte{endedTemplate + e.id + "@.service": ended, failedTemplate + e.id + "@.service": failed}, nil
 }
