@@ -329,9 +329,25 @@ func adopt(ctx context.Context, store specstore.Store, spec *units.Spec) error {
 	return nil
 }
 
+// appliedWords say what was done to a run, and what would be in a dry run.
+var appliedWords = map[string][2]string{
+	stack.Start:   {"started", "would start"},
+	stack.Replace: {"replaced", "would replace"},
+	stack.Enable:  {"enabled", "would enable"},
+	stack.Disable: {"disabled", "would disable"},
+	stack.Prune:   {"stopped and forgot", "would stop and forget"},
+	stack.Restart: {"restarted", "would restart"},
+}
+
 // printApplied says what was (or, in a dry run, would be) done to a run.
 func printApplied(out *Output, a Applied, dry bool) {
 	var line string
+	if w, ok := appliedWords[a.Action]; ok {
+		line = w[0] + " " + a.Name
+		if dry {
+			line = w[1] + " " + a.Name
+		}
+	}
 	switch a.Action {
 	case stack.Unchanged:
 		line = "unchanged " + a.Name
@@ -340,37 +356,11 @@ func printApplied(out *Output, a Applied, dry bool) {
 		if dry {
 			line = "unchanged " + a.Name + " (would be recorded in its stack)"
 		}
-	case stack.Start:
-		line = "started " + a.Name
-		if dry {
-			line = "would start " + a.Name
-		}
 	case stack.Replace:
-		line = "replaced " + a.Name
-		if dry {
-			line = "would replace " + a.Name
-		}
 		line += " (changed: " + strings.Join(a.Changed, ", ") + ")"
-	case stack.Enable:
-		line = "enabled " + a.Name
-		if dry {
-			line = "would enable " + a.Name
-		}
-	case stack.Disable:
-		line = "disabled " + a.Name
-		if dry {
-			line = "would disable " + a.Name
-		}
 	case stack.Prune:
-		line = "stopped and forgot " + a.Name + " (no longer in the file)"
-		if dry {
-			line = "would stop and forget " + a.Name + " (no longer in the file)"
-		}
+		line += " (no longer in the file)"
 	case stack.Restart:
-		line = "restarted " + a.Name
-		if dry {
-			line = "would restart " + a.Name
-		}
 		line += " (" + a.Why + ")"
 	case stack.Leave:
 		line = "left " + a.Name + " alone: no longer in the file (--prune stops and forgets it)"

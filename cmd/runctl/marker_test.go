@@ -28,14 +28,22 @@ func TestStopMarkerGoesWithTheStop(t *testing.T) {
 		t.Fatalf("runctl-%s.service is %s after a restart of %s, which wants it", a, s, b)
 	}
 	inside(t, "systemctl", "kill", "-s", "TERM", "runctl-"+a+".service")
-	record := sb.Path("/var/lib/runctl/runs/" + a + ".exit")
+	if got := waitRecord(t, a, "success killed TERM"); got != "success killed TERM" {
+		t.Fatalf("the record of %s, killed by systemctl kill, is %q; want %q (not stopped by runctl)", a, got, "success killed TERM")
+	}
+}
+
+// waitRecord waits up to 5 s until the run's record of how it ended is
+// want, and returns the record then.
+func waitRecord(t *testing.T, name, want string) string {
+	t.Helper()
 	var got string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if got, _ = os.Readlink(record); got == "success killed TERM" {
-			return
+		if got, _ = os.Readlink(sb.Path("/var/lib/runctl/runs/" + name + ".exit")); got == want {
+			break
 		}
 	}
-	t.Fatalf("the record of %s, killed by systemctl kill, is %q; want %q (not stopped by runctl)", a, got, "success killed TERM")
+	return got
 }
 
 // waitState waits up to 5 s until the run's unit is in state, and returns
@@ -74,12 +82,7 @@ func TestStopMarkerOfAKilledRunctl(t *testing.T) {
 		t.Fatalf("runctl-%s.service is %s after systemctl start", name, s)
 	}
 	inside(t, "systemctl", "kill", "-s", "INT", "runctl-"+name+".service")
-	record := sb.Path("/var/lib/runctl/runs/" + name + ".exit")
-	var got string
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if got, _ = os.Readlink(record); got == "success killed INT" {
-			return
-		}
+	if got := waitRecord(t, name, "success killed INT"); got != "success killed INT" {
+		t.Fatalf("the record of %s, started by systemctl after a runctl stop was killed, then killed by SIGINT, is %q; want %q", name, got, "success killed INT")
 	}
-	t.Fatalf("the record of %s, started by systemctl after a runctl stop was killed, then killed by SIGINT, is %q; want %q", name, got, "success killed INT")
 }
