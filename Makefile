@@ -12,7 +12,7 @@ GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 # that has not put it on PATH still runs every target.
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test test-deps test-pure fuzz demo bench bench-quick install uninstall clean fmt vet deb docs
+.PHONY: all build test test-deps test-roots test-pure fuzz demo bench bench-quick install uninstall clean fmt vet deb docs
 
 all: build
 
@@ -27,7 +27,7 @@ build:
 # fails if the sandbox cannot boot, so the systemd tests never skip silently.
 # -parallel 4: the tests marked parallel mostly wait on their programs and
 # on systemd, so more of them than cores overlap well.
-test: test-deps vet
+test: test-deps test-roots vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@mkdir -p bin && scripts/host-untouched.sh snapshot bin/host-before
 	RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -parallel 4 -timeout 15m ./...
@@ -36,6 +36,15 @@ test: test-deps vet
 
 test-deps:
 	packaging/build-deps.sh test
+
+# The Debian roots the version matrix (matrix/) boots, built once with
+# debootstrap into a cache outside the clone (sandbox.RootCache), side by
+# side, before the tests: on a fresh machine a few minutes, then nothing.
+MATRIX_SUITES ?= bullseye trixie sid
+test-roots:
+	$(GO) build -trimpath -o bin/runctl-sandbox ./cmd/runctl-sandbox
+	for s in $(MATRIX_SUITES); do bin/runctl-sandbox --suite $$s -- true & done; wait
+	for s in $(MATRIX_SUITES); do bin/runctl-sandbox --suite $$s -- true || exit 1; done
 
 # Every fuzz target for a bounded number of inputs (make test ends with it). A crasher is written to testdata/fuzz/ and, committed, runs as a
 # regular test from then on. Counts, not seconds: Go 1.26 can fail a fuzz
