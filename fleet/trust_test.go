@@ -100,7 +100,7 @@ func TestLogsLongLineThroughSSH(t *testing.T) {
 		t.Fatalf("run: %v", r)
 	}
 	on(t, 0, "journalctl", "--sync")
-	r := runctl(t, "-H", "robot-1", "logs", "-n", "0", name)
+	r := runctl(t, "-H", "robot-1", "logs", "-n", "all", name)
 	long := strings.Repeat("x", 1200000)
 	var got []string
 	for _, l := range strings.Split(r.stdout, "\n") {

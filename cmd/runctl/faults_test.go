@@ -137,7 +137,7 @@ func TestNameTakenByOtherUnit(t *testing.T) {
 	}
 	// Started by hand, it runs its own command and runctl does not take it over.
 	inside(t, "systemctl", "start", "runctl-"+name+".service")
-	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "2000"); r.code == 0 || !strings.Contains(r.stderr, "already running") {
+	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "2000"); r.code == 0 || !strings.Contains(r.stderr, "defined outside runctl") {
 		t.Fatalf("run on a running foreign unit: %v", r)
 	}
 }
