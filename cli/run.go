@@ -28,8 +28,9 @@ type RunCmd struct {
 	StopTimeout  time.Duration `help:"How long a stop waits after SIGTERM before SIGKILL." default:"${stop_timeout}"`
 	Replace      bool          `help:"If NAME is running, stop it, wait until it is gone, then start this command in its place."`
 	Restart      string        `help:"Restart automatically: no, on-failure or always." enum:"no,on-failure,always" default:"no"`
-	RestartDelay time.Duration `help:"Wait this long before an automatic restart." default:"100ms"`
-	MaxRestarts  int           `help:"Give up (run stays failed) after N automatic restarts within --within." placeholder:"N"`
+	RestartDelay time.Duration `help:"Wait this long before an automatic restart (the first one, with --restart-max-delay)." default:"100ms"`
+	MaxDelay     time.Duration `name:"restart-max-delay" help:"Back off: each automatic restart waits about twice as long as the one before, up to this (systemd 254 and later: RestartSteps=, RestartMaxDelaySec=). Older systemd waits --restart-delay every time." placeholder:"DUR"`
+	MaxRestarts  string        `help:"Give up (run stays failed) after N automatic restarts within --within; none: never give up. Without it systemd gives up after 5 starts in 10 s." placeholder:"N|none"`
 	Within       time.Duration `help:"The interval --max-restarts counts in." default:"10s"`
 	Enable       bool          `help:"Also start the run at boot (as runctl enable)."`
 	NoLogLimit   bool          `help:"Lift journald's rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped). Implied without -d."`
@@ -64,8 +65,18 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	if c.StopTimeout <= 0 {
 		return nil, nil, usage("invalid --stop-timeout %v: give a positive duration such as 10s", c.StopTimeout)
 	}
-	if c.RestartDelay < 0 || c.Within <= 0 || c.MaxRestarts < 0 {
-		return nil, nil, usage("invalid restart settings: --restart-delay, --within and --max-restarts must not be negative")
+	maxRestarts, noLimit, err := parseMaxRestarts(c.MaxRestarts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.RestartDelay < 0 || c.Within <= 0 || c.MaxDelay < 0 {
+		return nil, nil, usage("invalid restart settings: --restart-delay, --restart-max-delay and --within must not be negative")
+	}
+	if c.MaxDelay > 0 && c.MaxDelay < c.RestartDelay {
+		return nil, nil, usage("invalid --restart-max-delay %v: it is below --restart-delay %v", c.MaxDelay, c.RestartDelay)
+	}
+	if c.MaxDelay > 0 && c.RestartDelay <= 0 {
+		return nil, nil, usage("invalid --restart-max-delay: it needs a --restart-delay to grow from, such as 200ms")
 	}
 	if err := checkSettle(c.Settle); err != nil {
 		return nil, nil, err
@@ -150,11 +161,29 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	}
 	if c.Restart != "no" {
 		spec.RestartDelay = units.Duration(c.RestartDelay)
+		spec.RestartMaxDelay = units.Duration(c.MaxDelay)
 	}
-	if c.MaxRestarts > 0 {
-		spec.MaxRestarts, spec.Within = c.MaxRestarts, units.Duration(c.Within)
+	spec.NoRestartLimit = noLimit
+	if maxRestarts > 0 {
+		spec.MaxRestarts, spec.Within = maxRestarts, units.Duration(c.Within)
 	}
 	return spec, dropped, spec.Validate()
+}
+
+// parseMaxRestarts reads --max-restarts: a count, or none for no limit
+// ("": systemd's default limit).
+func parseMaxRestarts(v string) (n int, none bool, err error) {
+	switch v {
+	case "":
+		return 0, false, nil
+	case "none":
+		return 0, true, nil
+	}
+	n, err = strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, false, usage("invalid --max-restarts %q: give a number of restarts, or none to never give up", v)
+	}
+	return n, false, nil
 }
 
 // lookupUser checks a user exists here, by name or number, before anything

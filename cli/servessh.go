@@ -46,7 +46,7 @@ var serveSSHFlags = map[string]string{
 	"boot": "", "grep": "", "reverse": "", "output": "", "no-pager": "",
 	// run
 	"daemon": "", "name": "", "env": "env", "dir": "dir", "stop-timeout": "", "replace": "", "restart": "",
-	"restart-delay": "", "max-restarts": "", "within": "", "enable": "enable", "no-log-limit": "",
+	"restart-delay": "", "restart-max-delay": "", "max-restarts": "", "within": "", "enable": "enable", "no-log-limit": "",
 	"property": "property", "stop-signal": "property", "stdin": "", "notify": "", "watchdog": "", "after": "",
 	"uid": "uid", "gid": "uid", "clean-env": "",
 	// serve-ssh's own flags are refused with the verb

@@ -173,6 +173,17 @@ func (s Status) print(w io.Writer, now time.Time) {
 	if s.LimitHit {
 		state += ", gave up restarting"
 	}
+	if s.SubState == "auto-restart" {
+		// Its program ended; systemd starts it again by itself (--restart).
+		wait := "waiting to restart"
+		if s.RestartAt != nil {
+			wait += " at " + s.RestartAt.Local().Format("15:04:05.000") + "," + untilText(s.RestartAt.Sub(now))
+		}
+		if s.LastExit != "" {
+			wait += "; last " + s.LastExit
+		}
+		state = s.State + " (" + wait + ")"
+	}
 	if s.StateSince != nil {
 		state += fmt.Sprintf(" since %s; %s ago", s.StateSince.Local().Format("Mon 2006-01-02 15:04:05 MST"), humanDuration(now.Sub(*s.StateSince)))
 	}

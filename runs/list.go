@@ -33,6 +33,8 @@ type Run struct {
 	Known        bool       `json:"known"`               // runctl keeps its spec
 	// LimitHit: systemd gave up restarting it (--max-restarts reached).
 	LimitHit bool `json:"restart_limit_hit"`
+	// RestartAt: its program ended and systemd restarts it then (--restart).
+	RestartAt *time.Time `json:"restart_at,omitempty"`
 	// Autostart: runctl enabled it; it starts at boot.
 	Autostart bool `json:"autostart"`
 	// Damaged: why the kept spec cannot be used, and the fix.
@@ -83,6 +85,9 @@ func (r *Runs) makeRun(name string, spec *units.Spec, damaged error, known bool,
 		if run.LimitHit && run.Restarts > 0 {
 			run.Restarts-- // systemd counts the restart its limit refused
 		}
+		if at := st.RestartAt(); !at.IsZero() {
+			run.RestartAt = &at
+		}
 		if run.Running() && !st.ExecMainStart.IsZero() {
 			since := st.ExecMainStart
 			run.Since = &since
@@ -112,6 +117,9 @@ func (r *Runs) List(ctx context.Context, full bool) ([]Run, error) {
 		p := systemdctl.BriefProps(st.ActiveState, restarts)
 		if full {
 			p = append(p, "InvocationID")
+		}
+		if st.SubState == "auto-restart" {
+			p = append(p, systemdctl.RestartProps...)
 		}
 		return p
 	}

@@ -53,9 +53,10 @@ type environmentFile struct {
 // the unit turns bad-setting and cannot be started. The environment comes
 // only from envFile, never Environment=, which any local user can read. envFile must be absolute and free of glob characters
 // (* ? [), since the manager globs it; "" leaves it out. exit names how
-// the run's end is recorded (the zero ExitRecorder: not at all). s should
-// have passed Validate.
-func Properties(s *Spec, envFile string, exit ExitRecorder) []sdbus.Property {
+// the run's end is recorded (the zero ExitRecorder: not at all). version
+// is the manager's (0: unknown), which decides how restarts back off
+// (Spec.Backoff). s should have passed Validate.
+func Properties(s *Spec, envFile string, exit ExitRecorder, version int) []sdbus.Property {
 	props := []sdbus.Property{prop("Description", s.Description())}
 	if ok, failed := exit.Triggers(s.Name); ok != "" {
 		props = append(props, prop("OnSuccess", []string{ok}), prop("OnFailure", []string{failed}))
@@ -96,23 +97,11 @@ func Properties(s *Spec, envFile string, exit ExitRecorder) []sdbus.Property {
 	if s.Group != "" {
 		props = append(props, prop("Group", s.Group))
 	}
-	if s.Restarts() {
-		props = append(props,
-			prop("Restart", s.Restart),
-			prop("RestartUSec", uint64(time.Duration(s.RestartDelay)/time.Microsecond)),
-		)
-	}
+	props = append(props, restartProperties(s, version)...)
 	if s.NoLogLimit {
 		props = append(props,
 			prop("LogRateLimitIntervalUSec", uint64(noLogLimitInterval/time.Microsecond)),
 			prop("LogRateLimitBurst", uint32(noLogLimitBurst)),
-		)
-	}
-	if s.MaxRestarts > 0 {
-		// The limit counts starts: the first one plus MaxRestarts restarts.
-		props = append(props,
-			prop("StartLimitBurst", uint32(s.MaxRestarts+1)),
-			prop("StartLimitIntervalUSec", uint64(time.Duration(s.Within)/time.Microsecond)),
 		)
 	}
 	if a := s.NotifyAccess(); a != "" {

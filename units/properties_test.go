@@ -32,7 +32,7 @@ func TestProperties(t *testing.T) {
 	s := validSpec()
 	s.User = "bot"
 	s.StopTimeout = Duration(90 * time.Second)
-	props := Properties(s, "/run/runctl/nav.env", ExitRecorder{})
+	props := Properties(s, "/run/runctl/nav.env", ExitRecorder{}, 0)
 
 	wantNames := []string{
 		"Description", "ExecStart", "Type", "WorkingDirectory", "EnvironmentFiles",
@@ -76,7 +76,7 @@ func TestProperties(t *testing.T) {
 
 func TestPropertiesOptional(t *testing.T) {
 	s := validSpec()
-	props := Properties(s, "", ExitRecorder{})
+	props := Properties(s, "", ExitRecorder{}, 0)
 	names := propNames(props)
 	for _, absent := range []string{"EnvironmentFiles", "User", "Environment"} {
 		if slices.Contains(names, absent) {
@@ -90,7 +90,7 @@ func TestPropertiesOptional(t *testing.T) {
 
 func TestPropertiesDoNotAliasSpec(t *testing.T) {
 	s := validSpec()
-	props := Properties(s, "", ExitRecorder{})
+	props := Properties(s, "", ExitRecorder{}, 0)
 	s.Argv[1] = "changed.py"
 	got := propMap(props)["ExecStart"].Value().([]execCommand)[0].Argv[1]
 	if got != "nav.py" {
@@ -105,7 +105,7 @@ func TestPropertiesMarshal(t *testing.T) {
 	s := validSpec()
 	s.User = "bot"
 	s.Argv = append(s.Argv, "$HOME%n", "", "日本語", "a\nb")
-	props := Properties(s, "/run/runctl/nav.env", ExitRecorder{})
+	props := Properties(s, "/run/runctl/nav.env", ExitRecorder{}, 0)
 	aux := []sdbus.PropertyCollection{}
 	body := []any{UnitName(s.Name), "fail", props, aux}
 	msg := &dbus.Message{

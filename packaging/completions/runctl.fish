@@ -7,7 +7,7 @@ function __runctl_takes_value
     switch "$argv[1]:$argv[2]"
         case '*:--log-level' '*:-H' '*:--host' '*:--inventory' '*:-j' '*:--parallel' '*:--serial' '*:--max-fail' '*:--host-timeout' '*:--remote-runctl'
             return 0
-        case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--max-restarts' 'run:--within' 'run:--settle' 'run:-p' 'run:--property' 'run:--stop-signal' 'run:--watchdog' 'run:--after' 'run:--uid' 'run:--gid'
+        case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--restart-max-delay' 'run:--max-restarts' 'run:--within' 'run:--settle' 'run:-p' 'run:--property' 'run:--stop-signal' 'run:--watchdog' 'run:--after' 'run:--uid' 'run:--gid'
             return 0
         case 'stop:--timeout'
             return 0
@@ -189,8 +189,9 @@ complete -c runctl -n '__runctl_is run' -l dir -x -a '(__fish_complete_directori
 complete -c runctl -n '__runctl_is run' -l stop-timeout -x -d 'How long a stop waits after SIGTERM before SIGKILL.'
 complete -c runctl -n '__runctl_is run' -l replace -d 'If NAME is running, stop it, wait until it is gone, then start this command in its place.'
 complete -c runctl -n '__runctl_is run' -l restart -x -a 'no on-failure always' -d 'Restart automatically: no, on-failure or always.'
-complete -c runctl -n '__runctl_is run' -l restart-delay -x -d 'Wait this long before an automatic restart.'
-complete -c runctl -n '__runctl_is run' -l max-restarts -x -d 'Give up (run stays failed) after N automatic restarts within --within.'
+complete -c runctl -n '__runctl_is run' -l restart-delay -x -d 'Wait this long before an automatic restart (the first one, with --restart-max-delay).'
+complete -c runctl -n '__runctl_is run' -l restart-max-delay -x -d 'Back off: each automatic restart waits about twice as long as the one before, up to this (systemd 254 and later: RestartSteps=, RestartMaxDelaySec=). Older systemd waits --restart-delay every time.'
+complete -c runctl -n '__runctl_is run' -l max-restarts -x -d 'Give up (run stays failed) after N automatic restarts within --within; none: never give up. Without it systemd gives up after 5 starts in 10 s.'
 complete -c runctl -n '__runctl_is run' -l within -x -d 'The interval --max-restarts counts in.'
 complete -c runctl -n '__runctl_is run' -l enable -d 'Also start the run at boot (as runctl enable).'
 complete -c runctl -n '__runctl_is run' -l no-log-limit -d 'Lift journald\'s rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped). Implied without -d.'
