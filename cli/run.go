@@ -24,6 +24,8 @@ type RunCmd struct {
 	Daemon       bool          `short:"d" help:"Return once the run is active instead of staying attached."`
 	Name         *string       `short:"n" help:"Name of the run (default: from the command's basename)." placeholder:"NAME"`
 	Env          []string      `short:"E" name:"env" sep:"none" help:"Set an environment variable for the run (repeatable); PATH=... is also where the command is looked up." placeholder:"K=V"`
+	EnvFile      []string      `name:"env-file" help:"Set the run's environment variables from FILE, NAME=VALUE lines (# comments; values taken literally, one pair of enclosing quotes removed), read now into the run's spec as -E values are; -E wins (repeatable). With -H, FILE is read on the host." placeholder:"FILE"`
+	Source       []string      `help:"Give the run the environment a shell (bash, else sh) has after sourcing FILE, e.g. a ROS setup.bash; run now, in the run's directory, on the machine the run starts on (with -H: FILE is the host's). The command stays exactly as typed; --env-file and -E win (repeatable)." placeholder:"FILE"`
 	Dir          string        `help:"Working directory of the run (default: the current one)." placeholder:"DIR"`
 	StopTimeout  time.Duration `help:"How long a stop waits after SIGTERM before SIGKILL." default:"${stop_timeout}"`
 	Replace      bool          `help:"If NAME is running, stop it, wait until it is gone, then start this command in its place."`
@@ -50,7 +52,7 @@ type RunCmd struct {
 
 // spec builds the run's spec from the command line and the caller's
 // environment; nothing is created if this fails.
-func (c *RunCmd) spec() (*units.Spec, []string, error) {
+func (c *RunCmd) spec(ctx context.Context) (*units.Spec, []string, error) {
 	argv := c.Command
 	if len(argv) > 0 && argv[0] == "--" {
 		argv = argv[1:]
@@ -102,7 +104,24 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	if c.CleanEnv {
 		base = nil // the run gets the manager's default PATH (units.SearchPath)
 	}
-	env, dropped, err := units.CaptureEnv(base, c.Env, dir)
+	if len(c.Source) > 0 {
+		if base, err = sourceEnv(ctx, c.Source, base, dir); err != nil {
+			return nil, nil, err
+		}
+	}
+	var extra []string
+	for _, f := range c.EnvFile {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, usage("invalid --env-file %s: %v", f, errors.Unwrap(err))
+		}
+		vars, err := units.ReadEnvLines(data)
+		if err != nil {
+			return nil, nil, usage("invalid --env-file %s: %v", f, err)
+		}
+		extra = append(extra, vars...)
+	}
+	env, dropped, err := units.CaptureEnv(base, append(extra, c.Env...), dir)
 	if err != nil {
 		return nil, nil, usage("%v", err)
 	}
@@ -236,7 +255,7 @@ func (c *RunCmd) Run(ctx context.Context, g *Globals, out *Output, log zerolog.L
 	if (c.UID != "" || c.GID != "") && g.Scope() == systemdctl.User {
 		return usage("--uid and --gid need the system manager (sudo runctl ...): a user manager runs everything as you")
 	}
-	spec, dropped, err := c.spec()
+	spec, dropped, err := c.spec(ctx)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@ function __runctl_takes_value
     switch "$argv[1]:$argv[2]"
         case '*:--log-level' '*:-H' '*:--host' '*:--inventory' '*:-j' '*:--parallel' '*:--serial' '*:--max-fail' '*:--host-timeout' '*:--remote-runctl'
             return 0
-        case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--restart-max-delay' 'run:--max-restarts' 'run:--within' 'run:--settle' 'run:-p' 'run:--property' 'run:--stop-signal' 'run:--watchdog' 'run:--after' 'run:--uid' 'run:--gid'
+        case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--env-file' 'run:--source' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--restart-max-delay' 'run:--max-restarts' 'run:--within' 'run:--settle' 'run:-p' 'run:--property' 'run:--stop-signal' 'run:--watchdog' 'run:--after' 'run:--uid' 'run:--gid'
             return 0
         case 'stop:--timeout'
             return 0
@@ -185,6 +185,8 @@ complete -c runctl -n 'not __runctl_prog' -l version -d 'Print the version and e
 complete -c runctl -n '__runctl_is run' -s d -l daemon -d 'Return once the run is active instead of staying attached.'
 complete -c runctl -n '__runctl_is run' -s n -l name -x -a '(__runctl_runs)' -d 'Name of the run (default: from the command\'s basename).'
 complete -c runctl -n '__runctl_is run' -s E -l env -x -d 'Set an environment variable for the run (repeatable); PATH=... is also where the command is looked up.'
+complete -c runctl -n '__runctl_is run' -l env-file -x -d 'Set the run\'s environment variables from FILE, NAME=VALUE lines (# comments; values taken literally, one pair of enclosing quotes removed), read now into the run\'s spec as -E values are; -E wins (repeatable). With -H, FILE is read on the host.'
+complete -c runctl -n '__runctl_is run' -l source -x -d 'Give the run the environment a shell (bash, else sh) has after sourcing FILE, e.g. a ROS setup.bash; run now, in the run\'s directory, on the machine the run starts on (with -H: FILE is the host\'s). The command stays exactly as typed; --env-file and -E win (repeatable).'
 complete -c runctl -n '__runctl_is run' -l dir -x -a '(__fish_complete_directories)' -d 'Working directory of the run (default: the current one).'
 complete -c runctl -n '__runctl_is run' -l stop-timeout -x -d 'How long a stop waits after SIGTERM before SIGKILL.'
 complete -c runctl -n '__runctl_is run' -l replace -d 'If NAME is running, stop it, wait until it is gone, then start this command in its place.'
@@ -257,5 +259,5 @@ complete -c runctl -n '__runctl_is logs' -l no-hostname -d 'Leave the host name 
 complete -c runctl -n '__runctl_arg logs 0' -a '(__runctl_runs)'
 
 # serve-ssh
-complete -c runctl -n '__runctl_is serve-ssh' -l allow -x -d 'Also allow through this key: run, rm, enable, disable (the verbs, and run --enable); env (-E, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable.'
+complete -c runctl -n '__runctl_is serve-ssh' -l allow -x -d 'Also allow through this key: run, rm, enable, disable (the verbs, and run --enable); env (-E, --env-file, --source, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable.'
 complete -c runctl -n '__runctl_is serve-ssh' -l allow-program -x -d 'With --allow run: a program runs may start, named by its absolute path exactly as the client must name it (repeatable); no other is started.'
