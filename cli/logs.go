@@ -23,7 +23,7 @@ import (
 // LogsCmd shows a run's output from the journal. Its flags are
 // journalctl's, with journalctl's meaning.
 type LogsCmd struct {
-	Name       *string  `arg:"" optional:"" help:"Run whose output to show (default: the most recently started)." placeholder:"NAME"`
+	Name       *string  `arg:"" optional:"" help:"Run whose output to show (default: the only running run; several: exit 2, listing them)." placeholder:"NAME"`
 	Follow     bool     `short:"f" help:"Keep printing new output, across restarts, until Ctrl-C."`
 	Lines      string   `short:"n" help:"Show the last N lines, 0 none, or all (default: 50; with --since or --until, all). With --follow, the lines before the new ones." placeholder:"N"`
 	Boot       bootFlag `short:"b" help:"Only entries of this boot, as journalctl -b: 0 or no value the current boot, -1 the one before, 1 the first, or a boot id (journalctl --list-boots). Implies --invocation all." placeholder:"N"`

@@ -22,7 +22,7 @@ import (
 // RunCmd runs a program as a transient unit.
 type RunCmd struct {
 	Daemon       bool          `short:"d" help:"Return once the run is active instead of staying attached."`
-	Name         *string       `short:"n" help:"Name of the run (default: from the command's basename)." placeholder:"NAME"`
+	Name         *string       `short:"n" help:"Name of the run (default: the command's basename; for python3, node, bash, sh, ruby or perl, the script's, or python3 -m's module)." placeholder:"NAME"`
 	Env          []string      `short:"E" name:"env" sep:"none" help:"Set an environment variable for the run (repeatable); PATH=... is also where the command is looked up." placeholder:"K=V"`
 	EnvFile      []string      `name:"env-file" help:"Set the run's environment variables from FILE, NAME=VALUE lines (# comments; values taken literally, one pair of enclosing quotes removed), read now into the run's spec as -E values are; -E wins (repeatable). With -H, FILE is read on the host." placeholder:"FILE"`
 	Source       []string      `help:"Give the run the environment a shell (bash, else sh) has after sourcing FILE, e.g. a ROS setup.bash; run now, in the run's directory, on the machine the run starts on (with -H: FILE is the host's). The command stays exactly as typed; --env-file and -E win (repeatable)." placeholder:"FILE"`
@@ -93,7 +93,7 @@ func (c *RunCmd) spec(ctx context.Context) (*units.Spec, []string, error) {
 			return nil, nil, err
 		}
 	}
-	name := units.SanitizeName(argv[0])
+	name := units.DefaultName(argv)
 	if c.Name != nil {
 		name = *c.Name // even "", which ValidateName refuses
 	}

@@ -178,12 +178,12 @@ _runctl()
 		fi
 		;;
 	restart)
-		if ((npos == 0)); then
+		if ((npos >= 0)); then
 			_runctl_runs "$cur" "$scope"
 		fi
 		;;
 	start)
-		if ((npos == 0)); then
+		if ((npos >= 0)); then
 			_runctl_runs "$cur" "$scope"
 		fi
 		;;

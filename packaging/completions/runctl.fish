@@ -183,7 +183,7 @@ complete -c runctl -n 'not __runctl_prog' -l version -d 'Print the version and e
 
 # run
 complete -c runctl -n '__runctl_is run' -s d -l daemon -d 'Return once the run is active instead of staying attached.'
-complete -c runctl -n '__runctl_is run' -s n -l name -x -a '(__runctl_runs)' -d 'Name of the run (default: from the command\'s basename).'
+complete -c runctl -n '__runctl_is run' -s n -l name -x -a '(__runctl_runs)' -d 'Name of the run (default: the command\'s basename; for python3, node, bash, sh, ruby or perl, the script\'s, or python3 -m\'s module).'
 complete -c runctl -n '__runctl_is run' -s E -l env -x -d 'Set an environment variable for the run (repeatable); PATH=... is also where the command is looked up.'
 complete -c runctl -n '__runctl_is run' -l env-file -x -d 'Set the run\'s environment variables from FILE, NAME=VALUE lines (# comments; values taken literally, one pair of enclosing quotes removed), read now into the run\'s spec as -E values are; -E wins (repeatable). With -H, FILE is read on the host.'
 complete -c runctl -n '__runctl_is run' -l source -x -d 'Give the run the environment a shell (bash, else sh) has after sourcing FILE, e.g. a ROS setup.bash; run now, in the run\'s directory, on the machine the run starts on (with -H: FILE is the host\'s). The command stays exactly as typed; --env-file and -E win (repeatable).'
@@ -222,11 +222,11 @@ complete -c runctl -n '__runctl_is restart' -s f -l force -d 'SIGKILL the old in
 complete -c runctl -n '__runctl_is restart' -l timeout -x -d 'Wait this long after SIGTERM before SIGKILL (default: the run\'s --stop-timeout).'
 complete -c runctl -n '__runctl_is restart' -l update-env -d 'Replace the replayed environment with your current one.'
 complete -c runctl -n '__runctl_is restart' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed.'
-complete -c runctl -n '__runctl_arg restart 0' -a '(__runctl_runs)'
+complete -c runctl -n '__runctl_arg restart 0 +' -a '(__runctl_runs)'
 
 # start
 complete -c runctl -n '__runctl_is start' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed.'
-complete -c runctl -n '__runctl_arg start 0' -a '(__runctl_runs)'
+complete -c runctl -n '__runctl_arg start 0 +' -a '(__runctl_runs)'
 
 # rm
 complete -c runctl -n '__runctl_is rm' -s f -l force -d 'Stop a running run first.'
