@@ -87,6 +87,9 @@ func Properties(s *Spec, envFile string, exit ExitRecorder, version int) []sdbus
 		// Children die with the run, unlike supervisord's orphans.
 		prop("KillMode", "control-group"),
 		prop("SendSIGKILL", true),
+		// status shows CPU time, which a manager may not count by default
+		// (DefaultCPUAccounting=, off with hybrid cgroups).
+		prop("CPUAccounting", true),
 	)
 	if _, ok := property(s.Properties, "TimeoutStopSec"); !ok {
 		props = append(props, prop("TimeoutStopUSec", uint64(time.Duration(s.StopTimeout)/time.Microsecond)))

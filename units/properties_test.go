@@ -37,7 +37,7 @@ func TestProperties(t *testing.T) {
 	wantNames := []string{
 		"Description", "ExecStart", "Type", "WorkingDirectory", "EnvironmentFiles",
 		"StandardOutput", "StandardError", "SyslogIdentifier", "KillMode", "SendSIGKILL",
-		"TimeoutStopUSec", "User",
+		"CPUAccounting", "TimeoutStopUSec", "User",
 	}
 	if got := propNames(props); !slices.Equal(got, wantNames) {
 		t.Fatalf("property names\n got %q\nwant %q", got, wantNames)
@@ -60,6 +60,7 @@ func TestProperties(t *testing.T) {
 		"SyslogIdentifier": {"s", "nav"},
 		"KillMode":         {"s", "control-group"},
 		"SendSIGKILL":      {"b", true},
+		"CPUAccounting":    {"b", true},
 		"TimeoutStopUSec":  {"t", uint64(90_000_000)},
 		"User":             {"s", "bot"},
 	}
@@ -83,8 +84,8 @@ func TestPropertiesOptional(t *testing.T) {
 			t.Errorf("Properties(no env file, no user) has %s: %q", absent, names)
 		}
 	}
-	if len(names) != 10 {
-		t.Errorf("Properties(no env file, no user) = %q, want 10 properties", names)
+	if len(names) != 11 {
+		t.Errorf("Properties(no env file, no user) = %q, want 11 properties", names)
 	}
 }
 

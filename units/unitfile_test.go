@@ -38,6 +38,7 @@ StandardError=inherit
 SyslogIdentifier=nav
 KillMode=control-group
 SendSIGKILL=yes
+CPUAccounting=yes
 TimeoutStopSec=1min 30s
 User=bot
 Restart=on-failure
@@ -73,6 +74,7 @@ StandardError=inherit
 SyslogIdentifier=nav
 KillMode=control-group
 SendSIGKILL=yes
+CPUAccounting=yes
 TimeoutStopSec=10s
 
 [Install]
@@ -324,7 +326,7 @@ func FuzzRenderUnitFile(f *testing.F) {
 		keys := map[string]bool{
 			"Description": true, "Type": true, "ExecStart": true, "WorkingDirectory": true,
 			"StandardOutput": true, "StandardError": true, "SyslogIdentifier": true,
-			"KillMode": true, "SendSIGKILL": true, "TimeoutStopSec": true, "WantedBy": true,
+			"KillMode": true, "SendSIGKILL": true, "CPUAccounting": true, "TimeoutStopSec": true, "WantedBy": true,
 		}
 		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 		for _, line := range lines {
@@ -339,8 +341,8 @@ func FuzzRenderUnitFile(f *testing.F) {
 				t.Fatalf("unexpected line %q in\n%s", line, data)
 			}
 		}
-		if len(lines) != 17 {
-			t.Fatalf("%d lines, want 17:\n%s", len(lines), data)
+		if len(lines) != 18 {
+			t.Fatalf("%d lines, want 18:\n%s", len(lines), data)
 		}
 	})
 }
