@@ -308,9 +308,17 @@ func (c *RunCmd) Run(ctx context.Context, g *Globals, out *Output, log zerolog.L
 	if w != nil {
 		defer w.Close()
 	}
+	var died *runs.DiedError
 	switch {
 	case err != nil && !c.Daemon && w != nil && runs.ProgramRan(w.State()):
 		// It ran and ended during its start: attach reports it like any end.
+	case errors.As(err, &died) && died.Finished():
+		// A short job that did its work: exit 0, as the program did.
+		if out.JSON {
+			return out.PrintJSON(res)
+		}
+		fmt.Fprintln(out.Stdout, died.FinishedText())
+		return nil
 	case err != nil:
 		return err
 	}
