@@ -123,3 +123,24 @@ func TestRestartAndStartSeveral(t *testing.T) {
 		t.Errorf("start a b: %v", r)
 	}
 }
+
+// logs takes several names: their lines interleaved by time, each line
+// naming its run; an unknown one among them is an error.
+func TestLogsSeveral(t *testing.T) {
+	a, b := runName(t), runName(t)
+	for _, n := range []string{a, b} {
+		if r := runctl(t, "run", "-d", "--settle", "0", "-n", n, "--", "sh", "-c", "echo hello-from-$0; exec sleep 1000", n); r.code != 0 {
+			t.Fatal(r)
+		}
+	}
+	waitFor(t, func() bool {
+		out := runctl(t, "logs", a, b).stdout
+		return strings.Contains(out, a+"[") && strings.Contains(out, "hello-from-"+a) && strings.Contains(out, b+"[") && strings.Contains(out, "hello-from-"+b)
+	}, "both runs' lines")
+	if r := runctl(t, "logs", a, "no-such-run"); r.code != 5 || !strings.Contains(r.stderr, "no-such-run") {
+		t.Errorf("logs with an unknown name: %v", r)
+	}
+	if r := runctl(t, "logs", "-I", "previous", a, b); r.code != 2 {
+		t.Errorf("logs -I previous of two runs: %v", r)
+	}
+}

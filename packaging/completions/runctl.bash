@@ -208,7 +208,7 @@ _runctl()
 		fi
 		;;
 	logs)
-		if ((npos == 0)); then
+		if ((npos >= 0)); then
 			_runctl_runs "$cur" "$scope"
 		fi
 		;;

@@ -256,7 +256,7 @@ complete -c runctl -n '__runctl_is logs' -l until -x -d 'Show entries up to this
 complete -c runctl -n '__runctl_is logs' -s I -l invocation -x -d 'Which instance: current (the newest, default), previous, all, or an invocation id.'
 complete -c runctl -n '__runctl_is logs' -s p -l priority -x -d 'Only entries of this priority or more urgent: err, warning, info, ... or a range 0..4.'
 complete -c runctl -n '__runctl_is logs' -l no-hostname -d 'Leave the host name out of each line.'
-complete -c runctl -n '__runctl_arg logs 0' -a '(__runctl_runs)'
+complete -c runctl -n '__runctl_arg logs 0 +' -a '(__runctl_runs)'
 
 # serve-ssh
 complete -c runctl -n '__runctl_is serve-ssh' -l allow -x -d 'Also allow through this key: run, rm, enable, disable (the verbs, and run --enable); env (-E, --env-file, --source, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable.'
