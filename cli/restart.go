@@ -55,7 +55,11 @@ func (c *RestartCmd) Run(ctx context.Context, out *Output, provide Lifecycle) er
 		}
 	}
 	if first != nil && len(names) > 1 {
-		return &ExitError{Code: failureCode(first), Err: first, Reported: true}
+		// Each failure was reported already, on stderr or in its JSON.
+		if out.JSON {
+			return &ExitError{Code: failureCode(first), Err: first, Reported: true}
+		}
+		return &ExitError{Code: failureCode(first)}
 	}
 	return first
 }

@@ -44,7 +44,11 @@ func (c *StartCmd) Run(ctx context.Context, out *Output, provide Lifecycle) erro
 		}
 	}
 	if first != nil && len(c.Names) > 1 {
-		return &ExitError{Code: failureCode(first), Err: first, Reported: true}
+		// Each failure was reported already, on stderr or in its JSON.
+		if out.JSON {
+			return &ExitError{Code: failureCode(first), Err: first, Reported: true}
+		}
+		return &ExitError{Code: failureCode(first)}
 	}
 	return first
 }

@@ -109,7 +109,7 @@ func TestRestartAndStartSeveral(t *testing.T) {
 	}
 	pa, pb := mainPID(t, a), mainPID(t, b)
 	r := runctl(t, "restart", "--settle", "0", a, "no-such-run", b)
-	if r.code != 5 || !strings.Contains(r.stdout, "restarted "+a) || !strings.Contains(r.stdout, "restarted "+b) || !strings.Contains(r.stderr, "no-such-run") {
+	if r.code != 5 || !strings.Contains(r.stdout, "restarted "+a) || !strings.Contains(r.stdout, "restarted "+b) || strings.Count(r.stderr, "no-such-run") != 1 {
 		t.Errorf("restart a no-such-run b: %v", r)
 	}
 	if mainPID(t, a) == pa || mainPID(t, b) == pb {
@@ -142,5 +142,21 @@ func TestLogsSeveral(t *testing.T) {
 	}
 	if r := runctl(t, "logs", "-I", "previous", a, b); r.code != 2 {
 		t.Errorf("logs -I previous of two runs: %v", r)
+	}
+}
+
+// rm goes on past a name it cannot forget, and reports each.
+func TestRmSeveralPastUnknown(t *testing.T) {
+	a, b := runName(t), runName(t)
+	for _, n := range []string{a, b} {
+		for _, args := range [][]string{{"run", "-d", "--settle", "0", "-n", n, "--", "sleep", "1000"}, {"stop", n}} {
+			if r := runctl(t, args...); r.code != 0 {
+				t.Fatal(r)
+			}
+		}
+	}
+	r := runctl(t, "rm", a, "no-such-run", b)
+	if r.code != 5 || !strings.Contains(r.stdout, "forgot "+a) || !strings.Contains(r.stdout, "forgot "+b) || strings.Count(r.stderr, "no-such-run") != 1 {
+		t.Errorf("rm a no-such-run b: %v", r)
 	}
 }
