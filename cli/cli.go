@@ -346,8 +346,9 @@ func interrupts(extra ...os.Signal) (<-chan os.Signal, func()) {
 }
 
 // target checks NAME, connects, and returns the lifecycle with NAME, or
-// with the most recently started run (with known, a stopped run runctl
-// keeps counts too), which is then named on out's stdout unless out is nil.
+// with the only run that qualifies (the only running one; with known, else
+// the only one runctl keeps), which is then named on out's stdout unless
+// out is nil.
 func target(ctx context.Context, provide Lifecycle, out *Output, given *string, known bool) (*runs.Runs, string, error) {
 	if given != nil {
 		if err := validNames(*given); err != nil {
@@ -361,19 +362,24 @@ func target(ctx context.Context, provide Lifecycle, out *Output, given *string, 
 	if given != nil {
 		return rs, *given, nil
 	}
-	name, err := mostRecent(ctx, rs, out, known)
+	name, err := onlyRun(ctx, rs, out, known)
 	return rs, name, err
 }
 
-// mostRecent is the run a verb given no NAME acts on, named on out's
-// stdout unless out is nil.
-func mostRecent(ctx context.Context, rs *runs.Runs, out *Output, known bool) (string, error) {
-	name, err := rs.MostRecent(ctx, known)
+// onlyRun is the run a verb given no NAME acts on, named on out's stdout
+// unless out is nil. Several that qualify are a usage error (exit 2) that
+// lists them.
+func onlyRun(ctx context.Context, rs *runs.Runs, out *Output, known bool) (string, error) {
+	name, err := rs.OnlyRun(ctx, known)
+	var amb *runs.AmbiguousError
+	if errors.As(err, &amb) {
+		return "", usage("no run named: %v", amb)
+	}
 	if err != nil {
 		return "", err
 	}
 	if out != nil && !out.JSON {
-		fmt.Fprintf(out.Stdout, "%s is the most recently started run\n", name)
+		fmt.Fprintf(out.Stdout, "no NAME given: acting on %s, the only one\n", name)
 	}
 	return name, nil
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
@@ -23,7 +24,7 @@ import (
 // LogsCmd shows a run's output from the journal. Its flags are
 // journalctl's, with journalctl's meaning.
 type LogsCmd struct {
-	Name       *string  `arg:"" optional:"" help:"Run whose output to show (default: the most recently started)." placeholder:"NAME"`
+	Names      []string `arg:"" optional:"" help:"Runs whose output to show, interleaved by time (default: the only running run; several: exit 2, listing them)." placeholder:"NAME"`
 	Follow     bool     `short:"f" help:"Keep printing new output, across restarts, until Ctrl-C."`
 	Lines      string   `short:"n" help:"Show the last N lines, 0 none, or all (default: 50; with --since or --until, all). With --follow, the lines before the new ones." placeholder:"N"`
 	Boot       bootFlag `short:"b" help:"Only entries of this boot, as journalctl -b: 0 or no value the current boot, -1 the one before, 1 the first, or a boot id (journalctl --list-boots). Implies --invocation all." placeholder:"N"`
@@ -92,9 +93,36 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 	if which != "current" && which != "previous" && which != "all" && !isInvocationID(which) {
 		return usage("invalid --invocation %q: give current, previous, all, or a 32-digit invocation id", which)
 	}
-	rs, name, err := target(ctx, provide, nil, c.Name, true)
+	if len(c.Names) > 1 && which != "current" && which != "all" {
+		return usage("--invocation %s names one run's instance: give one NAME, or --invocation current or all", which)
+	}
+	var given *string
+	if len(c.Names) > 0 {
+		if err := validNames(c.Names...); err != nil {
+			return err
+		}
+		given = &c.Names[0]
+	}
+	rs, name, err := target(ctx, provide, nil, given, true)
 	if err != nil {
 		return err
+	}
+	names := c.Names
+	if len(names) == 0 {
+		names = []string{name}
+	}
+	unitNames := make([]string, len(names))
+	for i, nm := range names {
+		unitNames[i] = units.UnitName(nm)
+	}
+	// Each name must be known (or, followed, may come): a typo is an error.
+	eachKnown := func() error {
+		for _, nm := range names {
+			if err := known(ctx, rs, nm); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if err := rs.CanReadJournal(); err != nil {
 		return err
@@ -102,24 +130,43 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 	if journal.Volatile() {
 		fmt.Fprintf(out.Stderr, "runctl: %s\n", journal.VolatileNote)
 	}
-	unit := units.UnitName(name)
-	q := journal.Query{User: rs.Scope() == systemdctl.User, Units: []string{unit}, Priority: c.Priority, SinceRaw: c.Since, UntilRaw: c.Until,
+	q := journal.Query{User: rs.Scope() == systemdctl.User, Units: unitNames, Priority: c.Priority, SinceRaw: c.Since, UntilRaw: c.Until,
 		Boot: c.Boot.Value, Grep: c.Grep}
 	if which != "all" {
-		win, err := journal.FindInvocation(ctx, q.User, unit, which)
-		if err != nil {
-			return rs.JournalHint(err)
-		}
-		if win.ID == "" {
-			if err := noOutput(ctx, rs, out, name, which, c.Follow); err != nil || !c.Follow {
-				return err
+		// Several runs' current invocations: from the earliest one's start
+		// to the latest one's end (none while one is running).
+		found, open := 0, false
+		for i, nm := range names {
+			win, err := journal.FindInvocation(ctx, q.User, unitNames[i], which)
+			if err != nil {
+				return rs.JournalHint(err)
+			}
+			if win.ID == "" {
+				if err := noOutput(ctx, rs, out, nm, which, c.Follow); err != nil {
+					return err
+				}
+				continue
+			}
+			found++
+			if q.Since.IsZero() || win.Since.Before(q.Since) {
+				q.Since = win.Since
+			}
+			if win.Until.IsZero() {
+				open = true
+			} else if win.Until.After(q.Until) {
+				q.Until = win.Until
 			}
 		}
-		q.Since, q.Until = win.Since, win.Until
+		if found == 0 && !c.Follow {
+			return nil
+		}
+		if open || found == 0 {
+			q.Until = time.Time{}
+		}
 	}
 	if n == 0 && !c.Follow {
 		// Nothing asked for, as journalctl -n 0: only a typo is an error.
-		return known(ctx, rs, name)
+		return eachKnown()
 	}
 	last, shown := "", 0
 	w := newLineWriter(out, c.Follow, mode)
@@ -164,9 +211,13 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 	}
 	switch {
 	case shown == 0 && (c.Grep != "" || c.Boot.Set || c.Priority != ""):
-		return known(ctx, rs, name) // nothing matched: not news
+		return eachKnown() // nothing matched: not news
 	case shown == 0 && which == "all" && !c.Follow:
-		return noOutput(ctx, rs, out, name, which, false)
+		for _, nm := range names {
+			if err := noOutput(ctx, rs, out, nm, which, false); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -35,8 +35,8 @@ func TestLogsBootFlag(t *testing.T) {
 			continue
 		}
 		logs := root.Logs
-		if !logs.Boot.Set || logs.Boot.Value != tc.boot || logs.Name == nil || *logs.Name != tc.name || logs.Follow != tc.follow {
-			t.Errorf("%q: boot %+v, name %v, follow %v; want boot %q, name %q, follow %v", tc.args, logs.Boot, logs.Name, logs.Follow, tc.boot, tc.name, tc.follow)
+		if !logs.Boot.Set || logs.Boot.Value != tc.boot || len(logs.Names) != 1 || logs.Names[0] != tc.name || logs.Follow != tc.follow {
+			t.Errorf("%q: boot %+v, names %q, follow %v; want boot %q, name %q, follow %v", tc.args, logs.Boot, logs.Names, logs.Follow, tc.boot, tc.name, tc.follow)
 		}
 	}
 	if _, _, err := parse([]string{"logs", "--boot=yesterday", "nav"}, "test"); err == nil {

@@ -60,7 +60,7 @@ func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
 		case (r.State == "failed" || r.State == "stopped") && r.LastExit != "":
 			state += " (" + r.LastExit + ")"
 		case r.SubState == "auto-restart":
-			state = "restarting"
+			state = restartState(r, time.Now())
 		}
 		if r.Damaged != "" && r.State != "damaged" {
 			state += " (spec damaged)"
@@ -91,4 +91,29 @@ func pidUptime(r runs.Run) (pid, up string) {
 		up = humanDuration(time.Duration(r.UptimeSec * float64(time.Second)))
 	}
 	return pid, up
+}
+
+// restartState is the STATE of a run waiting to restart: when, and how its
+// program last ended.
+func restartState(r runs.Run, now time.Time) string {
+	state := "restarting"
+	if r.RestartAt != nil {
+		state += untilText(r.RestartAt.Sub(now))
+	}
+	if r.LastExit != "" {
+		state += " (" + r.LastExit + ")"
+	}
+	return state
+}
+
+// untilText says how soon something due in d happens: " in 1.2s", " in
+// 5m00s", or " now" once due.
+func untilText(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return " now"
+	case d < time.Minute:
+		return " in " + d.Round(100*time.Millisecond).String()
+	}
+	return " in " + humanDuration(d)
 }

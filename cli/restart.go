@@ -12,7 +12,7 @@ import (
 // RestartCmd stops a run, waits until it is gone, and starts it again from
 // its kept spec.
 type RestartCmd struct {
-	Name      *string       `arg:"" optional:"" help:"Run to restart (default: the most recently started)." placeholder:"NAME"`
+	Names     []string      `arg:"" optional:"" help:"Runs to restart, one after the other (default: the only running run, else the only run runctl keeps; several: exit 2, listing them)." placeholder:"NAME"`
 	Force     bool          `short:"f" help:"SIGKILL the old instance at once instead of SIGTERM."`
 	Timeout   time.Duration `help:"Wait this long after SIGTERM before SIGKILL (default: the run's --stop-timeout)." placeholder:"DUR"`
 	UpdateEnv bool          `help:"Replace the replayed environment with your current one."`
@@ -27,24 +27,68 @@ func (c *RestartCmd) Run(ctx context.Context, out *Output, provide Lifecycle) er
 	if err := checkSettle(c.Settle); err != nil {
 		return err
 	}
+	if err := validNames(c.Names...); err != nil {
+		return err
+	}
+	if c.Stack != "" {
+		if len(c.Names) > 0 {
+			return usage("give NAME or --stack, not both")
+		}
+		opt := runs.RestartOptions{Timeout: c.Timeout, Force: c.Force, Settle: c.Settle}
+		if c.UpdateEnv {
+			opt.Environ = os.Environ()
+		}
+		return c.restartStack(ctx, out, provide, opt)
+	}
+	rs, err := provide()
+	if err != nil {
+		return err
+	}
+	names := c.Names
+	if len(names) == 0 {
+		name, err := onlyRun(ctx, rs, out, true)
+		if err != nil {
+			return err
+		}
+		names = []string{name}
+	}
+	// Each is restarted and reported in turn; the exit code is the first
+	// failure's.
+	var first error
+	for _, name := range names {
+		if err := c.restart(ctx, out, rs, name, len(names) > 1); err != nil {
+			if first == nil {
+				first = err
+			}
+			if len(names) > 1 && !out.JSON {
+				fmt.Fprintf(out.Stderr, "runctl: %v\n", err)
+			}
+		}
+	}
+	if first != nil && len(names) > 1 {
+		// Each failure was reported already, on stderr or in its JSON.
+		if out.JSON {
+			return &ExitError{Code: failureCode(first), Err: first, Reported: true}
+		}
+		return &ExitError{Code: failureCode(first)}
+	}
+	return first
+}
+
+// restart restarts one run and reports it. With several, each has its own
+// report (in --json one object after another), failed ones included.
+func (c *RestartCmd) restart(ctx context.Context, out *Output, rs *runs.Runs, name string, several bool) error {
 	opt := runs.RestartOptions{Timeout: c.Timeout, Force: c.Force, Settle: c.Settle}
 	if c.UpdateEnv {
 		opt.Environ = os.Environ()
 	}
-	if c.Stack != "" {
-		if c.Name != nil {
-			return usage("give NAME or --stack, not both")
-		}
-		return c.restartStack(ctx, out, provide, opt)
-	}
-	rs, name, err := target(ctx, provide, out, c.Name, true)
-	if err != nil {
-		return err
-	}
 	res, err := rs.Restart(ctx, name, opt)
 	if out.JSON {
-		if res.Name == "" {
+		if res.Name == "" && !several {
 			return err // nothing was done: the error's own JSON says it
+		}
+		if res.Name == "" {
+			res.Name = name
 		}
 		rec := struct {
 			runs.Cycle

@@ -19,18 +19,42 @@ func (c *RmCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error {
 	if err != nil {
 		return err
 	}
-	var forgot []string
+	// Each is forgotten and reported in turn, past a failure; the exit code
+	// is the first failure's.
+	forgot := []string{}
+	failed := map[string]string{}
+	var first error
 	for _, name := range c.Names {
 		if err := rs.Remove(ctx, name, c.Force); err != nil {
-			return err
+			if first == nil {
+				first = err
+			}
+			failed[name] = err.Error()
+			if len(c.Names) > 1 && !out.JSON {
+				fmt.Fprintf(out.Stderr, "runctl: %v\n", err)
+			}
+			continue
 		}
 		forgot = append(forgot, name)
 		if !out.JSON {
 			fmt.Fprintf(out.Stdout, "forgot %s\n", name)
 		}
 	}
-	if out.JSON {
-		return out.PrintJSON(map[string]any{"forgot": forgot})
+	if out.JSON && (first == nil || len(c.Names) > 1) {
+		rec := map[string]any{"forgot": forgot}
+		if len(failed) > 0 {
+			rec["failed"] = failed
+		}
+		if err := out.PrintJSON(rec); err != nil {
+			return err
+		}
 	}
-	return nil
+	if first != nil && len(c.Names) > 1 {
+		// Each failure was reported already, on stderr or in its JSON.
+		if out.JSON {
+			return &ExitError{Code: failureCode(first), Err: first, Reported: true}
+		}
+		return &ExitError{Code: failureCode(first)}
+	}
+	return first
 }

@@ -22,14 +22,17 @@ import (
 // RunCmd runs a program as a transient unit.
 type RunCmd struct {
 	Daemon       bool          `short:"d" help:"Return once the run is active instead of staying attached."`
-	Name         *string       `short:"n" help:"Name of the run (default: from the command's basename)." placeholder:"NAME"`
+	Name         *string       `short:"n" help:"Name of the run (default: the command's basename; for python3, node, bash, sh, ruby or perl, the script's, or python3 -m's module)." placeholder:"NAME"`
 	Env          []string      `short:"E" name:"env" sep:"none" help:"Set an environment variable for the run (repeatable); PATH=... is also where the command is looked up." placeholder:"K=V"`
+	EnvFile      []string      `name:"env-file" help:"Set the run's environment variables from FILE, NAME=VALUE lines (# comments; values taken literally, one pair of enclosing quotes removed), read now into the run's spec as -E values are; -E wins (repeatable). With -H, FILE is read on the host." placeholder:"FILE"`
+	Source       []string      `help:"Give the run the environment a shell (bash, else sh) has after sourcing FILE, e.g. a ROS setup.bash; run now, in the run's directory, on the machine the run starts on (with -H: FILE is the host's). The command stays exactly as typed; --env-file and -E win (repeatable)." placeholder:"FILE"`
 	Dir          string        `help:"Working directory of the run (default: the current one)." placeholder:"DIR"`
 	StopTimeout  time.Duration `help:"How long a stop waits after SIGTERM before SIGKILL." default:"${stop_timeout}"`
 	Replace      bool          `help:"If NAME is running, stop it, wait until it is gone, then start this command in its place."`
 	Restart      string        `help:"Restart automatically: no, on-failure or always." enum:"no,on-failure,always" default:"no"`
-	RestartDelay time.Duration `help:"Wait this long before an automatic restart." default:"100ms"`
-	MaxRestarts  int           `help:"Give up (run stays failed) after N automatic restarts within --within." placeholder:"N"`
+	RestartDelay time.Duration `help:"Wait this long before an automatic restart (the first one, with --restart-max-delay)." default:"100ms"`
+	MaxDelay     time.Duration `name:"restart-max-delay" help:"Back off: each automatic restart waits about twice as long as the one before, up to this (systemd 254 and later: RestartSteps=, RestartMaxDelaySec=). Older systemd waits --restart-delay every time." placeholder:"DUR"`
+	MaxRestarts  string        `help:"Give up (run stays failed) after N automatic restarts within --within; none: never give up. Without it systemd gives up after 5 starts in 10 s." placeholder:"N|none"`
 	Within       time.Duration `help:"The interval --max-restarts counts in." default:"10s"`
 	Enable       bool          `help:"Also start the run at boot (as runctl enable)."`
 	NoLogLimit   bool          `help:"Lift journald's rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped). Implied without -d."`
@@ -49,7 +52,7 @@ type RunCmd struct {
 
 // spec builds the run's spec from the command line and the caller's
 // environment; nothing is created if this fails.
-func (c *RunCmd) spec() (*units.Spec, []string, error) {
+func (c *RunCmd) spec(ctx context.Context) (*units.Spec, []string, error) {
 	argv := c.Command
 	if len(argv) > 0 && argv[0] == "--" {
 		argv = argv[1:]
@@ -64,8 +67,18 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	if c.StopTimeout <= 0 {
 		return nil, nil, usage("invalid --stop-timeout %v: give a positive duration such as 10s", c.StopTimeout)
 	}
-	if c.RestartDelay < 0 || c.Within <= 0 || c.MaxRestarts < 0 {
-		return nil, nil, usage("invalid restart settings: --restart-delay, --within and --max-restarts must not be negative")
+	maxRestarts, noLimit, err := parseMaxRestarts(c.MaxRestarts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.RestartDelay < 0 || c.Within <= 0 || c.MaxDelay < 0 {
+		return nil, nil, usage("invalid restart settings: --restart-delay, --restart-max-delay and --within must not be negative")
+	}
+	if c.MaxDelay > 0 && c.MaxDelay < c.RestartDelay {
+		return nil, nil, usage("invalid --restart-max-delay %v: it is below --restart-delay %v", c.MaxDelay, c.RestartDelay)
+	}
+	if c.MaxDelay > 0 && c.RestartDelay <= 0 {
+		return nil, nil, usage("invalid --restart-max-delay: it needs a --restart-delay to grow from, such as 200ms")
 	}
 	if err := checkSettle(c.Settle); err != nil {
 		return nil, nil, err
@@ -80,7 +93,7 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 			return nil, nil, err
 		}
 	}
-	name := units.SanitizeName(argv[0])
+	name := units.DefaultName(argv)
 	if c.Name != nil {
 		name = *c.Name // even "", which ValidateName refuses
 	}
@@ -91,7 +104,24 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	if c.CleanEnv {
 		base = nil // the run gets the manager's default PATH (units.SearchPath)
 	}
-	env, dropped, err := units.CaptureEnv(base, c.Env, dir)
+	if len(c.Source) > 0 {
+		if base, err = sourceEnv(ctx, c.Source, base, dir); err != nil {
+			return nil, nil, err
+		}
+	}
+	var extra []string
+	for _, f := range c.EnvFile {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, usage("invalid --env-file %s: %v", f, errors.Unwrap(err))
+		}
+		vars, err := units.ReadEnvLines(data)
+		if err != nil {
+			return nil, nil, usage("invalid --env-file %s: %v", f, err)
+		}
+		extra = append(extra, vars...)
+	}
+	env, dropped, err := units.CaptureEnv(base, append(extra, c.Env...), dir)
 	if err != nil {
 		return nil, nil, usage("%v", err)
 	}
@@ -150,11 +180,29 @@ func (c *RunCmd) spec() (*units.Spec, []string, error) {
 	}
 	if c.Restart != "no" {
 		spec.RestartDelay = units.Duration(c.RestartDelay)
+		spec.RestartMaxDelay = units.Duration(c.MaxDelay)
 	}
-	if c.MaxRestarts > 0 {
-		spec.MaxRestarts, spec.Within = c.MaxRestarts, units.Duration(c.Within)
+	spec.NoRestartLimit = noLimit
+	if maxRestarts > 0 {
+		spec.MaxRestarts, spec.Within = maxRestarts, units.Duration(c.Within)
 	}
 	return spec, dropped, spec.Validate()
+}
+
+// parseMaxRestarts reads --max-restarts: a count, or none for no limit
+// ("": systemd's default limit).
+func parseMaxRestarts(v string) (n int, none bool, err error) {
+	switch v {
+	case "":
+		return 0, false, nil
+	case "none":
+		return 0, true, nil
+	}
+	n, err = strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, false, usage("invalid --max-restarts %q: give a number of restarts, or none to never give up", v)
+	}
+	return n, false, nil
 }
 
 // lookupUser checks a user exists here, by name or number, before anything
@@ -207,7 +255,7 @@ func (c *RunCmd) Run(ctx context.Context, g *Globals, out *Output, log zerolog.L
 	if (c.UID != "" || c.GID != "") && g.Scope() == systemdctl.User {
 		return usage("--uid and --gid need the system manager (sudo runctl ...): a user manager runs everything as you")
 	}
-	spec, dropped, err := c.spec()
+	spec, dropped, err := c.spec(ctx)
 	if err != nil {
 		return err
 	}
@@ -260,9 +308,17 @@ func (c *RunCmd) Run(ctx context.Context, g *Globals, out *Output, log zerolog.L
 	if w != nil {
 		defer w.Close()
 	}
+	var died *runs.DiedError
 	switch {
 	case err != nil && !c.Daemon && w != nil && runs.ProgramRan(w.State()):
 		// It ran and ended during its start: attach reports it like any end.
+	case errors.As(err, &died) && died.Finished():
+		// A short job that did its work: exit 0, as the program did.
+		if out.JSON {
+			return out.PrintJSON(res)
+		}
+		fmt.Fprintln(out.Stdout, died.FinishedText())
+		return nil
 	case err != nil:
 		return err
 	}

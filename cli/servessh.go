@@ -18,7 +18,7 @@ import (
 // the runctl command in SSH_ORIGINAL_COMMAND if the key's command line
 // grants everything it asks for, and nothing else.
 type ServeSSHCmd struct {
-	Allow        []string `help:"Also allow through this key: run, rm, enable, disable, apply, export (the verbs, and run --enable; apply starts any program its file names, export shows the runs' environments); env (-E, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable." placeholder:"GRANT"`
+	Allow        []string `help:"Also allow through this key: run, rm, enable, disable, apply, export (the verbs, and run --enable; apply starts any program its file names, export shows the runs' environments); env (-E, --env-file, --source, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable." placeholder:"GRANT"`
 	AllowProgram []string `help:"With --allow run: a program runs may start, named by its absolute path exactly as the client must name it (repeatable); no other is started." placeholder:"PATH"`
 }
 
@@ -46,8 +46,8 @@ var serveSSHFlags = map[string]string{
 	"force": "", "all": "", "timeout": "", "settle": "", "update-env": "env",
 	"boot": "", "grep": "", "reverse": "", "output": "", "no-pager": "",
 	// run
-	"daemon": "", "name": "", "env": "env", "dir": "dir", "stop-timeout": "", "replace": "", "restart": "",
-	"restart-delay": "", "max-restarts": "", "within": "", "enable": "enable", "no-log-limit": "",
+	"daemon": "", "name": "", "env": "env", "env-file": "env", "source": "env", "dir": "dir", "stop-timeout": "", "replace": "", "restart": "",
+	"restart-delay": "", "restart-max-delay": "", "max-restarts": "", "within": "", "enable": "enable", "no-log-limit": "",
 	"property": "property", "stop-signal": "property", "stdin": "", "notify": "", "watchdog": "", "after": "",
 	"uid": "uid", "gid": "uid", "clean-env": "",
 	// apply, export (the verbs need their grant)

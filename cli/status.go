@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +32,12 @@ type Status struct {
 	Processes   []systemdctl.Process `json:"processes"`
 	MemoryBytes *uint64              `json:"memory_bytes,omitempty"`
 	CPUSec      *float64             `json:"cpu_sec,omitempty"`
-	Tasks       *uint64              `json:"tasks,omitempty"`
+	// CPUFrom says where CPUSec comes from: "cgroup" (systemd's count, every
+	// process the run ever had) or "processes" (the CPU time of its
+	// processes now, from /proc, where the manager cannot count: no cpu
+	// controller).
+	CPUFrom string  `json:"cpu_from,omitempty"`
+	Tasks   *uint64 `json:"tasks,omitempty"`
 	// Who runs the program, how it is stopped, the -p properties as typed.
 	User        string   `json:"user,omitempty"`  // --uid
 	Group       string   `json:"group,omitempty"` // --gid
@@ -149,7 +156,9 @@ func makeStatus(d runs.Detail) Status {
 		}
 		if st.CPUUsageNSec != ^uint64(0) && s.Running() {
 			v := float64(st.CPUUsageNSec) / 1e9
-			s.CPUSec = &v
+			s.CPUSec, s.CPUFrom = &v, "cgroup"
+		} else if v, ok := processesCPU(d.Processes); ok && s.Running() {
+			s.CPUSec, s.CPUFrom = &v, "processes"
 		}
 		if st.TasksCurrent != ^uint64(0) && s.Running() {
 			v := st.TasksCurrent
@@ -181,6 +190,17 @@ func (s Status) print(w io.Writer, now time.Time) {
 	}
 	if s.LimitHit {
 		state += ", gave up restarting"
+	}
+	if s.SubState == "auto-restart" {
+		// Its program ended; systemd starts it again by itself (--restart).
+		wait := "waiting to restart"
+		if s.RestartAt != nil {
+			wait += " at " + s.RestartAt.Local().Format("15:04:05.000") + "," + untilText(s.RestartAt.Sub(now))
+		}
+		if s.LastExit != "" {
+			wait += "; last " + s.LastExit
+		}
+		state = s.State + " (" + wait + ")"
 	}
 	if s.StateSince != nil {
 		state += fmt.Sprintf(" since %s; %s ago", s.StateSince.Local().Format("Mon 2006-01-02 15:04:05 MST"), humanDuration(now.Sub(*s.StateSince)))
@@ -267,4 +287,35 @@ func (s Status) print(w io.Writer, now time.Time) {
 			w.Write(append(l.text(true), '\n'))
 		}
 	}
+}
+
+// processesCPU is the CPU time (user and system) the processes have used,
+// from /proc/PID/stat, in seconds; false if none could be read.
+func processesCPU(procs []systemdctl.Process) (float64, bool) {
+	const ticks = 100 // USER_HZ, fixed at 100 on Linux
+	var total uint64
+	read := false
+	for _, p := range procs {
+		data, err := os.ReadFile("/proc/" + strconv.Itoa(int(p.PID)) + "/stat")
+		if err != nil {
+			continue
+		}
+		// The command (field 2) is in parentheses and may hold spaces.
+		i := bytes.LastIndexByte(data, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(data[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		utime, err1 := strconv.ParseUint(f[11], 10, 64) // field 14
+		stime, err2 := strconv.ParseUint(f[12], 10, 64) // field 15
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		total += utime + stime
+		read = true
+	}
+	return float64(total) / ticks, read
 }

@@ -12,7 +12,7 @@ import (
 
 // StopCmd stops runs.
 type StopCmd struct {
-	Names   []string      `arg:"" optional:"" help:"Runs to stop (default: the most recently started)." placeholder:"NAME"`
+	Names   []string      `arg:"" optional:"" help:"Runs to stop (default: the only running run; several: exit 2, listing them)." placeholder:"NAME"`
 	Force   bool          `short:"f" help:"SIGKILL every process of the run at once."`
 	All     bool          `help:"Stop every running run."`
 	Timeout time.Duration `help:"Wait this long after SIGTERM before SIGKILL (default: the run's --stop-timeout)." placeholder:"DUR"`
@@ -56,7 +56,7 @@ func (c *StopCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 			return runs.ErrNothingRunning
 		}
 	case len(names) == 0:
-		name, err := mostRecent(ctx, rs, out, false)
+		name, err := onlyRun(ctx, rs, out, false)
 		if err != nil {
 			return err
 		}

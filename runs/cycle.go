@@ -106,7 +106,7 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 			return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
 		}
 	}
-	props, enabled := units.Properties(spec, envFile, r.recorder()), r.enabled(spec.Name)
+	props, enabled := units.Properties(spec, envFile, r.recorder(), r.managerVersion()), r.enabled(spec.Name)
 	if opt.Stdin != nil {
 		props = append(props, units.StdinProperties(*opt.Stdin)...)
 	}

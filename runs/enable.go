@@ -151,7 +151,7 @@ func fileOwner(path string) string {
 // syncUnitFile writes the run's unit file from its spec, naming envFile,
 // if it differs, and reloads the manager then. It reports whether it wrote.
 func (r *Runs) syncUnitFile(ctx context.Context, spec *units.Spec, envFile string) (bool, error) {
-	data, err := units.RenderUnitFile(spec, envFile, r.recorder(), r.Scope().String())
+	data, err := units.RenderUnitFile(spec, envFile, r.recorder(), r.Scope().String(), r.managerVersion())
 	if err != nil {
 		return false, err
 	}

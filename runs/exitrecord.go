@@ -22,8 +22,7 @@ import (
 // depends on the manager's version (0 if it cannot be read: the
 // ExecStopPost= route, which works on every version).
 func (r *Runs) recorder() units.ExitRecorder {
-	v, _ := r.Manager.Version(context.Background())
-	return units.NewExitRecorder(r.Store.Dir).ForVersion(v)
+	return units.NewExitRecorder(r.Store.Dir).ForVersion(r.managerVersion())
 }
 
 // supported refuses, before anything is made, a manager older than the

@@ -3,6 +3,7 @@ package runs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sort"
 	"strings"
@@ -33,6 +34,8 @@ type Run struct {
 	Known        bool       `json:"known"`               // runctl keeps its spec
 	// LimitHit: systemd gave up restarting it (--max-restarts reached).
 	LimitHit bool `json:"restart_limit_hit"`
+	// RestartAt: its program ended and systemd restarts it then (--restart).
+	RestartAt *time.Time `json:"restart_at,omitempty"`
 	// Autostart: runctl enabled it; it starts at boot.
 	Autostart bool `json:"autostart"`
 	// Damaged: why the kept spec cannot be used, and the fix.
@@ -80,6 +83,9 @@ func (r *Runs) makeRun(name string, spec *units.Spec, damaged error, known bool,
 		if run.LimitHit && run.Restarts > 0 {
 			run.Restarts-- // systemd counts the restart its limit refused
 		}
+		if at := st.RestartAt(); !at.IsZero() {
+			run.RestartAt = &at
+		}
 		if run.Running() && !st.ExecMainStart.IsZero() {
 			since := st.ExecMainStart
 			run.Since = &since
@@ -109,6 +115,9 @@ func (r *Runs) List(ctx context.Context, full bool) ([]Run, error) {
 		p := systemdctl.BriefProps(st.ActiveState, restarts)
 		if full {
 			p = append(p, "InvocationID")
+		}
+		if st.SubState == "auto-restart" {
+			p = append(p, systemdctl.RestartProps...)
 		}
 		return p
 	}
@@ -188,32 +197,46 @@ func (r *Runs) loadDamaged(name string) (*units.Spec, error) {
 	return spec, nil
 }
 
-// MostRecent is the run a verb given no NAME acts on: the running run
-// started last; with known, when nothing runs, the kept run created last.
-func (r *Runs) MostRecent(ctx context.Context, known bool) (string, error) {
-	runs, err := r.List(ctx, known)
+// AmbiguousError: a verb given no NAME found several runs it could act
+// on, and acts on none.
+type AmbiguousError struct {
+	What  string   // "running", or "runctl keeps"
+	Names []string // by name
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("%d runs %s (%s): name the ones to act on", len(e.Names), e.What, strings.Join(e.Names, ", "))
+}
+
+// OnlyRun is the run a verb given no NAME acts on: the one running run
+// (with known, else the one run runctl keeps). None is ErrNothingRunning
+// (with known, an error saying runctl knows no run), several an
+// *AmbiguousError listing them: acting on a guess stops the wrong node.
+func (r *Runs) OnlyRun(ctx context.Context, known bool) (string, error) {
+	runs, err := r.List(ctx, false)
 	if err != nil {
 		return "", err
 	}
-	var best Run
+	var running, kept []string
 	for _, run := range runs {
-		if run.Running() && (best.Name == "" || run.Since != nil && (best.Since == nil || run.Since.After(*best.Since))) {
-			best = run
+		if run.Running() {
+			running = append(running, run.Name)
+		}
+		if run.Known {
+			kept = append(kept, run.Name)
 		}
 	}
-	if best.Name != "" || !known {
-		if best.Name == "" {
-			return "", ErrNothingRunning
-		}
-		return best.Name, nil
+	switch {
+	case len(running) == 1:
+		return running[0], nil
+	case len(running) > 1:
+		return "", &AmbiguousError{What: "are running", Names: running}
+	case !known:
+		return "", ErrNothingRunning
+	case len(kept) == 1:
+		return kept[0], nil
+	case len(kept) > 1:
+		return "", &AmbiguousError{What: "are kept by runctl, none running", Names: kept}
 	}
-	for _, run := range runs {
-		if run.Known && (best.Name == "" || run.Created.After(best.Created)) {
-			best = run
-		}
-	}
-	if best.Name == "" {
-		return "", errors.New("runctl knows no run (start one with runctl run)")
-	}
-	return best.Name, nil
+	return "", errors.New("runctl knows no run (start one with runctl run)")
 }

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/runctl/runctl/specstore"
 	"github.com/runctl/runctl/units"
 )
 
@@ -53,6 +54,9 @@ func (r *Runs) Remove(ctx context.Context, name string, force bool) error {
 		return err
 	}
 	if err := r.Store.Remove(name); err != nil {
+		if errors.Is(err, specstore.ErrNotFound) {
+			return unknown(name) // exit 5, as for every verb
+		}
 		return r.permissionHint(err)
 	}
 	r.releaseRecorder(name)

@@ -289,7 +289,7 @@ func TestUpdateEnvOfAUnitAForeignUnitNames(t *testing.T) {
 	}
 }
 
-func TestListAndMostRecent(t *testing.T) {
+func TestListAndOnlyRun(t *testing.T) {
 	r := newRuns(t)
 	var names []string
 	for range 30 {
@@ -318,8 +318,9 @@ func TestListAndMostRecent(t *testing.T) {
 	if run := seen[stopped.Name]; run.State != "stopped" || !run.Known || run.CommandLine != "sleep 1000" {
 		t.Errorf("List shows the stopped run as %+v", run)
 	}
-	if got, err := r.MostRecent(t.Context(), false); err != nil || got != names[len(names)-1] {
-		t.Errorf("MostRecent = %q, %v; want the last started, %s", got, err, names[len(names)-1])
+	var amb *AmbiguousError
+	if got, err := r.OnlyRun(t.Context(), false); !errors.As(err, &amb) || len(amb.Names) != len(names) {
+		t.Errorf("OnlyRun = %q, %v; want the %d running runs listed", got, err, len(names))
 	}
 }
 

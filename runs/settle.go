@@ -28,6 +28,15 @@ type DiedError struct {
 	State      systemdctl.State
 	Lines      []journal.Entry
 	Restarting bool // systemd restarts it (Restart=)
+	// Leftovers: systemd had to end processes the program left behind.
+	Leftovers bool
+}
+
+// Finished says the program did its job: it exited 0, left nothing
+// behind and is not restarted; a short -d job, not a failed start.
+func (d *DiedError) Finished() bool {
+	code, sig, ok := d.State.Exited()
+	return ok && code == 0 && sig == 0 && !d.Leftovers && !d.Restarting
 }
 
 func (d *DiedError) Error() string {
@@ -53,6 +62,22 @@ func (d *DiedError) Error() string {
 		b.WriteString("systemd ended the run and everything it left behind; a launcher that daemonizes itself (--daemon, double fork) leaves nothing to supervise: run the program in the foreground instead")
 	default:
 		fmt.Fprintf(&b, "see runctl logs %s", d.Name)
+	}
+	return b.String()
+}
+
+// FinishedText reports a Finished run: when it ended, and its last lines.
+func (d *DiedError) FinishedText() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s finished (exit 0)", d.Name)
+	if d.After > 0 {
+		fmt.Fprintf(&b, " %s after its start", d.After.Round(time.Millisecond))
+	}
+	if len(d.Lines) > 0 {
+		b.WriteString("; its last lines:")
+		for _, l := range d.Lines {
+			b.WriteString("\n  " + strings.ToValidUTF8(string(l.Message), "\uFFFD"))
+		}
 	}
 	return b.String()
 }
@@ -105,5 +130,5 @@ func (r *Runs) died(ctx context.Context, w *systemdctl.Watch, name string, start
 		}
 	}
 	lines, _ := journal.Recent(ctx, r.user(), units.UnitName(name), began, 10)
-	return &DiedError{Name: name, After: after, State: st, Lines: lines, Restarting: restarting}
+	return &DiedError{Name: name, After: after, State: st, Lines: lines, Restarting: restarting, Leftovers: w.KilledLeftovers()}
 }

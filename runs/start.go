@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/runctl/runctl/specstore"
@@ -115,6 +116,13 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 	}
 	fresh := !r.Store.Has(spec.Name)
 	res.ReplacedSpec = !fresh && !cur.Running()
+	if res.ReplacedSpec && !opt.Replace {
+		// A stopped run's spec is what start and boot start: another
+		// command under its name is said, not done.
+		if old, err := r.load(spec.Name); err == nil && !slices.Equal(old.Argv, spec.Argv) {
+			return abort(fmt.Errorf("run %s is stopped, and runctl keeps it for another command (%s): start that with runctl start %s, replace it with this one (run --replace), or choose another name with -n", spec.Name, old.CommandLine(), spec.Name))
+		}
+	}
 	<-prep.done
 	if prep.err != nil {
 		return res, nil, r.permissionHint(fmt.Errorf("cannot keep the run's spec: %w", prep.err))

@@ -556,17 +556,25 @@ func propInterface(p string) string {
 	switch p {
 	case "MainPID", "ControlPID", "NRestarts", "Result", "ExecMainCode", "ExecMainStatus", "ExecStart",
 		"ExecMainStartTimestamp", "ExecMainExitTimestamp", "ExecMainPID", "MemoryCurrent",
-		"CPUUsageNSec", "TasksCurrent", "StatusText":
+		"CPUUsageNSec", "TasksCurrent", "StatusText", "RestartUSec", "RestartUSecNext":
 		return ifaceService
 	}
 	return ifaceUnit
 }
 
+// RestartProps are what State.RestartAt reads, and how the program last
+// ended. RestartUSecNext is
+// systemd 254's: older managers answer its Get with an error, and it stays 0.
+var RestartProps = []string{"StateChangeTimestamp", "RestartUSec", "RestartUSecNext", "ExecMainCode", "ExecMainStatus"}
+
 // StatusProps are what `runctl status` shows of a unit in a given state:
 // resources of a running one, how a stopped or failed one ended.
 func StatusProps(activeState string) []string {
 	switch activeState {
-	case "active", "activating", "reloading", "deactivating":
+	case "activating":
+		// Perhaps waiting to restart (State.RestartAt).
+		return append(StatusProps("active"), RestartProps...)
+	case "active", "reloading", "deactivating":
 		return []string{"MainPID", "NRestarts", "ExecMainStartTimestamp", "MemoryCurrent", "CPUUsageNSec", "TasksCurrent", "InvocationID", "StateChangeTimestamp"}
 	}
 	return []string{"NRestarts", "Result", "ExecMainCode", "ExecMainStatus", "ExecMainExitTimestamp", "InvocationID", "StateChangeTimestamp"}

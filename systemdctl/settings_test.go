@@ -78,7 +78,7 @@ func checkSettings(t *testing.T, m *Manager, kvs []string) {
 	fileUnit := units.UnitName(s.Name)
 	transUnit := units.UnitName(s.Name + "-t")
 	unitFile := "/etc/systemd/system/" + fileUnit
-	data, err := units.RenderUnitFile(s, "", units.ExitRecorder{}, "system")
+	data, err := units.RenderUnitFile(s, "", units.ExitRecorder{}, "system", 0)
 	if err != nil {
 		t.Fatalf("RenderUnitFile: %v", err)
 	}
@@ -99,7 +99,7 @@ func checkSettings(t *testing.T, m *Manager, kvs []string) {
 	daemonReload(t, ctx)
 	verifyUnitFile(t, unitFile)
 	fileProps := loadedProperties(t, m, fileUnit, data)
-	if _, err := m.StartTransient(ctx, transUnit, units.Properties(s, "", units.ExitRecorder{})); err != nil {
+	if _, err := m.StartTransient(ctx, transUnit, units.Properties(s, "", units.ExitRecorder{}, 0)); err != nil {
 		t.Fatalf("start as transient unit: %v", err)
 	}
 	transProps := getAll(t, m, transUnit)
@@ -108,10 +108,10 @@ func checkSettings(t *testing.T, m *Manager, kvs []string) {
 	// a setting must not change anything it does not name.
 	names := []string{"TimeoutStopUSec", "TimeoutStartUSec", "KillSignal"}
 	base := map[string]bool{}
-	for _, p := range units.Properties(&units.Spec{Name: "x", Argv: []string{"x"}, Path: "/x", Dir: "/", StopTimeout: 1}, "", units.ExitRecorder{}) {
+	for _, p := range units.Properties(&units.Spec{Name: "x", Argv: []string{"x"}, Path: "/x", Dir: "/", StopTimeout: 1}, "", units.ExitRecorder{}, 0) {
 		base[p.Name] = true
 	}
-	for _, p := range units.Properties(s, "", units.ExitRecorder{}) {
+	for _, p := range units.Properties(s, "", units.ExitRecorder{}, 0) {
 		if !base[p.Name] {
 			names = append(names, p.Name)
 		}

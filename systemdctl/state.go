@@ -30,6 +30,10 @@ type State struct {
 	ExecMainStart  time.Time
 	ExecMainExit   time.Time
 	StateChange    time.Time
+	// RestartUSec is the delay of automatic restarts (the first one, where
+	// it grows); RestartUSecNext the delay of the next (systemd 254+, 0
+	// where the manager has none).
+	RestartUSec, RestartUSecNext uint64
 	// MemoryCurrent, CPUUsageNSec and TasksCurrent are max uint64 when
 	// systemd does not account them.
 	MemoryCurrent uint64
@@ -100,6 +104,21 @@ func (s State) Exited() (code int, sig unix.Signal, ok bool) {
 		return 0, unix.Signal(s.ExecMainStatus), true
 	}
 	return 0, 0, false
+}
+
+// RestartAt is when the manager restarts the unit by itself: it waits
+// its restart delay from the moment the main process ended (SubState
+// auto-restart). Zero when it is not waiting, or when what it waits from
+// was not read (StateChangeTimestamp, RestartUSec).
+func (s State) RestartAt() time.Time {
+	if s.SubState != "auto-restart" || s.StateChange.IsZero() {
+		return time.Time{}
+	}
+	delay := s.RestartUSec
+	if s.RestartUSecNext != 0 {
+		delay = s.RestartUSecNext
+	}
+	return s.StateChange.Add(time.Duration(delay) * time.Microsecond)
 }
 
 // Ended describes how the main process ended: "exit status 3", "killed by
@@ -173,6 +192,10 @@ func (s *State) apply(props map[string]dbus.Variant) {
 				s.TasksCurrent = x
 			case "StateChangeTimestamp":
 				s.StateChange = usec(x)
+			case "RestartUSec":
+				s.RestartUSec = x
+			case "RestartUSecNext":
+				s.RestartUSecNext = x
 			}
 		case []byte:
 			if k == "InvocationID" {

@@ -280,7 +280,7 @@ func checkUnitFile(t *testing.T, m *Manager, s *units.Spec, envFile string) {
 		writeSandbox(t, envFile, data, 0o600)
 	}
 	unitFile := "/etc/systemd/system/" + fileUnit
-	data, err := units.RenderUnitFile(s, envFile, units.ExitRecorder{}, "system")
+	data, err := units.RenderUnitFile(s, envFile, units.ExitRecorder{}, "system", 0)
 	if err != nil {
 		t.Fatalf("RenderUnitFile: %v", err)
 	}
@@ -311,7 +311,7 @@ func checkUnitFile(t *testing.T, m *Manager, s *units.Spec, envFile string) {
 
 	// The same spec as a transient unit: every property runctl cares about
 	// must come out alike, defaults and systemd's own normalizing included.
-	if _, err := m.StartTransient(ctx, transUnit, units.Properties(s, envFile, units.ExitRecorder{})); err != nil {
+	if _, err := m.StartTransient(ctx, transUnit, units.Properties(s, envFile, units.ExitRecorder{}, 0)); err != nil {
 		t.Fatalf("start the spec as transient unit %s: %v", transUnit, err)
 	}
 	transProps := getAll(t, m, transUnit)
@@ -376,7 +376,7 @@ func getAll(t *testing.T, m *Manager, unit string) map[string]dbus.Variant {
 // against what the manager read from the unit file, both decoded from D-Bus.
 func compareWithProperties(t *testing.T, s *units.Spec, envFile string, got map[string]dbus.Variant) {
 	t.Helper()
-	sent := units.Properties(s, envFile, units.ExitRecorder{})
+	sent := units.Properties(s, envFile, units.ExitRecorder{}, 0)
 	wire := onTheWire(t, sent)
 	for _, p := range sent {
 		v, ok := got[p.Name]
@@ -501,7 +501,7 @@ func comparedProperties(s *units.Spec, envFile string) []string {
 		"RemainAfterExit", "DynamicUser", "RootDirectory", "SyslogLevelPrefix",
 		"LogRateLimitIntervalUSec", "LogRateLimitBurst", "ExecStopPost",
 	}
-	for _, p := range units.Properties(s, envFile, units.ExitRecorder{}) {
+	for _, p := range units.Properties(s, envFile, units.ExitRecorder{}, 0) {
 		names = append(names, p.Name)
 	}
 	return names
@@ -664,12 +664,12 @@ func FuzzUnitFileRoundTrip(f *testing.F) {
 		}
 
 		dirRefused := false
-		out, err := units.RenderUnitFile(s, "", units.ExitRecorder{}, "system")
+		out, err := units.RenderUnitFile(s, "", units.ExitRecorder{}, "system", 0)
 		if err != nil {
 			// Which one does it refuse?
 			s2 := *s
 			s2.Dir = "/"
-			out, err = units.RenderUnitFile(&s2, "", units.ExitRecorder{}, "system")
+			out, err = units.RenderUnitFile(&s2, "", units.ExitRecorder{}, "system", 0)
 			dirRefused = err == nil
 		}
 		_, nonChar := nonCharacterIn(argv)
@@ -863,7 +863,7 @@ func TestUnitFileRefusalsAreSystemdLimits(t *testing.T) {
 			if tt.spec != nil {
 				tt.spec(s)
 			}
-			if _, err := units.RenderUnitFile(s, tt.envArg, units.ExitRecorder{}, "system"); err == nil {
+			if _, err := units.RenderUnitFile(s, tt.envArg, units.ExitRecorder{}, "system", 0); err == nil {
 				t.Fatalf("RenderUnitFile accepts it")
 			}
 			body := "[Service]\nType=exec\n"
@@ -896,7 +896,7 @@ func TestUnitFileLineLimit(t *testing.T) {
 	s := testSpec()
 	s.Path = "/bin/true"
 	s.Argv = []string{"x", ""}
-	data, err := units.RenderUnitFile(s, "", units.ExitRecorder{}, "system")
+	data, err := units.RenderUnitFile(s, "", units.ExitRecorder{}, "system", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -910,7 +910,7 @@ func TestUnitFileLineLimit(t *testing.T) {
 	// bytes in ExecStart= and one in Description=, which stays shorter.
 	rest := 1<<20 - 1 - len(line)
 	s.Argv[1] = strings.Repeat(`"`, rest/2) + strings.Repeat("a", rest%2)
-	data, err = units.RenderUnitFile(s, "", units.ExitRecorder{}, "system")
+	data, err = units.RenderUnitFile(s, "", units.ExitRecorder{}, "system", 0)
 	if err != nil {
 		t.Fatalf("RenderUnitFile at the limit: %v", err)
 	}
@@ -952,17 +952,17 @@ func TestEnvFileBackslashIsGlobbed(t *testing.T) {
 
 	s := testSpec()
 	s.Path, s.Argv = "/bin/true", []string{"true"}
-	if _, err := units.RenderUnitFile(s, envFile, units.ExitRecorder{}, "system"); err == nil {
+	if _, err := units.RenderUnitFile(s, envFile, units.ExitRecorder{}, "system", 0); err == nil {
 		t.Fatal("RenderUnitFile accepts a backslash in the environment file's path")
 	}
 	trans := unitName(t, m)
-	if _, err := m.StartTransient(t.Context(), trans, units.Properties(s, envFile, units.ExitRecorder{})); err == nil {
+	if _, err := m.StartTransient(t.Context(), trans, units.Properties(s, envFile, units.ExitRecorder{}, 0)); err == nil {
 		t.Fatalf("transient unit with EnvironmentFiles %q started", envFile)
 	} else {
 		t.Logf("transient unit: %v", err)
 	}
 
-	data, err := units.RenderUnitFile(s, uftDir+"/placeholder.env", units.ExitRecorder{}, "system")
+	data, err := units.RenderUnitFile(s, uftDir+"/placeholder.env", units.ExitRecorder{}, "system", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -994,7 +994,7 @@ func TestNonCharacterRefusedOverDBus(t *testing.T) {
 	if err := s.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	_, err := m.StartTransient(t.Context(), unitName(t, m), units.Properties(s, "", units.ExitRecorder{}))
+	_, err := m.StartTransient(t.Context(), unitName(t, m), units.Properties(s, "", units.ExitRecorder{}, 0))
 	if err == nil {
 		t.Fatal("a transient unit with U+FFFE in argv started")
 	}

@@ -37,6 +37,9 @@ type Watch struct {
 	removed bool              // the manager unloaded the unit (UnitRemoved)
 	notify  chan struct{}     // closed and replaced on every change
 	lost    int               // generation of a connection that dropped, 0 if none
+	// leftovers: once its main process had ended, the manager signalled
+	// what was left of the unit (stop-sigterm, final-sigterm, ...).
+	leftovers bool
 }
 
 // Watch starts following a unit. Call it before acting on the unit, so that
@@ -87,11 +90,24 @@ func (w *Watch) update(f func()) {
 	f()
 	if w.state.ExecMainCode != 0 {
 		w.ended = w.state
+		switch w.state.SubState {
+		case "stop-sigterm", "stop-sigkill", "final-sigterm", "final-sigkill":
+			w.leftovers = true
+		}
 	}
 	w.changes++
 	close(w.notify)
 	w.notify = make(chan struct{})
 	w.mu.Unlock()
+}
+
+// KilledLeftovers says whether, after its main process ended, the manager
+// had to signal processes the unit left behind (a program that daemonized
+// itself, or a child it did not wait for).
+func (w *Watch) KilledLeftovers() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.leftovers
 }
 
 // base takes st as the state the signals change from, where they have not

@@ -97,7 +97,7 @@ func TestExitRecorderBefore251(t *testing.T) {
 		if v < ExecVersion {
 			wantType = "simple"
 		}
-		for _, p := range Properties(s, "", e) {
+		for _, p := range Properties(s, "", e, 0) {
 			names[p.Name] = true
 			if p.Name == "Type" && p.Value.Value() != wantType {
 				t.Errorf("systemd %d: Type=%v, want %s", v, p.Value.Value(), wantType)
@@ -114,7 +114,7 @@ func TestExitRecorderBefore251(t *testing.T) {
 		if old == (names["OnSuccess"] || names["OnFailure"]) {
 			t.Errorf("systemd %d: OnSuccess %v, OnFailure %v", v, names["OnSuccess"], names["OnFailure"])
 		}
-		file, err := RenderUnitFile(s, "", e, "system")
+		file, err := RenderUnitFile(s, "", e, "system", 0)
 		if err != nil {
 			t.Fatal(err)
 		}

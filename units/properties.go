@@ -60,9 +60,10 @@ type environmentFile struct {
 // the unit turns bad-setting and cannot be started. The environment comes
 // only from envFile, never Environment=, which any local user can read. envFile must be absolute and free of glob characters
 // (* ? [), since the manager globs it; "" leaves it out. exit names how
-// the run's end is recorded (the zero ExitRecorder: not at all). s should
-// have passed Validate.
-func Properties(s *Spec, envFile string, exit ExitRecorder) []sdbus.Property {
+// the run's end is recorded (the zero ExitRecorder: not at all). version
+// is the manager's (0: unknown), which decides how restarts back off
+// (Spec.Backoff). s should have passed Validate.
+func Properties(s *Spec, envFile string, exit ExitRecorder, version int) []sdbus.Property {
 	exit = exit.forSpec(s)
 	props := []sdbus.Property{prop("Description", s.Description())}
 	if ok, failed := exit.Triggers(s.Name); ok != "" {
@@ -95,6 +96,9 @@ func Properties(s *Spec, envFile string, exit ExitRecorder) []sdbus.Property {
 		// Children die with the run, unlike supervisord's orphans.
 		prop("KillMode", "control-group"),
 		prop("SendSIGKILL", true),
+		// status shows CPU time, which a manager may not count by default
+		// (DefaultCPUAccounting=, off with hybrid cgroups).
+		prop("CPUAccounting", true),
 	)
 	if _, ok := property(s.Properties, "TimeoutStopSec"); !ok {
 		props = append(props, prop("TimeoutStopUSec", uint64(time.Duration(s.StopTimeout)/time.Microsecond)))
@@ -105,23 +109,11 @@ func Properties(s *Spec, envFile string, exit ExitRecorder) []sdbus.Property {
 	if s.Group != "" {
 		props = append(props, prop("Group", s.Group))
 	}
-	if s.Restarts() {
-		props = append(props,
-			prop("Restart", s.Restart),
-			prop("RestartUSec", uint64(time.Duration(s.RestartDelay)/time.Microsecond)),
-		)
-	}
+	props = append(props, restartProperties(s, version)...)
 	if s.NoLogLimit {
 		props = append(props,
 			prop("LogRateLimitIntervalUSec", uint64(noLogLimitInterval/time.Microsecond)),
 			prop("LogRateLimitBurst", uint32(noLogLimitBurst)),
-		)
-	}
-	if s.MaxRestarts > 0 {
-		// The limit counts starts: the first one plus MaxRestarts restarts.
-		props = append(props,
-			prop("StartLimitBurst", uint32(s.MaxRestarts+1)),
-			prop("StartLimitIntervalUSec", uint64(time.Duration(s.Within)/time.Microsecond)),
 		)
 	}
 	if a := s.NotifyAccess(); a != "" {

@@ -32,12 +32,12 @@ func TestProperties(t *testing.T) {
 	s := validSpec()
 	s.User = "bot"
 	s.StopTimeout = Duration(90 * time.Second)
-	props := Properties(s, "/run/runctl/nav.env", ExitRecorder{})
+	props := Properties(s, "/run/runctl/nav.env", ExitRecorder{}, 0)
 
 	wantNames := []string{
 		"Description", "ExecStart", "Type", "WorkingDirectory", "EnvironmentFiles",
 		"StandardOutput", "StandardError", "SyslogIdentifier", "KillMode", "SendSIGKILL",
-		"TimeoutStopUSec", "User",
+		"CPUAccounting", "TimeoutStopUSec", "User",
 	}
 	if got := propNames(props); !slices.Equal(got, wantNames) {
 		t.Fatalf("property names\n got %q\nwant %q", got, wantNames)
@@ -60,6 +60,7 @@ func TestProperties(t *testing.T) {
 		"SyslogIdentifier": {"s", "nav"},
 		"KillMode":         {"s", "control-group"},
 		"SendSIGKILL":      {"b", true},
+		"CPUAccounting":    {"b", true},
 		"TimeoutStopUSec":  {"t", uint64(90_000_000)},
 		"User":             {"s", "bot"},
 	}
@@ -76,21 +77,21 @@ func TestProperties(t *testing.T) {
 
 func TestPropertiesOptional(t *testing.T) {
 	s := validSpec()
-	props := Properties(s, "", ExitRecorder{})
+	props := Properties(s, "", ExitRecorder{}, 0)
 	names := propNames(props)
 	for _, absent := range []string{"EnvironmentFiles", "User", "Environment"} {
 		if slices.Contains(names, absent) {
 			t.Errorf("Properties(no env file, no user) has %s: %q", absent, names)
 		}
 	}
-	if len(names) != 10 {
-		t.Errorf("Properties(no env file, no user) = %q, want 10 properties", names)
+	if len(names) != 11 {
+		t.Errorf("Properties(no env file, no user) = %q, want 11 properties", names)
 	}
 }
 
 func TestPropertiesDoNotAliasSpec(t *testing.T) {
 	s := validSpec()
-	props := Properties(s, "", ExitRecorder{})
+	props := Properties(s, "", ExitRecorder{}, 0)
 	s.Argv[1] = "changed.py"
 	got := propMap(props)["ExecStart"].Value().([]execCommand)[0].Argv[1]
 	if got != "nav.py" {
@@ -105,7 +106,7 @@ func TestPropertiesMarshal(t *testing.T) {
 	s := validSpec()
 	s.User = "bot"
 	s.Argv = append(s.Argv, "$HOME%n", "", "日本語", "a\nb")
-	props := Properties(s, "/run/runctl/nav.env", ExitRecorder{})
+	props := Properties(s, "/run/runctl/nav.env", ExitRecorder{}, 0)
 	aux := []sdbus.PropertyCollection{}
 	body := []any{UnitName(s.Name), "fail", props, aux}
 	msg := &dbus.Message{

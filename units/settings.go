@@ -89,6 +89,8 @@ var ownedKeys = map[string]string{
 	"DynamicUser":             "--uid",
 	"Restart":                 "--restart",
 	"RestartSec":              "--restart-delay",
+	"RestartSteps":            "--restart-max-delay",
+	"RestartMaxDelaySec":      "--restart-max-delay",
 	"StartLimitBurst":         "--max-restarts",
 	"StartLimitIntervalSec":   "--within",
 	"WatchdogSec":             "--watchdog",

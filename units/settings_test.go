@@ -84,7 +84,7 @@ func TestPropertiesInSpec(t *testing.T) {
 		t.Errorf("StopSignal = %d, want SIGINT", got)
 	}
 	n := 0
-	for _, p := range Properties(s, "", ExitRecorder{}) {
+	for _, p := range Properties(s, "", ExitRecorder{}, 0) {
 		if p.Name == "TimeoutStopUSec" {
 			n++
 		}
@@ -92,7 +92,7 @@ func TestPropertiesInSpec(t *testing.T) {
 	if n != 1 {
 		t.Errorf("TimeoutStopUSec sent %d times, want once", n)
 	}
-	data, err := RenderUnitFile(s, "", ExitRecorder{}, "system")
+	data, err := RenderUnitFile(s, "", ExitRecorder{}, "system", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func FuzzProperty(f *testing.F) {
 		}
 		s := validSpec()
 		s.Properties = []string{kv}
-		data, err := RenderUnitFile(s, "", ExitRecorder{}, "system")
+		data, err := RenderUnitFile(s, "", ExitRecorder{}, "system", 0)
 		if err != nil {
 			if strings.Contains(err.Error(), "CPUSchedulingPriority") {
 				return // needs a policy: refused as a combination

@@ -33,12 +33,16 @@ type Spec struct {
 	Created     time.Time `json:"created"`
 
 	// Automatic restart by systemd: Restart= (no, on-failure, always) after
-	// RestartDelay; at most MaxRestarts restarts within Within, then the run
-	// stays failed (0: systemd's default limit).
-	Restart      string   `json:"restart,omitempty"`
-	RestartDelay Duration `json:"restart_delay,omitempty"`
-	MaxRestarts  int      `json:"max_restarts,omitempty"`
-	Within       Duration `json:"within,omitempty"`
+	// RestartDelay, growing to RestartMaxDelay where the manager can
+	// (Backoff); at most MaxRestarts restarts within Within, then the run
+	// stays failed (0: systemd's default limit), or with NoRestartLimit
+	// no limit at all.
+	Restart         string   `json:"restart,omitempty"`
+	RestartDelay    Duration `json:"restart_delay,omitempty"`
+	RestartMaxDelay Duration `json:"restart_max_delay,omitempty"`
+	MaxRestarts     int      `json:"max_restarts,omitempty"`
+	NoRestartLimit  bool     `json:"no_restart_limit,omitempty"`
+	Within          Duration `json:"within,omitempty"`
 
 	// NoLogLimit lifts journald's per-unit rate limit (by default 10,000
 	// lines per 30 s, beyond which lines are dropped).
@@ -137,8 +141,15 @@ func (s *Spec) validate() error {
 		return fmt.Errorf("stop timeout %s is below 1us, which systemd would read as no timeout at all", s.StopTimeout)
 	case s.Restart != "" && !slices.Contains(RestartPolicies, s.Restart):
 		return fmt.Errorf("restart policy %q is not one of %s", s.Restart, strings.Join(RestartPolicies, ", "))
-	case s.RestartDelay < 0 || s.Within < 0 || s.MaxRestarts < 0:
+	case s.RestartDelay < 0 || s.Within < 0 || s.MaxRestarts < 0 || s.RestartMaxDelay < 0:
 		return errors.New("restart delay, limit and interval must not be negative")
+	case s.NoRestartLimit && s.MaxRestarts > 0:
+		return errors.New("a restart limit and no restart limit at once")
+	case s.RestartMaxDelay > 0 && s.RestartMaxDelay < s.RestartDelay:
+		return fmt.Errorf("the longest restart delay %s is below the first one %s", s.RestartMaxDelay, s.RestartDelay)
+	case s.RestartMaxDelay > 0 && s.RestartDelay < Duration(time.Microsecond):
+		// The delay grows by a factor: from 0 it would stay 0.
+		return errors.New("a growing restart delay needs a first delay of at least 1us")
 	case s.Watchdog < 0 || s.Watchdog > 0 && time.Duration(s.Watchdog)%time.Millisecond != 0:
 		return errors.New("the watchdog interval must be whole milliseconds (systemd keeps no finer across a reload)")
 	case s.MaxRestarts > 0 && s.Within <= 0:

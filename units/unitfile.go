@@ -64,8 +64,9 @@ func WantedBy(scope string) (string, error) {
 }
 
 // RenderUnitFile writes s as a unit file that makes systemd run exactly what
-// Properties(s, envFile, exit) makes it run as a transient unit with its
-// drop-in (RenderDropIn), plus an [Install]
+// Properties(s, envFile, exit, version) makes it run as a transient unit
+// with its drop-in (RenderDropIn), under a manager of version (0: unknown),
+// plus an [Install]
 // section for scope, "system" (WantedBy=multi-user.target) or "user"
 // (WantedBy=default.target). The environment stays in envFile (absolute, ""
 // for none): values never go into the unit, which every local user can read.
@@ -75,19 +76,19 @@ func WantedBy(scope string) (string, error) {
 // argv[0] separately and : turns off $VAR expansion (as no-env-expand does),
 // each argument in double quotes with C escapes and every % doubled. Values a
 // unit file cannot carry (see the rules above) are an error naming the value.
-func RenderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string) ([]byte, error) {
+func RenderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string, version int) ([]byte, error) {
 	exit = exit.forSpec(s)
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	data, err := renderUnitFile(s, envFile, exit, scope)
+	data, err := renderUnitFile(s, envFile, exit, scope, version)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write a unit file for run %q: %w", s.Name, err)
 	}
 	return data, nil
 }
 
-func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string) ([]byte, error) {
+func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string, version int) ([]byte, error) {
 	target, err := WantedBy(scope)
 	if err != nil {
 		return nil, err
@@ -106,11 +107,7 @@ func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string) ([
 		b.raw("After", u)
 		b.raw("Wants", u)
 	}
-	if s.MaxRestarts > 0 {
-		// As Properties: the limit counts starts, the first plus MaxRestarts.
-		b.raw("StartLimitIntervalSec", usecValue(time.Duration(s.Within)))
-		b.raw("StartLimitBurst", strconv.Itoa(s.MaxRestarts+1))
-	}
+	b.restartLimit(s)
 
 	b.section("Service")
 	b.raw("Type", exit.serviceType(s))
@@ -118,7 +115,7 @@ func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string) ([
 		b.raw("NotifyAccess", a)
 	}
 	if s.Watchdog > 0 {
-		b.raw("WatchdogSec", usecValue(time.Duration(s.Watchdog)))
+		b.raw("WatchdogSec", timespanValue(time.Duration(s.Watchdog)))
 	}
 	for _, c := range commands(s, exit) {
 		b.exec(c)
@@ -130,8 +127,9 @@ func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string) ([
 	b.plain("SyslogIdentifier", "syslog identifier", s.Name)
 	b.raw("KillMode", "control-group")
 	b.raw("SendSIGKILL", "yes")
+	b.raw("CPUAccounting", "yes")
 	if _, ok := property(s.Properties, "TimeoutStopSec"); !ok {
-		b.raw("TimeoutStopSec", usecValue(time.Duration(s.StopTimeout))) // at least 1us, as Validate checked
+		b.raw("TimeoutStopSec", timespanValue(time.Duration(s.StopTimeout))) // at least 1us, as Validate checked
 	}
 	if s.User != "" {
 		b.plain("User", "user", s.User)
@@ -139,12 +137,9 @@ func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string) ([
 	if s.Group != "" {
 		b.plain("Group", "group", s.Group)
 	}
-	if s.Restarts() {
-		b.raw("Restart", s.Restart)
-		b.raw("RestartSec", usecValue(time.Duration(s.RestartDelay)))
-	}
+	b.restart(s, version)
 	if s.NoLogLimit {
-		b.raw("LogRateLimitIntervalSec", usecValue(noLogLimitInterval))
+		b.raw("LogRateLimitIntervalSec", timespanValue(noLogLimitInterval))
 		b.raw("LogRateLimitBurst", strconv.Itoa(noLogLimitBurst))
 	}
 	for _, kv := range s.Properties {
@@ -163,10 +158,25 @@ func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string) ([
 	return b.buf.Bytes(), nil
 }
 
-// usecValue writes d in whole microseconds, the unit D-Bus uses, so both
-// paths truncate alike ("10000000us" is 10s; systemd parses the "us" suffix).
-func usecValue(d time.Duration) string {
-	return strconv.FormatUint(uint64(d/time.Microsecond), 10) + "us"
+// timespanValue writes d as a person would, in systemd's units from hours
+// down to microseconds ("10s", "1min 30s", "1s 500ms"); what is below a
+// microsecond is dropped, as over D-Bus.
+func timespanValue(d time.Duration) string {
+	us := uint64(d / time.Microsecond)
+	if us == 0 {
+		return "0"
+	}
+	var parts []string
+	for _, u := range [...]struct {
+		name string
+		us   uint64
+	}{{"h", 3600e6}, {"min", 60e6}, {"s", 1e6}, {"ms", 1e3}, {"us", 1}} {
+		if n := us / u.us; n > 0 {
+			parts = append(parts, strconv.FormatUint(n, 10)+u.name)
+			us -= n * u.us
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // unitWriter builds the file, keeping the first error.

@@ -15,7 +15,7 @@ func TestRenderUnitFile(t *testing.T) {
 	s.MaxRestarts = 4
 	s.Within = Duration(time.Minute)
 	s.NoLogLimit = true
-	got, err := RenderUnitFile(s, "/var/lib/runctl/nav.env", NewExitRecorder("/var/lib/runctl"), "system")
+	got, err := RenderUnitFile(s, "/var/lib/runctl/nav.env", NewExitRecorder("/var/lib/runctl"), "system", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestRenderUnitFile(t *testing.T) {
 Description=runctl run nav (restart on-failure): python3 nav.py '--speed=$FAST'
 OnSuccess=runctl.ended-29facdc1@nav.service
 OnFailure=runctl.failed-29facdc1@nav.service
-StartLimitIntervalSec=60000000us
+StartLimitIntervalSec=1min
 StartLimitBurst=5
 
 [Service]
@@ -39,11 +39,12 @@ StandardError=inherit
 SyslogIdentifier=nav
 KillMode=control-group
 SendSIGKILL=yes
-TimeoutStopSec=90000000us
+CPUAccounting=yes
+TimeoutStopSec=1min 30s
 User=bot
 Restart=on-failure
-RestartSec=1500000us
-LogRateLimitIntervalSec=1000000us
+RestartSec=1s 500ms
+LogRateLimitIntervalSec=1s
 LogRateLimitBurst=10000000
 
 [Install]
@@ -57,7 +58,7 @@ WantedBy=multi-user.target
 func TestRenderUnitFileMinimal(t *testing.T) {
 	s := validSpec()
 	s.Restart = "no"
-	got, err := RenderUnitFile(s, "", ExitRecorder{}, "user")
+	got, err := RenderUnitFile(s, "", ExitRecorder{}, "user", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,8 @@ StandardError=inherit
 SyslogIdentifier=nav
 KillMode=control-group
 SendSIGKILL=yes
-TimeoutStopSec=10000000us
+CPUAccounting=yes
+TimeoutStopSec=10s
 
 [Install]
 WantedBy=default.target
@@ -87,7 +89,7 @@ WantedBy=default.target
 func TestRenderUnitFileKeepsEnvironmentOut(t *testing.T) {
 	s := validSpec()
 	s.Env = []string{"API_TOKEN=s3cret-value", "HOME=/root"}
-	got, err := RenderUnitFile(s, "/var/lib/runctl/nav.env", ExitRecorder{}, "system")
+	got, err := RenderUnitFile(s, "/var/lib/runctl/nav.env", ExitRecorder{}, "system", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +103,7 @@ func TestRenderUnitFileKeepsEnvironmentOut(t *testing.T) {
 // execStartLine renders s and returns its ExecStart= value.
 func execStartLine(t *testing.T, s *Spec) string {
 	t.Helper()
-	data, err := RenderUnitFile(s, "", ExitRecorder{}, "system")
+	data, err := RenderUnitFile(s, "", ExitRecorder{}, "system", 0)
 	if err != nil {
 		t.Fatalf("RenderUnitFile(argv %q, path %q): %v", s.Argv, s.Path, err)
 	}
@@ -205,7 +207,7 @@ func TestRenderUnitFilePlainValues(t *testing.T) {
 	s.Dir = "/opt/%n $HOME;\"q'#\\b\\\\"
 	s.User = "bot%i"
 	s.Argv = []string{"x", "%n"}
-	data, err := RenderUnitFile(s, "/run/%u/env file", ExitRecorder{}, "system")
+	data, err := RenderUnitFile(s, "/run/%u/env file", ExitRecorder{}, "system", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +280,7 @@ func TestRenderUnitFileRefuses(t *testing.T) {
 		if scope == "" {
 			scope = "system"
 		}
-		data, err := RenderUnitFile(s, tt.envFile, ExitRecorder{}, scope)
+		data, err := RenderUnitFile(s, tt.envFile, ExitRecorder{}, scope, 0)
 		if err == nil {
 			t.Errorf("%s: RenderUnitFile succeeded, want an error with %q:\n%s", tt.name, tt.want, data)
 			continue
@@ -298,11 +300,11 @@ func TestRenderUnitFileAtLineLimit(t *testing.T) {
 	s := validSpec()
 	prefix := len(`ExecStart=@:/usr/bin/python3 "x" ""`)
 	s.Argv = []string{"x", strings.Repeat("a", maxUnitLine-prefix)}
-	if _, err := RenderUnitFile(s, "", ExitRecorder{}, "system"); err != nil {
+	if _, err := RenderUnitFile(s, "", ExitRecorder{}, "system", 0); err != nil {
 		t.Fatalf("a line of exactly %d bytes: %v", maxUnitLine, err)
 	}
 	s.Argv[1] += "a"
-	if _, err := RenderUnitFile(s, "", ExitRecorder{}, "system"); err == nil || !strings.Contains(err.Error(), "longer than") {
+	if _, err := RenderUnitFile(s, "", ExitRecorder{}, "system", 0); err == nil || !strings.Contains(err.Error(), "longer than") {
 		t.Fatalf("a line of %d bytes: %v, want an error", maxUnitLine+1, err)
 	}
 }
@@ -316,7 +318,7 @@ func FuzzRenderUnitFile(f *testing.F) {
 		s := validSpec()
 		s.Argv = []string{"prog", arg}
 		s.Dir = dir
-		data, err := RenderUnitFile(s, "", ExitRecorder{}, "system")
+		data, err := RenderUnitFile(s, "", ExitRecorder{}, "system", 0)
 		if err != nil {
 			return
 		}
@@ -325,7 +327,7 @@ func FuzzRenderUnitFile(f *testing.F) {
 		keys := map[string]bool{
 			"Description": true, "Type": true, "ExecStart": true, "WorkingDirectory": true,
 			"StandardOutput": true, "StandardError": true, "SyslogIdentifier": true,
-			"KillMode": true, "SendSIGKILL": true, "TimeoutStopSec": true, "WantedBy": true,
+			"KillMode": true, "SendSIGKILL": true, "CPUAccounting": true, "TimeoutStopSec": true, "WantedBy": true,
 		}
 		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 		for _, line := range lines {
@@ -340,8 +342,8 @@ func FuzzRenderUnitFile(f *testing.F) {
 				t.Fatalf("unexpected line %q in\n%s", line, data)
 			}
 		}
-		if len(lines) != 17 {
-			t.Fatalf("%d lines, want 17:\n%s", len(lines), data)
+		if len(lines) != 18 {
+			t.Fatalf("%d lines, want 18:\n%s", len(lines), data)
 		}
 	})
 }

@@ -188,7 +188,9 @@ func TestBashCompletion(t *testing.T) {
 		// bash splits --flag=value at "=".
 		compCase{words: []string{"runctl", "--log-level", "=", "w"}, want: []string{"warn"}},
 		compCase{words: []string{"runctl", "--log-level", "=", "debug", "restart", ""}, want: []string{"nav", "nav2", "cam"}},
-		compCase{words: []string{"runctl", "restart", "nav", ""}, want: nil},
+		// restart and logs take several names.
+		compCase{words: []string{"runctl", "restart", "nav", ""}, want: []string{"nav", "nav2", "cam"}},
+		compCase{words: []string{"runctl", "logs", "nav", ""}, want: []string{"nav", "nav2", "cam"}},
 	) {
 		t.Run(strings.Join(c.words, " "), func(t *testing.T) {
 			cmd := exec.Command(bash, append([]string{"--norc", "--noprofile", "-c", bashDriver, "bash", script}, c.words...)...)

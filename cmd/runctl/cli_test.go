@@ -75,7 +75,8 @@ func TestStopSeveralNames(t *testing.T) {
 	}
 }
 
-// Running over a stopped run's name says it replaces the kept spec.
+// Running the same command over a stopped run's name says it replaces the
+// kept spec (another command is refused: TestRunRefusesStoppedRunsOtherCommand).
 func TestRunOverStoppedNameSaysSo(t *testing.T) {
 	name := runName(t)
 	for _, args := range [][]string{
@@ -86,7 +87,7 @@ func TestRunOverStoppedNameSaysSo(t *testing.T) {
 			t.Fatal(r)
 		}
 	}
-	r := runctl(t, "run", "-d", "--settle", "0", "-n", name, "--", "sleep", "2000")
+	r := runctl(t, "run", "-d", "--settle", "0", "-n", name, "--", "sleep", "1000")
 	if r.code != 0 || !strings.Contains(r.stdout, "replaced the kept spec of the stopped run "+name) {
 		t.Fatalf("run over a stopped name: %v", r)
 	}

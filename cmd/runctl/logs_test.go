@@ -110,7 +110,7 @@ func TestLogsAgreeWithJournalctlAcrossRestart(t *testing.T) {
 	if !strings.Contains(text.stdout, fmt.Sprintf("[err] urgent %d", second)) || !strings.Contains(text.stdout, fmt.Sprintf("out %d", second)) {
 		t.Errorf("logs text:\n%s", text.stdout)
 	}
-	// Without NAME: the most recent run.
+	// Without NAME: the only running run.
 	if r := runctl(t, "logs"); !strings.Contains(r.stdout, fmt.Sprintf("out %d", second)) {
 		t.Errorf("logs without NAME:\n%v", r)
 	}

@@ -524,29 +524,6 @@ func TestStopEscalatesAndForce(t *testing.T) {
 	}
 }
 
-func TestStopWithoutNameStopsMostRecent(t *testing.T) {
-	older, newer := runName(t), runName(t)
-	for _, n := range []string{older, newer} {
-		if r := runctl(t, "run", "-d", "-n", n, "--", "sleep", "1000"); r.code != 0 {
-			t.Fatal(r)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	r := runctl(t, "stop")
-	if r.code != 0 || !strings.Contains(r.stdout, newer+" is the most recently started run") || !strings.Contains(r.stdout, "stopped "+newer) {
-		t.Fatalf("stop without NAME: %v", r)
-	}
-	if !strings.Contains(runctlUnits(t), older) {
-		t.Fatalf("the older run was stopped too")
-	}
-	if r := runctl(t, "stop", "--all"); r.code != 0 {
-		t.Fatalf("stop --all: %v", r)
-	}
-	if r := runctl(t, "stop"); r.code != 1 || !strings.Contains(r.stderr, "no run is running") {
-		t.Fatalf("stop with nothing running: %v", r)
-	}
-}
-
 func TestLs(t *testing.T) {
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {

@@ -29,7 +29,7 @@ _runctl_takes_value()
 	case $1 in
 	run)
 		case $2 in
-		-n | --name | -E | --env | --dir | --stop-timeout | --restart | --restart-delay | --max-restarts | --within | --settle | -p | --property | --stop-signal | --watchdog | --after | --uid | --gid) return 0 ;;
+		-n | --name | -E | --env | --env-file | --source | --dir | --stop-timeout | --restart | --restart-delay | --restart-max-delay | --max-restarts | --within | --settle | -p | --property | --stop-signal | --watchdog | --after | --uid | --gid) return 0 ;;
 		esac
 		;;
 	ls)
@@ -168,7 +168,7 @@ _runctl()
 	fi
 	if [[ ! $dashdash && $cur == -* ]]; then
 		case $cmd in
-		run) mapfile -t COMPREPLY < <(compgen -W "-d --daemon -n --name -E --env --dir --stop-timeout --replace --restart --restart-delay --max-restarts --within --enable --no-log-limit --settle -p --property --stop-signal -i --stdin --notify --watchdog --after --uid --gid -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		run) mapfile -t COMPREPLY < <(compgen -W "-d --daemon -n --name -E --env --env-file --source --dir --stop-timeout --replace --restart --restart-delay --restart-max-delay --max-restarts --within --enable --no-log-limit --settle -p --property --stop-signal -i --stdin --notify --watchdog --after --uid --gid -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		ls) mapfile -t COMPREPLY < <(compgen -W "-q --quiet --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		stop) mapfile -t COMPREPLY < <(compgen -W "-f --force --all --timeout --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		restart) mapfile -t COMPREPLY < <(compgen -W "-f --force --timeout --update-env --settle --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
@@ -197,12 +197,12 @@ _runctl()
 		fi
 		;;
 	restart)
-		if ((npos == 0)); then
+		if ((npos >= 0)); then
 			_runctl_runs "$cur" "$scope"
 		fi
 		;;
 	start)
-		if ((npos == 0)); then
+		if ((npos >= 0)); then
 			_runctl_runs "$cur" "$scope"
 		fi
 		;;
@@ -227,7 +227,7 @@ _runctl()
 		fi
 		;;
 	logs)
-		if ((npos == 0)); then
+		if ((npos >= 0)); then
 			_runctl_runs "$cur" "$scope"
 		fi
 		;;

@@ -7,7 +7,7 @@ function __runctl_takes_value
     switch "$argv[1]:$argv[2]"
         case '*:--log-level' '*:-H' '*:--host' '*:--inventory' '*:-j' '*:--parallel' '*:--serial' '*:--max-fail' '*:--host-timeout' '*:--remote-runctl'
             return 0
-        case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--max-restarts' 'run:--within' 'run:--settle' 'run:-p' 'run:--property' 'run:--stop-signal' 'run:--watchdog' 'run:--after' 'run:--uid' 'run:--gid'
+        case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--env-file' 'run:--source' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--restart-max-delay' 'run:--max-restarts' 'run:--within' 'run:--settle' 'run:-p' 'run:--property' 'run:--stop-signal' 'run:--watchdog' 'run:--after' 'run:--uid' 'run:--gid'
             return 0
         case 'ls:--stack'
             return 0
@@ -195,14 +195,17 @@ complete -c runctl -n 'not __runctl_prog' -l version -d 'Print the version and e
 
 # run
 complete -c runctl -n '__runctl_is run' -s d -l daemon -d 'Return once the run is active instead of staying attached.'
-complete -c runctl -n '__runctl_is run' -s n -l name -x -a '(__runctl_runs)' -d 'Name of the run (default: from the command\'s basename).'
+complete -c runctl -n '__runctl_is run' -s n -l name -x -a '(__runctl_runs)' -d 'Name of the run (default: the command\'s basename; for python3, node, bash, sh, ruby or perl, the script\'s, or python3 -m\'s module).'
 complete -c runctl -n '__runctl_is run' -s E -l env -x -d 'Set an environment variable for the run (repeatable); PATH=... is also where the command is looked up.'
+complete -c runctl -n '__runctl_is run' -l env-file -x -d 'Set the run\'s environment variables from FILE, NAME=VALUE lines (# comments; values taken literally, one pair of enclosing quotes removed), read now into the run\'s spec as -E values are; -E wins (repeatable). With -H, FILE is read on the host.'
+complete -c runctl -n '__runctl_is run' -l source -x -d 'Give the run the environment a shell (bash, else sh) has after sourcing FILE, e.g. a ROS setup.bash; run now, in the run\'s directory, on the machine the run starts on (with -H: FILE is the host\'s). The command stays exactly as typed; --env-file and -E win (repeatable).'
 complete -c runctl -n '__runctl_is run' -l dir -x -a '(__fish_complete_directories)' -d 'Working directory of the run (default: the current one).'
 complete -c runctl -n '__runctl_is run' -l stop-timeout -x -d 'How long a stop waits after SIGTERM before SIGKILL.'
 complete -c runctl -n '__runctl_is run' -l replace -d 'If NAME is running, stop it, wait until it is gone, then start this command in its place.'
 complete -c runctl -n '__runctl_is run' -l restart -x -a 'no on-failure always' -d 'Restart automatically: no, on-failure or always.'
-complete -c runctl -n '__runctl_is run' -l restart-delay -x -d 'Wait this long before an automatic restart.'
-complete -c runctl -n '__runctl_is run' -l max-restarts -x -d 'Give up (run stays failed) after N automatic restarts within --within.'
+complete -c runctl -n '__runctl_is run' -l restart-delay -x -d 'Wait this long before an automatic restart (the first one, with --restart-max-delay).'
+complete -c runctl -n '__runctl_is run' -l restart-max-delay -x -d 'Back off: each automatic restart waits about twice as long as the one before, up to this (systemd 254 and later: RestartSteps=, RestartMaxDelaySec=). Older systemd waits --restart-delay every time.'
+complete -c runctl -n '__runctl_is run' -l max-restarts -x -d 'Give up (run stays failed) after N automatic restarts within --within; none: never give up. Without it systemd gives up after 5 starts in 10 s.'
 complete -c runctl -n '__runctl_is run' -l within -x -d 'The interval --max-restarts counts in.'
 complete -c runctl -n '__runctl_is run' -l enable -d 'Also start the run at boot (as runctl enable).'
 complete -c runctl -n '__runctl_is run' -l no-log-limit -d 'Lift journald\'s rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped). Implied without -d.'
@@ -234,11 +237,11 @@ complete -c runctl -n '__runctl_is restart' -l timeout -x -d 'Wait this long aft
 complete -c runctl -n '__runctl_is restart' -l update-env -d 'Replace the replayed environment with your current one.'
 complete -c runctl -n '__runctl_is restart' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed.'
 complete -c runctl -n '__runctl_is restart' -l stack -x -d 'Act on the runs of this stack (runctl apply), in the order their after gives. One at a time: each once the one before it settled.'
-complete -c runctl -n '__runctl_arg restart 0' -a '(__runctl_runs)'
+complete -c runctl -n '__runctl_arg restart 0 +' -a '(__runctl_runs)'
 
 # start
 complete -c runctl -n '__runctl_is start' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed.'
-complete -c runctl -n '__runctl_arg start 0' -a '(__runctl_runs)'
+complete -c runctl -n '__runctl_arg start 0 +' -a '(__runctl_runs)'
 
 # rm
 complete -c runctl -n '__runctl_is rm' -s f -l force -d 'Stop a running run first.'
@@ -269,7 +272,7 @@ complete -c runctl -n '__runctl_is logs' -l until -x -d 'Show entries up to this
 complete -c runctl -n '__runctl_is logs' -s I -l invocation -x -d 'Which instance: current (the newest, default), previous, all, or an invocation id.'
 complete -c runctl -n '__runctl_is logs' -s p -l priority -x -d 'Only entries of this priority or more urgent: err, warning, info, ... or a range 0..4.'
 complete -c runctl -n '__runctl_is logs' -l no-hostname -d 'Leave the host name out of each line.'
-complete -c runctl -n '__runctl_arg logs 0' -a '(__runctl_runs)'
+complete -c runctl -n '__runctl_arg logs 0 +' -a '(__runctl_runs)'
 
 # apply
 complete -c runctl -n '__runctl_is apply' -l prune -d 'Also stop and forget the runs of the stack that are no longer in the file.'
@@ -281,5 +284,5 @@ complete -c runctl -n '__runctl_is export' -l stack -x -d 'The stack\'s name in 
 complete -c runctl -n '__runctl_arg export 0 +' -a '(__runctl_runs)'
 
 # serve-ssh
-complete -c runctl -n '__runctl_is serve-ssh' -l allow -x -d 'Also allow through this key: run, rm, enable, disable, apply, export (the verbs, and run --enable; apply starts any program its file names, export shows the runs\' environments); env (-E, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable.'
+complete -c runctl -n '__runctl_is serve-ssh' -l allow -x -d 'Also allow through this key: run, rm, enable, disable, apply, export (the verbs, and run --enable; apply starts any program its file names, export shows the runs\' environments); env (-E, --env-file, --source, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable.'
 complete -c runctl -n '__runctl_is serve-ssh' -l allow-program -x -d 'With --allow run: a program runs may start, named by its absolute path exactly as the client must name it (repeatable); no other is started.'
