@@ -2,7 +2,10 @@ package stack
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,15 +142,37 @@ func FuzzMarshalRoundTrip(f *testing.F) {
 
 func TestNotSupported(t *testing.T) {
 	for _, r := range []Run{
-		{EnvFile: Strings{"/etc/x.env"}},
 		{Source: Strings{"/opt/ros/setup.sh"}},
 		{Wants: []string{"b"}},
-		{MaxRestarts: "none"},
 	} {
 		r.Name, r.Command = "a", []string{"/bin/sh"}
 		_, err := r.Spec("robot", "/")
 		if !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "run a: ") {
 			t.Errorf("Spec of %+v: %v, want ErrNotSupported", r, err)
 		}
+	}
+}
+
+// TestEnvFileAndNoLimit: env-file (relative to the stack file's folder)
+// gives the run its lines, which env overrides, as runctl run's --env-file
+// and -E do; max-restarts none lifts the start limit, and export says so.
+func TestEnvFileAndNoLimit(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "robot.env"), []byte("# comment\nROBOT=go2\nMODE=file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := Run{Name: "a", Command: []string{"/bin/sh"}, EnvFile: Strings{"robot.env"}, Env: map[string]string{"MODE": "env"}, Restart: "always", MaxRestarts: "none"}
+	s, err := r.Spec("robot", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(s.Env, "ROBOT=go2") || !slices.Contains(s.Env, "MODE=env") || slices.Contains(s.Env, "MODE=file") {
+		t.Errorf("env %q: want ROBOT=go2 from the file and MODE=env over it", s.Env)
+	}
+	if !s.NoRestartLimit {
+		t.Errorf("max-restarts none: NoRestartLimit is false")
+	}
+	if back, _ := FromSpec(s, false); back.MaxRestarts != "none" {
+		t.Errorf("export of max-restarts none: %q", back.MaxRestarts)
 	}
 }

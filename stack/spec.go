@@ -37,14 +37,10 @@ func (r *Run) Spec(stack, base string) (*units.Spec, error) {
 
 func (r *Run) spec(stack, base string) (*units.Spec, error) {
 	switch {
-	case len(r.EnvFile) > 0:
-		return nil, fmt.Errorf("env-file is %w by this runctl", ErrNotSupported)
 	case len(r.Source) > 0:
 		return nil, fmt.Errorf("source is %w by this runctl", ErrNotSupported)
 	case len(r.Wants) > 0:
 		return nil, fmt.Errorf("wants is %w by this runctl", ErrNotSupported)
-	case r.MaxRestarts == "none":
-		return nil, fmt.Errorf("max-restarts none is %w by this runctl", ErrNotSupported)
 	}
 	dir := base
 	if r.Dir != "" {
@@ -57,7 +53,23 @@ func (r *Run) spec(stack, base string) (*units.Spec, error) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("dir %s is not a folder on this machine", dir)
 	}
+	// As runctl run's --env-file (relative to the stack file's folder),
+	// which env, as -E, overrides.
 	var extra []string
+	for _, f := range r.EnvFile {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(base, f)
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("env-file %s: %w", f, errors.Unwrap(err))
+		}
+		vars, err := units.ReadEnvLines(data)
+		if err != nil {
+			return nil, fmt.Errorf("env-file %s: %w", f, err)
+		}
+		extra = append(extra, vars...)
+	}
 	for _, k := range slices.Sorted(maps.Keys(r.Env)) {
 		extra = append(extra, k+"="+r.Env[k])
 	}
@@ -97,7 +109,9 @@ func (r *Run) spec(stack, base string) (*units.Spec, error) {
 			spec.RestartDelay = units.Duration(*r.RestartDelay)
 		}
 	}
-	if r.MaxRestarts != "" {
+	if r.MaxRestarts == "none" {
+		spec.NoRestartLimit = true
+	} else if r.MaxRestarts != "" {
 		n, _ := strconv.Atoi(r.MaxRestarts) // checked by Parse
 		if n > 0 {
 			spec.MaxRestarts, spec.Within = n, units.Duration(DefaultWithin)
@@ -178,6 +192,9 @@ func FromSpec(spec *units.Spec, enable bool) (r Run, lossy string) {
 			d := Duration(spec.RestartDelay)
 			r.RestartDelay = &d
 		}
+	}
+	if spec.NoRestartLimit {
+		r.MaxRestarts = "none"
 	}
 	if spec.MaxRestarts > 0 {
 		r.MaxRestarts = strconv.Itoa(spec.MaxRestarts)

@@ -184,13 +184,13 @@ runs:
 	}
 
 	// A setting this runctl cannot apply yet: refused, nothing changed.
-	unsupported := strings.Replace(text, "dir: /usr\n", "dir: /usr\n    env-file: /etc/robot.env\n", 1)
+	unsupported := strings.Replace(text, "dir: /usr\n", "dir: /usr\n    source: /etc/robot.sh\n", 1)
 	if err := os.WriteFile(sb.Path(file), []byte(unsupported), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r = runctl(t, "apply", file)
-	if r.code != 1 || !strings.Contains(r.stderr, "run "+ui+": env-file is not supported yet by this runctl") || !strings.Contains(r.stderr, "nothing was changed") || r.stdout != "" {
-		t.Fatalf("apply of env-file: %v", r)
+	if r.code != 1 || !strings.Contains(r.stderr, "run "+ui+": source is not supported yet by this runctl") || !strings.Contains(r.stderr, "nothing was changed") || r.stdout != "" {
+		t.Fatalf("apply of source: %v", r)
 	}
 
 	// ui leaves the file: left alone, unless --prune.
