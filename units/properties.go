@@ -96,10 +96,10 @@ func Properties(s *Spec, envFile string, exit ExitRecorder, version int) []sdbus
 		// Children die with the run, unlike supervisord's orphans.
 		prop("KillMode", "control-group"),
 		prop("SendSIGKILL", true),
-		// status shows CPU time, which a manager may not count by default
-		// (DefaultCPUAccounting=, off with hybrid cgroups).
-		prop("CPUAccounting", true),
 	)
+	if cpuAccountingSetting(version) {
+		props = append(props, prop("CPUAccounting", true))
+	}
 	if _, ok := property(s.Properties, "TimeoutStopSec"); !ok {
 		props = append(props, prop("TimeoutStopUSec", uint64(time.Duration(s.StopTimeout)/time.Microsecond)))
 	}
@@ -190,3 +190,10 @@ func EscapeDollars(argv []string) []string {
 func prop(name string, value any) sdbus.Property {
 	return sdbus.Property{Name: name, Value: dbus.MakeVariant(value)}
 }
+
+// cpuAccountingSetting says whether a manager of systemd version v takes
+// CPUAccounting=: status shows CPU time, which a manager may not count by
+// default (DefaultCPUAccounting=, off with hybrid cgroups). From 258 on it
+// always counts, and the setting is deprecated (a warning at every load of
+// a unit file that has it). Unknown (0): left out, and status reads /proc.
+func cpuAccountingSetting(v int) bool { return v > 0 && v < 258 }

@@ -32,7 +32,7 @@ func TestProperties(t *testing.T) {
 	s := validSpec()
 	s.User = "bot"
 	s.StopTimeout = Duration(90 * time.Second)
-	props := Properties(s, "/run/runctl/nav.env", ExitRecorder{}, 0)
+	props := Properties(s, "/run/runctl/nav.env", ExitRecorder{}, 252)
 
 	wantNames := []string{
 		"Description", "ExecStart", "Type", "WorkingDirectory", "EnvironmentFiles",
@@ -77,7 +77,7 @@ func TestProperties(t *testing.T) {
 
 func TestPropertiesOptional(t *testing.T) {
 	s := validSpec()
-	props := Properties(s, "", ExitRecorder{}, 0)
+	props := Properties(s, "", ExitRecorder{}, 252)
 	names := propNames(props)
 	for _, absent := range []string{"EnvironmentFiles", "User", "Environment"} {
 		if slices.Contains(names, absent) {

@@ -127,7 +127,9 @@ func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string, ve
 	b.plain("SyslogIdentifier", "syslog identifier", s.Name)
 	b.raw("KillMode", "control-group")
 	b.raw("SendSIGKILL", "yes")
-	b.raw("CPUAccounting", "yes")
+	if cpuAccountingSetting(version) {
+		b.raw("CPUAccounting", "yes")
+	}
 	if _, ok := property(s.Properties, "TimeoutStopSec"); !ok {
 		b.raw("TimeoutStopSec", timespanValue(time.Duration(s.StopTimeout))) // at least 1us, as Validate checked
 	}

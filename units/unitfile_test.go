@@ -15,7 +15,7 @@ func TestRenderUnitFile(t *testing.T) {
 	s.MaxRestarts = 4
 	s.Within = Duration(time.Minute)
 	s.NoLogLimit = true
-	got, err := RenderUnitFile(s, "/var/lib/runctl/nav.env", NewExitRecorder("/var/lib/runctl"), "system", 0)
+	got, err := RenderUnitFile(s, "/var/lib/runctl/nav.env", NewExitRecorder("/var/lib/runctl"), "system", 252)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ WantedBy=multi-user.target
 func TestRenderUnitFileMinimal(t *testing.T) {
 	s := validSpec()
 	s.Restart = "no"
-	got, err := RenderUnitFile(s, "", ExitRecorder{}, "user", 0)
+	got, err := RenderUnitFile(s, "", ExitRecorder{}, "user", 252)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func FuzzRenderUnitFile(f *testing.F) {
 		s := validSpec()
 		s.Argv = []string{"prog", arg}
 		s.Dir = dir
-		data, err := RenderUnitFile(s, "", ExitRecorder{}, "system", 0)
+		data, err := RenderUnitFile(s, "", ExitRecorder{}, "system", 252)
 		if err != nil {
 			return
 		}

@@ -11,12 +11,12 @@ import (
 func TestShortJobFinished(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		name := runName(t)
-		r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", "echo done-"+name)
+		r := runctl(t, "run", "-d", settle, "-n", name, "--", "sh", "-c", "echo done-"+name)
 		if r.code != 0 || !strings.Contains(r.stdout, name+" finished (exit 0)") || !strings.Contains(r.stdout, "done-"+name) || strings.Contains(r.stdout+r.stderr, "daemonizes") {
 			t.Errorf("short job: %v", r)
 		}
 		left := runName(t)
-		r = runctl(t, "run", "-d", "-n", left, "--", "sh", "-c", "sleep 100 & exit 0")
+		r = runctl(t, "run", "-d", settle, "-n", left, "--", "sh", "-c", "sleep 100 & exit 0")
 		if r.code != 1 || !strings.Contains(r.stderr, "daemonizes itself") {
 			t.Errorf("job that left a process behind: %v", r)
 		}

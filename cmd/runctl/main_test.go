@@ -357,10 +357,10 @@ func TestRunForegroundStreamsAndMirrorsExit(t *testing.T) {
 	if u := unitLeft(t, name); u != "" {
 		t.Fatalf("the failed run was left loaded:\n%s", u)
 	}
-	if r := runctl(t, "run", "-n", name, "--", "true"); r.code != 0 {
+	if r := runctl(t, "run", "--replace", "-n", name, "--", "true"); r.code != 0 {
 		t.Fatalf("true: %v", r)
 	}
-	if r := runctl(t, "run", "-n", name, "--", "sh", "-c", "kill -KILL $$"); r.code != 128+9 {
+	if r := runctl(t, "run", "--replace", "-n", name, "--", "sh", "-c", "kill -KILL $$"); r.code != 128+9 {
 		t.Fatalf("killed by SIGKILL: exit %d, want 137\n%v", r.code, r)
 	}
 }

@@ -97,7 +97,7 @@ func TestStoreFullDiskKeepsOneSpec(t *testing.T) {
 	// spec, whose argument alone takes three.
 	inside(t, "sh", "-c", "cd "+dir+" && head -c 4096 /dev/zero >pad && (dd if=/dev/zero of=fill bs=4k 2>/dev/null; true) && rm pad")
 	big := strings.Repeat("n", 12000)
-	r := in([]string{"GEN=new"}, "run", "-d", "-n", name, "--", "sh", "-c", "sleep 2000; :", big)
+	r := in([]string{"GEN=new"}, "run", "-d", "--replace", "-n", name, "--", "sh", "-c", "sleep 2000; :", big)
 	if r.code == 0 || !strings.Contains(r.stderr, "no space left") {
 		t.Fatalf("run on a full disk: %v", abbrev(r))
 	}
