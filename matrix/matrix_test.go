@@ -10,10 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/runctl/runctl/cli/clitest"
 	"github.com/runctl/runctl/sandbox"
 )
 
@@ -144,14 +144,8 @@ func (m *machine) runctlIn(stdin string, args ...string) result {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code = 128 + int(ws.Signal())
-		}
-	} else if err != nil {
+	code := clitest.ExitCode(err)
+	if code < 0 {
 		m.t.Fatalf("cannot run runctl: %v", err)
 	}
 	return result{out.String(), errb.String(), code}

@@ -2,9 +2,12 @@
 package clitest
 
 import (
+	"errors"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/alecthomas/kong"
 
@@ -68,4 +71,20 @@ func command(app *kong.Application, a string) *kong.Node {
 		}
 	}
 	return nil
+}
+
+// ExitCode is a finished command's exit code as a shell reports it (128+N
+// if a signal N killed it), or -1 if it did not run.
+func ExitCode(err error) int {
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return exit.ExitCode()
+	}
+	return -1
 }

@@ -89,17 +89,7 @@ func TestUnknownNameExitsAsSystemctl(t *testing.T) {
 // command locally (colour is decided on the caller's side).
 // The lines the hosts send are escaped on a terminal, as logs' own are.
 func TestColourConventions(t *testing.T) {
-	sandbox.Need(t, sb)
-	dir, err := os.MkdirTemp(sandbox.StateRoot(), "bin-ssh-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	fake := filepath.Join(dir, "ssh")
-	script := "#!/bin/sh\n# ssh stand-in: runs the remote command here; -G (the config) fails.\nfor a; do case $a in -G) exit 255;; esac; last=$a; done\nexec sh -c \"$last\"\n"
-	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	fake, dir := sshStandIn(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", `printf 'hello-colour \033[2J\n'; exec sleep 1000`); r.code != 0 {
 		t.Fatal(r)
@@ -126,4 +116,22 @@ func TestColourConventions(t *testing.T) {
 			t.Errorf("-H logs on a terminal with %q: %q; want colour %v", tc.env, got, tc.colour)
 		}
 	}
+}
+
+// sshStandIn is an ssh that runs the remote command on this machine (-G,
+// the config, fails), and a private folder beside it for XDG_RUNTIME_DIR.
+func sshStandIn(t *testing.T) (ssh, dir string) {
+	t.Helper()
+	sandbox.Need(t, sb)
+	dir, err := os.MkdirTemp(sandbox.StateRoot(), "bin-ssh-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	ssh = filepath.Join(dir, "ssh")
+	script := "#!/bin/sh\nfor a; do case $a in -G) exit 255;; esac; last=$a; done\nexec sh -c \"$last\"\n"
+	if err := os.WriteFile(ssh, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return ssh, dir
 }

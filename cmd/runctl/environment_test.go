@@ -3,11 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/runctl/runctl/sandbox"
 )
 
 // runEnviron is the environment of the run's main process.
@@ -114,17 +111,7 @@ unset DROP_ME
 	}
 
 	// -H: the stand-in ssh runs the remote command here.
-	sandbox.Need(t, sb)
-	dir, err := os.MkdirTemp(sandbox.StateRoot(), "bin-ssh-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	fake := filepath.Join(dir, "ssh")
-	script := "#!/bin/sh\nfor a; do case $a in -G) exit 255;; esac; last=$a; done\nexec sh -c \"$last\"\n"
-	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	fake, dir := sshStandIn(t)
 	remote := runName(t)
 	cmd = runctlCmd(t, "/", "-H", "here-1", "run", "-d", "-n", remote, "--source", setup, "--", "sleep", "1000")
 	cmd.Env = append(cmd.Env, "RUNCTL_SSH="+fake, "XDG_RUNTIME_DIR="+dir)

@@ -122,14 +122,8 @@ func finish(t *testing.T, cmd *exec.Cmd) result {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
-	var exit *exec.ExitError
-	code := 0
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			code = 128 + int(ws.Signal()) // as a shell reports it
-		}
-	} else if err != nil {
+	code := clitest.ExitCode(err)
+	if code < 0 {
 		t.Fatalf("cannot run runctl: %v", err)
 	}
 	return result{out.String(), errb.String(), code}

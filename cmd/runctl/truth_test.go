@@ -7,15 +7,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/runctl/runctl/cli/clitest"
 	"github.com/runctl/runctl/sandbox"
 )
 
@@ -166,7 +165,7 @@ func TestAttachedRunSurvivesManualRestart(t *testing.T) {
 		t.Fatalf("stop: %v", r)
 	}
 	err := <-done
-	if code := exitCodeOf(err); code != 3 {
+	if code := clitest.ExitCode(err); code != 3 {
 		t.Fatalf("the attached runctl exited %d (%v), want the final instance's 3\nstdout %s\nstderr %s", code, err, &out, &errb)
 	}
 }
@@ -178,27 +177,12 @@ func TestAttachedRunStopsOnHangup(t *testing.T) {
 	cmd, out, errb := fgStart(t, name, `trap "echo got-term; exit 0" TERM; echo ready; while :; do sleep 0.05; done`)
 	syscall.Kill(sandbox.ChildPID(cmd.Process.Pid), syscall.SIGHUP)
 	err := cmd.Wait()
-	if code := exitCodeOf(err); code != 0 || !strings.Contains(errb.String(), "hangup: stopping "+name) {
+	if code := clitest.ExitCode(err); code != 0 || !strings.Contains(errb.String(), "hangup: stopping "+name) {
 		t.Fatalf("after SIGHUP: exit %d (%v), want 0 and a word that it stops the run\nstdout %s\nstderr %s", code, err, out, errb)
 	}
 	if u := unitLeft(t, "runctl-"+name+".service"); u != "" {
 		t.Fatalf("the run is left after SIGHUP:\n%s", u)
 	}
-}
-
-// exitCodeOf is a finished command's exit code, 128+N if killed by signal N.
-func exitCodeOf(err error) int {
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &exit):
-		if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return exit.ExitCode()
-	}
-	return -1
 }
 
 // How a run ended stays known after systemd collected its unit: ls --json
