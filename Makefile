@@ -25,12 +25,14 @@ build:
 # CLI (the built binary in the sandbox), then every fuzz target for a
 # bounded count. Needs root; installs the Debian packages it needs first, and
 # fails if the sandbox cannot boot, so the systemd tests never skip silently.
-# -parallel 4: the tests marked parallel mostly wait on their programs and
-# on systemd, so more of them than cores overlap well.
+# -p 8 and -parallel 6: the tests mostly wait on their programs and on
+# systemd, each package in sandboxes of its own, so more of them than
+# cores overlap well (cmd/runctl lends RUNCTL_TEST_POOL sandboxes to the
+# tests that need a manager to themselves).
 test: test-deps test-roots vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@mkdir -p bin && scripts/host-untouched.sh snapshot bin/host-before
-	RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -parallel 4 -timeout 15m ./...
+	RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -p 8 -parallel 6 -timeout 15m ./...
 	scripts/host-untouched.sh check bin/host-before
 	$(MAKE) --no-print-directory fuzz
 
@@ -43,8 +45,8 @@ test-deps:
 MATRIX_SUITES ?= bullseye trixie sid
 test-roots:
 	$(GO) build -trimpath -o bin/runctl-sandbox ./cmd/runctl-sandbox
-	for s in $(MATRIX_SUITES); do bin/runctl-sandbox --suite $$s -- true & done; wait
-	for s in $(MATRIX_SUITES); do bin/runctl-sandbox --suite $$s -- true || exit 1; done
+	pids=; for s in $(MATRIX_SUITES); do bin/runctl-sandbox --suite $$s --root-only & pids="$$pids $$!"; done; \
+	for p in $$pids; do wait $$p || exit 1; done
 
 # Every fuzz target for a bounded number of inputs (make test ends with it). A crasher is written to testdata/fuzz/ and, committed, runs as a
 # regular test from then on. Counts, not seconds: Go 1.26 can fail a fuzz

@@ -36,6 +36,7 @@ func records(t *testing.T, r result) map[string]record {
 }
 
 func TestParallelRunLsRestart(t *testing.T) {
+	t.Parallel()
 	name := runName(t)
 	r := runctl(t, "-H", hosts(3), "run", "-d", "-n", name, "-E", "GREETING=hi", "--", "sh", "-c", "echo $GREETING from $(hostname); sleep 1000")
 	if r.code != 0 || !strings.Contains(r.stdout, "3 ok") {
@@ -122,6 +123,7 @@ func invocation(t *testing.T, i int, name string) string {
 // A failing restart under --serial 1 --max-fail 0 stops the roll: the
 // hosts after it are skipped and their runs left exactly as they were.
 func TestSerialRestartStopsAtFailure(t *testing.T) {
+	t.Parallel()
 	name := runName(t)
 	p := prog(t, name)
 	if r := runctl(t, "-H", hosts(3), "run", "-d", "-n", name, "--", p, "1000"); r.code != 0 {
@@ -207,6 +209,7 @@ func TestMixedOutcomes(t *testing.T) {
 // A host that does not answer within --host-timeout is given up; the
 // others finish.
 func TestHostTimeout(t *testing.T) {
+	t.Parallel()
 	name := runName(t)
 	if r := runctl(t, "-H", "robot-1", "run", "-d", "-n", name, "--", "sh", "-c", `trap "" TERM; while :; do sleep 1; done`); r.code != 0 {
 		t.Fatalf("run: %v", r)
@@ -295,6 +298,7 @@ func TestMissingRemoteRunctl(t *testing.T) {
 // logs -f from two hosts: lines from both, interleaved as they arrive,
 // each prefixed by its host.
 func TestLogsFollowTwoHosts(t *testing.T) {
+	t.Parallel()
 	name := runName(t)
 	if r := runctl(t, "-H", "robot-1,robot-2", "run", "-d", "-n", name, "--", "sh", "-c", `i=0; while :; do i=$((i+1)); echo "tick $i on $(hostname)"; sleep 0.2; done`); r.code != 0 {
 		t.Fatalf("run: %v", r)
@@ -352,6 +356,7 @@ func TestLogsFollowTwoHosts(t *testing.T) {
 // side however spelled, and run unless the key grants it, then only with
 // the programs it lists.
 func TestRestrictedKey(t *testing.T) {
+	t.Parallel()
 	name := runName(t)
 	key := filepath.Join(t.TempDir(), "id")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
@@ -363,10 +368,12 @@ func TestRestrictedKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Only the restricted key is accepted while the test runs.
+	// The restricted key's line is added to the fleet's own (which other
+	// tests, running beside this one, log in with); this test offers only
+	// the restricted key.
 	restrict := func(command string) {
 		t.Helper()
-		if err := os.WriteFile(ak, []byte(`restrict,command="`+command+`" `+string(pub)), 0o600); err != nil {
+		if err := os.WriteFile(ak, []byte(string(orig)+"\n"+`restrict,command="`+command+`" `+string(pub)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -441,6 +448,7 @@ func TestRestrictedKey(t *testing.T) {
 // Every verb goes through -H: run (attached and -d), status, stop, start,
 // enable, disable, rm.
 func TestEveryVerb(t *testing.T) {
+	t.Parallel()
 	name := runName(t)
 	two := hosts(2)
 	r := runctl(t, "-H", two, "run", "-n", name+"a", "--", "sh", "-c", "echo attached on $(hostname); exit 3")
@@ -477,6 +485,7 @@ func TestEveryVerb(t *testing.T) {
 
 // On a terminal: a progress line while rolling, coloured host prefixes.
 func TestTerminalViews(t *testing.T) {
+	t.Parallel()
 	name := runName(t)
 	if r := runctl(t, "-H", hosts(2), "run", "-d", "-n", name, "--", "sh", "-c", "echo hello; sleep 1000"); r.code != 0 {
 		t.Fatalf("run: %v", r)

@@ -4,6 +4,9 @@ package fleet_test
 // network namespace running sshd (sandbox.BootFleet), booted once for the
 // package. runctl -H runs on the host side with RUNCTL_SSH="ssh -F
 // ssh_config"; traffic goes only to the robots' own addresses.
+//
+// A test runs in parallel (t.Parallel) unless it changes a robot for the
+// others: a link taken down, runctl moved away, the default inventory.
 
 import (
 	"bytes"

@@ -37,6 +37,7 @@ func privateDir(t *testing.T) string {
 // next command within ControlPersist goes to robot-2, not down the
 // connection still open to robot-1.
 func TestChangedSSHConfigIsANewConnection(t *testing.T) {
+	t.Parallel()
 	name := runName(t)
 	rt := privateDir(t)
 	base, err := os.ReadFile(fl.SSHConfig)
@@ -69,6 +70,7 @@ func TestChangedSSHConfigIsANewConnection(t *testing.T) {
 // A control folder another user could reach is refused before any host is
 // touched, naming the folder.
 func TestForeignControlFolderIsRefused(t *testing.T) {
+	t.Parallel()
 	need(t)
 	rt := privateDir(t)
 	d := filepath.Join(rt, "runctl-ssh")
@@ -94,6 +96,7 @@ func TestForeignControlFolderIsRefused(t *testing.T) {
 // logs through -H relays a 1.2 MB line whole, and the lines after it (the
 // relay used to stop at its 1 MB line limit and report the host ok).
 func TestLogsLongLineThroughSSH(t *testing.T) {
+	t.Parallel()
 	name := runName(t)
 	script := `head -c 1200000 /dev/zero | tr '\000' x; echo; echo after; sleep 1000`
 	if r := runctl(t, "-H", "robot-1", "run", "-d", "-n", name, "--", "sh", "-c", script); r.code != 0 {

@@ -226,6 +226,7 @@ func TestMatrix(t *testing.T) {
 	}
 	for _, v := range versions() {
 		t.Run(v, func(t *testing.T) {
+			t.Parallel() // a machine each: they wait on their managers, not on the CPU
 			began := time.Now()
 			defer func() { t.Logf("%s: %.1fs", v, time.Since(began).Seconds()) }()
 			dir, err := os.MkdirTemp(sandbox.StateRoot(), "matrix-")

@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -105,13 +107,20 @@ func BootFleet(ctx context.Context, n int, runctl string) (f *Fleet, err error) 
 	if err != nil {
 		return f, err
 	}
+	// The robots boot side by side: a boot mostly waits on its manager.
+	f.Robots = make([]*Sandbox, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { f.Robots[i], errs[i] = Boot(ctx, Options{}) })
+	}
+	wg.Wait()
+	f.Robots = slices.DeleteFunc(f.Robots, func(s *Sandbox) bool { return s == nil }) // Close powers off those that booted
+	if err := errors.Join(errs...); err != nil {
+		return f, err
+	}
 	var cfg strings.Builder
 	for i := range n {
-		s, err := Boot(ctx, Options{})
-		if err != nil {
-			return f, err
-		}
-		f.Robots = append(f.Robots, s)
 		if err := f.wire(ctx, i, pub, bin); err != nil {
 			return f, err
 		}

@@ -14,7 +14,7 @@ import (
 )
 
 // Suites are the Debian releases a sandbox can boot besides the host's
-// systemd, with the systemd version each ships (shared/SYSTEMD-VERSIONS.md).
+// systemd, with the systemd version each ships (README, "systemd versions").
 // sid is the newest, whatever that is on the day its root is built.
 var Suites = map[string]string{
 	"bullseye": "247",

@@ -163,7 +163,7 @@ func Boot(ctx context.Context, opts Options) (*Sandbox, error) {
 			return nil, err
 		}
 		// Not the host's kmsg, where systemd 247 next to other sandboxes
-		// was seen to wedge (shared/SYSTEMD-VERSIONS.md), nor the host's
+		// was seen to wedge, nor the host's
 		// console: a pty bound over the sandbox's /dev/console.
 		logTarget, console = "--log-target=console", true
 		if unifiedOnly[opts.Suite] {

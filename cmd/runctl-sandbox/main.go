@@ -3,10 +3,12 @@
 // benchmarks reach a real systemd on machines whose PID 1 is not systemd.
 //
 //	runctl-sandbox [--bin DIR] [--target UNIT] [--suite SUITE] -- CMD [ARG...]
+//	runctl-sandbox --suite SUITE --root-only
 //
 // --suite boots the systemd of a Debian release (bullseye: 247, trixie:
 // 257, sid: the newest) from a root built with debootstrap on first use
-// and cached (sandbox.EnsureRoot), instead of the host's.
+// and cached (sandbox.EnsureRoot), instead of the host's. --root-only
+// builds that root if it is missing or stale, and boots nothing.
 package main
 
 import (
@@ -26,7 +28,15 @@ func main() {
 	bin := flag.String("bin", "", "folder put first on PATH inside (e.g. where runctl was built)")
 	target := flag.String("target", "basic.target", "unit to boot")
 	suite := flag.String("suite", "", "boot the systemd of this Debian release (bullseye, bookworm, trixie, sid) instead of the host's")
+	rootOnly := flag.Bool("root-only", false, "with --suite: build the cached root if needed, boot nothing")
 	flag.Parse()
+	if *rootOnly {
+		if _, err := sandbox.EnsureRoot(*suite); err != nil {
+			fmt.Fprintf(os.Stderr, "runctl-sandbox: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: runctl-sandbox [--bin DIR] [--target UNIT] [--suite SUITE] -- CMD [ARG...]")
 		os.Exit(2)

@@ -15,7 +15,7 @@ import (
 // supplementary groups /etc/group gives them.
 func asUser(t *testing.T, user string, env []string, args ...string) result {
 	t.Helper()
-	cmd := sb.CommandIn(bounded(t), "/", "setpriv", append([]string{"--reuid=" + user, "--regid=" + user, "--init-groups", binDir + "/runctl"}, clitest.NoSettle(args)...)...)
+	cmd := sbOf(t).CommandIn(bounded(t), "/", "setpriv", append([]string{"--reuid=" + user, "--regid=" + user, "--init-groups", binDir + "/runctl"}, clitest.NoSettle(args)...)...)
 	cmd.Env = append(os.Environ(), append([]string{"HOME=/home/" + user, "USER=" + user}, env...)...)
 	return finish(t, cmd)
 }
@@ -33,16 +33,17 @@ func ensureUser(t *testing.T, name string, groups ...string) {
 // returns their uid and the environment that reaches that manager.
 func userManager(t *testing.T, name string) (uid string, env []string) {
 	t.Helper()
-	sandbox.Need(t, sb)
+	sandbox.Need(t, sbOf(t))
 	ensureUser(t, name)
 	uid = strings.TrimSpace(inside(t, "id", "-u", name))
 	inside(t, "systemctl", "start", "user@"+uid+".service")
-	t.Cleanup(func() { sb.Command(context.Background(), "systemctl", "stop", "user@"+uid+".service").Run() })
+	t.Cleanup(func() { sbOf(t).Command(context.Background(), "systemctl", "stop", "user@"+uid+".service").Run() })
 	return uid, []string{"XDG_RUNTIME_DIR=/run/user/" + uid}
 }
 
 // A non-root user's runs live in their own user manager, by default.
 func TestUserManager(t *testing.T) {
+	alone(t)
 	_, env := userManager(t, "robot")
 	r := asUser(t, "robot", env, "run", "-d", "-n", "mine", "--", "sh", "-c", "echo user-run-out; exec sleep 1000")
 	if r.code != 0 || !strings.Contains(r.stdout, "runctl --user logs -f mine") {
@@ -99,7 +100,8 @@ func TestUserManager(t *testing.T) {
 // The shipped polkit rule lets the runctl group stop and restart runctl's
 // units, and nothing else: no other unit, and no transient unit as root.
 func TestPolkitGroupMatrix(t *testing.T) {
-	sandbox.Need(t, sb)
+	alone(t)
+	sandbox.Need(t, sbOf(t))
 	polkitMember(t)
 	ensureUser(t, "rctlvis")
 
@@ -139,7 +141,7 @@ func TestPolkitGroupMatrix(t *testing.T) {
 	// No signals: polkit is not told which one KillUnit sends, and SIGSTOP
 	// would freeze a root run. A stop (SIGTERM, then SIGKILL by systemd at
 	// the stop timeout) is what members get.
-	if out, err := sb.CommandIn(t.Context(), "/", "setpriv", "--reuid=rctlop", "--regid=rctlop", "--init-groups", "systemctl", "kill", "-s", "SIGSTOP", "runctl-"+enabled+".service").CombinedOutput(); err == nil {
+	if out, err := sbOf(t).CommandIn(t.Context(), "/", "setpriv", "--reuid=rctlop", "--regid=rctlop", "--init-groups", "systemctl", "kill", "-s", "SIGSTOP", "runctl-"+enabled+".service").CombinedOutput(); err == nil {
 		t.Errorf("a member sent SIGSTOP to a root run: %s", out)
 	}
 	if r := sys("rctlop", "stop", "--force", enabled); r.code == 0 || !strings.Contains(r.stderr, "permission denied") {
@@ -157,13 +159,13 @@ func TestPolkitGroupMatrix(t *testing.T) {
 	}
 	// Nothing else: another unit, or a transient unit (as root) created
 	// through runctl or directly.
-	if out, err := sb.CommandIn(t.Context(), "/", "setpriv", "--reuid=rctlop", "--regid=rctlop", "--init-groups", "systemctl", "stop", "cron.service").CombinedOutput(); err == nil {
+	if out, err := sbOf(t).CommandIn(t.Context(), "/", "setpriv", "--reuid=rctlop", "--regid=rctlop", "--init-groups", "systemctl", "stop", "cron.service").CombinedOutput(); err == nil {
 		t.Errorf("a member stopped cron.service: %s", out)
 	}
 	if r := asUser(t, "rctlop", []string{"RUNCTL_STATE_DIR=/tmp/rctlop-runs"}, "--system", "run", "-d", "-n", "rootly", "--", "id"); r.code == 0 || !strings.Contains(r.stderr, "permission denied") {
 		t.Errorf("a member created a transient unit through runctl: %v", r)
 	}
-	if out, err := sb.CommandIn(t.Context(), "/", "setpriv", "--reuid=rctlop", "--regid=rctlop", "--init-groups", "systemd-run", "--no-ask-password", "-p", "User=root", "true").CombinedOutput(); err == nil {
+	if out, err := sbOf(t).CommandIn(t.Context(), "/", "setpriv", "--reuid=rctlop", "--regid=rctlop", "--init-groups", "systemd-run", "--no-ask-password", "-p", "User=root", "true").CombinedOutput(); err == nil {
 		t.Errorf("a member started a transient unit as root with systemd-run: %s", out)
 	}
 	if u := runctlUnits(t); strings.Contains(u, "rootly") {
@@ -187,7 +189,7 @@ func TestPolkitGroupMatrix(t *testing.T) {
 		}
 	}
 	for _, f := range append(envFiles(t, name), "/var/lib/runctl/runs/"+name+".json") {
-		if out, err := sb.CommandIn(t.Context(), "/", "setpriv", "--reuid=rctlvis", "--regid=rctlvis", "--init-groups", "cat", f).CombinedOutput(); err == nil {
+		if out, err := sbOf(t).CommandIn(t.Context(), "/", "setpriv", "--reuid=rctlvis", "--regid=rctlvis", "--init-groups", "cat", f).CombinedOutput(); err == nil {
 			t.Errorf("another user read %s: %s", f, out)
 		}
 	}
@@ -196,7 +198,7 @@ func TestPolkitGroupMatrix(t *testing.T) {
 // mustOutRoot is a command's output inside the sandbox, as root, whatever
 // its exit status.
 func mustOutRoot(t *testing.T, name string, args ...string) string {
-	out, _ := sb.Command(t.Context(), name, args...).CombinedOutput()
+	out, _ := sbOf(t).Command(t.Context(), name, args...).CombinedOutput()
 	return string(out)
 }
 
@@ -209,10 +211,10 @@ func polkitMember(t *testing.T) {
 		t.Fatalf("the shipped polkit rule: %v", err)
 	}
 	ensureUser(t, "rctlop", "runctl")
-	if old, err := os.ReadFile(sb.Path("/etc/polkit-1/rules.d/50-runctl.rules")); err == nil && string(old) == string(rule) {
+	if old, err := os.ReadFile(sbOf(t).Path("/etc/polkit-1/rules.d/50-runctl.rules")); err == nil && string(old) == string(rule) {
 		return
 	}
-	if err := os.WriteFile(sb.Path("/etc/polkit-1/rules.d/50-runctl.rules"), rule, 0o644); err != nil {
+	if err := os.WriteFile(sbOf(t).Path("/etc/polkit-1/rules.d/50-runctl.rules"), rule, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	inside(t, "systemctl", "restart", "polkit.service")
@@ -220,6 +222,6 @@ func polkitMember(t *testing.T) {
 
 func mustOut(t *testing.T, user string, args ...string) []byte {
 	t.Helper()
-	out, _ := sb.CommandIn(t.Context(), "/", "setpriv", append([]string{"--reuid=" + user, "--regid=" + user, "--init-groups"}, args...)...).CombinedOutput()
+	out, _ := sbOf(t).CommandIn(t.Context(), "/", "setpriv", append([]string{"--reuid=" + user, "--regid=" + user, "--init-groups"}, args...)...).CombinedOutput()
 	return out
 }

@@ -75,6 +75,7 @@ var badProperties = [][]string{
 }
 
 func TestBadPropertiesAreRefusedAndCreateNothing(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	for _, ps := range badProperties {
 		args := []string{"run", "-d", "-n", name}
@@ -100,7 +101,7 @@ func TestBadPropertiesAreRefusedAndCreateNothing(t *testing.T) {
 		if ls := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "LoadState", "runctl-"+name+".service")); ls != "not-found" {
 			t.Errorf("-p %q left unit runctl-%s.service %s", ps, name, ls)
 		}
-		if _, err := os.Stat(sb.Path("/var/lib/runctl/runs/" + name + ".json")); err == nil {
+		if _, err := os.Stat(sbOf(t).Path("/var/lib/runctl/runs/" + name + ".json")); err == nil {
 			t.Errorf("-p %q left a spec", ps)
 		}
 	}
@@ -125,7 +126,7 @@ func readEffects(t *testing.T, name string) procEffects {
 	t.Helper()
 	pid := mainPID(t, name)
 	p := fmt.Sprint(pid)
-	limits, err := os.ReadFile(sb.Path("/proc/" + p + "/limits"))
+	limits, err := os.ReadFile(sbOf(t).Path("/proc/" + p + "/limits"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +154,7 @@ func limitLine(limits, what string) string {
 // systemd (MemoryMax), then again after a restart, and again once enable
 // made the run its unit file.
 func TestPropertiesReachTheKernel(t *testing.T) {
+	alone(t)
 	rt, nice := runName(t), runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", rt, nice) })
 	if r := runctl(t, "run", "-d", "-n", rt,
@@ -186,7 +188,7 @@ func TestPropertiesReachTheKernel(t *testing.T) {
 		if n.ni != "7" || !strings.HasSuffix(strings.TrimSpace(n.taskset), "mask: 1") {
 			t.Errorf("%s: ps -o ni %q, taskset %q", when, n.ni, n.taskset)
 		}
-		if adj, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/oom_score_adj", n.pid))); strings.TrimSpace(string(adj)) != "300" {
+		if adj, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/oom_score_adj", n.pid))); strings.TrimSpace(string(adj)) != "300" {
 			t.Errorf("%s: oom_score_adj %q", when, adj)
 		}
 	}
@@ -272,6 +274,7 @@ func waitJournal(t *testing.T, name, line string, n int) {
 // (before and after enable) and Ctrl-C on an attached run each make the
 // node's KeyboardInterrupt handler run: its line is in the journal.
 func TestStopSignalReachesTheHandler(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	if r := runctl(t, "run", "-d", "-n", name, "--stop-signal", "SIGINT", "--", "python3", "-c", motorNode); r.code != 0 {
@@ -340,6 +343,7 @@ func TestStopSignalReachesTheHandler(t *testing.T) {
 // ps and /proc after run, restart and enable; the spec and environment
 // file stay root's and 0600; an unknown user or group creates nothing.
 func TestUIDGID(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	if r := runctl(t, "run", "-d", "-n", name, "--uid", "daemon", "--gid", "adm", "-p", "SupplementaryGroups=dialout", "-E", "SECRET=s3cret", "--", "sleep", "1000"); r.code != 0 {
@@ -351,7 +355,7 @@ func TestUIDGID(t *testing.T) {
 		if got := strings.Fields(inside(t, "ps", "-o", "user=,group=", "-p", pid)); len(got) != 2 || got[0] != "daemon" || got[1] != "adm" {
 			t.Errorf("%s: ps -o user,group: %q, want daemon adm", when, got)
 		}
-		status, _ := os.ReadFile(sb.Path("/proc/" + pid + "/status"))
+		status, _ := os.ReadFile(sbOf(t).Path("/proc/" + pid + "/status"))
 		var groups string
 		for _, l := range strings.Split(string(status), "\n") {
 			if strings.HasPrefix(l, "Groups:") {
@@ -361,12 +365,12 @@ func TestUIDGID(t *testing.T) {
 		if !strings.Contains(groups, "20") { // dialout
 			t.Errorf("%s: supplementary groups %q lack dialout (20)", when, groups)
 		}
-		ents, err := os.ReadDir(sb.Path("/var/lib/runctl/runs"))
+		ents, err := os.ReadDir(sbOf(t).Path("/var/lib/runctl/runs"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, ent := range ents {
-			fi, err := os.Stat(sb.Path("/var/lib/runctl/runs/" + ent.Name()))
+			fi, err := os.Stat(sbOf(t).Path("/var/lib/runctl/runs/" + ent.Name()))
 			if err != nil || ent.IsDir() {
 				continue
 			}
@@ -405,7 +409,7 @@ func TestUIDGID(t *testing.T) {
 		if ls := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "LoadState", "runctl-"+bad+".service")); ls != "not-found" {
 			t.Errorf("%q left unit %s", args, ls)
 		}
-		if _, err := os.Stat(sb.Path("/var/lib/runctl/runs/" + bad + ".json")); err == nil {
+		if _, err := os.Stat(sbOf(t).Path("/var/lib/runctl/runs/" + bad + ".json")); err == nil {
 			t.Errorf("%q left a spec", args)
 		}
 	}
@@ -416,6 +420,7 @@ func TestUIDGID(t *testing.T) {
 // the later run starts the enabled earlier one; an unknown run or a cycle is
 // refused without touching anything.
 func TestAfter(t *testing.T) {
+	alone(t)
 	a, b := runName(t), runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", b, a) })
 	if r := runctl(t, "run", "-d", "-n", a, "--", "sleep", "1000"); r.code != 0 {
@@ -544,6 +549,7 @@ while True:
 // child sends READY=1, too; a program that never sends it fails at
 // TimeoutStartSec with a line saying so.
 func TestNotifyReturnsOnReady(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	unit := "runctl-" + name + ".service"
@@ -596,11 +602,12 @@ func TestNotifyReturnsOnReady(t *testing.T) {
 // killed by systemd and, with --restart, started again (NRestarts);
 // ls and status say it was the watchdog.
 func TestWatchdogRestartsAHungNode(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	unit := "runctl-" + name + ".service"
 	once := "/run/" + name + ".once"
-	t.Cleanup(func() { os.Remove(sb.Path(once)) })
+	t.Cleanup(func() { os.Remove(sbOf(t).Path(once)) })
 	if r := runctl(t, "run", "-d", "-n", name, "--notify", "--watchdog", "1s", "--restart", "on-failure", "--", "python3", "-c", notifyNode, "0", "ping", once); r.code != 0 {
 		t.Fatalf("run --watchdog: %v", r)
 	}
@@ -629,7 +636,7 @@ func TestWatchdogRestartsAHungNode(t *testing.T) {
 	}
 	// Without --restart the run stays failed, and ls says why.
 	once2 := once + "2"
-	t.Cleanup(func() { os.Remove(sb.Path(once2)) })
+	t.Cleanup(func() { os.Remove(sbOf(t).Path(once2)) })
 	failed := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", failed) })
 	if r := runctl(t, "run", "-d", "-n", failed, "--notify", "--watchdog", "1s", "--", "python3", "-c", notifyNode, "0", "ping", once2); r.code != 0 {
@@ -670,6 +677,7 @@ func TestWatchdogRestartsAHungNode(t *testing.T) {
 // as a pipe, from a terminal through a pty (its stdin is a terminal); its
 // output reaches runctl's stdout and the journal both ways.
 func TestStdin(t *testing.T) {
+	alone(t)
 	script := `read a; read b; echo "got:$a:$b"; if test -t 0; then echo stdin-tty; else echo stdin-notty; fi`
 
 	piped := runName(t)
@@ -793,6 +801,7 @@ func TestAfterOrderAtBoot(t *testing.T) {
 // the same after a daemon-reload (the manager re-reads its own record of
 // the transient unit) and after systemd restarts the unit by itself.
 func TestControlsExactAcrossDaemonReload(t *testing.T) {
+	alone(t)
 	first, name := runName(t), runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name, first) })
 	if r := runctl(t, "run", "-d", "-n", first, "--", "sleep", "1000"); r.code != 0 {

@@ -15,7 +15,7 @@ import (
 // systemctlCode is systemctl's exit code for args inside the sandbox.
 func systemctlCode(t *testing.T, args ...string) int {
 	t.Helper()
-	err := sb.Command(t.Context(), "systemctl", args...).Run()
+	err := sbOf(t).Command(t.Context(), "systemctl", args...).Run()
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
@@ -32,6 +32,7 @@ func systemctlCode(t *testing.T, args ...string) int {
 // (exit 0), text and JSON. (A stopped run's transient unit is unloaded, so
 // systemctl itself would call it unknown; runctl still knows the run.)
 func TestStopStoppedAndStartRunningSucceed(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "--settle", "0", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -61,6 +62,7 @@ func TestStopStoppedAndStartRunningSucceed(t *testing.T) {
 // not know: the code of `systemctl start|stop|restart nosuch.service`
 // (EXIT_NOTINSTALLED, 5); status has systemctl status's 4.
 func TestUnknownNameExitsAsSystemctl(t *testing.T) {
+	alone(t)
 	name := runName(t) // never started
 	unit := "runctl-" + name + ".service"
 	for _, verb := range []string{"stop", "start", "restart"} {
@@ -89,6 +91,7 @@ func TestUnknownNameExitsAsSystemctl(t *testing.T) {
 // command locally (colour is decided on the caller's side).
 // The lines the hosts send are escaped on a terminal, as logs' own are.
 func TestColourConventions(t *testing.T) {
+	alone(t)
 	fake, dir := sshStandIn(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", `printf 'hello-colour \033[2J\n'; exec sleep 1000`); r.code != 0 {
@@ -122,7 +125,7 @@ func TestColourConventions(t *testing.T) {
 // the config, fails), and a private folder beside it for XDG_RUNTIME_DIR.
 func sshStandIn(t *testing.T) (ssh, dir string) {
 	t.Helper()
-	sandbox.Need(t, sb)
+	sandbox.Need(t, sbOf(t))
 	dir, err := os.MkdirTemp(sandbox.StateRoot(), "bin-ssh-")
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 // runEnviron is the environment of the run's main process.
 func runEnviron(t *testing.T, name string) map[string]string {
 	t.Helper()
-	environ, err := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/environ", mainPID(t, name))))
+	environ, err := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/environ", mainPID(t, name))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,16 +26,17 @@ func runEnviron(t *testing.T, name string) map[string]string {
 // test's end.
 func writeInside(t *testing.T, path, text string, mode os.FileMode) {
 	t.Helper()
-	if err := os.WriteFile(sb.Path(path), []byte(text), mode); err != nil {
+	if err := os.WriteFile(sbOf(t).Path(path), []byte(text), mode); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.Remove(sb.Path(path)) })
+	t.Cleanup(func() { os.Remove(sbOf(t).Path(path)) })
 }
 
 // --env-file puts its variables in the run's spec as -E does: -E wins,
 // the values stay out of what every local user can read, and the argv is
 // exactly as typed.
 func TestRunEnvFile(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	file := "/run/" + name + ".env"
 	writeInside(t, file, "# robot settings\nROBOT_TOKEN=envfile-s3cr3t\nexport ROS_DOMAIN_ID=\"7\"\nOVERRIDDEN=from-file\n", 0o600)
@@ -54,7 +55,7 @@ func TestRunEnvFile(t *testing.T) {
 	if strings.Contains(show+unitFile, "envfile-s3cr3t") {
 		t.Errorf("the env-file's secret is readable in systemctl show or the transient unit file")
 	}
-	cmdline, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
+	cmdline, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
 	if got := strings.Join(nulSplit(cmdline), " "); got != "sh -c sleep 1000; : $ROBOT_TOKEN" {
 		t.Errorf("argv %q, want exactly as typed", got)
 	}
@@ -78,6 +79,7 @@ func TestRunEnvFile(t *testing.T) {
 // exactly as typed. With -H the remote runctl sources it where the run
 // starts, although -H sends no environment (--clean-env).
 func TestRunSource(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	setup := "/run/" + name + ".setup.bash"
 	writeInside(t, setup, `# a ROS-like setup file: bash syntax, output, relative paths

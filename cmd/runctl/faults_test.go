@@ -12,6 +12,7 @@ import (
 // runctl waiting on a stop while the manager reloads or re-executes (which
 // drops every client connection) reconnects and completes.
 func TestWaitSurvivesManagerReloadAndReexec(t *testing.T) {
+	alone(t)
 	for _, op := range []string{"daemon-reload", "daemon-reexec"} {
 		t.Run(op, func(t *testing.T) {
 			name := runName(t)
@@ -53,6 +54,7 @@ func TestWaitSurvivesManagerReloadAndReexec(t *testing.T) {
 // Killed at each point of run, stop and restart, the next command reports a
 // consistent state and finishes the job.
 func TestCrashPointsOfRunAndStop(t *testing.T) {
+	alone(t)
 	t.Run("run/start-enqueued", func(t *testing.T) {
 		name := runName(t)
 		cmd := runctlCmd(t, "/", "run", "-d", "-n", name, "--", "sleep", "1000")
@@ -89,9 +91,10 @@ func TestCrashPointsOfRunAndStop(t *testing.T) {
 // Without dbus-daemon, root still works over the manager's private socket;
 // a non-root user, who needs the bus, is told so.
 func TestWithoutDBusDaemon(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	inside(t, "systemctl", "stop", "dbus.socket", "dbus.service")
-	t.Cleanup(func() { sb.Command(context.Background(), "systemctl", "start", "dbus.socket").Run() })
+	t.Cleanup(func() { sbOf(t).Command(context.Background(), "systemctl", "start", "dbus.socket").Run() })
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatalf("run as root without dbus-daemon: %v", r)
 	}
@@ -101,7 +104,7 @@ func TestWithoutDBusDaemon(t *testing.T) {
 	if r := runctl(t, "stop", name); r.code != 0 {
 		t.Fatalf("stop as root without dbus-daemon: %v", r)
 	}
-	cmd := sb.CommandIn(bounded(t), "/", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binDir+"/runctl", "--system", "ls")
+	cmd := sbOf(t).CommandIn(bounded(t), "/", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binDir+"/runctl", "--system", "ls")
 	r := finish(t, cmd)
 	if r.code == 0 || !strings.Contains(r.stderr, "cannot reach the system manager") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 		t.Fatalf("non-root without dbus-daemon: %v", fmt.Sprint(r))
@@ -113,12 +116,12 @@ func TestWithoutDBusDaemon(t *testing.T) {
 func foreignUnitFile(t *testing.T, name string) {
 	t.Helper()
 	unit := "/etc/systemd/system/runctl-" + name + ".service"
-	if err := os.WriteFile(sb.Path(unit), []byte("[Service]\nExecStart=/bin/sleep 1000\n"), 0o644); err != nil {
+	if err := os.WriteFile(sbOf(t).Path(unit), []byte("[Service]\nExecStart=/bin/sleep 1000\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		os.Remove(sb.Path(unit))
-		sb.Command(context.Background(), "systemctl", "daemon-reload").Run()
+		os.Remove(sbOf(t).Path(unit))
+		sbOf(t).Command(context.Background(), "systemctl", "daemon-reload").Run()
 	})
 	inside(t, "systemctl", "daemon-reload")
 }
@@ -126,6 +129,7 @@ func foreignUnitFile(t *testing.T, name string) {
 // A unit name taken by something runctl did not make is a clear error,
 // and the other unit is left alone.
 func TestNameTakenByOtherUnit(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	foreignUnitFile(t, name)
 	r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "2000")

@@ -73,6 +73,7 @@ var hostileArgv = []struct {
 }
 
 func TestHostileInput(t *testing.T) {
+	alone(t)
 	k100 := strings.Repeat("x", 100*1024)
 	// The largest value one variable can have: the kernel refuses any
 	// single argv or environ string of 128 KiB or more (MAX_ARG_STRLEN,
@@ -234,7 +235,7 @@ func TestHostileInput(t *testing.T) {
 				if r.code == 0 {
 					if i := slices.Index(args, "-n"); i >= 0 && slices.Contains(args, "--") {
 						if pid := mainPIDOrZero(t, args[i+1]); pid != 0 {
-							b, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
+							b, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
 							t.Logf("the program was started with argv %q", nulSplit(b))
 						}
 					}
@@ -290,7 +291,7 @@ func runHostile(t *testing.T, dir string, tc hostileCase, args []string, name st
 		// arguments through instead of 2 MB.
 		file := "/tmp/" + name + ".args"
 		n := slices.Index(cmd.Args, binDir+"/runctl") // its arguments follow, as the harness gave them
-		if err := os.WriteFile(sb.Path(file), []byte(strings.Join(cmd.Args[n+1:], "\x00")+"\x00"), 0o600); err != nil {
+		if err := os.WriteFile(sbOf(t).Path(file), []byte(strings.Join(cmd.Args[n+1:], "\x00")+"\x00"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		cmd.Args = append(cmd.Args[:n:n], "bash", "-c", `ulimit -s unlimited && mapfile -d "" -t a < "$0" && exec "$1" "${a[@]}"`, file, binDir+"/runctl")
@@ -335,7 +336,7 @@ func checkClearError(t *testing.T, r result, want string) {
 func checkRoundTrip(t *testing.T, name string, argv []string, tc hostileCase) {
 	t.Helper()
 	pid := mainPID(t, name)
-	cmdline, err := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
+	cmdline, err := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,10 +347,10 @@ func checkRoundTrip(t *testing.T, name string, argv []string, tc hostileCase) {
 	if wantCwd == "" {
 		wantCwd = "/"
 	}
-	if cwd, err := os.Readlink(sb.Path(fmt.Sprintf("/proc/%d/cwd", pid))); err != nil || cwd != wantCwd {
+	if cwd, err := os.Readlink(sbOf(t).Path(fmt.Sprintf("/proc/%d/cwd", pid))); err != nil || cwd != wantCwd {
 		t.Errorf("the program's cwd is %q (%v), want %q", cwd, err, wantCwd)
 	}
-	environ, err := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/environ", pid)))
+	environ, err := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/environ", pid)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +440,7 @@ func runctlUnitSet(t *testing.T) []string {
 // runFiles lists /var/lib/runctl/runs inside the sandbox.
 func runFiles(t *testing.T) []string {
 	t.Helper()
-	ents, err := os.ReadDir(sb.Path("/var/lib/runctl/runs"))
+	ents, err := os.ReadDir(sbOf(t).Path("/var/lib/runctl/runs"))
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
@@ -475,12 +476,12 @@ func mainPIDOrZero(t *testing.T, name string) int {
 // forget ends a run whose name runName did not make, when the test ends.
 func forget(t *testing.T, name string) {
 	t.Cleanup(func() {
-		sb.Command(context.Background(), "systemctl", "kill", "-s", "KILL", "runctl-"+name+".service").Run()
-		sb.Command(context.Background(), "systemctl", "stop", "runctl-"+name+".service").Run()
-		sb.Command(context.Background(), "systemctl", "reset-failed", "runctl-"+name+".service").Run()
-		os.Remove(sb.Path("/var/lib/runctl/runs/" + name + ".json"))
+		sbOf(t).Command(context.Background(), "systemctl", "kill", "-s", "KILL", "runctl-"+name+".service").Run()
+		sbOf(t).Command(context.Background(), "systemctl", "stop", "runctl-"+name+".service").Run()
+		sbOf(t).Command(context.Background(), "systemctl", "reset-failed", "runctl-"+name+".service").Run()
+		os.Remove(sbOf(t).Path("/var/lib/runctl/runs/" + name + ".json"))
 		for _, f := range envFiles(t, name) {
-			os.Remove(sb.Path(f))
+			os.Remove(sbOf(t).Path(f))
 		}
 	})
 }
@@ -529,7 +530,7 @@ func abbrevQ(a []string) string {
 func procsWithArgv(t *testing.T, argv ...string) []int {
 	t.Helper()
 	var pids []int
-	ents, err := os.ReadDir(sb.Path("/proc"))
+	ents, err := os.ReadDir(sbOf(t).Path("/proc"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -538,7 +539,7 @@ func procsWithArgv(t *testing.T, argv ...string) []int {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile(sb.Path("/proc/" + e.Name() + "/cmdline"))
+		b, err := os.ReadFile(sbOf(t).Path("/proc/" + e.Name() + "/cmdline"))
 		if err == nil && len(b) > 0 && equal(nulSplit(b), argv) {
 			pids = append(pids, pid)
 		}
@@ -550,6 +551,7 @@ func procsWithArgv(t *testing.T, argv ...string) []int {
 // session, waits for its pid file and exits 0. With Type=exec the unit ends
 // with its main process and KillMode=control-group takes the daemon with it.
 func TestProgramDoubleForkDaemon(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	arg := "5550" + strconv.Itoa(100+int(seq.Add(1)))
 	pidFile := "/run/" + name + ".pid"
@@ -564,7 +566,7 @@ func TestProgramDoubleForkDaemon(t *testing.T) {
 	// The launcher ends once the daemon wrote its pid file, and the unit
 	// with it.
 	waitFor(t, func() bool { return !slices.Contains(runctlUnitSet(t), "runctl-"+name+".service") }, "the unit to end with its launcher")
-	b, err := os.ReadFile(sb.Path(pidFile))
+	b, err := os.ReadFile(sbOf(t).Path(pidFile))
 	if err != nil {
 		t.Fatalf("the daemon wrote no pid file: %v", err)
 	}
@@ -595,6 +597,7 @@ func TestProgramDoubleForkDaemon(t *testing.T) {
 // run's cgroup: a stop ends all of them, escalating to SIGKILL, and returns
 // only when none is left.
 func TestProgramSetsidChildrenStopped(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	base := 5560000 + 10*int(seq.Add(1))
 	args := []string{strconv.Itoa(base + 1), strconv.Itoa(base + 2), strconv.Itoa(base + 3)}
@@ -674,6 +677,7 @@ var anyPID = regexp.MustCompile(`pid [1-9][0-9]*`)
 
 // A crash loop under --restart=always gives up after --max-restarts.
 func TestProgramCrashLoop(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	r := runctl(t, "run", "-d", settle, "-n", name, "--restart=always", "--max-restarts", "2", "--within", "10s", "--", "sh", "-c", "echo crash-"+name+"; exit 1")
 	t.Logf("run -d of a crash loop: %v", r)
@@ -714,13 +718,14 @@ func TestProgramCrashLoop(t *testing.T) {
 // `systemctl daemon-reload` (every package upgrade runs one) must not lose
 // track of runs: systemd rewrites each transient unit from its file.
 func TestHostileDaemonReload(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	arg := strconv.Itoa(5570000 + int(seq.Add(1)))
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", arg); r.code != 0 {
 		t.Fatal(r)
 	}
 	pid := mainPID(t, name)
-	t.Cleanup(func() { sb.Command(t.Context(), "kill", "-KILL", strconv.Itoa(pid)).Run() })
+	t.Cleanup(func() { sbOf(t).Command(t.Context(), "kill", "-KILL", strconv.Itoa(pid)).Run() })
 	inside(t, "systemctl", "daemon-reload")
 	if got, _ := lsRunNamed(t, name); got.State != "active" || got.PID != pid {
 		t.Errorf("after daemon-reload ls --json says %+v; the program still runs as pid %d\n%s", got, pid,

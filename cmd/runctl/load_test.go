@@ -114,7 +114,7 @@ func checkInstances(t *testing.T, up, down []loadRun) {
 
 func procArgv(t *testing.T, pid int) []string {
 	t.Helper()
-	b, err := os.ReadFile(sb.Path("/proc/" + strconv.Itoa(pid) + "/cmdline"))
+	b, err := os.ReadFile(sbOf(t).Path("/proc/" + strconv.Itoa(pid) + "/cmdline"))
 	if err != nil {
 		return nil
 	}
@@ -142,6 +142,7 @@ func forgetAll(t *testing.T, runs []loadRun) {
 // 50 restarts of one run at once: each succeeds, each starts its own
 // instance, and one instance is left.
 func TestLoadParallelRestartsOfOneRun(t *testing.T) {
+	alone(t)
 	runs := newLoadRuns(t, 1, 7710000)
 	forgetAll(t, runs)
 	l := runs[0]
@@ -180,6 +181,7 @@ func TestLoadParallelRestartsOfOneRun(t *testing.T) {
 
 // 20 runs each restarted once, all at the same time.
 func TestLoadRestartManyRuns(t *testing.T) {
+	alone(t)
 	runs := newLoadRuns(t, 20, 7720000)
 	forgetAll(t, runs)
 	begin := time.Now()
@@ -216,6 +218,7 @@ func TestLoadRestartManyRuns(t *testing.T) {
 // 200 runs started, 8 at a time; every other one stopped right after its
 // start. The other half must be running, each exactly once.
 func TestLoadStartStopChurn(t *testing.T) {
+	alone(t)
 	runs := newLoadRuns(t, 200, 7730000)
 	forgetAll(t, runs)
 	var up, down []loadRun

@@ -10,11 +10,12 @@ import (
 // that does not exist, and a name whose unit is taken by a unit runctl did
 // not make.
 func TestRefusedRunLeavesNoLockFile(t *testing.T) {
+	alone(t)
 	missing, taken := runName(t), runName(t)
-	if out, err := sb.Command(t.Context(), "systemd-run", "--unit", "runctl-"+taken+".service", "sleep", "1000").CombinedOutput(); err != nil {
+	if out, err := sbOf(t).Command(t.Context(), "systemd-run", "--unit", "runctl-"+taken+".service", "sleep", "1000").CombinedOutput(); err != nil {
 		t.Fatalf("systemd-run: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { sb.Command(context.Background(), "systemctl", "stop", "runctl-"+taken+".service").Run() })
+	t.Cleanup(func() { sbOf(t).Command(context.Background(), "systemctl", "stop", "runctl-"+taken+".service").Run() })
 	for _, c := range []struct{ name, program string }{{missing, "/no/such/program"}, {taken, "sleep"}} {
 		r := runctl(t, "run", "-d", "-n", c.name, "--", c.program, "1000")
 		if r.code == 0 {

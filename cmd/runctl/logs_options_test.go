@@ -33,18 +33,19 @@ func programText(out, name string) []string {
 // logs takes journalctl's flags with journalctl's meaning: -n (0 is
 // nothing, with or without -f), -r, -g, -o, --no-pager, -b.
 func TestLogsJournalctlOptions(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	// The program prints what the test drops in /run/NAME.say: five lines
 	// once systemd's "Started" line is in the journal, so that they are the
 	// last lines.
 	say := "/run/" + name + ".say"
-	t.Cleanup(func() { os.Remove(sb.Path(say)) })
+	t.Cleanup(func() { os.Remove(sbOf(t).Path(say)) })
 	script := `while :; do if test -e "$0"; then cat "$0"; rm "$0"; fi; sleep 0.1; done`
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", script, say); r.code != 0 {
 		t.Fatal(r)
 	}
 	waitFor(t, func() bool { return strings.Contains(runctl(t, "logs", name).stdout, "Started runctl-"+name) }, "systemd's Started line")
-	if err := os.WriteFile(sb.Path(say), []byte("one\ntwo ERROR\nthree\nesc \x1b]0;x\x07 end\nfour\n"), 0o644); err != nil {
+	if err := os.WriteFile(sbOf(t).Path(say), []byte("one\ntwo ERROR\nthree\nesc \x1b]0;x\x07 end\nfour\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return strings.Contains(runctl(t, "logs", name).stdout, ": four") }, "the run's last line")
@@ -124,7 +125,7 @@ func TestLogsJournalctlOptions(t *testing.T) {
 		}
 		mark := fmt.Sprintf("after-%s", tc.n)
 		time.Sleep(time.Second) // for logs -f to have read the journal's end
-		if err := os.WriteFile(sb.Path(say), []byte(mark+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(sbOf(t).Path(say), []byte(mark+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		var got []string
@@ -205,7 +206,8 @@ func onTerminal(t *testing.T, env []string, args ...string) (string, int) {
 // escape sequence a --uid run writes must not retitle or clear root's
 // terminal), and exactly as written with -o cat, --json, or into a pipe.
 func TestLogsAndStatusEscapeOnTerminal(t *testing.T) {
-	sandbox.Need(t, sb)
+	alone(t)
+	sandbox.Need(t, sbOf(t))
 	name := runName(t)
 	script := `printf 'title \033]0;pwned\007 clear \033[2J c1 \302\233 bad \260 tab\tend\n'; exec sleep 1000`
 	if r := runctl(t, "run", "-d", "--uid", "daemon", "-n", name, "--", "sh", "-c", script, "\x1b[31mred"); r.code != 0 {
@@ -239,6 +241,7 @@ func TestLogsAndStatusEscapeOnTerminal(t *testing.T) {
 // logs of earlier boots: logs and status say so, once, on stderr; a
 // persistent journal gets no such note.
 func TestVolatileJournalSaysSo(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", "echo hello; exec sleep 1000"); r.code != 0 {
 		t.Fatal(r)
@@ -249,7 +252,7 @@ func TestVolatileJournalSaysSo(t *testing.T) {
 			t.Errorf("%q with a persistent journal: %v", args, r)
 		}
 	}
-	conf := sb.Path("/etc/systemd/journald.conf.d/50-runctl-volatile.conf")
+	conf := sbOf(t).Path("/etc/systemd/journald.conf.d/50-runctl-volatile.conf")
 	if err := os.MkdirAll(filepath.Dir(conf), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -258,8 +261,8 @@ func TestVolatileJournalSaysSo(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		os.Remove(conf)
-		sb.Command(context.Background(), "systemctl", "restart", "systemd-journald").Run()
-		sb.Command(context.Background(), "journalctl", "--flush").Run()
+		sbOf(t).Command(context.Background(), "systemctl", "restart", "systemd-journald").Run()
+		sbOf(t).Command(context.Background(), "journalctl", "--flush").Run()
 	})
 	inside(t, "systemctl", "restart", "systemd-journald")
 	for _, args := range [][]string{{"logs", name}, {"status", name}, {"--json", "status", name}} {

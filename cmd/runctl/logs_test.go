@@ -59,6 +59,7 @@ func programLines(recs []logRecord) []string {
 }
 
 func TestLogsAgreeWithJournalctlAcrossRestart(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	script := `echo "out $$"; echo "err $$" >&2; echo "<3>urgent $$"; exec sleep 1000`
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", script); r.code != 0 {
@@ -195,6 +196,7 @@ func checkRun(seen []int, first, last int) error {
 // 252 following with --lines=N from before a unit's first entry skipped
 // the first ~10,000.
 func TestLogsFollowBurstFromBeforeStart(t *testing.T) {
+	alone(t)
 	const lines = 20000
 	name := runName(t)
 	f := startFollow(t, name)
@@ -221,6 +223,7 @@ func TestLogsFollowBurstFromBeforeStart(t *testing.T) {
 // `logs -f -n 0` started in the middle of a 20,000-line burst prints only
 // what comes after, every line of it.
 func TestLogsFollowFromMidBurst(t *testing.T) {
+	alone(t)
 	const lines = 20000
 	name := runName(t)
 	// ~5,000 lines/s, then a tick every 0.1 s: a follower that started
@@ -251,6 +254,7 @@ func TestLogsFollowFromMidBurst(t *testing.T) {
 // 48 KiB, into several entries) and a line with the byte \260 come out
 // whole and unchanged: attached, in logs, logs --json and status --json.
 func TestLogsLongLinesAndRawBytes(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	long5k, long200k, raw := strings.Repeat("a", 5000), strings.Repeat("b", 200000), "25\260C"
 	script := `head -c 5000 /dev/zero | tr '\000' a; echo; head -c 200000 /dev/zero | tr '\000' b; echo; printf '25\260C\n'`
@@ -331,8 +335,8 @@ func headAll(ss []string) []string {
 // (scaled up by free space, to a few hundred), until the test ends.
 func lowerJournaldBurst(t *testing.T) {
 	t.Helper()
-	sandbox.Need(t, sb)
-	dir := sb.Path("/etc/systemd/journald.conf.d")
+	sandbox.Need(t, sbOf(t))
+	dir := sbOf(t).Path("/etc/systemd/journald.conf.d")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +346,7 @@ func lowerJournaldBurst(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		os.Remove(conf)
-		sb.Command(context.Background(), "systemctl", "restart", "systemd-journald").Run()
+		sbOf(t).Command(context.Background(), "systemctl", "restart", "systemd-journald").Run()
 	})
 	inside(t, "systemctl", "restart", "systemd-journald")
 }
@@ -361,6 +365,7 @@ func countLines(t *testing.T, name string) int {
 // transient and an enabled run; an attached run keeps every line; a -d run
 // without it loses lines, and logs, logs --json and status say how many.
 func TestLogsRateLimit(t *testing.T) {
+	alone(t)
 	const lines = 3000
 	lowerJournaldBurst(t)
 	flood := fmt.Sprintf(`seq -f "line %%.0f" 1 %d`, lines)
@@ -422,6 +427,7 @@ func TestLogsRateLimit(t *testing.T) {
 // A name runctl and systemd do not know is an error; a known run with no
 // output yet is not.
 func TestLogsUnknownName(t *testing.T) {
+	alone(t)
 	for _, args := range [][]string{{"logs", "no-such-run"}, {"logs", "-I", "all", "no-such-run"}, {"--json", "logs", "no-such-run"}} {
 		r := runctl(t, args...)
 		if r.code == 0 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, "no-such-run") {
@@ -440,6 +446,7 @@ func TestLogsUnknownName(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
+	alone(t)
 	name, stopped := runName(t), runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", "echo hello-status; sleep 1000 & wait"); r.code != 0 {
 		t.Fatal(r)
@@ -492,13 +499,14 @@ func TestStatus(t *testing.T) {
 }
 
 func TestLogsNeedJournalGroup(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", "echo for-members; exec sleep 1000"); r.code != 0 {
 		t.Fatal(r)
 	}
 	inside(t, "sh", "-c", "id runctl-reader >/dev/null 2>&1 || useradd -M -U -G systemd-journal runctl-reader")
 	as := func(user, group string) result {
-		cmd := sb.CommandIn(bounded(t), "/", "setpriv", "--reuid="+user, "--regid="+group, "--init-groups", binDir+"/runctl", "--system", "logs", "-I", "all", name)
+		cmd := sbOf(t).CommandIn(bounded(t), "/", "setpriv", "--reuid="+user, "--regid="+group, "--init-groups", binDir+"/runctl", "--system", "logs", "-I", "all", name)
 		return finish(t, cmd)
 	}
 	if r := as("nobody", "nogroup"); r.code == 0 || !strings.Contains(r.stderr, "systemd-journal") {

@@ -3,15 +3,12 @@ package main
 // CLI tests: the built runctl binary, run inside the sandbox's systemd as a
 // user types it; stdout, stderr and the exit code are checked.
 //
-// A test runs in parallel (t.Parallel) only if nothing it does reaches
-// beyond its own runs: no daemon-reload or daemon-reexec, by itself or
-// through runctl (enable, disable, --enable), no journald or D-Bus
-// settings, no count of PID 1's calls, no user or polkit set-up, no verb
-// or check that takes every run (stop or logs without NAME, the list of
-// all units, failed units, files), and no timing bound a busy machine
-// breaks. Tests that boot a sandbox of their own (the reboot tests) are
-// free of the shared one. The parallel tests run once the serial ones are
-// done, so they never overlap with a reload.
+// Every test runs in parallel with the others. One whose effects stay
+// within its own runs marks itself t.Parallel and shares the package's
+// sandbox (sb). One that reaches beyond them (see alone) runs by itself on
+// a sandbox of a pool, lent for its duration: sbOf(t) is the sandbox a
+// test works in. Tests that boot sandboxes of their own (the reboot tests)
+// are t.Parallel too.
 
 import (
 	"bytes"
@@ -36,9 +33,36 @@ import (
 )
 
 var (
+	// sb is the sandbox the tests share; the pool's are lent to the tests
+	// that need a manager to themselves (alone).
 	sb     *sandbox.Sandbox
+	pool   = sandbox.NewPool(poolSize(), sandbox.Options{})
 	binDir string
 )
+
+// poolSize is how many managers the tests that need one to themselves
+// use at once (RUNCTL_TEST_POOL, default 3): their time, not the CPU's,
+// bounds the package's.
+func poolSize() int {
+	if n, err := strconv.Atoi(os.Getenv("RUNCTL_TEST_POOL")); err == nil && n > 0 {
+		return n
+	}
+	return 3
+}
+
+// alone runs t in parallel with the others, but by itself on a manager of
+// its own: for a test that reloads or reexecs it, changes journald or D-Bus
+// settings, counts PID 1's calls, sets up users or polkit, takes every run
+// (stop or logs without NAME, the list of all units, failed units, files),
+// or holds a timing bound a busy machine breaks.
+func alone(t *testing.T) {
+	t.Helper()
+	sandbox.Need(t, sb)
+	pool.Alone(t)
+}
+
+// sbOf is the sandbox test t works in: its own if alone, else the shared one.
+func sbOf(t testing.TB) *sandbox.Sandbox { return pool.Of(t, sb) }
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
@@ -66,6 +90,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		binDir = dir
+		defer pool.Close()
 		return sandbox.RunTests(m, &sb, sandbox.Options{})
 	}())
 }
@@ -95,10 +120,10 @@ var settle = "--settle=" + runs.DefaultSettle.String()
 // tests about the settle window wait it (clitest.NoSettle).
 func runctlCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 	t.Helper()
-	sandbox.Need(t, sb)
+	sandbox.Need(t, sbOf(t))
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	t.Cleanup(cancel)
-	cmd := sb.CommandIn(ctx, dir, binDir+"/runctl", clitest.NoSettle(args)...)
+	cmd := sbOf(t).CommandIn(ctx, dir, binDir+"/runctl", clitest.NoSettle(args)...)
 	cmd.Env = append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin", "RUNCTL_TEST_MARK=1")
 	return cmd
 }
@@ -132,10 +157,10 @@ func finish(t *testing.T, cmd *exec.Cmd) result {
 // inside runs a command in the sandbox and returns its output.
 func inside(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	sandbox.Need(t, sb)
+	sandbox.Need(t, sbOf(t))
 	ctx, cancel := context.WithTimeout(t.Context(), commandTimeout)
 	defer cancel()
-	out, err := sb.Command(ctx, name, args...).CombinedOutput()
+	out, err := sbOf(t).Command(ctx, name, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %q: %v\n%s", name, args, err, out)
 	}
@@ -154,7 +179,7 @@ var (
 // it made.
 func runName(t *testing.T) string {
 	t.Helper()
-	sandbox.Need(t, sb)
+	sandbox.Need(t, sbOf(t))
 	name := fmt.Sprintf("t%d", seq.Add(1))
 	namedMu.Lock()
 	defer namedMu.Unlock()
@@ -170,7 +195,7 @@ func runName(t *testing.T) string {
 			ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 			defer cancel()
 			// Each goes on past units that are not loaded.
-			sb.Command(ctx, "sh", append([]string{"-c", `systemctl kill -s KILL "$@"; systemctl stop "$@"; systemctl reset-failed "$@"`, "sh"}, units...)...).Run()
+			sbOf(t).Command(ctx, "sh", append([]string{"-c", `systemctl kill -s KILL "$@"; systemctl stop "$@"; systemctl reset-failed "$@"`, "sh"}, units...)...).Run()
 		})
 	}
 	named[t] = append(named[t], name)
@@ -222,6 +247,7 @@ var hostile = []string{
 }
 
 func TestRunDaemonArgvExact(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	script := "sleep 1000; :"
 	args := append([]string{"run", "-d", "-n", name, "--", "sh", "-c", script, "argv0"}, hostile...)
@@ -234,7 +260,7 @@ func TestRunDaemonArgvExact(t *testing.T) {
 	if !strings.Contains(r.stdout, "pid "+strconv.Itoa(pid)) {
 		t.Errorf("run -d output does not name main pid %d:\n%s", pid, r.stdout)
 	}
-	cmdline, err := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
+	cmdline, err := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,13 +300,14 @@ func TestRunDaemonArgvExact(t *testing.T) {
 	if r := runctl(t, "restart", name); r.code != 0 {
 		t.Fatal(r)
 	}
-	cmdline, _ = os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
+	cmdline, _ = os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
 	if got := nulSplit(cmdline); !equal(got, want) {
 		t.Fatalf("after daemon-reload and runctl restart the program sees argv\n%q\nwant\n%q", got, want)
 	}
 }
 
 func TestRunCapturesDirAndEnvironmentPrivately(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	cmd := runctlCmd(t, "/usr/share", "run", "-d", "-n", name, "-E", "FROM_FLAG=f$x", "--", "sh", "-c", "sleep 1000; :")
 	secret := "s3cr3t \"$quoted\" \\ `tick`\nline2 %n"
@@ -289,11 +316,11 @@ func TestRunCapturesDirAndEnvironmentPrivately(t *testing.T) {
 		t.Fatalf("run -d: %v", r)
 	}
 	pid := mainPID(t, name)
-	cwd, err := os.Readlink(sb.Path(fmt.Sprintf("/proc/%d/cwd", pid)))
+	cwd, err := os.Readlink(sbOf(t).Path(fmt.Sprintf("/proc/%d/cwd", pid)))
 	if err != nil || !strings.HasSuffix(cwd, "/usr/share") {
 		t.Fatalf("cwd of the run = %q (%v), want /usr/share", cwd, err)
 	}
-	environ, err := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/environ", pid)))
+	environ, err := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/environ", pid)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,6 +361,7 @@ func TestRunCapturesDirAndEnvironmentPrivately(t *testing.T) {
 }
 
 func TestRunForegroundStreamsAndMirrorsExit(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	r := runctl(t, "run", "-n", name, "--", "sh", "-c", "echo out-line; echo err-line >&2; exit 7")
 	if r.code != 7 {
@@ -379,6 +407,7 @@ func fgStart(t *testing.T, name, script string) (*exec.Cmd, *lockedBuffer, *lock
 }
 
 func TestRunForegroundCtrlC(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	cmd, _, errb := fgStart(t, name, `trap "echo got-int; exit 0" INT; echo ready; while :; do sleep 0.05; done`)
 	pid := sandbox.ChildPID(cmd.Process.Pid)
@@ -396,6 +425,7 @@ func TestRunForegroundCtrlC(t *testing.T) {
 }
 
 func TestRunForegroundSecondCtrlCKills(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	cmd, _, errb := fgStart(t, name, `trap "" INT TERM; echo ready; while :; do sleep 0.05; done`)
 	pid := sandbox.ChildPID(cmd.Process.Pid)
@@ -413,6 +443,7 @@ func TestRunForegroundSecondCtrlCKills(t *testing.T) {
 }
 
 func TestRunRefusesActiveName(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -428,6 +459,7 @@ func TestRunRefusesActiveName(t *testing.T) {
 }
 
 func TestStopLeavesNoProcess(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	// A child, a double-forked daemon and a setsid'd child, each tagged.
 	script := `sleep 1001 & (sleep 1002 &) ; setsid sleep 1003 & echo ready; while :; do sleep 0.05; done`
@@ -451,7 +483,7 @@ func TestStopLeavesNoProcess(t *testing.T) {
 func tagged(t *testing.T) []string {
 	t.Helper()
 	var found []string
-	procs, _ := filepath.Glob(sb.Path("/proc/[0-9]*/cmdline"))
+	procs, _ := filepath.Glob(sbOf(t).Path("/proc/[0-9]*/cmdline"))
 	for _, p := range procs {
 		b, _ := os.ReadFile(p)
 		args := nulSplit(b)
@@ -489,6 +521,7 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 }
 
 func TestStopEscalatesAndForce(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	runIgnoringTERM(t, name)
 	begin := time.Now()
@@ -519,6 +552,7 @@ func TestStopEscalatesAndForce(t *testing.T) {
 }
 
 func TestLs(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -553,7 +587,8 @@ func TestLs(t *testing.T) {
 }
 
 func TestBadInputCreatesNothing(t *testing.T) {
-	sandbox.Need(t, sb)
+	alone(t)
+	sandbox.Need(t, sbOf(t))
 	inside(t, "sh", "-c", "printf '#!/bin/sh\\n' > /tmp/not-exec; chmod 644 /tmp/not-exec")
 	for _, tc := range []struct {
 		name string
@@ -596,11 +631,12 @@ func TestBadInputCreatesNothing(t *testing.T) {
 }
 
 func TestPermissionDenied(t *testing.T) {
+	alone(t)
 	r := runctl(t, "--version") // the binary works at all
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	cmd := sb.CommandIn(bounded(t), "/", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binDir+"/runctl", "--system", "run", "-d", "-n", "denied", "--", "true")
+	cmd := sbOf(t).CommandIn(bounded(t), "/", "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", binDir+"/runctl", "--system", "run", "-d", "-n", "denied", "--", "true")
 	cmd.Env = append(os.Environ(), "HOME=/nonexistent")
 	r = finish(t, cmd)
 	if r.code == 0 || !strings.Contains(r.stderr, "permission denied") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
@@ -612,7 +648,8 @@ func TestPermissionDenied(t *testing.T) {
 }
 
 func TestNoSystemd(t *testing.T) {
-	sandbox.Need(t, sb)
+	alone(t)
+	sandbox.Need(t, sbOf(t))
 	// On the host itself PID 1 is not systemd; point runctl at a bus that
 	// does not exist to be sure of it even where it is.
 	cmd := exec.CommandContext(bounded(t), binDir+"/runctl", "--system", "run", "-d", "--", "true")

@@ -12,6 +12,7 @@ import (
 // that stop only: when the other run starts it again and it ends, that
 // end is recorded as it was, not as "stopped by runctl".
 func TestStopMarkerGoesWithTheStop(t *testing.T) {
+	alone(t)
 	a, b := runName(t), runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", b, a) })
 	for _, args := range [][]string{
@@ -39,7 +40,7 @@ func waitRecord(t *testing.T, name, want string) string {
 	t.Helper()
 	var got string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if got, _ = os.Readlink(sb.Path("/var/lib/runctl/runs/" + name + ".exit")); got == want {
+		if got, _ = os.Readlink(sbOf(t).Path("/var/lib/runctl/runs/" + name + ".exit")); got == want {
 			break
 		}
 	}
@@ -52,7 +53,7 @@ func waitState(t *testing.T, name, state string) string {
 	t.Helper()
 	var s string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		out, _ := sb.Command(t.Context(), "systemctl", "is-active", "runctl-"+name+".service").Output()
+		out, _ := sbOf(t).Command(t.Context(), "systemctl", "is-active", "runctl-"+name+".service").Output()
 		if s = strings.TrimSpace(string(out)); s == state {
 			break
 		}
@@ -64,6 +65,7 @@ func waitState(t *testing.T, name, state string) string {
 // leaves its marker, which then holds nothing off: the end of the run's
 // next instance, started by someone else, is recorded as it was.
 func TestStopMarkerOfAKilledRunctl(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	if r := runctl(t, "run", "-d", "--settle", "0", "--enable", "-n", name, "--", "sleep", "5001"); r.code != 0 {

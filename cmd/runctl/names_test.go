@@ -9,11 +9,12 @@ import (
 // An interpreter's run is named after its script or module, so a second
 // Python node is not refused as "python3".
 func TestInterpreterDefaultNames(t *testing.T) {
+	alone(t)
 	dir := "/run/" + runName(t) + "-nodes"
-	if err := os.MkdirAll(sb.Path(dir), 0o755); err != nil {
+	if err := os.MkdirAll(sbOf(t).Path(dir), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(sb.Path(dir)) })
+	t.Cleanup(func() { os.RemoveAll(sbOf(t).Path(dir)) })
 	for _, f := range []string{"nav_node.py", "lidar.sh"} {
 		writeInside(t, dir+"/"+f, "exec sleep 1000\n", 0o755)
 	}
@@ -41,6 +42,7 @@ func cleanupRun(t *testing.T, name string) {
 // A new command never silently takes a stopped run's name: its kept spec
 // is what start and boot start.
 func TestRunRefusesStoppedRunsOtherCommand(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	for _, args := range [][]string{
 		{"run", "-d", "--settle", "0", "-n", name, "--", "sleep", "1000"},
@@ -70,6 +72,7 @@ func TestRunRefusesStoppedRunsOtherCommand(t *testing.T) {
 // A verb given no NAME acts only when exactly one run qualifies; with
 // several it lists them and exits 2, acting on none.
 func TestVerbWithoutNameNeedsExactlyOne(t *testing.T) {
+	alone(t)
 	runctl(t, "stop", "--all")
 	a, b := runName(t), runName(t)
 	if r := runctl(t, "run", "-d", "--settle", "0", "-n", a, "--", "sleep", "1000"); r.code != 0 {
@@ -101,6 +104,7 @@ func TestVerbWithoutNameNeedsExactlyOne(t *testing.T) {
 // restart and start take several names and report each; a failure of one
 // does not keep the others from being acted on.
 func TestRestartAndStartSeveral(t *testing.T) {
+	alone(t)
 	a, b := runName(t), runName(t)
 	for _, n := range []string{a, b} {
 		if r := runctl(t, "run", "-d", "--settle", "0", "-n", n, "--", "sleep", "1000"); r.code != 0 {
@@ -127,6 +131,7 @@ func TestRestartAndStartSeveral(t *testing.T) {
 // logs takes several names: their lines interleaved by time, each line
 // naming its run; an unknown one among them is an error.
 func TestLogsSeveral(t *testing.T) {
+	alone(t)
 	a, b := runName(t), runName(t)
 	for _, n := range []string{a, b} {
 		if r := runctl(t, "run", "-d", "--settle", "0", "-n", n, "--", "sh", "-c", "echo hello-from-$0; exec sleep 1000", n); r.code != 0 {
@@ -147,6 +152,7 @@ func TestLogsSeveral(t *testing.T) {
 
 // rm goes on past a name it cannot forget, and reports each.
 func TestRmSeveralPastUnknown(t *testing.T) {
+	alone(t)
 	a, b := runName(t), runName(t)
 	for _, n := range []string{a, b} {
 		for _, args := range [][]string{{"run", "-d", "--settle", "0", "-n", n, "--", "sleep", "1000"}, {"stop", n}} {

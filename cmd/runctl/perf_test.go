@@ -13,6 +13,7 @@ import (
 // stop escalates at the run's --stop-timeout, which its unit carries as
 // TimeoutStopSec, without reading the run's spec.
 func TestStopTakesTheTimeoutFromTheUnit(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--stop-timeout", "300ms", "--", "sh", "-c", ignoreTERM); r.code != 0 {
 		t.Fatal(r)
@@ -21,7 +22,7 @@ func TestStopTakesTheTimeoutFromTheUnit(t *testing.T) {
 		return strings.Contains(inside(t, "journalctl", "-t", name, "-o", "cat", "--since=-1min"), "ignoring-term")
 	}, "the trap")
 	trace := "/run/" + name + ".strace"
-	cmd := sb.CommandIn(bounded(t), "/", "strace", "-f", "-qq", "-e", "trace=open,openat", "-o", trace, binDir+"/runctl", "stop", name)
+	cmd := sbOf(t).CommandIn(bounded(t), "/", "strace", "-f", "-qq", "-e", "trace=open,openat", "-o", trace, binDir+"/runctl", "stop", name)
 	cmd.Env = runctlCmd(t, "/").Env
 	r := finish(t, cmd)
 	if r.code != 0 || !strings.Contains(r.stdout, "killed by SIGKILL") || !strings.Contains(r.stdout, "escalated") {
@@ -63,6 +64,7 @@ func pid1Calls(t *testing.T, f func()) []string {
 // ls asks for the restart count only of runs that systemd restarts by
 // themselves (every other's is 0), and still shows it for those.
 func TestLsReadsRestartCountsOnlyOfRestartingRuns(t *testing.T) {
+	alone(t)
 	plain, restarting := runName(t), runName(t)
 	if r := runctl(t, "run", "-d", "-n", plain, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -106,6 +108,7 @@ func TestLsReadsRestartCountsOnlyOfRestartingRuns(t *testing.T) {
 // runctl sends no AddMatch (which the socket cannot answer) and no
 // Subscribe, and each verb only the calls it needs.
 func TestVerbsSendOnlyTheCallsTheyNeed(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	for _, c := range []struct {
 		args []string

@@ -173,7 +173,7 @@ func TestLastExitSurvivesReboot(t *testing.T) {
 // booted one with extra environment variables.
 func rebootable(t *testing.T) (boot func() *sandbox.Sandbox, in func(s *sandbox.Sandbox, env []string, args ...string) result) {
 	t.Helper()
-	sandbox.Need(t, sb)
+	sandbox.Need(t, sbOf(t))
 	dir, err := os.MkdirTemp(sandbox.StateRoot(), "reboot-")
 	if err != nil {
 		t.Fatal(err)

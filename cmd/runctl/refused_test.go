@@ -12,6 +12,7 @@ import (
 // another run names the run in --after changes nothing that was saved: a
 // later start runs the spec from before the refusal.
 func TestRefusedReplaceKeepsTheSavedSpec(t *testing.T) {
+	alone(t)
 	base, top := runName(t), runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", top, base) })
 	must := func(args ...string) {
@@ -30,8 +31,8 @@ func TestRefusedReplaceKeepsTheSavedSpec(t *testing.T) {
 	must("stop", base)
 	must("start", "--settle", "0", base)
 	pid := mainPID(t, base)
-	cmdline, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
-	environ, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/environ", pid)))
+	cmdline, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
+	environ, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/environ", pid)))
 	if got := nulSplit(cmdline); !slices.Equal(got, []string{"sleep", "1001"}) || !slices.Contains(nulSplit(environ), "VERSION=1") {
 		t.Fatalf("after a refused --replace, start runs %q with VERSION=1 %v; want the spec from before the refusal", got, slices.Contains(nulSplit(environ), "VERSION=1"))
 	}
@@ -40,6 +41,7 @@ func TestRefusedReplaceKeepsTheSavedSpec(t *testing.T) {
 // TestRunOverAForeignRunningUnit: a name whose unit another tool made and
 // runs is refused as taken, not as a run of runctl's that is running.
 func TestRunOverAForeignRunningUnit(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	inside(t, "systemd-run", "--unit", "runctl-"+name+".service", "sleep", "1000")
 	r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1001")

@@ -45,10 +45,10 @@ func checkExact(t *testing.T, name string, argv []string) {
 
 func noSecretInArgv(t *testing.T) {
 	t.Helper()
-	procs, _ := filepath.Glob(sb.Path("/proc/[0-9]*/cmdline"))
+	procs, _ := filepath.Glob(sbOf(t).Path("/proc/[0-9]*/cmdline"))
 	for _, p := range procs {
 		if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(reloadSecret)) {
-			t.Errorf("%s holds the secret in its argv: %s", strings.TrimPrefix(p, sb.Path("/")), abbrevQ(nulSplit(b)))
+			t.Errorf("%s holds the secret in its argv: %s", strings.TrimPrefix(p, sbOf(t).Path("/")), abbrevQ(nulSplit(b)))
 		}
 	}
 }
@@ -76,6 +76,7 @@ func waitNewInstance(t *testing.T, name string, old int) {
 }
 
 func TestReloadKeepsArgvExact(t *testing.T) {
+	alone(t)
 	polkitMember(t)
 	argv := reloadArgv()
 	auto, plain, member, quiet, nobody := runName(t), runName(t), runName(t), runName(t), runName(t)
@@ -191,6 +192,7 @@ func transitions(ops []string) []string {
 // unit name is taken" and "still loaded from /run/systemd/transient" (seen
 // under load in TestEnabledTransitions).
 func TestReplaceWhileTheRecorderWaits(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	unit := "runctl-" + name + ".service"
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
@@ -208,7 +210,7 @@ func TestReplaceWhileTheRecorderWaits(t *testing.T) {
 	}
 	inside(t, "sh", "-c", script+" && systemctl daemon-reload")
 	t.Cleanup(func() {
-		sb.Command(context.Background(), "sh", "-c", "rm -rf /run/systemd/system/"+slow+" "+strings.Join(drops, " ")+" && systemctl daemon-reload").Run()
+		sbOf(t).Command(context.Background(), "sh", "-c", "rm -rf /run/systemd/system/"+slow+" "+strings.Join(drops, " ")+" && systemctl daemon-reload").Run()
 	})
 	runs := func(want ...string) {
 		t.Helper()
@@ -260,6 +262,7 @@ func TestReplaceWhileTheRecorderWaits(t *testing.T) {
 // after each, the run runs its newest spec, and once runctl started an
 // enabled run, systemd has it from the unit file runctl wrote.
 func TestEnabledTransitions(t *testing.T) {
+	alone(t)
 	polkitMember(t)
 	name := runName(t)
 	unit := "runctl-" + name + ".service"
@@ -314,7 +317,7 @@ func TestEnabledTransitions(t *testing.T) {
 			}
 			byRunctl = true
 		case "systemctl restart":
-			out, err := sb.Command(t.Context(), "systemctl", "restart", unit).CombinedOutput()
+			out, err := sbOf(t).Command(t.Context(), "systemctl", "restart", unit).CombinedOutput()
 			// An instance started from a unit file that disable removed
 			// has no file to restart from: systemd says so, and the run
 			// goes on (runctl restart starts it as a transient unit).
@@ -330,11 +333,11 @@ func TestEnabledTransitions(t *testing.T) {
 		t.Logf("step %d: %s (enabled %v)", i, op, enabled)
 		where := fmt.Sprintf("step %d (%s after %s), enabled %v", i, op, walk[max(i-1, 0)], enabled)
 		pid := mainPID(t, name)
-		cmdline, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
+		cmdline, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
 		if got := nulSplit(cmdline); !equal(got, argv()) {
 			t.Fatalf("%s: the run runs %q, want the newest spec %q", where, got, argv())
 		}
-		if _, err := os.Stat(sb.Path(file)); (err == nil) != enabled {
+		if _, err := os.Stat(sbOf(t).Path(file)); (err == nil) != enabled {
 			t.Fatalf("%s: unit file present %v", where, err == nil)
 		}
 		if byRunctl {
@@ -351,6 +354,7 @@ func TestEnabledTransitions(t *testing.T) {
 // StartLimitBurst (5 starts in 10 s by default): 20 in a row by root, 20
 // at once, and 10 in a row by a group member.
 func TestRestartsIgnoreStartLimit(t *testing.T) {
+	alone(t)
 	polkitMember(t)
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
@@ -384,7 +388,7 @@ func TestRestartsIgnoreStartLimit(t *testing.T) {
 	}
 	// systemd's own limit still holds for systemctl; runctl clears it.
 	for range 6 {
-		sb.Command(t.Context(), "systemctl", "restart", "runctl-"+name+".service").Run()
+		sbOf(t).Command(t.Context(), "systemctl", "restart", "runctl-"+name+".service").Run()
 	}
 	if p := unitShow(t, "runctl-"+name+".service", "Result"); p["Result"] != "start-limit-hit" {
 		t.Fatalf("six quick systemctl restarts: result %s, want start-limit-hit", p["Result"])
@@ -461,10 +465,11 @@ func TestEnabledTransitionsReboot(t *testing.T) {
 // A user manager reads the drop-in from $XDG_RUNTIME_DIR/systemd/user: its
 // own Restart= after a daemon-reload runs the exact argv too.
 func TestUserReloadKeepsArgvExact(t *testing.T) {
+	alone(t)
 	uid, env := userManager(t, "robot")
 	userctl := func(args ...string) string {
 		t.Helper()
-		cmd := sb.CommandIn(t.Context(), "/", "setpriv", append([]string{"--reuid=robot", "--regid=robot", "--init-groups", "systemctl", "--user"}, args...)...)
+		cmd := sbOf(t).CommandIn(t.Context(), "/", "setpriv", append([]string{"--reuid=robot", "--regid=robot", "--init-groups", "systemctl", "--user"}, args...)...)
 		cmd.Env = append(os.Environ(), env...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -484,14 +489,14 @@ func TestUserReloadKeepsArgvExact(t *testing.T) {
 		pid = userctl("show", "-P", "MainPID", "runctl-exact.service")
 		return pid != "0" && pid != old && userctl("show", "-P", "ActiveState", "runctl-exact.service") == "active"
 	}, "the user manager's restart")
-	cmdline, _ := os.ReadFile(sb.Path("/proc/" + pid + "/cmdline"))
+	cmdline, _ := os.ReadFile(sbOf(t).Path("/proc/" + pid + "/cmdline"))
 	if got := nulSplit(cmdline); !equal(got, argv) {
 		t.Fatalf("after a user manager's daemon-reload and Restart= the program sees %q, want %q", got, argv)
 	}
 	if r := asUser(t, "robot", env, "rm", "-f", "exact"); r.code != 0 {
 		t.Fatalf("rm as a user: %v", r)
 	}
-	if _, err := os.Stat(sb.Path("/run/user/" + uid + "/systemd/transient/runctl-exact.service.d")); err == nil {
+	if _, err := os.Stat(sbOf(t).Path("/run/user/" + uid + "/systemd/transient/runctl-exact.service.d")); err == nil {
 		t.Errorf("rm left the run's drop-in")
 	}
 }
@@ -500,6 +505,7 @@ func TestUserReloadKeepsArgvExact(t *testing.T) {
 // did not write keeps its own command, also after a reload, when a kept
 // run's start is refused for it.
 func TestDropInLeavesForeignUnitAlone(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "2000"); r.code != 0 {
 		t.Fatal(r)
@@ -512,12 +518,12 @@ func TestDropInLeavesForeignUnitAlone(t *testing.T) {
 	if r := runctl(t, "start", name); r.code == 0 || !strings.Contains(r.stderr, "defined outside runctl") {
 		t.Fatalf("start of a kept run whose name a unit file took: %v", r)
 	}
-	if _, err := os.Stat(sb.Path("/run/systemd/transient/runctl-" + name + ".service.d/50-runctl.conf")); err == nil {
+	if _, err := os.Stat(sbOf(t).Path("/run/systemd/transient/runctl-" + name + ".service.d/50-runctl.conf")); err == nil {
 		t.Errorf("the refused start left its drop-in for the foreign unit")
 	}
 	inside(t, "systemctl", "daemon-reload")
 	inside(t, "systemctl", "start", "runctl-"+name+".service")
-	cmdline, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
+	cmdline, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
 	if got := nulSplit(cmdline); !equal(got, []string{"/bin/sleep", "1000"}) {
 		t.Fatalf("the foreign unit runs %q, not its own command", got)
 	}

@@ -44,6 +44,7 @@ func invocationOf(t *testing.T, name string) string {
 }
 
 func TestRestartSteps(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -71,6 +72,7 @@ func TestRestartSteps(t *testing.T) {
 }
 
 func TestRestartEscalatesAndForce(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	runIgnoringTERM(t, name)
 	rec, r := restartJSON(t, "--timeout", "500ms", name)
@@ -92,6 +94,7 @@ func TestRestartEscalatesAndForce(t *testing.T) {
 // signals the processes of the cgroup until no new one appears, and a
 // sleep forked by the trap early enough would get it too.
 func TestRestartWaitsForCleanShutdown(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	script := fmt.Sprintf(`trap "trap '' TERM; sleep 2; exit 0" TERM; exec 9>/run/lock-%s; flock -n 9 || { echo LOCK-BUSY; exit 1; }; echo got-lock; while :; do sleep 0.05; done`, name)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", script); r.code != 0 {
@@ -113,6 +116,7 @@ func TestRestartWaitsForCleanShutdown(t *testing.T) {
 }
 
 func TestRestartRefusesMissingExecutable(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	bin := "/opt/" + name + "/robotd"
 	inside(t, "sh", "-c", "mkdir -p /opt/"+name+" && cp /bin/sleep "+bin)
@@ -137,6 +141,7 @@ func TestRestartRefusesMissingExecutable(t *testing.T) {
 // runctl SIGKILLed at each point of a restart leaves a state from which the
 // next command brings the run back.
 func TestRestartRecoversFromCrash(t *testing.T) {
+	alone(t)
 	for _, point := range []string{"after-spec", "stop-enqueued", "after-stop", "start-enqueued"} {
 		t.Run(point, func(t *testing.T) {
 			name := runName(t)
@@ -161,7 +166,7 @@ func TestRestartRecoversFromCrash(t *testing.T) {
 				t.Fatalf("%s after a crash at %s: %v", verb, point, r)
 			}
 			pid := mainPID(t, name)
-			cmdline, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
+			cmdline, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
 			if got := nulSplit(cmdline); !equal(got, []string{"sleep", "1000"}) {
 				t.Fatalf("after recovery the run is %q", got)
 			}
@@ -182,7 +187,7 @@ func countProcs(t *testing.T, argv0, argv1, name string) int {
 	n := 0
 	pids := strings.Fields(inside(t, "sh", "-c", "cat /sys/fs/cgroup/unified/system.slice/runctl-"+name+".service/cgroup.procs 2>/dev/null || true"))
 	for _, p := range pids {
-		b, _ := os.ReadFile(sb.Path("/proc/" + p + "/cmdline"))
+		b, _ := os.ReadFile(sbOf(t).Path("/proc/" + p + "/cmdline"))
 		if a := nulSplit(b); len(a) == 2 && a[0] == argv0 && a[1] == argv1 {
 			n++
 		}
@@ -191,6 +196,7 @@ func countProcs(t *testing.T, argv0, argv1, name string) int {
 }
 
 func TestParallelRestarts(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -210,7 +216,7 @@ func TestParallelRestarts(t *testing.T) {
 	all := 0
 	procs := strings.Fields(inside(t, "sh", "-c", "ls /proc | grep -E '^[0-9]+$'"))
 	for _, p := range procs {
-		b, _ := os.ReadFile(sb.Path("/proc/" + p + "/cmdline"))
+		b, _ := os.ReadFile(sbOf(t).Path("/proc/" + p + "/cmdline"))
 		if a := nulSplit(b); len(a) == 2 && a[0] == "sleep" && a[1] == "1000" {
 			all++
 		}
@@ -232,6 +238,7 @@ func TestParallelRestarts(t *testing.T) {
 }
 
 func TestRestartKeepsArgvDirEnvironment(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	cmd := runctlCmd(t, "/usr/lib", "run", "-d", "-n", name, "-E", "X=$y %n", "--", "sh", "-c", "sleep 1000; :", "a b", "", "$HOME")
 	cmd.Env = append(cmd.Env, "ROBOT=go2\nline")
@@ -264,9 +271,9 @@ func TestRestartKeepsArgvDirEnvironment(t *testing.T) {
 // anew for each invocation.
 func procView(t *testing.T, pid int) string {
 	t.Helper()
-	cmdline, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
-	cwd, _ := os.Readlink(sb.Path(fmt.Sprintf("/proc/%d/cwd", pid)))
-	environ, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/environ", pid)))
+	cmdline, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", pid)))
+	cwd, _ := os.Readlink(sbOf(t).Path(fmt.Sprintf("/proc/%d/cwd", pid)))
+	environ, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/environ", pid)))
 	var env []string
 	for _, kv := range nulSplit(environ) {
 		switch strings.SplitN(kv, "=", 2)[0] {
@@ -280,6 +287,7 @@ func procView(t *testing.T, pid int) string {
 }
 
 func TestCrashLoopStopsAtLimit(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	r := runctl(t, "run", "-d", settle, "-n", name, "--restart=always", "--restart-delay=20ms", "--max-restarts=3", "--within=30s", "--", "sh", "-c", "echo crash; sleep 0.05; exit 1")
 	if r.code != 1 || !strings.Contains(r.stderr, "systemd restarts it") {
@@ -325,6 +333,7 @@ func TestCrashLoopStopsAtLimit(t *testing.T) {
 }
 
 func TestStartStoppedAndRm(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -359,6 +368,7 @@ func TestStartStoppedAndRm(t *testing.T) {
 }
 
 func TestRunReplace(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)

@@ -14,6 +14,7 @@ import (
 // the stop half of that restart, which triggers the recorder with no exit
 // code, does not replace it with "did not start".
 func TestRestartsDoNotEraseTheRecord(t *testing.T) {
+	alone(t)
 	for _, how := range []string{"Restart=", "systemctl restart"} {
 		t.Run(how, func(t *testing.T) {
 			name := runName(t)
@@ -29,7 +30,7 @@ func TestRestartsDoNotEraseTheRecord(t *testing.T) {
 			}
 			// The end the restart followed is recorded (the run's own
 			// ExecStopPost=), and nothing erases it after.
-			record := sb.Path("/var/lib/runctl/runs/" + name + ".exit")
+			record := sbOf(t).Path("/var/lib/runctl/runs/" + name + ".exit")
 			var got string
 			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 				if got, _ = os.Readlink(record); strings.TrimSpace(got) == "success" {

@@ -71,7 +71,7 @@ func (q *sequence) runctl(mode, during string, args ...string) result {
 	go func() {
 		defer close(done)
 		time.Sleep(delay)
-		sb.Command(q.t.Context(), "systemctl", during).Run()
+		sbOf(q.t).Command(q.t.Context(), "systemctl", during).Run()
 	}()
 	r := finish(q.t, cmd)
 	<-done
@@ -189,9 +189,9 @@ func (q *sequence) step(i int) {
 func (q *sequence) resync(run, prev *seqRun) {
 	q.t.Helper()
 	run.unsure, run.enabledUnsure = true, true
-	out, _ := sb.Command(q.t.Context(), "systemctl", "show", "-P", "MainPID", "runctl-"+run.name+".service").Output()
+	out, _ := sbOf(q.t).Command(q.t.Context(), "systemctl", "show", "-P", "MainPID", "runctl-"+run.name+".service").Output()
 	pid := strings.TrimSpace(string(out))
-	cmdline, err := os.ReadFile(sb.Path("/proc/" + pid + "/cmdline"))
+	cmdline, err := os.ReadFile(sbOf(q.t).Path("/proc/" + pid + "/cmdline"))
 	if pid == "0" || err != nil {
 		run.running = nil
 		return
@@ -236,14 +236,14 @@ func (q *sequence) check() {
 		if f[2] != run.running.dir {
 			q.fail("%s runs in %s, want %s (%s)", run.name, f[2], run.running.dir, run.running.mode)
 		}
-		cmdline, err := os.ReadFile(sb.Path("/proc/" + f[1] + "/cmdline"))
+		cmdline, err := os.ReadFile(sbOf(q.t).Path("/proc/" + f[1] + "/cmdline"))
 		if err != nil {
 			q.fail("%v", err)
 		}
 		if got := nulSplit(cmdline); !slices.Equal(got, run.running.argv) {
 			q.fail("%s runs argv %q, want %q (%s)", run.name, got, run.running.argv, run.running.mode)
 		}
-		environ, err := os.ReadFile(sb.Path("/proc/" + f[1] + "/environ"))
+		environ, err := os.ReadFile(sbOf(q.t).Path("/proc/" + f[1] + "/environ"))
 		if err != nil {
 			q.fail("%v", err)
 		}
@@ -258,6 +258,7 @@ func (q *sequence) check() {
 // daemon-reload and daemon-reexec between and during them, what runs is
 // the latest spec runctl reported as started.
 func TestSequence(t *testing.T) {
+	alone(t)
 	seed := *seqSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())

@@ -27,12 +27,12 @@ func stackNames(t *testing.T, n int) []string {
 // stackFile writes a stack file inside the sandbox and returns its path there.
 func stackFile(t *testing.T, dir, text string) string {
 	t.Helper()
-	if err := os.MkdirAll(sb.Path(dir), 0o755); err != nil {
+	if err := os.MkdirAll(sbOf(t).Path(dir), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(sb.Path(dir)) })
+	t.Cleanup(func() { os.RemoveAll(sbOf(t).Path(dir)) })
 	path := dir + "/stack.yaml"
-	if err := os.WriteFile(sb.Path(path), []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(sbOf(t).Path(path), []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -76,6 +76,7 @@ type applyJSON struct {
 }
 
 func TestApply(t *testing.T) {
+	alone(t)
 	n := stackNames(t, 5)
 	driver, nav, ui, bad, late := n[0], n[1], n[2], n[3], n[4]
 	stackName := "s" + driver
@@ -107,13 +108,13 @@ runs:
 		t.Errorf("nav, after driver, was started before it:\n%s", r.stdout)
 	}
 	before := pids(t, driver, nav, ui)
-	if cwd, _ := os.Readlink(sb.Path(fmt.Sprintf("/proc/%d/cwd", before[0]))); cwd != dir {
+	if cwd, _ := os.Readlink(sbOf(t).Path(fmt.Sprintf("/proc/%d/cwd", before[0]))); cwd != dir {
 		t.Errorf("driver runs in %q, want the stack file's folder %s", cwd, dir)
 	}
-	if cwd, _ := os.Readlink(sb.Path(fmt.Sprintf("/proc/%d/cwd", before[2]))); cwd != "/usr" {
+	if cwd, _ := os.Readlink(sbOf(t).Path(fmt.Sprintf("/proc/%d/cwd", before[2]))); cwd != "/usr" {
 		t.Errorf("ui runs in %q, want its dir /usr", cwd)
 	}
-	environ, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/environ", before[0])))
+	environ, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/environ", before[0])))
 	if env := nulSplit(environ); !slices.Contains(env, "ROBOT=it's $HOME") || slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "RUNCTL_TEST_MARK=") }) {
 		t.Errorf("driver's environment is %q: want its env, and nothing of the caller's", env)
 	}
@@ -130,7 +131,7 @@ runs:
 
 	// One run changed: the plan says so, and only it is replaced.
 	text = strings.Replace(text, "nav]", "nav, v2]", 1)
-	if err := os.WriteFile(sb.Path(file), []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(sbOf(t).Path(file), []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r = runctl(t, "--json", "apply", "--dry-run", file)
@@ -155,7 +156,7 @@ runs:
 	if after[0] != before[0] || after[2] == before[2] || after[1] == before[1] {
 		t.Fatalf("pids %v, were %v: want driver's the same, nav's and ui's new", after, before)
 	}
-	cmdline, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", after[1])))
+	cmdline, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", after[1])))
 	if got := nulSplit(cmdline); !slices.Equal(got, []string{"sh", "-c", "sleep 1000; :", "nav", "v2"}) {
 		t.Errorf("nav runs %q", got)
 	}
@@ -168,7 +169,7 @@ runs:
     command: [sleep, '1000']
     after: [%s]
 `, bad, late, bad)
-	if err := os.WriteFile(sb.Path(file), []byte(failing), 0o644); err != nil {
+	if err := os.WriteFile(sbOf(t).Path(file), []byte(failing), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r = runctl(t, "apply", settle, file) // the settle window sees bad end
@@ -185,7 +186,7 @@ runs:
 
 	// A setting this runctl cannot apply yet: refused, nothing changed.
 	unsupported := strings.Replace(text, "dir: /usr\n", "dir: /usr\n    source: /etc/robot.sh\n", 1)
-	if err := os.WriteFile(sb.Path(file), []byte(unsupported), 0o644); err != nil {
+	if err := os.WriteFile(sbOf(t).Path(file), []byte(unsupported), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r = runctl(t, "apply", file)
@@ -195,7 +196,7 @@ runs:
 
 	// ui leaves the file: left alone, unless --prune.
 	i := strings.Index(text, "  - name: "+ui)
-	if err := os.WriteFile(sb.Path(file), []byte(text[:i]), 0o644); err != nil {
+	if err := os.WriteFile(sbOf(t).Path(file), []byte(text[:i]), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r = runctl(t, "apply", file)
@@ -209,12 +210,12 @@ runs:
 	if r := runctl(t, "status", ui); r.code == 0 {
 		t.Errorf("ui is still known after --prune: %v", r)
 	}
-	if _, err := os.Stat(sb.Path("/var/lib/runctl/runs/" + ui + ".json")); err == nil {
+	if _, err := os.Stat(sbOf(t).Path("/var/lib/runctl/runs/" + ui + ".json")); err == nil {
 		t.Errorf("ui's spec is still kept after --prune")
 	}
 	// bad and late are not the stack's runs any more, but bad's spec is
 	// (its start failed after it was kept): pruned too.
-	if _, err := os.Stat(sb.Path("/var/lib/runctl/runs/" + bad + ".json")); err == nil {
+	if _, err := os.Stat(sbOf(t).Path("/var/lib/runctl/runs/" + bad + ".json")); err == nil {
 		t.Errorf("bad's spec is still kept after --prune")
 	}
 
@@ -227,6 +228,7 @@ runs:
 }
 
 func TestExportApplyRoundTrip(t *testing.T) {
+	alone(t)
 	n := stackNames(t, 2)
 	base, top := n[0], n[1]
 	stackName := "s" + base
@@ -244,7 +246,7 @@ func TestExportApplyRoundTrip(t *testing.T) {
 	keptSpecs := func() map[string]map[string]any {
 		out := map[string]map[string]any{}
 		for _, name := range n {
-			data, err := os.ReadFile(sb.Path("/var/lib/runctl/runs/" + name + ".json"))
+			data, err := os.ReadFile(sbOf(t).Path("/var/lib/runctl/runs/" + name + ".json"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -318,11 +320,11 @@ func TestExportApplyRoundTrip(t *testing.T) {
 	if got := keptSpecs(); !jsonEqual(got, orig) {
 		t.Errorf("specs brought back by apply differ:\n got %v\nwant %v", got, orig)
 	}
-	cmdline, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, base))))
+	cmdline, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, base))))
 	if got := nulSplit(cmdline); !slices.Equal(got, argv) {
 		t.Errorf("base runs argv\n%q\nwant\n%q", got, argv)
 	}
-	environ, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/environ", mainPID(t, base))))
+	environ, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/environ", mainPID(t, base))))
 	if env := nulSplit(environ); !slices.Contains(env, "SECRET="+secret) || !slices.Contains(env, "EMPTY=") {
 		t.Errorf("base's environment lacks SECRET or EMPTY: %q", env)
 	}
@@ -348,6 +350,7 @@ func jsonEqual(a, b any) bool {
 
 // ls, status, restart and stop take a stack's runs with --stack.
 func TestStackVerbs(t *testing.T) {
+	alone(t)
 	n := stackNames(t, 3)
 	top, base, other := n[0], n[1], n[2]
 	stackName := "s" + top
@@ -405,6 +408,7 @@ runs:
 // A run enabled after a replaced one: stopped, its unit file stays loaded
 // (runctl loads it for a later start by name), and the replace still goes.
 func TestApplyReplacesUnderAnEnabledRun(t *testing.T) {
+	alone(t)
 	n := stackNames(t, 2)
 	base, top := n[0], n[1]
 	stackName := "s" + base
@@ -422,7 +426,7 @@ runs:
 		t.Fatal(r)
 	}
 	before := pids(t, base, top)
-	if err := os.WriteFile(sb.Path(file), []byte(fmt.Sprintf(text, stackName, base, "1001", top, base)), 0o644); err != nil {
+	if err := os.WriteFile(sbOf(t).Path(file), []byte(fmt.Sprintf(text, stackName, base, "1001", top, base)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r := runctl(t, "apply", file)

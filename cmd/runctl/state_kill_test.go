@@ -18,14 +18,15 @@ import (
 // when the boot link is there, and a restart of an enabled run repairs a
 // half-done enable. Ctrl-C during enable never leaves it half-done.
 func TestStateSurvivesRandomKills(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	unitFile := "/etc/systemd/system/runctl-" + name + ".service"
 	link := "/etc/systemd/system/multi-user.target.wants/runctl-" + name + ".service"
 	t.Cleanup(func() {
 		runctl(t, "rm", "-f", name)
-		os.Remove(sb.Path(unitFile))
-		os.Remove(sb.Path(link))
-		sb.Command(context.Background(), "systemctl", "daemon-reload").Run()
+		os.Remove(sbOf(t).Path(unitFile))
+		os.Remove(sbOf(t).Path(link))
+		sbOf(t).Command(context.Background(), "systemctl", "daemon-reload").Run()
 	})
 	gen := 0
 	argv := func() []string { return []string{"sh", "-c", "sleep 1000; :", "gen-" + strconv.Itoa(gen)} }
@@ -34,10 +35,10 @@ func TestStateSurvivesRandomKills(t *testing.T) {
 	}
 	// exists follows a link as the sandbox sees it (absolute targets).
 	exists := func(p string) bool {
-		if target, err := os.Readlink(sb.Path(p)); err == nil {
+		if target, err := os.Readlink(sbOf(t).Path(p)); err == nil {
 			p = target
 		}
-		_, err := os.Stat(sb.Path(p))
+		_, err := os.Stat(sbOf(t).Path(p))
 		return err == nil
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))

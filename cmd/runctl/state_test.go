@@ -21,7 +21,7 @@ const storeDir = "/var/lib/runctl/runs"
 // keptSpec reads a run's spec as kept in the sandbox's store.
 func keptSpec(t *testing.T, dir, name string) (units.Spec, bool) {
 	t.Helper()
-	data, err := os.ReadFile(sb.Path(dir + "/" + name + ".json"))
+	data, err := os.ReadFile(sbOf(t).Path(dir + "/" + name + ".json"))
 	if os.IsNotExist(err) {
 		return units.Spec{}, false
 	}
@@ -35,7 +35,7 @@ func keptSpec(t *testing.T, dir, name string) (units.Spec, bool) {
 // procEnv reads a process's environment inside the sandbox.
 func procEnv(t *testing.T, pid int) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/environ", pid)))
+	b, err := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/environ", pid)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +77,12 @@ func checkRunsSpec(t *testing.T, dir, name, when string) {
 // and its environment in force: start runs the old argv with the old
 // environment, not a mix.
 func TestStoreFullDiskKeepsOneSpec(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	dir := "/var/lib/runctl-full-" + name
 	inside(t, "mkdir", "-p", "-m", "0700", dir)
 	inside(t, "mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", dir)
-	t.Cleanup(func() { sb.Command(context.Background(), "umount", "-l", dir).Run() })
+	t.Cleanup(func() { sbOf(t).Command(context.Background(), "umount", "-l", dir).Run() })
 	in := func(env []string, args ...string) result {
 		cmd := runctlCmd(t, "/", args...)
 		cmd.Env = append(cmd.Env, append(env, "RUNCTL_STATE_DIR="+dir)...)
@@ -119,22 +120,23 @@ func TestStoreFullDiskKeepsOneSpec(t *testing.T) {
 // unit, says whose file it is, and keeps nothing; ls does not take a
 // foreign enabled runctl-*.service for an autostarted run.
 func TestForeignUnitFiles(t *testing.T) {
+	alone(t)
 	admin, vendor, foreign := runName(t), runName(t), runName(t)
 	adminFile := "/etc/systemd/system/runctl-" + admin + ".service"
 	vendorFile := "/usr/lib/systemd/system/runctl-" + vendor + ".service"
 	foreignFile := "/etc/systemd/system/runctl-" + foreign + ".service"
 	content := "[Service]\nExecStart=/bin/sleep 1000\n\n[Install]\nWantedBy=multi-user.target\n"
 	for _, f := range []string{adminFile, vendorFile, foreignFile} {
-		if err := os.WriteFile(sb.Path(f), []byte(content), 0o644); err != nil {
+		if err := os.WriteFile(sbOf(t).Path(f), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() {
-		sb.Command(context.Background(), "systemctl", "disable", "runctl-"+foreign+".service").Run()
+		sbOf(t).Command(context.Background(), "systemctl", "disable", "runctl-"+foreign+".service").Run()
 		for _, f := range []string{adminFile, vendorFile, foreignFile} {
-			os.Remove(sb.Path(f))
+			os.Remove(sbOf(t).Path(f))
 		}
-		sb.Command(context.Background(), "systemctl", "daemon-reload").Run()
+		sbOf(t).Command(context.Background(), "systemctl", "daemon-reload").Run()
 	})
 	inside(t, "systemctl", "daemon-reload")
 	for _, c := range []struct{ name, file string }{{admin, adminFile}, {vendor, vendorFile}} {
@@ -143,14 +145,14 @@ func TestForeignUnitFiles(t *testing.T) {
 		if r.code == 0 || !strings.Contains(r.stderr, strings.TrimPrefix(c.file, "/usr")+" is a unit file runctl did not write (owned by user root") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 			t.Errorf("run --enable over %s: %v", c.file, r)
 		}
-		if got, _ := os.ReadFile(sb.Path(c.file)); string(got) != content {
+		if got, _ := os.ReadFile(sbOf(t).Path(c.file)); string(got) != content {
 			t.Errorf("%s was changed:\n%s", c.file, got)
 		}
 		if _, ok := keptSpec(t, storeDir, c.name); ok {
 			t.Errorf("a spec was kept for the refused run %s", c.name)
 		}
 	}
-	if _, err := os.Stat(sb.Path("/etc/systemd/system/runctl-" + vendor + ".service")); err == nil {
+	if _, err := os.Stat(sbOf(t).Path("/etc/systemd/system/runctl-" + vendor + ".service")); err == nil {
 		t.Errorf("a unit file in /etc shadows the vendor unit")
 	}
 	inside(t, "systemctl", "enable", "--now", "runctl-"+foreign+".service")
@@ -162,6 +164,7 @@ func TestForeignUnitFiles(t *testing.T) {
 // A spec edited by hand is refused, and shown damaged with its path and
 // the fix: it never makes another run restart with its argv.
 func TestTamperedSpec(t *testing.T) {
+	alone(t)
 	mm, victim, old := runName(t), runName(t), runName(t)
 	for _, n := range []string{mm, victim, old} {
 		if r := runctl(t, "run", "-d", "-n", n, "--", "sh", "-c", "sleep 1000; :", n); r.code != 0 {
@@ -173,7 +176,7 @@ func TestTamperedSpec(t *testing.T) {
 	}
 	t.Cleanup(func() { runctl(t, "rm", mm, victim, old) })
 	edit := func(name string, f func(map[string]any)) string {
-		path := sb.Path(storeDir + "/" + name + ".json")
+		path := sbOf(t).Path(storeDir + "/" + name + ".json")
 		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
@@ -225,6 +228,7 @@ func TestTamperedSpec(t *testing.T) {
 // spec another user owns are refused with the reason: whoever controls
 // them could choose what the user's runs execute.
 func TestUntrustedStore(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	ensureUser(t, "rctlvis")
 	inside(t, "sh", "-c", `set -e
@@ -233,7 +237,7 @@ mkdir -m 0700 /var/lib/rstore-theirs /var/lib/rstore-real /var/lib/rstore-group 
 chown rctlvis /var/lib/rstore-theirs
 chmod 0770 /var/lib/rstore-group
 ln -s /var/lib/rstore-real /var/lib/rstore-link`)
-	t.Cleanup(func() { sb.Command(context.Background(), "sh", "-c", "rm -rf /var/lib/rstore-*").Run() })
+	t.Cleanup(func() { sbOf(t).Command(context.Background(), "sh", "-c", "rm -rf /var/lib/rstore-*").Run() })
 	cases := []struct{ dir, want string }{
 		{"/var/lib/rstore-theirs", "/var/lib/rstore-theirs is owned by user rctlvis"},
 		{"/var/lib/rstore-link", "/var/lib/rstore-link is a symbolic link"},
@@ -272,6 +276,7 @@ ln -s /var/lib/rstore-real /var/lib/rstore-link`)
 // run: the variable is dropped and named with --log-level info; given
 // with -E it is refused.
 func TestNoncharacterVariable(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	cmd := runctlCmd(t, "/", "--log-level", "info", "run", "-d", "-n", name, "--", "sleep", "1000")
 	cmd.Env = append(cmd.Env, "ODD=a\ufdd0b", "FINE=1")
@@ -291,6 +296,7 @@ func TestNoncharacterVariable(t *testing.T) {
 
 // Limits systemd would read as "none", or that would wrap, are refused.
 func TestLimitBounds(t *testing.T) {
+	alone(t)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -314,11 +320,12 @@ func TestLimitBounds(t *testing.T) {
 // /dev/null: an attached run says so instead of exiting 0 with nothing
 // shown.
 func TestAttachedRunWithoutJournald(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	sockets := []string{"systemd-journald.socket", "systemd-journald-dev-log.socket", "systemd-journald-audit.socket"}
 	inside(t, "systemctl", append([]string{"stop", "systemd-journald.service"}, sockets...)...)
 	t.Cleanup(func() {
-		sb.Command(context.Background(), "systemctl", append([]string{"start", "systemd-journald.service"}, sockets...)...).Run()
+		sbOf(t).Command(context.Background(), "systemctl", append([]string{"start", "systemd-journald.service"}, sockets...)...).Run()
 	})
 	r := runctl(t, "run", "-n", name, "--", "sh", "-c", "echo hello")
 	if r.code == 0 || !strings.Contains(r.stderr, "journald is not running") || !strings.Contains(r.stderr, "-d") {
@@ -351,6 +358,7 @@ func lsAutostart(t *testing.T, name string) (on, ok bool) {
 // A restart --update-env that fails keeps the environment the run had:
 // the next plain restart does not pick up the one that failed.
 func TestFailedUpdateEnvIsNotKept(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	script := `test "$MODE" = ok || exit 3; sleep 1000; :`
 	cmd := runctlCmd(t, "/", "run", "-d", "-n", name, "--", "sh", "-c", script)
@@ -376,11 +384,12 @@ func TestFailedUpdateEnvIsNotKept(t *testing.T) {
 // user controls, who could swap the spec between two commands. runctl
 // refuses that store before it keeps or starts anything.
 func TestUserStoreInAnotherUsersFolder(t *testing.T) {
+	alone(t)
 	_, env := userManager(t, "robot")
 	ensureUser(t, "rctlvis")
 	shared := "/var/lib/shared-state"
 	inside(t, "sh", "-c", "rm -rf "+shared+" && mkdir -m 0777 "+shared+" && chown rctlvis "+shared)
-	t.Cleanup(func() { sb.Command(context.Background(), "rm", "-rf", shared).Run() })
+	t.Cleanup(func() { sbOf(t).Command(context.Background(), "rm", "-rf", shared).Run() })
 	env = append(env, "XDG_STATE_HOME="+shared)
 	r := asUser(t, "robot", env, "run", "-d", "-n", "victim", "--", "sleep", "1000")
 	if r.code == 0 || !strings.Contains(r.stderr, shared+" is owned by user rctlvis") {

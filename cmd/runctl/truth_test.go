@@ -62,10 +62,11 @@ func TestRunDaemonReportsEarlyDeath(t *testing.T) {
 // error deployed meanwhile) fail with its traceback; --settle 0 returns once
 // the program was executed, without a settle step.
 func TestRestartAndStartIntoBrokenProgram(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	script := fmt.Sprintf("/var/tmp/%s.py", name)
-	t.Cleanup(func() { os.Remove(sb.Path(script)) })
-	if err := os.WriteFile(sb.Path(script), []byte("import time\ntime.sleep(1000)\n"), 0o644); err != nil {
+	t.Cleanup(func() { os.Remove(sbOf(t).Path(script)) })
+	if err := os.WriteFile(sbOf(t).Path(script), []byte("import time\ntime.sleep(1000)\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if r := runctl(t, "run", "-d", "-n", name, "--", "python3", script); r.code != 0 {
@@ -80,7 +81,7 @@ func TestRestartAndStartIntoBrokenProgram(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil || r.code != 0 || len(rec.Steps) != 3 || rec.Steps[2].Step != "settle" || rec.Steps[2].Outcome != "still running" {
 		t.Fatalf("restart: %v (%v), want a settle step: still running", r, err)
 	}
-	if err := os.WriteFile(sb.Path(script), []byte("import time\ndef broken(:\n"), 0o644); err != nil {
+	if err := os.WriteFile(sbOf(t).Path(script), []byte("import time\ndef broken(:\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r = runctl(t, "restart", settle, name)
@@ -134,6 +135,7 @@ func TestAttachedRunSurvivesAutomaticRestarts(t *testing.T) {
 // for the lock and finds the run running again. It follows the new
 // instance until the run is stopped, and exits with its status.
 func TestAttachedRunSurvivesManualRestart(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	// --log-level debug: on a failure, stderr shows what the attached
 	// runctl saw.
@@ -173,6 +175,7 @@ func TestAttachedRunSurvivesManualRestart(t *testing.T) {
 // SIGHUP (terminal closed, ssh dropped) stops an attached run, as a shell
 // does with its job; runctl exits with the program's status.
 func TestAttachedRunStopsOnHangup(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	cmd, out, errb := fgStart(t, name, `trap "echo got-term; exit 0" TERM; echo ready; while :; do sleep 0.05; done`)
 	syscall.Kill(sandbox.ChildPID(cmd.Process.Pid), syscall.SIGHUP)
@@ -232,6 +235,7 @@ func TestLastExitSurvivesCollection(t *testing.T) {
 // by runctl, which records it itself, holds the recorder off, so that PID
 // 1 forks nothing for it.
 func TestStopSpawnsNoRecorder(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "--settle=0", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -259,7 +263,7 @@ func TestLastExitAfterStopAndStart(t *testing.T) {
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	flag := "/run/" + name + ".quit"
-	t.Cleanup(func() { sb.Command(context.Background(), "rm", "-f", flag).Run() })
+	t.Cleanup(func() { sbOf(t).Command(context.Background(), "rm", "-f", flag).Run() })
 	argv := []string{"sh", "-c", "while [ ! -e " + flag + " ]; do sleep 0.05; done; exit 0"}
 	for _, start := range [][]string{{"start", "--settle=0", name}, append([]string{"run", "-d", "--settle=0", "--replace", "-n", name, "--"}, argv...)} {
 		if r := runctl(t, append([]string{"run", "-d", "--settle=0", "--replace", "-n", name, "--"}, argv...)...); r.code != 0 {
@@ -285,6 +289,7 @@ func TestLastExitAfterStopAndStart(t *testing.T) {
 // After runctl stopped an enabled run, an instance someone else starts
 // (systemctl start, a group member, the boot) has its end recorded again.
 func TestLastExitAfterOthersStart(t *testing.T) {
+	alone(t)
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	flag := "/run/" + name + ".quit"
@@ -296,7 +301,7 @@ func TestLastExitAfterOthersStart(t *testing.T) {
 	}
 	checkLastExit(t, name, "stopped by runctl")
 	inside(t, "systemctl", "start", "runctl-"+name+".service")
-	t.Cleanup(func() { sb.Command(context.Background(), "rm", "-f", flag).Run() })
+	t.Cleanup(func() { sbOf(t).Command(context.Background(), "rm", "-f", flag).Run() })
 	inside(t, "touch", flag)
 	waitFor(t, func() bool {
 		got, ok := lsRunNamed(t, name)
