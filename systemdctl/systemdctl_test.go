@@ -159,7 +159,7 @@ func TestStopEscalatesAtTimeout(t *testing.T) {
 	if !out.Escalated || out.After.Ended() != "killed by SIGKILL" {
 		t.Fatalf("stop: escalated %v ended %q; want escalation to SIGKILL", out.Escalated, out.After.Ended())
 	}
-	if took < 300*time.Millisecond || took > 5*time.Second {
+	if took < 300*time.Millisecond || took > 30*time.Second { // well short of the default 90 s
 		t.Fatalf("stop took %v, want about the 300ms timeout", took)
 	}
 	if st, _ := m.Unit(t.Context(), name); st.Loaded() {

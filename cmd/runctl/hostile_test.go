@@ -303,7 +303,8 @@ func runHostile(t *testing.T, dir string, tc hostileCase, args []string, name st
 	if tc.either || took > time.Second {
 		t.Logf("runctl took %v", took.Round(time.Millisecond))
 	}
-	if size := len(strings.Join(args, " ")); took > 5*time.Second {
+	// A hang, not a timing goal (make bench has those): 2 s here when idle.
+	if size := len(strings.Join(args, " ")); took > 30*time.Second {
 		t.Errorf("runctl took %v for %d bytes of arguments", took.Round(time.Millisecond), size)
 	}
 	return r
@@ -623,7 +624,7 @@ func TestProgramSetsidChildrenStopped(t *testing.T) {
 	if n := alive(); n != 0 {
 		t.Errorf("%d processes survived the stop", n)
 	}
-	if took < time.Second || took > 5*time.Second {
+	if took < time.Second || took > 30*time.Second { // well short of the default 90 s
 		t.Errorf("stop took %v, want about the 1s stop timeout", took)
 	}
 	if slices.Contains(runctlUnitSet(t), "runctl-"+name+".service") {

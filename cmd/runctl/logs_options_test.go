@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -123,25 +125,47 @@ func TestLogsJournalctlOptions(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		mark := fmt.Sprintf("after-%s", tc.n)
-		time.Sleep(time.Second) // for logs -f to have read the journal's end
-		if err := os.WriteFile(sbOf(t).Path(say), []byte(mark+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		buf := make([]byte, 64<<10)
-		var text string
-		for !strings.Contains(text, ": "+mark) {
-			n, err := stdout.Read(buf)
-			text += string(buf[:n])
-			if err != nil {
-				break
+		// When logs -f has read the journal's end is not observable: a
+		// new mark goes in every 300 ms until one comes out (those written
+		// before it had read the end do not), and the lines up to the
+		// first mark are checked.
+		lines := make(chan string)
+		go func() {
+			defer close(lines)
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+		}()
+		var text []string
+		mark := ""
+		tick := time.NewTicker(300 * time.Millisecond)
+		for marks := 0; mark == ""; {
+			select {
+			case <-tick.C:
+				marks++
+				if err := os.WriteFile(sbOf(t).Path(say), fmt.Appendf(nil, "after-%s-%d\n", tc.n, marks), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("logs -f -n %s ended: %q", tc.n, text)
+				}
+				text = append(text, l)
+				if _, m, ok := strings.Cut(l, ": "); ok && strings.HasPrefix(m, "after-"+tc.n+"-") {
+					mark = m
+				}
 			}
 		}
+		tick.Stop()
+		go func() {
+			for range lines { // until logs -f's output closes
+			}
+		}()
 		cmd.Process.Signal(syscall.SIGINT)
 		cmd.Wait()
-		got = programText(text, name)
-		if want := append(before, mark); !equal(got, want) {
+		got := programText(strings.Join(text, "\n")+"\n", name)
+		if want := append(slices.Clone(before), mark); !equal(got, want) {
 			t.Errorf("logs -f -n %s: %q, want %q", tc.n, got, want)
 		}
 	}
