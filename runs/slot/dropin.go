@@ -15,17 +15,43 @@ import (
 // restating a transient run's commands (units.RenderDropIn), and an enabled
 // run's unit file taking over from a transient instance the manager kept.
 //
-// Where the drop-in goes decides when the manager reads it. A new folder in
-// /run/systemd/system is read as the unit is created, but makes the manager
-// rescan its unit folders then: 4-12 ms more per new run with 80-240 runs,
-// growing with their number (measured on 252). Over D-Bus the unit gets the
-// same commands at creation, so the drop-in goes beside the unit's own file
-// in the manager's transient folder instead, at no measurable cost, put in
-// place once the unit exists. But when its folder is already there (a
-// drop-in left by an earlier unit, which the manager deletes only if it
-// loaded it), it is put in place before the unit is made: a manager that
-// listed the folder at its last reload reads it as it makes the unit, and
-// would give the new unit the earlier command (makeTransient).
+// Where the drop-in goes decides when the manager reads it, and what it
+// costs (measured on 252 and 257). It goes in place before the unit is
+// made whenever the manager has no unit of the name, so the manager reads
+// it as it makes the unit if it can, and never leaves a drop-in of an
+// earlier unit to be read instead (the manager deletes a drop-in only if
+// it loaded it, and reads a folder it listed at its last reload).
+//
+//   - Up to systemd 255 it goes in the manager's transient folder, beside
+//     the unit's own file: no measurable cost (PID 1's time per new run
+//     is the same as with the drop-in written after the unit was made, or
+//     none). A folder new since the last reload is not read as the unit is
+//     made, which is harmless: over D-Bus the unit gets the same commands,
+//     and the next reload reads it.
+//   - From systemd 256 on, a drop-in the manager finds on disk but did not
+//     load makes the unit need a daemon-reload (NeedDaemonReload=yes, and
+//     a warning in every systemctl status; systemd issue 31752), and a new
+//     folder in the transient folder is not read as the unit is made
+//     (257). One in the runtime unit folder (/run/systemd/system) is, as
+//     it makes the manager rescan its unit folders: 7-9 ms more of PID
+//     1's time for the first start of a name with 150 units (257). The
+//     folder stays until rm, so restarts do not pay it. So from 256 on
+//     the drop-in goes there.
+
+// runtimeDropInVersion is the first systemd that counts drop-ins written
+// after a unit loaded (NeedDaemonReload).
+const runtimeDropInVersion = 256
+
+// dropIn is where the run's drop-in goes for this manager, and the other
+// place, where one left from before an upgrade of the manager would
+// override or outlive it.
+func (s *Slots) dropIn(name string) (path, other string) {
+	p := s.Layout.Paths(name)
+	if s.Version() >= runtimeDropInVersion {
+		return p.RuntimeDropIn, p.TransientDropIn
+	}
+	return p.TransientDropIn, p.RuntimeDropIn
+}
 
 // writeUnitData writes a drop-in or a unit file runctl owns to path, if
 // its content differs.
@@ -58,14 +84,21 @@ func fileError(what, path string, err error) error {
 // (command, folder, environment, and the sum of the whole spec) is dropIn:
 // the unit was made from that spec.
 func (s *Slots) SameDropIn(name string, dropIn []byte) bool {
-	have, err := os.ReadFile(s.Layout.Paths(name).DropIn)
+	path, _ := s.dropIn(name)
+	have, err := os.ReadFile(path)
 	return err == nil && bytes.Equal(have, dropIn)
 }
 
 // RemoveDropIn removes the run's drop-in, and its folder if empty, and
 // says whether there was one.
 func (s *Slots) RemoveDropIn(name string) (bool, error) {
-	path := s.Layout.Paths(name).DropIn
+	path, other := s.dropIn(name)
+	had, _ := removeDropIn(other)
+	h, err := removeDropIn(path)
+	return had || h, err
+}
+
+func removeDropIn(path string) (bool, error) {
 	err := os.Remove(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -85,11 +118,13 @@ type stagedDropIn struct {
 	path, staging string
 	tmp           string
 	data          []byte
+	// other is where an earlier manager's drop-in could be left.
+	other string
 }
 
 func (s *Slots) stageDropIn(name string, data []byte) (*stagedDropIn, error) {
-	p := s.Layout.Paths(name)
-	d := &stagedDropIn{path: p.DropIn, staging: p.Staging, data: data}
+	path, other := s.dropIn(name)
+	d := &stagedDropIn{path: path, staging: s.Layout.Paths(name).Staging, data: data, other: other}
 	if err := d.stage(); err != nil {
 		return nil, err
 	}
@@ -105,14 +140,6 @@ func (d *stagedDropIn) stage() error {
 		return fileError("its drop-in", d.path, err)
 	}
 	return nil
-}
-
-// folderExists says whether the drop-in's folder is there: the manager
-// reads what it holds as it makes the unit if it listed the folder at its
-// last reload.
-func (d *stagedDropIn) folderExists() bool {
-	_, err := os.Stat(filepath.Dir(d.path))
-	return err == nil
 }
 
 // place puts the drop-in in place, its folder made if need be (the manager
@@ -138,6 +165,11 @@ func (d *stagedDropIn) place() error {
 		err = fileError("its drop-in", d.path, err)
 	}
 	d.tmp = ""
+	if err == nil && d.other != "" {
+		// Left from before an upgrade of the manager: it would override
+		// this one, or hold an older spec.
+		removeDropIn(d.other)
+	}
 	return err
 }
 

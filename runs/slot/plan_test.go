@@ -53,9 +53,10 @@ func TestPaths(t *testing.T) {
 	l := Layout{Store: "/s", UnitDir: "/u", RuntimeDir: "/r", TransientDir: "/r/t", RuntimeUnitDir: "/r/u"}
 	p := l.Paths("nav")
 	for got, want := range map[string]string{
-		p.Unit:     "runctl-nav.service",
-		p.DropIn:   "/r/t/runctl-nav.service.d/50-runctl.conf",
-		p.UnitFile: "/u/runctl-nav.service",
+		p.Unit:            "runctl-nav.service",
+		p.TransientDropIn: "/r/t/runctl-nav.service.d/50-runctl.conf",
+		p.RuntimeDropIn:   "/r/u/runctl-nav.service.d/50-runctl.conf",
+		p.UnitFile:        "/u/runctl-nav.service",
 	} {
 		if got != want {
 			t.Errorf("path %q, want %q", got, want)

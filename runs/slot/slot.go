@@ -43,11 +43,14 @@ type Layout struct {
 
 // Paths are the files of one run, derived from a Layout.
 type Paths struct {
-	Unit     string // runctl-NAME.service
-	DropIn   string // beside its transient unit
-	Staging  string // where the drop-in waits, on the drop-in's file system
-	UnitFile string // written by enable
-	Marker   string // keeps the recorder off while runctl stops the run
+	Unit string // runctl-NAME.service
+	// TransientDropIn is beside its transient unit, RuntimeDropIn in the
+	// manager's runtime unit folder: where the drop-in goes depends on the
+	// manager's version (Slots.dropIn).
+	TransientDropIn, RuntimeDropIn string
+	Staging                        string // where the drop-in waits, on the drop-in's file system
+	UnitFile                       string // written by enable
+	Marker                         string // keeps the recorder off while runctl stops the run
 }
 
 // Paths derives run name's files: the one place they are computed.
@@ -55,11 +58,12 @@ func (l Layout) Paths(name string) Paths {
 	unit := units.UnitName(name)
 	marker := units.NewExitRecorder(l.Store).Marker(l.RuntimeDir, name)
 	return Paths{
-		Unit:     unit,
-		DropIn:   filepath.Join(l.TransientDir, unit+".d", units.DropInName),
-		Staging:  filepath.Join(filepath.Dir(marker), name+".conf"),
-		UnitFile: filepath.Join(l.UnitDir, unit),
-		Marker:   marker,
+		Unit:            unit,
+		TransientDropIn: filepath.Join(l.TransientDir, unit+".d", units.DropInName),
+		RuntimeDropIn:   filepath.Join(l.RuntimeUnitDir, unit+".d", units.DropInName),
+		Staging:         filepath.Join(filepath.Dir(marker), name+".conf"),
+		UnitFile:        filepath.Join(l.UnitDir, unit),
+		Marker:          marker,
 	}
 }
 

@@ -203,12 +203,9 @@ func (s *Slots) stopToUnload(ctx context.Context, unit string, opt systemdctl.St
 
 // makeTransient makes and starts the run's transient unit with its
 // drop-in. When the manager has no unit of the name (gone, or seen so now)
-// and the drop-in's folder is there, the drop-in goes in place first: a
-// manager that listed the folder at its last reload reads it as the unit
-// is made, so one left by an earlier unit would give the new unit that
-// unit's command. Otherwise it goes in place once the unit exists: a new
-// folder before would make the manager rescan its unit folders as it makes
-// the unit, and a unit of the name still loaded keeps its own drop-in (the
+// the drop-in goes in place first, so the manager reads it as it makes the
+// unit if it reads the folder then. Otherwise it goes in place once the
+// unit exists: a unit of the name still loaded keeps its own drop-in (the
 // call then fails, "unit exists"). A drop-in that cannot be put in place
 // leaves no run started.
 func (s *Slots) makeTransient(ctx context.Context, name string, props []sd.Property, d *stagedDropIn, gone *bool) (systemdctl.State, *systemdctl.Watch, error) {
@@ -222,7 +219,7 @@ func (s *Slots) makeTransient(ctx context.Context, name string, props []sd.Prope
 		made     func()
 		placeErr error
 	)
-	if *gone && d.folderExists() {
+	if *gone {
 		if err := d.place(); err != nil {
 			return systemdctl.State{Unit: unit}, nil, err
 		}
