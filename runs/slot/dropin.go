@@ -47,7 +47,7 @@ const runtimeDropInVersion = 256
 // override or outlive it.
 func (s *Slots) dropIn(name string) (path, other string) {
 	p := s.Layout.Paths(name)
-	if s.Version() >= runtimeDropInVersion {
+	if s.version() >= runtimeDropInVersion {
 		return p.RuntimeDropIn, p.TransientDropIn
 	}
 	return p.TransientDropIn, p.RuntimeDropIn
@@ -80,10 +80,10 @@ func fileError(what, path string, err error) error {
 	return fmt.Errorf("%s %s: %w", what, path, err)
 }
 
-// SameDropIn says whether the drop-in beside the run's transient unit
+// sameDropIn says whether the run's drop-in
 // (command, folder, environment, and the sum of the whole spec) is dropIn:
 // the unit was made from that spec.
-func (s *Slots) SameDropIn(name string, dropIn []byte) bool {
+func (s *Slots) sameDropIn(name string, dropIn []byte) bool {
 	path, _ := s.dropIn(name)
 	have, err := os.ReadFile(path)
 	return err == nil && bytes.Equal(have, dropIn)

@@ -18,10 +18,10 @@ import (
 // when it ends on its own, and by runctl when runctl stops it; a marker
 // holds the recorder off for exactly that one stop (docs/ARCHITECTURE.md).
 
-// InstallRecorder writes the recorder's templates where the manager finds
+// installRecorder writes the recorder's templates where the manager finds
 // them: its runtime folder, and for enabled runs, which start at boot
 // before runctl does anything, beside their unit files.
-func (s *Slots) InstallRecorder(enabled bool) error {
+func (s *Slots) installRecorder(enabled bool) error {
 	files, err := s.Recorder().Templates()
 	if err != nil {
 		return err

@@ -84,9 +84,9 @@ var ErrTaken = errors.New("the unit name is taken")
 // store is where runs' records go.
 func (s *Slots) store() specstore.Store { return specstore.Store{Dir: s.Layout.Store} }
 
-// Version is the manager's systemd version (0 if it cannot be read): the
+// version is the manager's systemd version (0 if it cannot be read): the
 // connection reads it once, at no D-Bus call as root.
-func (s *Slots) Version() int {
+func (s *Slots) version() int {
 	v, _ := s.Manager.Version(context.Background())
 	return v
 }
@@ -95,5 +95,5 @@ func (s *Slots) Version() int {
 // manager's version (0: the ExecStopPost= route, which works on every
 // version).
 func (s *Slots) Recorder() units.ExitRecorder {
-	return units.NewExitRecorder(s.Layout.Store).ForVersion(s.Version())
+	return units.NewExitRecorder(s.Layout.Store).ForVersion(s.version())
 }

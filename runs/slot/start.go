@@ -65,7 +65,7 @@ func (s *Slots) Cycle(ctx context.Context, c Cycle) (out Cycled, err error) {
 		timeout = spec.StopAfter()
 	}
 	rec, enabled := s.Recorder(), s.Enabled(name)
-	props := units.Properties(spec, c.EnvFile, rec, s.Version())
+	props := units.Properties(spec, c.EnvFile, rec, s.version())
 	if c.Stdin != nil {
 		props = append(props, units.StdinProperties(*c.Stdin)...)
 	}
@@ -73,7 +73,7 @@ func (s *Slots) Cycle(ctx context.Context, c Cycle) (out Cycled, err error) {
 	if err != nil {
 		return out, err
 	}
-	if err := s.InstallRecorder(enabled); err != nil {
+	if err := s.installRecorder(enabled); err != nil {
 		return out, err
 	}
 	var staged *stagedDropIn
@@ -258,7 +258,7 @@ func (s *Slots) observe(ctx context.Context, spec *units.Spec, dropIn []byte) Ob
 	if !o.Own {
 		return o
 	}
-	if o.SameSpec = s.SameDropIn(spec.Name, dropIn); o.SameSpec {
+	if o.SameSpec = s.sameDropIn(spec.Name, dropIn); o.SameSpec {
 		return o
 	}
 	o.PinnedBy, _ = m.NamedBy(ctx, unit)
@@ -341,7 +341,7 @@ func (e *PinnedError) Error() string {
 // It reads only the drop-in when the spec is the one the unit was made
 // from.
 func (s *Slots) CheckPinned(ctx context.Context, spec *units.Spec, dropIn []byte) error {
-	if s.SameDropIn(spec.Name, dropIn) {
+	if s.sameDropIn(spec.Name, dropIn) {
 		return nil
 	}
 	named, _ := s.Manager.NamedBy(ctx, units.UnitName(spec.Name))

@@ -36,7 +36,7 @@ func ownUnitFile(path string) (own, exists bool) {
 
 // Enabled says whether runctl wrote a unit file for the run: it is meant
 // to start at boot, even if an interrupted enable left it without its
-// link (Autostart tells whether it will).
+// link (AutostartNames tells whether it will).
 func (s *Slots) Enabled(name string) bool {
 	own, _ := ownUnitFile(s.Layout.Paths(name).UnitFile)
 	return own
@@ -54,11 +54,11 @@ func (s *Slots) WantsLink(name string) (string, error) {
 	return filepath.Join(dir, units.UnitName(name)), err
 }
 
-// Autostart says whether the run starts at boot: runctl's unit file is
+// autostart says whether the run starts at boot: runctl's unit file is
 // linked into the boot target. This is read from the files rather than
 // systemd's UnitFileState, which says "transient" for as long as the run
 // still runs as the transient unit it was before enable (measured, 252).
-func (s *Slots) Autostart(name string) bool {
+func (s *Slots) autostart(name string) bool {
 	link, err := s.WantsLink(name)
 	if err != nil {
 		return false
@@ -86,7 +86,7 @@ func (s *Slots) AutostartNames() map[string]bool {
 	}
 	ents, _ := os.ReadDir(dir)
 	for _, ent := range ents {
-		if name, ok := units.NameFromUnit(ent.Name()); ok && s.Autostart(name) {
+		if name, ok := units.NameFromUnit(ent.Name()); ok && s.autostart(name) {
 			out[name] = true
 		}
 	}
@@ -145,11 +145,11 @@ func fileOwner(path string) string {
 // SyncUnitFile writes the run's unit file from its spec, naming envFile,
 // if it differs, and reloads the manager then. It reports whether it wrote.
 func (s *Slots) SyncUnitFile(ctx context.Context, spec *units.Spec, envFile string) (bool, error) {
-	data, err := units.RenderUnitFile(spec, envFile, s.Recorder(), s.Manager.Scope().String(), s.Version())
+	data, err := units.RenderUnitFile(spec, envFile, s.Recorder(), s.Manager.Scope().String(), s.version())
 	if err != nil {
 		return false, err
 	}
-	if err := s.InstallRecorder(true); err != nil {
+	if err := s.installRecorder(true); err != nil {
 		return false, err
 	}
 	path := s.Layout.Paths(spec.Name).UnitFile
@@ -176,7 +176,7 @@ func (s *Slots) SyncUnitFile(ctx context.Context, spec *units.Spec, envFile stri
 // LinkUnitFile makes the boot target want the run's unit file, repairing
 // an enable that was cut short (the file written, not yet linked).
 func (s *Slots) LinkUnitFile(ctx context.Context, name string) error {
-	if s.Autostart(name) {
+	if s.autostart(name) {
 		return nil
 	}
 	return s.Manager.Enable(ctx, s.Layout.Paths(name).UnitFile)
