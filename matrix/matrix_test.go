@@ -270,6 +270,7 @@ func checkMatrix(m *machine) {
 	if got := m.argv("a"); strings.Join(got, "\x00") != strings.Join(want, "\x00") {
 		t.Fatalf("the program sees argv\n%q\nwant\n%q", got, want)
 	}
+	checkNoReloadWarning(m, "a")
 	onSuccess, stopPost := m.show("runctl-a.service", "OnSuccess"), m.show("runctl-a.service", "ExecStopPost")
 	if old != (onSuccess == "") || old != strings.Contains(stopPost, "SERVICE_RESULT") {
 		t.Errorf("systemd %d: OnSuccess=%q, ExecStopPost=%q", systemdVersion, onSuccess, stopPost)
@@ -290,6 +291,7 @@ func checkMatrix(m *machine) {
 	if got := m.argv("a"); strings.Join(got, "\x00") != strings.Join(want, "\x00") {
 		t.Errorf("after a daemon-reload and a restart, the program sees argv\n%q\nwant\n%q", got, want)
 	}
+	checkNoReloadWarning(m, "a")
 
 	// logs.
 	m.ok("run", "-d", "-n", "l", "--", "sh", "-c", `echo "hello $0"; sleep 1000`, "matrix")

@@ -1,15 +1,13 @@
 package runs
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
+	"github.com/runctl/runctl/runs/slot"
 	"github.com/runctl/runctl/systemdctl"
 	"github.com/runctl/runctl/units"
 )
@@ -57,13 +55,9 @@ type cycleOptions struct {
 	// in place; "" to check it.
 	EnvFile string
 	Settle  time.Duration // without Watch: how long settle watches the new instance
-	Checked bool          // refuseKept was asked before the spec was saved
+	Checked bool          // slot.Slots.CheckPinned was asked before the spec was saved
 	Stdin   *units.Stdin  // what the new instance reads (run -i)
 }
-
-// stopGrace is how long a stop may still take after SIGKILL before runctl
-// gives up on it (a process stuck in the kernel).
-const stopGrace = 15 * time.Second
 
 // preflight checks what a start needs before anything is touched.
 func preflight(spec *units.Spec) error {
@@ -81,7 +75,8 @@ func preflight(spec *units.Spec) error {
 }
 
 // cycle stops the run's current instance, if systemd has one, waits until it
-// is gone, and starts spec. The caller holds the run's lock and kept spec.
+// is gone, and starts spec (slot.Slots.Cycle), then watches it settle. The
+// caller holds the run's lock and has saved spec.
 func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (res Cycle, w *systemdctl.Watch, err error) {
 	begin := time.Now()
 	defer func() {
@@ -92,70 +87,17 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		res.TookSec = time.Since(begin).Seconds()
 	}()
 	unit := units.UnitName(spec.Name)
-	m := r.Manager
 	res = Cycle{Name: spec.Name, Unit: unit, Manager: r.Scope().String(), WasState: "stopped"}
-	timeout := opt.Timeout
-	if timeout == 0 {
-		timeout = spec.StopAfter()
-	}
-	// What the start needs is ready before the stop: the time between the
-	// old process's end and the new one's start is the run's downtime.
 	envFile := opt.EnvFile
 	if envFile == "" {
 		if envFile, err = r.Store.EnsureEnvFile(spec); err != nil {
 			return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
 		}
 	}
-	props, enabled := units.Properties(spec, envFile, r.recorder(), r.managerVersion()), r.enabled(spec.Name)
-	if opt.Stdin != nil {
-		props = append(props, units.StdinProperties(*opt.Stdin)...)
-	}
-	dropIn, err := units.RenderDropIn(spec, envFile, r.recorder())
-	if err != nil {
-		return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
-	}
-	if err := r.installRecorder(enabled); err != nil {
-		return res, nil, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
-	}
-	var staged *stagedDropIn
-	if !enabled {
-		// Staged before the stop: a /run with no room refuses the start
-		// while the old instance still runs.
-		if staged, err = r.stageDropIn(spec.Name, dropIn); err != nil {
-			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
-		}
-		defer staged.discard()
-	}
-	if !enabled && !opt.Fresh && !opt.Checked {
-		if err := r.refuseKept(ctx, spec, dropIn); err != nil {
-			return res, nil, err
-		}
-	}
-	held := false
-	defer func() {
-		if held {
-			r.releaseRecorder(spec.Name)
-		}
-	}()
-	var stopped systemdctl.Stopped
-	err = systemdctl.ErrNotLoaded
-	gone := opt.Fresh // the manager has no unit of the name now
-	if !opt.Fresh {
-		held = r.holdRecorder(spec.Name)
-		sctx, cancel := context.WithTimeout(ctx, timeout+stopGrace)
-		stopped, err = m.Stop(sctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: opt.Force, Unload: !enabled})
-		cancel()
-	}
-	switch {
-	case errors.Is(err, systemdctl.ErrNotLoaded):
-		gone = true
-	case err != nil:
-		return res, nil, fmt.Errorf("%w: %w; not starting a second one (see runctl status %s)", ErrNotStopped, err, spec.Name)
-	default:
-		gone = stopped.Unloaded
-		if stopped.Before.Running() && held {
-			r.recordStop(spec.Name, stopped.After)
-		}
+	out, err := r.slots().Cycle(ctx, slot.Cycle{Spec: spec, EnvFile: envFile, Stdin: opt.Stdin, Timeout: opt.Timeout, Force: opt.Force, Fresh: opt.Fresh, Checked: opt.Checked})
+	w = out.Watch
+	if out.Stopping {
+		stopped := out.Stopped
 		res.WasState, res.OldEnded, res.Escalated = stopped.Before.ActiveState, stopped.After.Ended(), stopped.Escalated
 		outcome := res.OldEnded
 		if outcome == "" {
@@ -166,71 +108,16 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		}
 		res.Steps = append(res.Steps, Step{"stop", stopped.Took.Seconds(), outcome})
 	}
-	crashpoint("after-stop")
-
-	t := time.Now()
-	start := func() (systemdctl.State, *systemdctl.Watch, error) {
-		return r.makeTransient(ctx, spec.Name, props, staged, &gone)
-	}
-	if enabled {
-		// An enabled run is its unit file: keep the file in step with the
-		// spec (run --replace may have changed it), linked (an enable cut
-		// short), and start it by name.
-		wrote, err := r.syncUnitFile(ctx, spec, envFile)
-		if err != nil {
-			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
-		}
-		if err := r.linkUnitFile(ctx, spec.Name); err != nil {
-			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
-		}
-		// The unit file is exact and has every command: a drop-in left
-		// from a transient instance would only hold an older spec.
-		had, err := r.removeDropIn(spec.Name)
-		if err != nil {
-			return res, nil, fmt.Errorf("cannot start %s: %w", spec.Name, err)
-		}
-		reload := had && !wrote // writing the unit file reloaded
-		start = func() (systemdctl.State, *systemdctl.Watch, error) {
-			if err := r.loadUnitFile(ctx, spec.Name, reload); err != nil {
-				return systemdctl.State{Unit: unit}, nil, err
-			}
-			reload = false
-			// Manual starts count against StartLimitBurst, which is meant
-			// for automatic restarts: clearing it first means a restart is
-			// never refused for it.
-			_ = m.ResetFailed(ctx, unit)
-			return m.StartWatch(ctx, unit)
-		}
-	}
-	st, w, err := start()
-	if errors.Is(err, systemdctl.ErrUnitExists) {
-		// The old unit is still loaded: its recorder's start job has not
-		// run yet, another unit names it, or another manager client made
-		// the unit meanwhile.
-		w.Close()
-		if enabled {
-			st, w, err = r.startEnabledOverTaken(ctx, spec.Name, start)
-		} else {
-			st, w, err = r.makeOverTaken(ctx, spec, props, dropIn, staged)
-		}
-		if errors.Is(err, ErrTaken) {
-			// runctl's drop-in must not change that unit: gone, and
-			// unloaded again if the unit was loaded with it.
-			r.removeDropIn(spec.Name)
-			if need, _ := m.NeedsReload(ctx, unit); need {
-				_ = m.Reload(ctx)
-			}
-		}
-	}
-	// The unit was made again: the old one, and its recorder's start job,
-	// are over. A marker left by an earlier stop (runctl stop, or a runctl
-	// killed mid-restart) goes too, so the new instance's end is recorded.
-	r.releaseRecorder(spec.Name)
-	held = false
-	var je *systemdctl.JobError
-	var kept *keptError
+	t, st := out.Began, out.State
+	var (
+		je     *systemdctl.JobError
+		kept   *slot.KeptError
+		pinned *slot.PinnedError
+	)
 	res.PID, res.InvocationID = st.MainPID, st.InvocationID
 	switch {
+	case errors.As(err, &pinned) || errors.Is(err, slot.ErrNotStopped):
+		return res, w, err
 	case errors.As(err, &kept):
 		res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), fmt.Sprintf("pid %d, invocation %s, as made before", st.MainPID, st.InvocationID)})
 		return res, w, err
@@ -269,42 +156,6 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		res.Steps = append(res.Steps, Step{"settle", time.Since(settled).Seconds(), "still running"})
 	}
 	return res, w, err
-}
-
-// sameDropIn says whether the drop-in beside the run's transient unit
-// (command, folder, environment, and the sum of the whole spec) is dropIn:
-// the unit was made from that spec.
-func (r *Runs) sameDropIn(name string, dropIn []byte) bool {
-	have, err := os.ReadFile(r.dropInPath(name))
-	return err == nil && bytes.Equal(have, dropIn)
-}
-
-// refuseKept refuses a changed spec (dropIn is the new one's) for a run
-// whose unit another run names in --after: that unit stays loaded, as it
-// was made, once stopped, so the new command or environment could not
-// start, and nothing would run.
-func (r *Runs) refuseKept(ctx context.Context, spec *units.Spec, dropIn []byte) error {
-	if r.sameDropIn(spec.Name, dropIn) {
-		return nil
-	}
-	if by := strings.Join(r.keptBy(ctx, spec.Name), ", "); by != "" {
-		return fmt.Errorf("cannot start %s with a changed command or environment while %s, which names it in --after, is loaded: systemd keeps %s as it was made until then; stop %s first (the running instance and the saved spec were left alone)", spec.Name, by, units.UnitName(spec.Name), by)
-	}
-	return nil
-}
-
-// keptBy names the runs that name run name in their dependencies (--after)
-// and that systemd has loaded: they keep its unit loaded, as it was made,
-// after it stops.
-func (r *Runs) keptBy(ctx context.Context, name string) []string {
-	named, _ := r.Manager.NamedBy(ctx, units.UnitName(name))
-	var by []string
-	for _, u := range named {
-		if n, ok := units.NameFromUnit(u); ok && !slices.Contains(by, n) {
-			by = append(by, n)
-		}
-	}
-	return by
 }
 
 // ProgramRan tells a program that was executed and ended from one systemd

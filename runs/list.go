@@ -130,7 +130,7 @@ func (r *Runs) List(ctx context.Context, full bool) ([]Run, error) {
 	store := make(chan kept, 1)
 	go func() {
 		names, err := r.Store.Names()
-		store <- kept{names, err, r.autostartNames()}
+		store <- kept{names, err, r.slots().AutostartNames()}
 	}()
 	t0 := time.Now()
 	states, err := r.Manager.List(ctx, props, units.UnitPrefix+"*.service")

@@ -31,7 +31,8 @@ func (r *Runs) Remove(ctx context.Context, name string, force bool) error {
 	// stop, which a runctl group member may do, so rm does not stop a run
 	// and then fail to forget it.
 	dirs := []string{r.Store.Dir}
-	enabled := r.enabled(name)
+	slots := r.slots()
+	enabled := slots.Enabled(name)
 	if enabled {
 		dirs = append(dirs, r.UnitDir)
 	}
@@ -50,8 +51,8 @@ func (r *Runs) Remove(ctx context.Context, name string, force bool) error {
 			return err
 		}
 	}
-	if _, err := r.removeDropIn(name); err != nil {
-		return err
+	if _, err := slots.RemoveDropIn(name); err != nil {
+		return r.permissionHint(fmt.Errorf("cannot forget %s: %w", name, err))
 	}
 	if err := r.Store.Remove(name); err != nil {
 		if errors.Is(err, specstore.ErrNotFound) {
@@ -59,6 +60,6 @@ func (r *Runs) Remove(ctx context.Context, name string, force bool) error {
 		}
 		return r.permissionHint(err)
 	}
-	r.releaseRecorder(name)
+	slots.ReleaseRecorder(name)
 	return nil
 }

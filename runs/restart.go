@@ -80,7 +80,7 @@ func (r *Runs) Restart(ctx context.Context, name string, opt RestartOptions) (Cy
 // not offered.
 func (r *Runs) restartByName(ctx context.Context, name string, opt RestartOptions) (Cycle, error) {
 	res := Cycle{Name: name, Unit: units.UnitName(name), Manager: r.Scope().String(), WasState: "stopped"}
-	if !r.enabled(name) {
+	if !r.slots().Enabled(name) {
 		return res, fmt.Errorf("cannot restart %s: its spec is readable by root only, and starting it as a transient unit needs root (that would allow any command as root); use sudo, or have root run `runctl enable %s`: the runctl group may restart enabled runs", name, name)
 	}
 	if opt.Force || opt.Timeout != 0 {

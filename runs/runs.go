@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/runctl/runctl/runs/slot"
 	"github.com/runctl/runctl/specstore"
 	"github.com/runctl/runctl/systemdctl"
 	"github.com/runctl/runctl/units"
@@ -30,6 +31,28 @@ type Runs struct {
 	Layout Layout
 	// Log takes diagnostics (--log-level).
 	Log zerolog.Logger
+
+	// beforeStartByName, if set, is called between observing a loaded
+	// unit and starting it by name (slot.Slots.BeforeStartByName).
+	beforeStartByName func()
+}
+
+// slots is where the runs are in the manager: every file runctl writes on
+// their behalf, derived from the store, the unit folder and the layout.
+func (r *Runs) slots() *slot.Slots {
+	return &slot.Slots{
+		Manager: r.Manager,
+		Layout: slot.Layout{
+			Store:          r.Store.Dir,
+			UnitDir:        r.UnitDir,
+			RuntimeDir:     r.Layout.RuntimeDir,
+			TransientDir:   r.Layout.TransientDir,
+			RuntimeUnitDir: r.Layout.RuntimeUnitDir,
+			Alive:          r.Layout.Alive,
+		},
+		Log:               r.Log,
+		BeforeStartByName: r.beforeStartByName,
+	}
 }
 
 // Layout is where runctl reaches the folders of the manager's runtime
@@ -87,9 +110,9 @@ func UnitDir(scope systemdctl.Scope) (string, error) {
 
 var (
 	// ErrNotStopped: the old instance would not go; no second one is started.
-	ErrNotStopped = errors.New("the old instance did not stop")
+	ErrNotStopped = slot.ErrNotStopped
 	// ErrTaken: the unit name belongs to something runctl did not make.
-	ErrTaken = errors.New("the unit name is taken")
+	ErrTaken = slot.ErrTaken
 	// ErrNothingRunning: a verb without NAME found no run to act on.
 	ErrNothingRunning = errors.New("no run is running (runctl ls shows the runs runctl knows)")
 	// ErrUnknown: runctl keeps no run of that name and systemd has none.

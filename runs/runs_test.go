@@ -208,7 +208,7 @@ func TestStartWhenTheKeptUnitUnloadsMeanwhile(t *testing.T) {
 		t.Fatalf("%s was unloaded although %s names it in --after", unit, b.Name)
 	}
 	unloaded := false
-	beforeStartByName = func() {
+	r.beforeStartByName = func() {
 		if err := r.Remove(t.Context(), b.Name, true); err != nil {
 			t.Errorf("Remove %s: %v", b.Name, err)
 		}
@@ -220,7 +220,6 @@ func TestStartWhenTheKeptUnitUnloadsMeanwhile(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	t.Cleanup(func() { beforeStartByName = func() {} })
 	res := start(t, r, a)
 	if !unloaded {
 		t.Fatalf("%s stayed loaded after %s was removed; the test did not reach the race", unit, b.Name)

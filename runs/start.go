@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/runctl/runctl/runs/slot"
 	"github.com/runctl/runctl/specstore"
 	"github.com/runctl/runctl/systemdctl"
 	"github.com/runctl/runctl/units"
@@ -93,24 +94,25 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 	if err != nil {
 		return abort(err)
 	}
+	slots := r.slots()
 	if _, _, ours := units.ParseDescription(spec.Name, cur.Description); cur.Running() && !ours && !r.Store.Has(spec.Name) {
-		return abort(takenError(units.UnitName(spec.Name)))
+		return abort(slot.TakenError(units.UnitName(spec.Name)))
 	}
 	if cur.Running() && !opt.Replace {
 		return abort(fmt.Errorf("run %s is already running: stop it first (runctl stop %s), replace it (run --replace), or choose another name with -n", spec.Name, spec.Name))
 	}
-	if opt.Stdin != nil && (opt.Enable || r.enabled(spec.Name)) {
+	if opt.Stdin != nil && (opt.Enable || slots.Enabled(spec.Name)) {
 		return abort(fmt.Errorf("run %s is enabled: it starts from its unit file, which cannot take your stdin (-i); runctl disable %s first, or choose another name with -n", spec.Name, spec.Name))
 	}
 	if opt.Enable {
-		if err := r.checkUnitName(ctx, spec.Name); err != nil {
+		if err := slots.CheckUnitName(ctx, spec.Name); err != nil {
 			return abort(fmt.Errorf("cannot enable %s: %w", spec.Name, err))
 		}
 	}
 	// Refused before anything is kept: a command the drop-in cannot
 	// restate exactly would change at the next daemon-reload.
 	if envFile, _, err := r.Store.EnvFile(spec); err == nil {
-		if _, err := units.RenderDropIn(spec, envFile, r.recorder()); err != nil {
+		if _, err := units.RenderDropIn(spec, envFile, slots.Recorder()); err != nil {
 			return abort(err)
 		}
 	}
@@ -128,10 +130,10 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 		return res, nil, r.permissionHint(fmt.Errorf("cannot keep the run's spec: %w", prep.err))
 	}
 	checked := false
-	if cur.Loaded() && !opt.Enable && !r.enabled(spec.Name) {
+	if cur.Loaded() && !opt.Enable && !slots.Enabled(spec.Name) {
 		// Refused before the spec is saved: a refused start changes nothing.
-		if dropIn, err := units.RenderDropIn(spec, prep.pending.EnvFile(), r.recorder()); err == nil {
-			if err := r.refuseKept(ctx, spec, dropIn); err != nil {
+		if dropIn, err := units.RenderDropIn(spec, prep.pending.EnvFile(), slots.Recorder()); err == nil {
+			if err := slots.CheckPinned(ctx, spec, dropIn); err != nil {
 				return abort(err)
 			}
 			checked = true
@@ -148,7 +150,7 @@ func (r *Runs) Start(ctx context.Context, spec *units.Spec, opt StartOptions) (S
 			durable()
 			return res, nil, err
 		}
-		res.Enabled = r.unitFile(spec.Name)
+		res.Enabled = slots.Layout.Paths(spec.Name).UnitFile
 	}
 	var w *systemdctl.Watch
 	res.Cycle, w, err = r.cycle(ctx, spec, cycleOptions{Watch: opt.Attach, Fresh: !cur.Loaded(), Collect: !fresh, EnvFile: prep.pending.EnvFile(), Settle: opt.Settle, Stdin: opt.Stdin, Checked: checked})

@@ -60,7 +60,7 @@ func (r *Runs) Details(ctx context.Context, names []string, lines int) (out []De
 		return nil, nil, err
 	}
 	now := time.Now()
-	autostart := r.autostartNames()
+	autostart := r.slots().AutostartNames()
 	for i, name := range names {
 		spec, damaged := r.loadDamaged(name)
 		st := states[i]

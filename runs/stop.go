@@ -35,39 +35,14 @@ func (r *Runs) Stop(ctx context.Context, name string, timeout time.Duration, for
 		return Stopped{Name: name, Unit: units.UnitName(name)}, err
 	}
 	defer unlock()
-	return r.stop(ctx, name, timeout, force, r.enabled(name))
+	return r.stop(ctx, name, timeout, force, r.slots().Enabled(name))
 }
 
 // stop stops the run; enabled says whether runctl wrote its unit file.
 func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, force, enabled bool) (Stopped, error) {
 	unit := units.UnitName(name)
 	res := Stopped{Name: name, Unit: unit}
-	held := r.holdRecorder(name)
-	var recorders []*systemdctl.Watch
-	if held {
-		// The marker goes once the recorder skipped this end, as the
-		// recorder's unit unloads: whoever starts the run next (systemctl,
-		// a group member, the boot, or a run that names it in --after),
-		// its end is recorded. None on the ExecStopPost= route (systemd
-		// before 251), which reads no marker.
-		if ok, failed := r.recorder().Triggers(name); ok != "" {
-			for _, u := range []string{ok, failed} {
-				w, _ := r.Manager.Watch(ctx, u)
-				recorders = append(recorders, w)
-				defer w.Close()
-			}
-		}
-	}
-	out, err := r.Manager.Stop(ctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: force})
-	switch {
-	case held && (err != nil || !out.Before.Running()):
-		r.releaseRecorder(name) // nothing of runctl's to record
-	case recorders != nil:
-		defer func() {
-			systemdctl.WaitRemoved(ctx, systemdctl.UnloadWait, recorders...)
-			r.releaseRecorder(name)
-		}()
-	}
+	out, err := r.slots().Stop(ctx, name, systemdctl.StopOptions{Timeout: timeout, Force: force}, enabled)
 	res.WasState, res.Ended, res.Result = out.Before.ActiveState, out.After.Ended(), out.After.Result
 	res.Escalated, res.TookSec = out.Escalated, out.Took.Seconds()
 	switch {
@@ -79,16 +54,6 @@ func (r *Runs) stop(ctx context.Context, name string, timeout time.Duration, for
 		return res, fmt.Errorf("%w: %s is not running", ErrNotRunning, name)
 	case err != nil:
 		return res, r.permissionHint(fmt.Errorf("cannot stop %s: %w", name, err))
-	}
-	if out.Before.Running() && held {
-		r.recordStop(name, out.After)
-	}
-	if enabled {
-		// A later start by name (a group member's restart, systemctl
-		// start) must find the unit file, not a transient instance.
-		if err := r.loadUnitFile(ctx, name, false); err != nil {
-			r.Log.Info().Err(err).Msg("the unit file is not loaded yet")
-		}
 	}
 	return res, nil
 }

@@ -1,12 +1,22 @@
 package runs
 
-import "context"
+import (
+	"context"
+	"fmt"
 
-// managerVersion is the version of the systemd manager the runs live in
-// (0 if it cannot be read): it decides how automatic restarts back off
-// (units.Spec.Backoff) and how ends are recorded (recorder). The
-// connection reads it once, at no D-Bus call as root.
-func (r *Runs) managerVersion() int {
-	v, _ := r.Manager.Version(context.Background())
-	return v
+	"github.com/runctl/runctl/units"
+)
+
+// supported refuses, before anything is made, a manager older than the
+// oldest systemd runctl makes runs in. verb is what is refused ("start
+// nav").
+func (r *Runs) supported(ctx context.Context, verb string) error {
+	v, err := r.Manager.Version(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot %s: %w", verb, err)
+	}
+	if err := units.CheckVersion(v); err != nil {
+		return fmt.Errorf("cannot %s: %w", verb, err)
+	}
+	return nil
 }

@@ -233,17 +233,7 @@ type StopOptions struct {
 	Timeout time.Duration
 	// Force sends SIGKILL to every process at once.
 	Force bool
-	// Unload also waits, briefly, until the manager has unloaded the unit,
-	// so that a transient unit of the name can be made again: a unit it
-	// triggered as it ended (OnSuccess=) keeps it loaded until that unit's
-	// start job has run, one turn of the manager's loop later. A unit other
-	// units name stays loaded: the wait gives up after UnloadWait.
-	Unload bool
 }
-
-// UnloadWait bounds the waits for a unit to unload (WaitRemoved), which
-// take one turn of the manager's loop, normally.
-const UnloadWait = 200 * time.Millisecond
 
 // Stopped is how a stop ended.
 type Stopped struct {
@@ -252,8 +242,6 @@ type Stopped struct {
 	// Escalated is set when SIGTERM was not enough and SIGKILL was sent.
 	Escalated bool
 	Took      time.Duration
-	// Unloaded: with StopOptions.Unload, the manager unloaded the unit.
-	Unloaded bool
 }
 
 // Stop stops a unit and returns once it is inactive, which for systemd means
@@ -361,11 +349,6 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 		if err := m.ResetFailed(ctx, unit); err != nil && !errors.Is(err, ErrNotLoaded) {
 			return out, err
 		}
-	}
-	if opt.Unload && before.ActiveState != "inactive" {
-		// (Inactive and yet loaded before the stop: something names the
-		// unit and keeps it loaded.)
-		out.Unloaded = WaitRemoved(ctx, UnloadWait, w)
 	}
 	return out, nil
 }

@@ -83,7 +83,7 @@ func RenderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string, ve
 	}
 	data, err := renderUnitFile(s, envFile, exit, scope, version)
 	if err != nil {
-		return nil, fmt.Errorf("cannot write a unit file for run %q: %w", s.Name, err)
+		return nil, fmt.Errorf("its unit file: %w", err)
 	}
 	return data, nil
 }

@@ -288,7 +288,7 @@ func TestRenderUnitFileRefuses(t *testing.T) {
 		if !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %q, want it to contain %q", tt.name, err, tt.want)
 		}
-		if s.Validate() == nil && !strings.HasPrefix(err.Error(), `cannot write a unit file for run "nav": `) {
+		if s.Validate() == nil && !strings.HasPrefix(err.Error(), `its unit file: `) {
 			t.Errorf("%s: error %q does not say what could not be done", tt.name, err)
 		}
 	}

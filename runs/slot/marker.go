@@ -1,0 +1,124 @@
+package slot
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/runctl/runctl/systemdctl"
+	"github.com/runctl/runctl/units"
+)
+
+// How a run ended is recorded by its recorder units (units.ExitRecorder)
+// when it ends on its own, and by runctl when runctl stops it; a marker
+// holds the recorder off for exactly that one stop (docs/ARCHITECTURE.md).
+
+// installRecorder writes the recorder's templates where the manager finds
+// them: its runtime folder, and for enabled runs, which start at boot
+// before runctl does anything, beside their unit files.
+func (s *Slots) installRecorder(enabled bool) error {
+	files, err := s.Recorder().Templates()
+	if err != nil {
+		return err
+	}
+	dirs := []string{s.Layout.RuntimeUnitDir}
+	if enabled {
+		dirs = append(dirs, s.Layout.UnitDir)
+	}
+	for _, d := range dirs {
+		for name, data := range files {
+			path := filepath.Join(d, name)
+			if err := writeUnitData(path, data); err != nil {
+				return fileError("the recorder's template", path, err)
+			}
+		}
+	}
+	return nil
+}
+
+// holdRecorder keeps the run's recorder from recording the stop runctl is
+// about to make, so the stop costs no process in PID 1, and says whether it
+// could. The marker covers that one stop: it goes once the recorder has
+// skipped the stop's end, and it is a link to a path that exists only
+// while this runctl lives (Layout.Alive), which the recorder's
+// ConditionPathExists= follows, so the marker of a runctl killed mid-stop
+// holds nothing off once that stop is over. The marker does not depend on
+// the manager's version: stop does not read it.
+func (s *Slots) holdRecorder(name string) bool {
+	p := s.Layout.Paths(name).Marker
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return false
+	}
+	os.Remove(p) // a dead runctl's
+	return os.Symlink(s.Layout.Alive, p) == nil
+}
+
+// ReleaseRecorder lets the run's recorder record its ends again.
+func (s *Slots) ReleaseRecorder(name string) { os.Remove(s.Layout.Paths(name).Marker) }
+
+// recordStop records that runctl stopped the run, and how its main
+// process ended then.
+func (s *Slots) recordStop(name string, after systemdctl.State) {
+	rec := units.ExitRecord{Result: after.Result, ByRunctl: true}
+	switch code, sig, ok := after.Exited(); {
+	case !ok:
+	case sig != 0:
+		rec.Code, rec.Status = "killed", strings.TrimPrefix(unix.SignalName(sig), "SIG")
+		if after.ExecMainCode == 3 {
+			rec.Code = "dumped"
+		}
+	default:
+		rec.Code, rec.Status = "exited", strconv.Itoa(code)
+	}
+	s.store().RecordExit(name, rec)
+}
+
+// unloadPatience bounds the wait for a stopped unit to unload once its
+// recorder's job has run.
+const unloadPatience = 5 * time.Second
+
+// unloadWait bounds the waits for a unit to unload, which take one turn
+// of the manager's loop, normally: the recorder's unit after it skipped a
+// stop's end, and the stopped run's unit that its recorder's start job
+// kept loaded until then.
+const unloadWait = 200 * time.Millisecond
+
+// recorderPending says whether a job of the run's recorder, triggered as
+// it stopped, has still to run: it keeps the run's unit loaded until then.
+func (s *Slots) recorderPending(ctx context.Context, name string) bool {
+	ok, failed := s.Recorder().Triggers(name)
+	if ok == "" {
+		return false // the ExecStopPost= route: the stop job ran it
+	}
+	for _, u := range []string{ok, failed} {
+		if st, err := s.Manager.Brief(ctx, u); err == nil && st.Job != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// waitRecorder waits, at most unloadPatience, until the manager unloads
+// the run's stopped unit if a recorder's job still waiting to run is what
+// keeps it loaded (a busy manager). A unit kept by another that names it
+// is not waited for.
+func (s *Slots) waitRecorder(ctx context.Context, name string) {
+	m, unit := s.Manager, units.UnitName(name)
+	w, err := m.Watch(ctx, unit)
+	if err != nil {
+		w.Close()
+		return
+	}
+	defer w.Close()
+	if cur, err := m.Brief(ctx, unit); err != nil || !cur.Loaded() {
+		return
+	}
+	if s.recorderPending(ctx, name) {
+		systemdctl.WaitRemoved(ctx, unloadPatience, w)
+	}
+}
