@@ -42,7 +42,8 @@ type RunCmd struct {
 	Stdin        bool          `short:"i" help:"Attached: the program reads runctl's stdin (a pipe as it is, a terminal through a pty)."`
 	Notify       bool          `help:"The program tells systemd it is ready (sd_notify READY=1): the start returns then, instead of after --settle, or fails at TimeoutStartSec (-p, 90s by default)."`
 	Watchdog     time.Duration `help:"The program must send WATCHDOG=1 this often, or systemd kills it (SIGABRT; with --restart, restarts it)." placeholder:"DUR"`
-	After        []string      `help:"Start after run NAME, and start NAME with it if it is enabled (After=, Wants=; repeatable)." placeholder:"NAME"`
+	After        []string      `help:"Start after NAME and start NAME with it (After=, Wants=; repeatable): a run, or a systemd unit named with its type, e.g. network-online.target, time-sync.target, a mount (mnt-data.mount), a device (dev-ttyUSB0.device) or a service. A run whose name ends so is named by its unit, runctl-NAME.service." placeholder:"NAME"`
+	Wants        []string      `help:"Start NAME with this run, in no particular order (Wants=; repeatable): a run or a systemd unit, as with --after." placeholder:"NAME"`
 	UID          string        `name:"uid" help:"Run the program as this user (system manager only)." placeholder:"USER"`
 	GID          string        `name:"gid" help:"Run the program with this group (default: the user's own)." placeholder:"GROUP"`
 	// -H sends it: the environment of a remote ssh session is nobody's choice.
@@ -160,7 +161,7 @@ func (c *RunCmd) spec(ctx context.Context) (*units.Spec, []string, error) {
 			return nil, nil, usage("invalid SupplementaryGroups: %v", err)
 		}
 	}
-	spec.After = c.After
+	spec.After, spec.Wants = c.After, c.Wants
 	spec.Notify = c.Notify
 	if c.Watchdog < 0 {
 		return nil, nil, usage("invalid --watchdog %v: give a positive duration such as 5s", c.Watchdog)

@@ -42,6 +42,7 @@ type Status struct {
 	User        string   `json:"user,omitempty"`  // --uid
 	Group       string   `json:"group,omitempty"` // --gid
 	After       []string `json:"after,omitempty"` // --after
+	Wants       []string `json:"wants,omitempty"` // --wants
 	Notify      bool     `json:"notify,omitempty"`
 	WatchdogSec float64  `json:"watchdog_sec,omitempty"`
 	// WatchdogAt: when systemd last killed it for a missed WATCHDOG=1.
@@ -134,7 +135,7 @@ func makeStatus(d runs.Detail) Status {
 	if d.Spec != nil {
 		s.StopSignal, s.StopTimeoutSec = unix.SignalName(d.Spec.StopSignal()), d.Spec.StopAfter().Seconds()
 		s.Properties = d.Spec.Properties
-		s.User, s.Group, s.After = d.Spec.User, d.Spec.Group, d.Spec.After
+		s.User, s.Group, s.After, s.Wants = d.Spec.User, d.Spec.Group, d.Spec.After, d.Spec.Wants
 		s.Notify, s.WatchdogSec = d.Spec.Notify, time.Duration(d.Spec.Watchdog).Seconds()
 		if !d.WatchdogAt.IsZero() {
 			s.WatchdogAt = &d.WatchdogAt
@@ -230,6 +231,9 @@ func (s Status) print(w io.Writer, now time.Time) {
 	}
 	if len(s.After) > 0 {
 		row("After", strings.Join(s.After, " "))
+	}
+	if len(s.Wants) > 0 {
+		row("Wants", strings.Join(s.Wants, " "))
 	}
 	if s.Notify || s.WatchdogSec > 0 {
 		var r []string

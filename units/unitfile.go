@@ -102,9 +102,11 @@ func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string, ve
 		b.raw("OnSuccess", ok)
 		b.raw("OnFailure", failed)
 	}
+	// Wants= starts the other unit at boot too; After= orders.
 	for _, u := range s.afterUnits() {
-		// Wants= starts the other run at boot too; After= orders.
 		b.raw("After", u)
+	}
+	for _, u := range s.wantsUnits() {
 		b.raw("Wants", u)
 	}
 	b.restartLimit(s)
