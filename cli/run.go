@@ -35,6 +35,7 @@ type RunCmd struct {
 	MaxRestarts  string        `help:"Give up (run stays failed) after N automatic restarts within --within; none: never give up. Without it systemd gives up after 5 starts in 10 s." placeholder:"N|none"`
 	Within       time.Duration `help:"The interval --max-restarts counts in." default:"10s"`
 	Enable       bool          `help:"Also start the run at boot (as runctl enable)."`
+	Buffered     bool          `help:"Leave the program's output buffering as it is. Without it, runctl adds PYTHONUNBUFFERED=1 and RCUTILS_LOGGING_BUFFERED_STREAM=1 to the run's environment (each unless the environment sets it, e.g. -E PYTHONUNBUFFERED=), so that Python's print() and ROS 2 logging reach the journal as they are printed, not blocks at a time or at exit; they are added to the unit, not to the run's spec: ls, status --json and export show your environment."`
 	NoLogLimit   bool          `help:"Lift journald's rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped). Implied without -d."`
 	Settle       time.Duration `help:"${settle_help} Only with -d." default:"${settle}" placeholder:"DUR"`
 	Property     []string      `short:"p" sep:"none" help:"Set a unit property, as in a unit file (repeatable); see PROPERTIES for the ones taken." placeholder:"KEY=VALUE"`
@@ -145,6 +146,7 @@ func (c *RunCmd) spec(ctx context.Context) (*units.Spec, []string, error) {
 		// some without a word (it reports drops only when the unit logs again
 		// after its interval).
 		NoLogLimit: c.NoLogLimit || !c.Daemon,
+		Buffered:   c.Buffered,
 		Properties: append([]string(nil), c.Property...),
 	}
 	if c.StopSignal != "" {

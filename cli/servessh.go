@@ -48,7 +48,7 @@ var serveSSHFlags = map[string]string{
 	"boot": "", "grep": "", "reverse": "", "output": "", "no-pager": "",
 	// run
 	"daemon": "", "name": "", "env": "env", "env-file": "env", "source": "env", "dir": "dir", "stop-timeout": "", "replace": "", "restart": "",
-	"restart-delay": "", "restart-max-delay": "", "max-restarts": "", "within": "", "enable": "enable", "no-log-limit": "",
+	"restart-delay": "", "restart-max-delay": "", "max-restarts": "", "within": "", "enable": "enable", "no-log-limit": "", "buffered": "",
 	"property": "property", "stop-signal": "property", "stdin": "", "notify": "", "watchdog": "", "after": "", "wants": "",
 	"uid": "uid", "gid": "uid", "clean-env": "",
 	// apply, export (the verbs need their grant)

@@ -39,10 +39,13 @@ type Status struct {
 	CPUFrom string  `json:"cpu_from,omitempty"`
 	Tasks   *uint64 `json:"tasks,omitempty"`
 	// Who runs the program, how it is stopped, the -p properties as typed.
-	User        string   `json:"user,omitempty"`  // --uid
-	Group       string   `json:"group,omitempty"` // --gid
-	After       []string `json:"after,omitempty"` // --after
-	Wants       []string `json:"wants,omitempty"` // --wants
+	User  string   `json:"user,omitempty"`  // --uid
+	Group string   `json:"group,omitempty"` // --gid
+	After []string `json:"after,omitempty"` // --after
+	Wants []string `json:"wants,omitempty"` // --wants
+	// AddedEnv: what runctl adds to the run's environment for unbuffered
+	// output (run --buffered: none); not part of the spec's env.
+	AddedEnv    []string `json:"added_env,omitempty"`
 	Notify      bool     `json:"notify,omitempty"`
 	WatchdogSec float64  `json:"watchdog_sec,omitempty"`
 	// WatchdogAt: when systemd last killed it for a missed WATCHDOG=1.
@@ -136,6 +139,7 @@ func makeStatus(d runs.Detail) Status {
 		s.StopSignal, s.StopTimeoutSec = unix.SignalName(d.Spec.StopSignal()), d.Spec.StopAfter().Seconds()
 		s.Properties = d.Spec.Properties
 		s.User, s.Group, s.After, s.Wants = d.Spec.User, d.Spec.Group, d.Spec.After, d.Spec.Wants
+		s.AddedEnv = d.Spec.AddedEnv()
 		s.Notify, s.WatchdogSec = d.Spec.Notify, time.Duration(d.Spec.Watchdog).Seconds()
 		if !d.WatchdogAt.IsZero() {
 			s.WatchdogAt = &d.WatchdogAt
@@ -234,6 +238,9 @@ func (s Status) print(w io.Writer, now time.Time) {
 	}
 	if len(s.Wants) > 0 {
 		row("Wants", strings.Join(s.Wants, " "))
+	}
+	if len(s.AddedEnv) > 0 {
+		row("Output", "unbuffered: runctl adds "+strings.Join(s.AddedEnv, " ")+" (run --buffered: not)")
 	}
 	if s.Notify || s.WatchdogSec > 0 {
 		var r []string

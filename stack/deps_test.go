@@ -40,3 +40,15 @@ func TestSystemdUnitDeps(t *testing.T) {
 		t.Errorf("Changed without wants: %v", c)
 	}
 }
+
+// buffered (run --buffered) goes to the spec and back to the file.
+func TestBuffered(t *testing.T) {
+	r := Run{Name: "nav", Command: []string{"/bin/sh"}, Buffered: true}
+	s, err := r.Spec("robot", "/")
+	if err != nil || !s.Buffered {
+		t.Fatalf("Spec: %v, buffered %v", err, s != nil && s.Buffered)
+	}
+	if back, _ := FromSpec(s, false); !back.Buffered {
+		t.Errorf("FromSpec lost buffered")
+	}
+}

@@ -59,7 +59,8 @@ type environmentFile struct {
 // 252 writes it into /run/systemd/transient as an ExecStartEx= line its own
 // unit file parser does not know: after any daemon-reload (apt runs them)
 // the unit turns bad-setting and cannot be started. The environment comes
-// only from envFile, never Environment=, which any local user can read. envFile must be absolute and free of glob characters
+// only from envFile, never Environment=, which any local user can read
+// (Environment= carries only the fixed AddedEnv). envFile must be absolute and free of glob characters
 // (* ? [), since the manager globs it; "" leaves it out. exit names how
 // the run's end is recorded (the zero ExitRecorder: not at all). version
 // is the manager's (0: unknown), which decides how restarts back off
@@ -87,6 +88,9 @@ func Properties(s *Spec, envFile string, exit ExitRecorder, version int) []sdbus
 		prop("Type", exit.serviceType(s)),
 		prop("WorkingDirectory", s.Dir),
 	)
+	if added := s.AddedEnv(); len(added) > 0 {
+		props = append(props, prop("Environment", added))
+	}
 	if envFile != "" {
 		props = append(props, prop("EnvironmentFiles", []environmentFile{{Path: envFile}}))
 	}

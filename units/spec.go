@@ -44,6 +44,10 @@ type Spec struct {
 	NoRestartLimit  bool     `json:"no_restart_limit,omitempty"`
 	Within          Duration `json:"within,omitempty"`
 
+	// Buffered leaves the program's output buffering as it is: without it
+	// the unit gets UnbufferedEnv (see AddedEnv).
+	Buffered bool `json:"buffered,omitempty"`
+
 	// NoLogLimit lifts journald's per-unit rate limit (by default 10,000
 	// lines per 30 s, beyond which lines are dropped).
 	NoLogLimit bool `json:"no_log_limit,omitempty"`

@@ -123,6 +123,9 @@ func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string, ve
 		b.exec(c)
 	}
 	b.path("WorkingDirectory", "working directory", s.Dir)
+	for _, kv := range s.AddedEnv() {
+		b.raw("Environment", kv)
+	}
 	b.envFile(envFile)
 	b.raw("StandardOutput", "journal")
 	b.raw("StandardError", "inherit")
