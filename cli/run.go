@@ -35,6 +35,7 @@ type RunCmd struct {
 	MaxRestarts  string        `help:"Give up (run stays failed) after N automatic restarts within --within; none: never give up. Without it systemd gives up after 5 starts in 10 s." placeholder:"N|none"`
 	Within       time.Duration `help:"The interval --max-restarts counts in." default:"10s"`
 	Enable       bool          `help:"Also start the run at boot (as runctl enable)."`
+	Buffered     bool          `help:"Leave the program's output buffering as it is. Without it, runctl adds PYTHONUNBUFFERED=1 and RCUTILS_LOGGING_BUFFERED_STREAM=1 to the run's environment (each unless the environment sets it, e.g. -E PYTHONUNBUFFERED=), so that Python's print() and ROS 2 logging reach the journal as they are printed, not blocks at a time or at exit; they are added to the unit, not to the run's spec: ls, status --json and export show your environment."`
 	NoLogLimit   bool          `help:"Lift journald's rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped). Implied without -d."`
 	Settle       time.Duration `help:"${settle_help} Only with -d." default:"${settle}" placeholder:"DUR"`
 	Property     []string      `short:"p" sep:"none" help:"Set a unit property, as in a unit file (repeatable); see PROPERTIES for the ones taken." placeholder:"KEY=VALUE"`
@@ -42,7 +43,8 @@ type RunCmd struct {
 	Stdin        bool          `short:"i" help:"Attached: the program reads runctl's stdin (a pipe as it is, a terminal through a pty)."`
 	Notify       bool          `help:"The program tells systemd it is ready (sd_notify READY=1): the start returns then, instead of after --settle, or fails at TimeoutStartSec (-p, 90s by default)."`
 	Watchdog     time.Duration `help:"The program must send WATCHDOG=1 this often, or systemd kills it (SIGABRT; with --restart, restarts it)." placeholder:"DUR"`
-	After        []string      `help:"Start after run NAME, and start NAME with it if it is enabled (After=, Wants=; repeatable)." placeholder:"NAME"`
+	After        []string      `help:"Start after NAME and start NAME with it (After=, Wants=; repeatable): a run, or a systemd unit named with its type, e.g. network-online.target, time-sync.target, a mount (mnt-data.mount), a device (dev-ttyUSB0.device) or a service. A run whose name ends so is named by its unit, runctl-NAME.service." placeholder:"NAME"`
+	Wants        []string      `help:"Start NAME with this run, in no particular order (Wants=; repeatable): a run or a systemd unit, as with --after." placeholder:"NAME"`
 	UID          string        `name:"uid" help:"Run the program as this user (system manager only)." placeholder:"USER"`
 	GID          string        `name:"gid" help:"Run the program with this group (default: the user's own)." placeholder:"GROUP"`
 	// -H sends it: the environment of a remote ssh session is nobody's choice.
@@ -144,6 +146,7 @@ func (c *RunCmd) spec(ctx context.Context) (*units.Spec, []string, error) {
 		// some without a word (it reports drops only when the unit logs again
 		// after its interval).
 		NoLogLimit: c.NoLogLimit || !c.Daemon,
+		Buffered:   c.Buffered,
 		Properties: append([]string(nil), c.Property...),
 	}
 	if c.StopSignal != "" {
@@ -160,7 +163,7 @@ func (c *RunCmd) spec(ctx context.Context) (*units.Spec, []string, error) {
 			return nil, nil, usage("invalid SupplementaryGroups: %v", err)
 		}
 	}
-	spec.After = c.After
+	spec.After, spec.Wants = c.After, c.Wants
 	spec.Notify = c.Notify
 	if c.Watchdog < 0 {
 		return nil, nil, usage("invalid --watchdog %v: give a positive duration such as 5s", c.Watchdog)

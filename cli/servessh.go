@@ -12,13 +12,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runctl/runctl/fleet"
+	"github.com/runctl/runctl/units"
 )
 
 // ServeSSHCmd is the forced command of a key restricted to runctl: it runs
 // the runctl command in SSH_ORIGINAL_COMMAND if the key's command line
 // grants everything it asks for, and nothing else.
 type ServeSSHCmd struct {
-	Allow        []string `help:"Also allow through this key: run, rm, enable, disable, apply, export (the verbs, and run --enable; apply starts any program its file names, export shows the runs' environments); env (-E, --env-file, --source, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable." placeholder:"GRANT"`
+	Allow        []string `help:"Also allow through this key: run, rm, enable, disable, apply, export (the verbs, and run --enable; apply starts any program its file names, export shows the runs' environments); env (-E, --env-file, --source, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal, a systemd unit in --after or --wants); dir (--dir). Comma-separated, repeatable." placeholder:"GRANT"`
 	AllowProgram []string `help:"With --allow run: a program runs may start, named by its absolute path exactly as the client must name it (repeatable); no other is started." placeholder:"PATH"`
 }
 
@@ -47,8 +48,8 @@ var serveSSHFlags = map[string]string{
 	"boot": "", "grep": "", "reverse": "", "output": "", "no-pager": "",
 	// run
 	"daemon": "", "name": "", "env": "env", "env-file": "env", "source": "env", "dir": "dir", "stop-timeout": "", "replace": "", "restart": "",
-	"restart-delay": "", "restart-max-delay": "", "max-restarts": "", "within": "", "enable": "enable", "no-log-limit": "",
-	"property": "property", "stop-signal": "property", "stdin": "", "notify": "", "watchdog": "", "after": "",
+	"restart-delay": "", "restart-max-delay": "", "max-restarts": "", "within": "", "enable": "enable", "no-log-limit": "", "buffered": "",
+	"property": "property", "stop-signal": "property", "stdin": "", "notify": "", "watchdog": "", "after": "", "wants": "",
 	"uid": "uid", "gid": "uid", "clean-env": "",
 	// apply, export (the verbs need their grant)
 	"prune": "", "dry-run": "", "stack": "",
@@ -125,6 +126,15 @@ func (c *ServeSSHCmd) check(words []string) error {
 		}
 	}
 	if run, ok := verb.Target.Addr().Interface().(*RunCmd); ok {
+		// A systemd unit in --after or --wants is started with the run:
+		// any unit of the machine (reboot.target too).
+		for _, dep := range slices.Concat(run.After, run.Wants) {
+			if units.IsSystemdUnit(dep) {
+				if err := c.granted("property", fmt.Sprintf("a systemd unit in --after or --wants (%s)", dep)); err != nil {
+					return err
+				}
+			}
+		}
 		if !run.CleanEnv {
 			if err := c.granted("env", "run without --clean-env (the session's environment)"); err != nil {
 				return err

@@ -58,6 +58,11 @@ func TestServeSSHGrants(t *testing.T) {
 		{runOnly, "runctl run --clean-env -d -- sleep 9", `program "sleep" is not allowed`},
 		{runOnly, "runctl run --clean-env -d -- /usr/bin/sleep/../../bin/sh", "is not allowed"},
 		{&ServeSSHCmd{Allow: []string{"run"}}, "runctl run --clean-env -- /usr/bin/sleep 9", "this key allows no program"},
+		// A systemd unit in --after or --wants is started with the run.
+		{runOnly, "runctl run --clean-env -d --after nav -- /usr/bin/sleep 9", ""},
+		{runOnly, "runctl run --clean-env -d --after network-online.target -- /usr/bin/sleep 9", "needs --allow property"},
+		{runOnly, "runctl run --clean-env -d --wants=reboot.target -- /usr/bin/sleep 9", "needs --allow property"},
+		{all, "runctl run --clean-env -d --wants=network-online.target -- /usr/bin/sleep 9", ""},
 		{runOnly, "runctl run -d -- /usr/bin/sleep 9", "needs --allow env"},
 		{runOnly, "runctl run --clean-env -E LD_PRELOAD=/tmp/x.so -- /usr/bin/sleep 9", "--env needs --allow env"},
 		{runOnly, "runctl run --clean-env --uid alice -- /usr/bin/sleep 9", "--uid needs --allow uid"},

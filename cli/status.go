@@ -39,11 +39,17 @@ type Status struct {
 	CPUFrom string  `json:"cpu_from,omitempty"`
 	Tasks   *uint64 `json:"tasks,omitempty"`
 	// Who runs the program, how it is stopped, the -p properties as typed.
-	User        string   `json:"user,omitempty"`  // --uid
-	Group       string   `json:"group,omitempty"` // --gid
-	After       []string `json:"after,omitempty"` // --after
-	Notify      bool     `json:"notify,omitempty"`
-	WatchdogSec float64  `json:"watchdog_sec,omitempty"`
+	User  string   `json:"user,omitempty"`  // --uid
+	Group string   `json:"group,omitempty"` // --gid
+	After []string `json:"after,omitempty"` // --after
+	Wants []string `json:"wants,omitempty"` // --wants
+	// AddedEnv: what runctl adds to the run's environment for unbuffered
+	// output (run --buffered: none); not part of the spec's env.
+	AddedEnv []string `json:"added_env,omitempty"`
+	// Limits: the -p limits asked for, as the running program has them.
+	Limits      []Limit `json:"limits,omitempty"`
+	Notify      bool    `json:"notify,omitempty"`
+	WatchdogSec float64 `json:"watchdog_sec,omitempty"`
 	// WatchdogAt: when systemd last killed it for a missed WATCHDOG=1.
 	WatchdogAt     *time.Time `json:"watchdog_timeout_at,omitempty"`
 	StopSignal     string     `json:"stop_signal,omitempty"`
@@ -134,7 +140,11 @@ func makeStatus(d runs.Detail) Status {
 	if d.Spec != nil {
 		s.StopSignal, s.StopTimeoutSec = unix.SignalName(d.Spec.StopSignal()), d.Spec.StopAfter().Seconds()
 		s.Properties = d.Spec.Properties
-		s.User, s.Group, s.After = d.Spec.User, d.Spec.Group, d.Spec.After
+		s.User, s.Group, s.After, s.Wants = d.Spec.User, d.Spec.Group, d.Spec.After, d.Spec.Wants
+		s.AddedEnv = d.Spec.AddedEnv()
+		if d.Run.Running() {
+			s.Limits = limitsInForce(d.Run.PID, d.Spec)
+		}
 		s.Notify, s.WatchdogSec = d.Spec.Notify, time.Duration(d.Spec.Watchdog).Seconds()
 		if !d.WatchdogAt.IsZero() {
 			s.WatchdogAt = &d.WatchdogAt
@@ -231,6 +241,12 @@ func (s Status) print(w io.Writer, now time.Time) {
 	if len(s.After) > 0 {
 		row("After", strings.Join(s.After, " "))
 	}
+	if len(s.Wants) > 0 {
+		row("Wants", strings.Join(s.Wants, " "))
+	}
+	if len(s.AddedEnv) > 0 {
+		row("Output", "unbuffered: runctl adds "+strings.Join(s.AddedEnv, " ")+" (run --buffered: not)")
+	}
 	if s.Notify || s.WatchdogSec > 0 {
 		var r []string
 		if s.Notify {
@@ -243,6 +259,9 @@ func (s Status) print(w io.Writer, now time.Time) {
 			r = append(r, "killed by the watchdog at "+s.WatchdogAt.Local().Format("15:04:05.000"))
 		}
 		row("Readiness", strings.Join(r, ", "))
+	}
+	if len(s.Limits) > 0 {
+		row("Limits", limitsText(s.Limits))
 	}
 	if s.StopSignal != "" {
 		row("Stop", fmt.Sprintf("%s, SIGKILL after %s", s.StopSignal, time.Duration(s.StopTimeoutSec*float64(time.Second))))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -38,7 +39,11 @@ func stamp(t time.Time) string {
 func (q Query) Args() []string {
 	// --all: without it, journalctl's JSON has null for fields over 4096 bytes.
 	args := []string{"--output=json", "--all", "--output-fields=" + fields, "--no-pager", "--quiet"}
-	if q.User {
+	if q.User && os.Geteuid() != 0 {
+		// The user's own journal files. Root's user manager logs to the
+		// system journal (journald keeps no separate files for system
+		// users), where --user would find nothing; root reads all, and
+		// --user-unit matches root's own units (_UID=0).
 		args = append(args, "--user")
 	}
 	for _, u := range q.Units {

@@ -195,10 +195,11 @@ func (r *Runs) StartKept(ctx context.Context, name string, settle time.Duration)
 	return res, err
 }
 
-// CheckAfter refuses --after naming a run runctl does not keep, or one that
-// (through its own --after) would start after this one.
+// CheckAfter refuses --after or --wants naming a run runctl does not keep,
+// or --after naming one that (through its own --after) would start after
+// this one. Systemd units are the manager's to know.
 func CheckAfter(store specstore.Store, spec *units.Spec) error {
-	if len(spec.After) == 0 {
+	if len(spec.After)+len(spec.Wants) == 0 {
 		return nil
 	}
 	err := units.AfterCycle(spec, func(name string) []string {
@@ -210,9 +211,14 @@ func CheckAfter(store specstore.Store, spec *units.Spec) error {
 	if err != nil {
 		return err
 	}
-	for _, a := range spec.After {
-		if !store.Has(a) {
-			return fmt.Errorf("invalid --after %s: no run named %s (runctl ls lists them)", a, a)
+	for _, dep := range [...]struct {
+		flag  string
+		names []string
+	}{{"--after", spec.After}, {"--wants", spec.Wants}} {
+		for _, a := range dep.names {
+			if !units.IsSystemdUnit(a) && !store.Has(a) {
+				return fmt.Errorf("invalid %s %s: no run named %s (runctl ls lists them; a systemd unit is named with its type, as in network-online.target)", dep.flag, a, a)
+			}
 		}
 	}
 	return nil

@@ -49,6 +49,7 @@ type Run struct {
 	StopSignal   string     `yaml:"stop-signal,omitempty" json:"stop-signal,omitempty"`
 	StopTimeout  *Duration  `yaml:"stop-timeout,omitempty" json:"stop-timeout,omitempty"`
 	NoLogLimit   bool       `yaml:"no-log-limit,omitempty" json:"no-log-limit,omitempty"`
+	Buffered     bool       `yaml:"buffered,omitempty" json:"buffered,omitempty"`
 	Notify       bool       `yaml:"notify,omitempty" json:"notify,omitempty"`
 	Watchdog     *Duration  `yaml:"watchdog,omitempty" json:"watchdog,omitempty"`
 	After        []string   `yaml:"after,omitempty,flow" json:"after,omitempty"`
@@ -248,6 +249,7 @@ func (r Run) MarshalYAML() (any, error) {
 		StopSignal   qstr            `yaml:"stop-signal,omitempty"`
 		StopTimeout  *Duration       `yaml:"stop-timeout,omitempty"`
 		NoLogLimit   bool            `yaml:"no-log-limit,omitempty"`
+		Buffered     bool            `yaml:"buffered,omitempty"`
 		Notify       bool            `yaml:"notify,omitempty"`
 		Watchdog     *Duration       `yaml:"watchdog,omitempty"`
 		After        []qstr          `yaml:"after,omitempty,flow"`
@@ -259,7 +261,7 @@ func (r Run) MarshalYAML() (any, error) {
 		EnvFile: qstrs(r.EnvFile), Source: qstrs(r.Source), Restart: qstr(r.Restart),
 		RestartDelay: r.RestartDelay, MaxRestarts: qstr(r.MaxRestarts), Within: r.Within,
 		UID: qstr(r.UID), GID: qstr(r.GID), StopSignal: qstr(r.StopSignal), StopTimeout: r.StopTimeout,
-		NoLogLimit: r.NoLogLimit, Notify: r.Notify, Watchdog: r.Watchdog,
+		NoLogLimit: r.NoLogLimit, Buffered: r.Buffered, Notify: r.Notify, Watchdog: r.Watchdog,
 		After: qstrs(r.After), Wants: qstrs(r.Wants), Enable: r.Enable,
 	}
 	if r.Env != nil {

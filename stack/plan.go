@@ -182,13 +182,19 @@ func decide(stack string, step Step, enable bool, cur Current, inFile map[string
 		step.Action, step.Error, step.Spec = Refuse, fmt.Sprintf(format, args...), nil
 		return step
 	}
-	for _, a := range step.Spec.After {
-		_, kept := current[a]
-		switch {
-		case pruned[a]:
-			return refuse("it starts after %s, which --prune removes: add %s to the file or take it out of after", a, a)
-		case inFile[a] == nil && !kept:
-			return refuse("it starts after %s, which is neither in the file nor a run runctl keeps", a)
+	for _, dep := range [...]struct {
+		key, verb string
+		names     []string
+	}{{"after", "starts after", step.Spec.After}, {"wants", "wants", step.Spec.Wants}} {
+		for _, a := range dep.names {
+			_, kept := current[a]
+			switch {
+			case units.IsSystemdUnit(a):
+			case pruned[a]:
+				return refuse("it %s %s, which --prune removes: add %s to the file or take it out of %s", dep.verb, a, a, dep.key)
+			case inFile[a] == nil && !kept:
+				return refuse("it %s %s, which is neither in the file nor a run runctl keeps", dep.verb, a)
+			}
 		}
 	}
 	switch {
@@ -256,7 +262,7 @@ func comparable(s *units.Spec) units.Spec {
 	}
 	c.Properties = SortProperties(c.Properties)
 	// An empty list and none are the same.
-	for _, l := range []*[]string{&c.Env, &c.After, &c.Properties, &c.Argv} {
+	for _, l := range []*[]string{&c.Env, &c.After, &c.Wants, &c.Properties, &c.Argv} {
 		if len(*l) == 0 {
 			*l = nil
 		}

@@ -36,11 +36,8 @@ func (r *Run) Spec(stack, base string) (*units.Spec, error) {
 }
 
 func (r *Run) spec(stack, base string) (*units.Spec, error) {
-	switch {
-	case len(r.Source) > 0:
+	if len(r.Source) > 0 {
 		return nil, fmt.Errorf("source is %w by this runctl", ErrNotSupported)
-	case len(r.Wants) > 0:
-		return nil, fmt.Errorf("wants is %w by this runctl", ErrNotSupported)
 	}
 	dir := base
 	if r.Dir != "" {
@@ -93,8 +90,10 @@ func (r *Run) spec(stack, base string) (*units.Spec, error) {
 		StopTimeout: units.Duration(units.DefaultStopTimeout),
 		Restart:     "no",
 		NoLogLimit:  r.NoLogLimit,
+		Buffered:    r.Buffered,
 		Notify:      r.Notify,
 		After:       slices.Clone(r.After),
+		Wants:       slices.Clone(r.Wants),
 		Stack:       stack,
 	}
 	if r.StopTimeout != nil {
@@ -168,8 +167,10 @@ func FromSpec(spec *units.Spec, enable bool) (r Run, lossy string) {
 		UID:        spec.User,
 		GID:        spec.Group,
 		NoLogLimit: spec.NoLogLimit,
+		Buffered:   spec.Buffered,
 		Notify:     spec.Notify,
 		After:      slices.Clone(spec.After),
+		Wants:      slices.Clone(spec.Wants),
 		Enable:     enable,
 	}
 	if a0 := spec.Argv[0]; strings.Contains(a0, "/") && !filepath.IsAbs(a0) && filepath.Join(spec.Dir, a0) != spec.Path {

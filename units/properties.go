@@ -1,6 +1,7 @@
 package units
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -58,7 +59,8 @@ type environmentFile struct {
 // 252 writes it into /run/systemd/transient as an ExecStartEx= line its own
 // unit file parser does not know: after any daemon-reload (apt runs them)
 // the unit turns bad-setting and cannot be started. The environment comes
-// only from envFile, never Environment=, which any local user can read. envFile must be absolute and free of glob characters
+// only from envFile, never Environment=, which any local user can read
+// (Environment= carries only the fixed AddedEnv). envFile must be absolute and free of glob characters
 // (* ? [), since the manager globs it; "" leaves it out. exit names how
 // the run's end is recorded (the zero ExitRecorder: not at all). version
 // is the manager's (0: unknown), which decides how restarts back off
@@ -86,6 +88,9 @@ func Properties(s *Spec, envFile string, exit ExitRecorder, version int) []sdbus
 		prop("Type", exit.serviceType(s)),
 		prop("WorkingDirectory", s.Dir),
 	)
+	if added := s.AddedEnv(); len(added) > 0 {
+		props = append(props, prop("Environment", added))
+	}
 	if envFile != "" {
 		props = append(props, prop("EnvironmentFiles", []environmentFile{{Path: envFile}}))
 	}
@@ -122,9 +127,11 @@ func Properties(s *Spec, envFile string, exit ExitRecorder, version int) []sdbus
 	if s.Watchdog > 0 {
 		props = append(props, prop("WatchdogUSec", uint64(time.Duration(s.Watchdog)/time.Microsecond)))
 	}
-	if len(s.After) > 0 {
-		deps := s.afterUnits()
-		props = append(props, prop("After", deps), prop("Wants", deps))
+	if after := s.afterUnits(); len(after) > 0 {
+		props = append(props, prop("After", after))
+	}
+	if wants := s.wantsUnits(); len(wants) > 0 {
+		props = append(props, prop("Wants", wants))
 	}
 	return append(props, propertyBus(s.Properties)...)
 }
@@ -150,11 +157,23 @@ const (
 // error would be a line of the run's output).
 var journalSync = []string{"/bin/sh", "sh", "-c", "exec journalctl --sync 2>/dev/null"}
 
-// afterUnits are the units of the runs s starts after.
+// afterUnits are the units s starts after: its runs' and systemd's.
 func (s *Spec) afterUnits() []string {
-	out := make([]string, len(s.After))
-	for i, a := range s.After {
-		out[i] = UnitName(a)
+	var out []string
+	for _, a := range s.After {
+		out = append(out, DepUnit(a))
+	}
+	return out
+}
+
+// wantsUnits are the units s pulls in: those it starts after, and its
+// Wants, each once.
+func (s *Spec) wantsUnits() []string {
+	out := s.afterUnits()
+	for _, a := range s.Wants {
+		if u := DepUnit(a); !slices.Contains(out, u) {
+			out = append(out, u)
+		}
 	}
 	return out
 }

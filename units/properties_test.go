@@ -35,7 +35,7 @@ func TestProperties(t *testing.T) {
 	props := Properties(s, "/run/runctl/nav.env", ExitRecorder{}, 252)
 
 	wantNames := []string{
-		"Description", "ExecStart", "Type", "WorkingDirectory", "EnvironmentFiles",
+		"Description", "ExecStart", "Type", "WorkingDirectory", "Environment", "EnvironmentFiles",
 		"StandardOutput", "StandardError", "SyslogIdentifier", "KillMode", "SendSIGKILL",
 		"CPUAccounting", "TimeoutStopUSec", "User",
 	}
@@ -54,6 +54,7 @@ func TestProperties(t *testing.T) {
 		}}},
 		"Type":             {"s", "exec"},
 		"WorkingDirectory": {"s", "/opt/bot"},
+		"Environment":      {"as", []string{"PYTHONUNBUFFERED=1", "RCUTILS_LOGGING_BUFFERED_STREAM=1"}},
 		"EnvironmentFiles": {"a(sb)", []environmentFile{{Path: "/run/runctl/nav.env", Ignore: false}}},
 		"StandardOutput":   {"s", "journal"},
 		"StandardError":    {"s", "inherit"},
@@ -77,11 +78,12 @@ func TestProperties(t *testing.T) {
 
 func TestPropertiesOptional(t *testing.T) {
 	s := validSpec()
+	s.Buffered = true
 	props := Properties(s, "", ExitRecorder{}, 252)
 	names := propNames(props)
 	for _, absent := range []string{"EnvironmentFiles", "User", "Environment"} {
 		if slices.Contains(names, absent) {
-			t.Errorf("Properties(no env file, no user) has %s: %q", absent, names)
+			t.Errorf("Properties(no env file, no user, --buffered) has %s: %q", absent, names)
 		}
 	}
 	if len(names) != 11 {

@@ -44,6 +44,10 @@ type Spec struct {
 	NoRestartLimit  bool     `json:"no_restart_limit,omitempty"`
 	Within          Duration `json:"within,omitempty"`
 
+	// Buffered leaves the program's output buffering as it is: without it
+	// the unit gets UnbufferedEnv (see AddedEnv).
+	Buffered bool `json:"buffered,omitempty"`
+
 	// NoLogLimit lifts journald's per-unit rate limit (by default 10,000
 	// lines per 30 s, beyond which lines are dropped).
 	NoLogLimit bool `json:"no_log_limit,omitempty"`
@@ -54,8 +58,11 @@ type Spec struct {
 	Notify   bool     `json:"notify,omitempty"`
 	Watchdog Duration `json:"watchdog,omitempty"`
 
-	// After are runs this one starts after, and pulls in (After=, Wants=).
+	// After are runs, or systemd units (IsSystemdUnit), this one starts
+	// after and pulls in (After=, Wants=). Wants are pulled in only
+	// (Wants=), with no order.
 	After []string `json:"after,omitempty"`
+	Wants []string `json:"wants,omitempty"`
 
 	// Stack is the stack file (runctl apply) the run belongs to, "" for
 	// none. It adds to the spec without changing what any other field
@@ -165,8 +172,13 @@ func (s *Spec) validate() error {
 		return err
 	}
 	for _, a := range s.After {
-		if err := ValidateName(a); err != nil {
-			return fmt.Errorf("--after: %w", err)
+		if err := validateDep("--after", a); err != nil {
+			return err
+		}
+	}
+	for _, a := range s.Wants {
+		if err := validateDep("--wants", a); err != nil {
+			return err
 		}
 	}
 	if s.Stack != "" {
@@ -242,6 +254,9 @@ func AfterCycle(s *Spec, after func(name string) []string) error {
 		onPath[name] = true
 		path = append(path, name)
 		for _, n := range next {
+			if IsSystemdUnit(n) {
+				continue // no run: it orders nothing of runctl's
+			}
 			if err := visit(n, after(n)); err != nil {
 				return err
 			}

@@ -102,9 +102,11 @@ func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string, ve
 		b.raw("OnSuccess", ok)
 		b.raw("OnFailure", failed)
 	}
+	// Wants= starts the other unit at boot too; After= orders.
 	for _, u := range s.afterUnits() {
-		// Wants= starts the other run at boot too; After= orders.
 		b.raw("After", u)
+	}
+	for _, u := range s.wantsUnits() {
 		b.raw("Wants", u)
 	}
 	b.restartLimit(s)
@@ -121,6 +123,9 @@ func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string, ve
 		b.exec(c)
 	}
 	b.path("WorkingDirectory", "working directory", s.Dir)
+	for _, kv := range s.AddedEnv() {
+		b.raw("Environment", kv)
+	}
 	b.envFile(envFile)
 	b.raw("StandardOutput", "journal")
 	b.raw("StandardError", "inherit")

@@ -33,6 +33,8 @@ ExecStart=@:/usr/bin/python3 "python3" "nav.py" "--speed=$FAST"
 ExecStopPost=-@:/bin/sh "sh" "-c" "exec journalctl --sync 2>/dev/null"
 ExecStopPost=-+@:/bin/sh "sh" "-c" "[ \"$SERVICE_RESULT\" = success ] && [ -z \"$EXIT_CODE\" ] && exit 0; exec /bin/ln -sfn \"$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS\" \"$0\"" "/var/lib/runctl/nav.exit"
 WorkingDirectory=/opt/bot
+Environment=PYTHONUNBUFFERED=1
+Environment=RCUTILS_LOGGING_BUFFERED_STREAM=1
 EnvironmentFile=/var/lib/runctl/nav.env
 StandardOutput=journal
 StandardError=inherit
@@ -57,7 +59,7 @@ WantedBy=multi-user.target
 
 func TestRenderUnitFileMinimal(t *testing.T) {
 	s := validSpec()
-	s.Restart = "no"
+	s.Restart, s.Buffered = "no", true
 	got, err := RenderUnitFile(s, "", ExitRecorder{}, "user", 252)
 	if err != nil {
 		t.Fatal(err)
@@ -88,12 +90,16 @@ WantedBy=default.target
 
 func TestRenderUnitFileKeepsEnvironmentOut(t *testing.T) {
 	s := validSpec()
-	s.Env = []string{"API_TOKEN=s3cret-value", "HOME=/root"}
+	s.Env = []string{"API_TOKEN=s3cret-value", "HOME=/root", "PYTHONUNBUFFERED="}
 	got, err := RenderUnitFile(s, "/var/lib/runctl/nav.env", ExitRecorder{}, "system", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, leak := range []string{"s3cret-value", "API_TOKEN", "Environment="} {
+	// Only the fixed variables runctl adds: not one the run sets itself.
+	if n := strings.Count(string(got), "\nEnvironment="); n != 1 || !strings.Contains(string(got), "\nEnvironment=RCUTILS_LOGGING_BUFFERED_STREAM=1\n") {
+		t.Errorf("the unit file has %d Environment= lines, want RCUTILS_LOGGING_BUFFERED_STREAM=1 only:\n%s", n, got)
+	}
+	for _, leak := range []string{"s3cret-value", "API_TOKEN", "PYTHONUNBUFFERED"} {
 		if strings.Contains(string(got), leak) {
 			t.Errorf("the unit file contains %q:\n%s", leak, got)
 		}
@@ -328,6 +334,7 @@ func FuzzRenderUnitFile(f *testing.F) {
 			"Description": true, "Type": true, "ExecStart": true, "WorkingDirectory": true,
 			"StandardOutput": true, "StandardError": true, "SyslogIdentifier": true,
 			"KillMode": true, "SendSIGKILL": true, "CPUAccounting": true, "TimeoutStopSec": true, "WantedBy": true,
+			"Environment": true,
 		}
 		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 		for _, line := range lines {
@@ -342,8 +349,8 @@ func FuzzRenderUnitFile(f *testing.F) {
 				t.Fatalf("unexpected line %q in\n%s", line, data)
 			}
 		}
-		if len(lines) != 18 {
-			t.Fatalf("%d lines, want 18:\n%s", len(lines), data)
+		if len(lines) != 20 {
+			t.Fatalf("%d lines, want 20:\n%s", len(lines), data)
 		}
 	})
 }

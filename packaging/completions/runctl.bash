@@ -29,7 +29,7 @@ _runctl_takes_value()
 	case $1 in
 	run)
 		case $2 in
-		-n | --name | -E | --env | --env-file | --source | --dir | --stop-timeout | --restart | --restart-delay | --restart-max-delay | --max-restarts | --within | --settle | -p | --property | --stop-signal | --watchdog | --after | --uid | --gid) return 0 ;;
+		-n | --name | -E | --env | --env-file | --source | --dir | --stop-timeout | --restart | --restart-delay | --restart-max-delay | --max-restarts | --within | --settle | -p | --property | --stop-signal | --watchdog | --after | --wants | --uid | --gid) return 0 ;;
 		esac
 		;;
 	ls)
@@ -144,6 +144,7 @@ _runctl()
 		run:-p | run:--property) mapfile -t COMPREPLY < <(compgen -W "MemoryMax= MemoryHigh= CPUQuota= CPUWeight= AllowedCPUs= TasksMax= IOWeight= Nice= CPUAffinity= CPUSchedulingPolicy=other CPUSchedulingPolicy=batch CPUSchedulingPolicy=idle CPUSchedulingPolicy=fifo CPUSchedulingPolicy=rr CPUSchedulingPriority= CPUSchedulingResetOnFork=yes CPUSchedulingResetOnFork=no IOSchedulingClass=realtime IOSchedulingClass=best-effort IOSchedulingClass=idle IOSchedulingPriority= LimitNOFILE= LimitCORE= LimitRTPRIO= LimitMEMLOCK= UMask= OOMScoreAdjust= SupplementaryGroups= DeviceAllow= KillSignal=SIGTERM KillSignal=SIGINT KillSignal=SIGHUP KillSignal=SIGQUIT KillSignal=SIGUSR1 KillSignal=SIGUSR2 KillSignal=SIGKILL TimeoutStopSec= TimeoutStartSec=" -- "$cur") ;;
 		run:--stop-signal) mapfile -t COMPREPLY < <(compgen -W "SIGTERM SIGINT SIGHUP SIGQUIT SIGUSR1 SIGUSR2 SIGKILL" -- "$cur") ;;
 		run:--after) _runctl_runs "$cur" "$scope" ;;
+		run:--wants) _runctl_runs "$cur" "$scope" ;;
 		*) COMPREPLY=() ;;
 		esac
 		return 0
@@ -168,7 +169,7 @@ _runctl()
 	fi
 	if [[ ! $dashdash && $cur == -* ]]; then
 		case $cmd in
-		run) mapfile -t COMPREPLY < <(compgen -W "-d --daemon -n --name -E --env --env-file --source --dir --stop-timeout --replace --restart --restart-delay --restart-max-delay --max-restarts --within --enable --no-log-limit --settle -p --property --stop-signal -i --stdin --notify --watchdog --after --uid --gid -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		run) mapfile -t COMPREPLY < <(compgen -W "-d --daemon -n --name -E --env --env-file --source --dir --stop-timeout --replace --restart --restart-delay --restart-max-delay --max-restarts --within --enable --buffered --no-log-limit --settle -p --property --stop-signal -i --stdin --notify --watchdog --after --wants --uid --gid -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		ls) mapfile -t COMPREPLY < <(compgen -W "-q --quiet --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		stop) mapfile -t COMPREPLY < <(compgen -W "-f --force --all --timeout --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		restart) mapfile -t COMPREPLY < <(compgen -W "-f --force --timeout --update-env --settle --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;

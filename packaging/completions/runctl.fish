@@ -7,7 +7,7 @@ function __runctl_takes_value
     switch "$argv[1]:$argv[2]"
         case '*:--log-level' '*:-H' '*:--host' '*:--inventory' '*:-j' '*:--parallel' '*:--serial' '*:--max-fail' '*:--host-timeout' '*:--remote-runctl'
             return 0
-        case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--env-file' 'run:--source' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--restart-max-delay' 'run:--max-restarts' 'run:--within' 'run:--settle' 'run:-p' 'run:--property' 'run:--stop-signal' 'run:--watchdog' 'run:--after' 'run:--uid' 'run:--gid'
+        case 'run:-n' 'run:--name' 'run:-E' 'run:--env' 'run:--env-file' 'run:--source' 'run:--dir' 'run:--stop-timeout' 'run:--restart' 'run:--restart-delay' 'run:--restart-max-delay' 'run:--max-restarts' 'run:--within' 'run:--settle' 'run:-p' 'run:--property' 'run:--stop-signal' 'run:--watchdog' 'run:--after' 'run:--wants' 'run:--uid' 'run:--gid'
             return 0
         case 'ls:--stack'
             return 0
@@ -208,6 +208,7 @@ complete -c runctl -n '__runctl_is run' -l restart-max-delay -x -d 'Back off: ea
 complete -c runctl -n '__runctl_is run' -l max-restarts -x -d 'Give up (run stays failed) after N automatic restarts within --within; none: never give up. Without it systemd gives up after 5 starts in 10 s.'
 complete -c runctl -n '__runctl_is run' -l within -x -d 'The interval --max-restarts counts in.'
 complete -c runctl -n '__runctl_is run' -l enable -d 'Also start the run at boot (as runctl enable).'
+complete -c runctl -n '__runctl_is run' -l buffered -d 'Leave the program\'s output buffering as it is. Without it, runctl adds PYTHONUNBUFFERED=1 and RCUTILS_LOGGING_BUFFERED_STREAM=1 to the run\'s environment (each unless the environment sets it, e.g. -E PYTHONUNBUFFERED=), so that Python\'s print() and ROS 2 logging reach the journal as they are printed, not blocks at a time or at exit; they are added to the unit, not to the run\'s spec: ls, status --json and export show your environment.'
 complete -c runctl -n '__runctl_is run' -l no-log-limit -d 'Lift journald\'s rate limit for this run (10,000 lines per 30 s by default; lines beyond are dropped). Implied without -d.'
 complete -c runctl -n '__runctl_is run' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed. Only with -d.'
 complete -c runctl -n '__runctl_is run' -s p -l property -x -a 'MemoryMax= MemoryHigh= CPUQuota= CPUWeight= AllowedCPUs= TasksMax= IOWeight= Nice= CPUAffinity= CPUSchedulingPolicy=other CPUSchedulingPolicy=batch CPUSchedulingPolicy=idle CPUSchedulingPolicy=fifo CPUSchedulingPolicy=rr CPUSchedulingPriority= CPUSchedulingResetOnFork=yes CPUSchedulingResetOnFork=no IOSchedulingClass=realtime IOSchedulingClass=best-effort IOSchedulingClass=idle IOSchedulingPriority= LimitNOFILE= LimitCORE= LimitRTPRIO= LimitMEMLOCK= UMask= OOMScoreAdjust= SupplementaryGroups= DeviceAllow= KillSignal=SIGTERM KillSignal=SIGINT KillSignal=SIGHUP KillSignal=SIGQUIT KillSignal=SIGUSR1 KillSignal=SIGUSR2 KillSignal=SIGKILL TimeoutStopSec= TimeoutStartSec=' -d 'Set a unit property, as in a unit file (repeatable); see PROPERTIES for the ones taken.'
@@ -215,7 +216,8 @@ complete -c runctl -n '__runctl_is run' -l stop-signal -x -a 'SIGTERM SIGINT SIG
 complete -c runctl -n '__runctl_is run' -s i -l stdin -d 'Attached: the program reads runctl\'s stdin (a pipe as it is, a terminal through a pty).'
 complete -c runctl -n '__runctl_is run' -l notify -d 'The program tells systemd it is ready (sd_notify READY=1): the start returns then, instead of after --settle, or fails at TimeoutStartSec (-p, 90s by default).'
 complete -c runctl -n '__runctl_is run' -l watchdog -x -d 'The program must send WATCHDOG=1 this often, or systemd kills it (SIGABRT; with --restart, restarts it).'
-complete -c runctl -n '__runctl_is run' -l after -x -a '(__runctl_runs)' -d 'Start after run NAME, and start NAME with it if it is enabled (After=, Wants=; repeatable).'
+complete -c runctl -n '__runctl_is run' -l after -x -a '(__runctl_runs)' -d 'Start after NAME and start NAME with it (After=, Wants=; repeatable): a run, or a systemd unit named with its type, e.g. network-online.target, time-sync.target, a mount (mnt-data.mount), a device (dev-ttyUSB0.device) or a service. A run whose name ends so is named by its unit, runctl-NAME.service.'
+complete -c runctl -n '__runctl_is run' -l wants -x -a '(__runctl_runs)' -d 'Start NAME with this run, in no particular order (Wants=; repeatable): a run or a systemd unit, as with --after.'
 complete -c runctl -n '__runctl_is run' -l uid -x -d 'Run the program as this user (system manager only).'
 complete -c runctl -n '__runctl_is run' -l gid -x -d 'Run the program with this group (default: the user\'s own).'
 complete -c runctl -n '__runctl_arg run 0; or __runctl_prog' -a '(__runctl_program)'
@@ -284,5 +286,5 @@ complete -c runctl -n '__runctl_is export' -l stack -x -d 'The stack\'s name in 
 complete -c runctl -n '__runctl_arg export 0 +' -a '(__runctl_runs)'
 
 # serve-ssh
-complete -c runctl -n '__runctl_is serve-ssh' -l allow -x -d 'Also allow through this key: run, rm, enable, disable, apply, export (the verbs, and run --enable; apply starts any program its file names, export shows the runs\' environments); env (-E, --env-file, --source, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal); dir (--dir). Comma-separated, repeatable.'
+complete -c runctl -n '__runctl_is serve-ssh' -l allow -x -d 'Also allow through this key: run, rm, enable, disable, apply, export (the verbs, and run --enable; apply starts any program its file names, export shows the runs\' environments); env (-E, --env-file, --source, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal, a systemd unit in --after or --wants); dir (--dir). Comma-separated, repeatable.'
 complete -c runctl -n '__runctl_is serve-ssh' -l allow-program -x -d 'With --allow run: a program runs may start, named by its absolute path exactly as the client must name it (repeatable); no other is started.'
