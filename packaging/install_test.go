@@ -84,7 +84,8 @@ var hostArch = func() string {
 // architecture and debArches, built by `make deb` unless they are there
 // and newer than everything they are built from; $RUNCTL_DEB replaces this
 // machine's. The build skips the tests of debian/rules (nocheck): they are
-// cmd/runctl-gendocs', which the suite runs itself.
+// cmd/runctl-gendocs', which the suite runs itself; and compresses with
+// xz -1 rather than -6 (4 times faster, 10% larger).
 func packageFiles() (map[string]string, error) {
 	version, err := changelogVersion()
 	if err != nil {
@@ -117,7 +118,7 @@ func packageFiles() (map[string]string, error) {
 	}
 	fmt.Fprintf(os.Stderr, "packaging tests: building the .debs for %s with make deb\n", strings.Join(stale, " "))
 	cmd := exec.Command("make", "-C", root, "deb", "ARCH="+strings.Join(stale, " "))
-	cmd.Env = append(os.Environ(), "DEB_BUILD_OPTIONS=nocheck "+os.Getenv("DEB_BUILD_OPTIONS"))
+	cmd.Env = append(os.Environ(), "DEB_BUILD_OPTIONS=nocheck "+os.Getenv("DEB_BUILD_OPTIONS"), "DPKG_DEB_COMPRESSOR_LEVEL=1")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
