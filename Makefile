@@ -106,11 +106,14 @@ uninstall:
 docs:
 	$(GO) run ./cmd/runctl-gendocs
 
-# dist/runctl_VERSION_ARCH.deb, from debian/ (dpkg-buildpackage, then lintian).
-# Installs the Debian packages it needs first (as root).
+# dist/runctl_VERSION_ARCH.deb for each Debian architecture of ARCH, from
+# debian/ (dpkg-buildpackage, cross-building the ones not the machine's, then
+# lintian). `make deb ARCH=arm64` builds one. Installs the Debian packages it
+# needs first (as root).
+ARCH = amd64 arm64
 deb:
-	packaging/build-deps.sh
-	packaging/build-deb.sh
+	packaging/build-deps.sh $(ARCH)
+	packaging/build-deb.sh $(ARCH)
 
 clean:
 	rm -rf bin dist

@@ -1,25 +1,40 @@
 #!/bin/sh
 # Installs, on a fresh Debian 12 machine, the Debian packages `make deb`
-# needs: debian/control's Build-Depends (apt-get build-dep), dpkg-dev and
-# lintian. With "test", also what `make test` needs beyond that: the real
+# needs: debian/control's Build-Depends (apt-get build-dep), dpkg-dev,
+# lintian, and for each architecture named (default: amd64 arm64) other
+# than the machine's, the binutils dh_strip cross-strips with (e.g.
+# binutils-aarch64-linux-gnu). With "test", also what `make test` needs beyond that: the real
 # systemd, dbus and util-linux the tests boot, git, python3; polkitd, which
 # evaluates the polkit rule in the install test; openssh-server,
 # openssh-client and iproute2 for the fleet tests' robots (sshd in network
 # namespaces; ssh.service is disabled again in the host's /etc: sandboxes
 # overlay it, and each would start an sshd); debootstrap, which builds the
-# Debian roots the version matrix boots (matrix/). zsh and fish, for the
+# Debian roots the version matrix boots (matrix/); qemu-user-static, which
+# runs the arm64 binary of the .deb in the packaging tests. zsh and fish, for the
 # completion checks, are Build-Depends. Go is not a Debian package here: it
 # is /usr/local/go (see packaging/README.md).
 #
 #   packaging/build-deps.sh          # make deb
+#   packaging/build-deps.sh arm64    # make deb ARCH=arm64
 #   packaging/build-deps.sh test     # make test (and so .ci/run)
 set -eu
 cd "$(dirname "$0")/.."
 
 pkgs="dpkg-dev lintian"
 if [ "${1:-}" = test ]; then
-	pkgs="$pkgs systemd dbus util-linux git python3 polkitd openssh-server openssh-client iproute2 debootstrap"
+	pkgs="$pkgs systemd dbus util-linux git python3 polkitd openssh-server openssh-client iproute2 debootstrap qemu-user-static"
+	shift
 fi
+[ $# -gt 0 ] || set -- amd64 arm64
+host=$(dpkg --print-architecture)
+for a in "$@"; do
+	[ "$a" != "$host" ] || continue
+	gnu=$(dpkg-architecture -a"$a" -qDEB_HOST_GNU_TYPE 2>/dev/null) || {
+		echo "packaging/build-deps.sh: $a is not a Debian architecture" >&2
+		exit 1
+	}
+	pkgs="$pkgs binutils-$(echo "$gnu" | tr _ -)"
+done
 
 need=
 for p in $pkgs; do
