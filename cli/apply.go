@@ -106,21 +106,31 @@ func (c *ApplyCmd) Run(ctx context.Context, g *Globals, out *Output, provide Lif
 	return nil
 }
 
+// content is the stack file's text (stdin for -).
+func (c *ApplyCmd) content() ([]byte, error) {
+	var data []byte
+	var err error
+	if c.File == "-" {
+		data, err = io.ReadAll(os.Stdin)
+	} else {
+		data, err = os.ReadFile(c.File)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the stack file: %w", err)
+	}
+	return data, nil
+}
+
 // read reads and checks the file and makes each run's spec: a file that
 // cannot be made into specs changes nothing.
 func (c *ApplyCmd) read(g *Globals) (*stack.File, []*units.Spec, map[string]bool, error) {
-	var data []byte
-	var err error
-	base := ""
-	if c.File == "-" {
-		data, err = io.ReadAll(os.Stdin)
-		base, _ = os.Getwd()
-	} else {
-		data, err = os.ReadFile(c.File)
-		base = filepath.Dir(c.File)
-	}
+	data, err := c.content()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("cannot read the stack file: %w", err)
+		return nil, nil, nil, err
+	}
+	base := filepath.Dir(c.File)
+	if c.File == "-" {
+		base, _ = os.Getwd()
 	}
 	if base, err = filepath.Abs(base); err != nil {
 		return nil, nil, nil, fmt.Errorf("cannot read the stack file: %w", err)
