@@ -20,10 +20,11 @@ import (
 
 // ApplyCmd brings the runs of a stack file to the file's state.
 type ApplyCmd struct {
-	File   string        `arg:"" help:"The stack file (YAML; - reads it from stdin)." placeholder:"FILE"`
-	Prune  bool          `help:"Also stop and forget the runs of the stack that are no longer in the file."`
-	DryRun bool          `help:"Show what would be done, and do nothing."`
-	Settle time.Duration `help:"${settle_help}" default:"${settle}" placeholder:"DUR"`
+	File     string        `arg:"" help:"The stack file (YAML; - reads it from stdin)." placeholder:"FILE"`
+	Prune    bool          `help:"Also stop and forget the runs of the stack that are no longer in the file."`
+	DryRun   bool          `help:"Show what would be done, and do nothing."`
+	Settle   time.Duration `help:"${settle_help}" default:"${settle}" placeholder:"DUR"`
+	Rollback bool          `help:"For a run it replaces: ${rollback_help}"`
 }
 
 // Applied is one run's part of an apply; its JSON is an entry of
@@ -31,9 +32,13 @@ type ApplyCmd struct {
 type Applied struct {
 	stack.Step
 	// Result is what was done: unchanged, started, replaced, restarted, enabled,
-	// disabled, stopped (pruned), left, failed, skipped; "" in a dry run.
+	// disabled, stopped (pruned), left, failed, rolled back, skipped; "" in a
+	// dry run.
 	Result string `json:"result,omitempty"`
 	PID    uint32 `json:"pid,omitempty"`
+	// RolledBack: the replace failed to come up and the previous spec runs
+	// again (--rollback); the run counts as failed.
+	RolledBack bool `json:"rolled_back,omitempty"`
 }
 
 // applyReport is what `apply --json` prints.
@@ -83,7 +88,7 @@ func (c *ApplyCmd) Run(ctx context.Context, g *Globals, out *Output, provide Lif
 			a.Error = stopErr[st.Name].Error()
 			failed[st.Name] = true
 		default:
-			a = c.apply(ctx, rs, st, failed)
+			a = c.apply(ctx, rs, st, current[st.Name], failed)
 		}
 		report.Runs = append(report.Runs, a)
 		if !out.JSON {
@@ -241,7 +246,7 @@ func stopFirst(ctx context.Context, rs *runs.Runs, steps []stack.Step) map[strin
 
 // apply does one step; failed holds the runs that failed so far, and
 // gets this one if it fails.
-func (c *ApplyCmd) apply(ctx context.Context, rs *runs.Runs, st stack.Step, failed map[string]bool) (a Applied) {
+func (c *ApplyCmd) apply(ctx context.Context, rs *runs.Runs, st stack.Step, cur stack.Current, failed map[string]bool) (a Applied) {
 	a.Step = st
 	fail := func(err error) Applied {
 		a.Result, a.Error = "failed", err.Error()
@@ -310,6 +315,15 @@ func (c *ApplyCmd) apply(ctx context.Context, rs *runs.Runs, st stack.Step, fail
 	}
 	res, _, err := rs.Start(ctx, spec, runs.StartOptions{Replace: true, Enable: st.Enable, Settle: c.Settle})
 	a.PID = res.PID
+	if err != nil && c.Rollback && st.Action == stack.Replace && cur.Running {
+		rb, rerr := rollBack(ctx, rs, cur.Spec, res.Cycle, err, c.Settle)
+		if rb.RolledBack {
+			a = fail(rerr)
+			a.Result, a.RolledBack, a.PID = "rolled back", true, rb.RollbackPID
+			return a
+		}
+		return fail(rerr)
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -387,7 +401,7 @@ func printApplied(out *Output, a Applied, dry bool) {
 	switch {
 	case a.Action == stack.Refuse && dry:
 		fmt.Fprintf(out.Stderr, "runctl: would not apply %s: %s\n", a.Name, a.Error)
-	case a.Result == "failed" || a.Action == stack.Refuse:
+	case a.Result == "failed" || a.Result == "rolled back" || a.Action == stack.Refuse:
 		fmt.Fprintf(out.Stderr, "runctl: cannot apply %s: %s\n", a.Name, a.Error)
 	case a.Result == "skipped":
 		fmt.Fprintf(out.Stderr, "runctl: skipped %s: %s\n", a.Name, a.Error)

@@ -44,9 +44,9 @@ func TestApplyRollStopsAtFailure(t *testing.T) {
 	before := []string{invocation(t, 0, name), invocation(t, 1, name), invocation(t, 2, name)}
 
 	// v2 dies at once on robot-2: its apply fails in the settle window,
-	// and robot-3 is not touched.
+	// rolls back to v1 there, and robot-3 is not touched.
 	write(`if [ "$(hostname)" = robot-2 ]; then exit 3; fi; sleep 1000; :`, "v2")
-	r = runctl(t, "-H", hosts(3), "--serial", "1", "--max-fail", "0", "--json", "apply", "--settle=500ms", file)
+	r = runctl(t, "-H", hosts(3), "--serial", "1", "--max-fail", "0", "--json", "apply", "--rollback", "--settle=500ms", file)
 	recs := records(t, r)
 	if r.code != 1 {
 		t.Errorf("exit %d, want 1\n%v", r.code, r)
@@ -56,8 +56,11 @@ func TestApplyRollStopsAtFailure(t *testing.T) {
 			t.Errorf("%s: outcome %q (%s), want %s\n%v", h, recs[h].Outcome, recs[h].Error, o, r)
 		}
 	}
-	if !strings.Contains(string(recs["robot-2"].Result), "exited") {
-		t.Errorf("robot-2's result does not say its run exited: %s", recs["robot-2"].Result)
+	if res := string(recs["robot-2"].Result); !strings.Contains(res, "exited") || !strings.Contains(res, `"rolled_back": true`) {
+		t.Errorf("robot-2's result does not say its run exited and was rolled back: %s", res)
+	}
+	if c := cmdline(1); !strings.Contains(c, "v1") {
+		t.Errorf("robot-2 runs %q, want v1 again (rolled back)", c)
 	}
 	if c := cmdline(0); !strings.Contains(c, "v2") {
 		t.Errorf("robot-1 runs %q, want v2", c)
