@@ -47,6 +47,10 @@ type applyReport struct {
 	DryRun bool      `json:"dry_run"`
 	Runs   []Applied `json:"runs"`
 	Failed int       `json:"failed"`
+	// Target is the stack's target (runctl-STACK.target), there while
+	// a run of the stack is enabled.
+	Target      *runs.Stacked `json:"target,omitempty"`
+	TargetError string        `json:"target_error,omitempty"`
 }
 
 func (c *ApplyCmd) Run(ctx context.Context, g *Globals, out *Output, provide Lifecycle) error {
@@ -96,6 +100,17 @@ func (c *ApplyCmd) Run(ctx context.Context, g *Globals, out *Output, provide Lif
 		}
 	}
 	report.Failed = len(failed)
+	if !c.DryRun {
+		// The stack's target follows its enabled runs.
+		targets, err := syncStackList(ctx, out, rs, []string{file.Name})
+		if err != nil {
+			fmt.Fprintf(out.Stderr, "runctl: %v\n", err)
+			report.Failed++
+			report.TargetError = err.Error()
+		} else {
+			report.Target = &targets[0]
+		}
+	}
 	if out.JSON {
 		if err := out.PrintJSON(report); err != nil {
 			return err

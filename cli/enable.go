@@ -3,16 +3,24 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/runctl/runctl/runs"
 )
 
 // EnableCmd makes runs start at boot.
 type EnableCmd struct {
-	Names []string `arg:"" help:"Runs to start at boot." placeholder:"NAME"`
+	Names []string `arg:"" optional:"" help:"Runs to start at boot." placeholder:"NAME"`
+	Stack string   `help:"Enable every run of this stack (runctl apply), and the stack's target, runctl-STACK.target, which starts them at boot and whose restart restarts them." placeholder:"STACK"`
 }
 
 func (c *EnableCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error {
+	switch {
+	case c.Stack != "" && len(c.Names) > 0:
+		return usage("give NAMEs or --stack, not both")
+	case c.Stack == "" && len(c.Names) == 0:
+		return usage("give the NAMEs of runs to enable, or --stack")
+	}
 	if err := validNames(c.Names...); err != nil {
 		return err
 	}
@@ -20,8 +28,14 @@ func (c *EnableCmd) Run(ctx context.Context, out *Output, provide Lifecycle) err
 	if err != nil {
 		return err
 	}
+	names := c.Names
+	if c.Stack != "" {
+		if names, err = stackRuns(rs, c.Stack); err != nil {
+			return err
+		}
+	}
 	var done []runs.Enabled
-	for _, name := range c.Names {
+	for _, name := range names {
 		res, err := rs.Enable(ctx, name)
 		if err != nil {
 			return err
@@ -30,19 +44,66 @@ func (c *EnableCmd) Run(ctx context.Context, out *Output, provide Lifecycle) err
 		if res.Linger != "" {
 			fmt.Fprintf(out.Stderr, "runctl: %s\n", res.Linger)
 		}
-		if out.JSON {
-			continue
-		}
-		fmt.Fprintf(out.Stdout, "enabled %s: it starts at boot (%s)\n", name, res.UnitFile)
-		if res.Transient {
-			fmt.Fprintf(out.Stdout, "%s keeps running as a transient unit until its next restart; from then on, and at boot, it runs from the unit file\n", name)
+		if !out.JSON {
+			fmt.Fprintf(out.Stdout, "enabled %s: it starts at boot (%s)\n", name, res.UnitFile)
+			if res.Transient {
+				fmt.Fprintf(out.Stdout, "%s keeps running as a transient unit until its next restart; from then on, and at boot, it runs from the unit file\n", name)
+			}
 		}
 		if res.Interrupted {
 			return &ExitError{Code: 130, Err: fmt.Errorf("interrupted after enabling %s", name)}
 		}
 	}
+	targets, err := syncStacks(ctx, out, rs, c.Stack, names)
 	if out.JSON {
-		return out.PrintJSON(done)
+		if c.Stack != "" {
+			return printJSONOr(out, err, map[string]any{"runs": done, "stack": targets[0]})
+		}
+		return printJSONOr(out, err, done)
 	}
-	return nil
+	return err
+}
+
+// printJSONOr prints v unless err is set (whose own JSON is printed then).
+func printJSONOr(out *Output, err error, v any) error {
+	if err != nil {
+		return err
+	}
+	return out.PrintJSON(v)
+}
+
+// syncStacks brings the targets of the stacks of names (and stack, if
+// set) in step with their runs after an enable, disable or rm, and says
+// what changed.
+func syncStacks(ctx context.Context, out *Output, rs *runs.Runs, stack string, names []string) ([]runs.Stacked, error) {
+	stacks := []string{}
+	if stack != "" {
+		stacks = append(stacks, stack)
+	}
+	for _, name := range names {
+		if s := rs.StackOf(name); s != "" && !slices.Contains(stacks, s) {
+			stacks = append(stacks, s)
+		}
+	}
+	return syncStackList(ctx, out, rs, stacks)
+}
+
+func syncStackList(ctx context.Context, out *Output, rs *runs.Runs, stacks []string) ([]runs.Stacked, error) {
+	var done []runs.Stacked
+	for _, s := range stacks {
+		st, err := rs.SyncStack(ctx, s)
+		if err != nil {
+			return done, err
+		}
+		done = append(done, st)
+		if out.JSON || !st.Changed {
+			continue
+		}
+		if st.File != "" {
+			fmt.Fprintf(out.Stdout, "stack %s: %s starts %d runs at boot (%s); systemctl restart %s restarts its %d runs\n", s, st.Target, len(st.Wants), st.File, st.Target, len(st.Members))
+		} else {
+			fmt.Fprintf(out.Stdout, "stack %s: no run of it is enabled, %s removed\n", s, st.Target)
+		}
+	}
+	return done, nil
 }

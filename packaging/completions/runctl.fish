@@ -17,9 +17,13 @@ function __runctl_takes_value
             return 0
         case 'start:--settle'
             return 0
+        case 'enable:--stack'
+            return 0
+        case 'disable:--stack'
+            return 0
         case 'status:-n' 'status:--lines' 'status:--stack'
             return 0
-        case 'logs:-n' 'logs:--lines' 'logs:-b' 'logs:--boot' 'logs:-g' 'logs:--grep' 'logs:-o' 'logs:--output' 'logs:--since' 'logs:--until' 'logs:-I' 'logs:--invocation' 'logs:-p' 'logs:--priority'
+        case 'logs:-n' 'logs:--lines' 'logs:-b' 'logs:--boot' 'logs:-g' 'logs:--grep' 'logs:-o' 'logs:--output' 'logs:--since' 'logs:--until' 'logs:-I' 'logs:--invocation' 'logs:-p' 'logs:--priority' 'logs:--stack'
             return 0
         case 'apply:--settle'
             return 0
@@ -250,10 +254,12 @@ complete -c runctl -n '__runctl_is rm' -s f -l force -d 'Stop a running run firs
 complete -c runctl -n '__runctl_arg rm 0 +' -a '(__runctl_runs)'
 
 # enable
+complete -c runctl -n '__runctl_is enable' -l stack -x -d 'Enable every run of this stack (runctl apply), and the stack\'s target, runctl-STACK.target, which starts them at boot and whose restart restarts them.'
 complete -c runctl -n '__runctl_arg enable 0 +' -a '(__runctl_runs)'
 
 # disable
 complete -c runctl -n '__runctl_is disable' -l all -d 'Disable every run runctl enabled.'
+complete -c runctl -n '__runctl_is disable' -l stack -x -d 'Disable every enabled run of this stack, and remove the stack\'s target, runctl-STACK.target.'
 complete -c runctl -n '__runctl_arg disable 0 +' -a '(__runctl_runs)'
 
 # status
@@ -274,6 +280,7 @@ complete -c runctl -n '__runctl_is logs' -l until -x -d 'Show entries up to this
 complete -c runctl -n '__runctl_is logs' -s I -l invocation -x -d 'Which instance: current (the newest, default), previous, all, or an invocation id.'
 complete -c runctl -n '__runctl_is logs' -s p -l priority -x -d 'Only entries of this priority or more urgent: err, warning, info, ... or a range 0..4.'
 complete -c runctl -n '__runctl_is logs' -l no-hostname -d 'Leave the host name out of each line.'
+complete -c runctl -n '__runctl_is logs' -l stack -x -d 'Show the output of every run of this stack (runctl apply), interleaved by time.'
 complete -c runctl -n '__runctl_arg logs 0 +' -a '(__runctl_runs)'
 
 # apply
