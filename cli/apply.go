@@ -76,8 +76,10 @@ func (c *ApplyCmd) Run(ctx context.Context, g *Globals, out *Output, provide Lif
 	report := applyReport{Stack: file.Name, DryRun: c.DryRun}
 	failed := map[string]bool{}
 	stopErr := map[string]error{}
+	var unheld []string
 	if !c.DryRun {
 		stopErr = stopFirst(ctx, rs, steps)
+		unheld = unhold(ctx, out, rs, file.Name, steps, stopErr)
 	}
 	for _, st := range steps {
 		var a Applied
@@ -100,6 +102,9 @@ func (c *ApplyCmd) Run(ctx context.Context, g *Globals, out *Output, provide Lif
 		}
 	}
 	report.Failed = len(failed)
+	if err := rs.Relink(ctx, unheld); err != nil {
+		fmt.Fprintf(out.Stderr, "runctl: %v\n", err)
+	}
 	if !c.DryRun {
 		// The stack's target follows its enabled runs.
 		targets, err := syncStackList(ctx, out, rs, []string{file.Name})
@@ -257,6 +262,27 @@ func stopFirst(ctx context.Context, rs *runs.Runs, steps []stack.Step) map[strin
 		}
 	}
 	return errs
+}
+
+// unhold lets the enabled runs apply stopped first unload (Runs.Unhold)
+// when a run they start after is replaced: loaded, they would keep it as
+// it was made. It returns the runs to link again at the end.
+func unhold(ctx context.Context, out *Output, rs *runs.Runs, stackName string, steps []stack.Step, stopErr map[string]error) []string {
+	var names []string
+	replaced := false
+	for _, st := range steps {
+		replaced = replaced || st.Action == stack.Replace
+		if st.StopFirst && stopErr[st.Name] == nil && rs.IsEnabled(st.Name) {
+			names = append(names, st.Name)
+		}
+	}
+	if !replaced || len(names) == 0 {
+		return nil
+	}
+	if err := rs.Unhold(ctx, stackName, names); err != nil {
+		fmt.Fprintf(out.Stderr, "runctl: %v\n", err)
+	}
+	return names
 }
 
 // apply does one step; failed holds the runs that failed so far, and

@@ -233,3 +233,46 @@ func (r *Runs) stackLinked(stack string) bool {
 	fi, err := os.Stat(r.stackTargetFile(stack))
 	return err == nil && os.SameFile(fi, lfi)
 }
+
+// Unhold lets the enabled runs names, stopped, unload: a stopped enabled
+// run stays loaded while the boot target or its stack's target wants it,
+// and keeps loaded, as made, every transient run it starts after, which
+// then cannot be made again from a changed spec. Their links and the
+// stack's target go for one reload; Relink (and each run's next start)
+// puts them back, SyncStack the target.
+func (r *Runs) Unhold(ctx context.Context, stack string, names []string) error {
+	path := r.stackTargetFile(stack)
+	if own, _ := ownUnitFile(path); own {
+		if err := r.Manager.Disable(ctx, StackTarget(stack)); err != nil {
+			return r.permissionHint(fmt.Errorf("cannot unlink the target of stack %s: %w", stack, err))
+		}
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return r.permissionHint(fmt.Errorf("cannot remove the target of stack %s: %w", stack, err))
+		}
+	}
+	if _, err := r.syncStackDropIns(stack, nil); err != nil {
+		return err
+	}
+	var unitNames []string
+	for _, n := range names {
+		unitNames = append(unitNames, units.UnitName(n))
+	}
+	if len(unitNames) > 0 {
+		if err := r.Manager.Disable(ctx, unitNames...); err != nil {
+			return r.permissionHint(fmt.Errorf("cannot unlink %s for a moment: %w", strings.Join(names, ", "), err))
+		}
+	}
+	return r.Manager.Reload(ctx)
+}
+
+// Relink links the enabled runs of names into the boot target again,
+// those whose start did not (Unhold).
+func (r *Runs) Relink(ctx context.Context, names []string) error {
+	var errs []error
+	for _, n := range names {
+		if r.enabled(n) {
+			errs = append(errs, r.linkUnitFile(ctx, n))
+		}
+	}
+	return errors.Join(errs...)
+}
