@@ -55,21 +55,13 @@ func (c *EnableCmd) Run(ctx context.Context, out *Output, provide Lifecycle) err
 		}
 	}
 	targets, err := syncStacks(ctx, out, rs, c.Stack, names)
-	if out.JSON {
-		if c.Stack != "" {
-			return printJSONOr(out, err, map[string]any{"runs": done, "stack": targets[0]})
-		}
-		return printJSONOr(out, err, done)
-	}
-	return err
-}
-
-// printJSONOr prints v unless err is set (whose own JSON is printed then).
-func printJSONOr(out *Output, err error, v any) error {
-	if err != nil {
+	switch {
+	case err != nil || !out.JSON:
 		return err
+	case c.Stack != "":
+		return out.PrintJSON(map[string]any{"runs": done, "stack": targets[0]})
 	}
-	return out.PrintJSON(v)
+	return out.PrintJSON(done)
 }
 
 // syncStacks brings the targets of the stacks of names (and stack, if
@@ -100,10 +92,18 @@ func syncStackList(ctx context.Context, out *Output, rs *runs.Runs, stacks []str
 			continue
 		}
 		if st.File != "" {
-			fmt.Fprintf(out.Stdout, "stack %s: %s starts %d runs at boot (%s); systemctl restart %s restarts its %d runs\n", s, st.Target, len(st.Wants), st.File, st.Target, len(st.Members))
+			fmt.Fprintf(out.Stdout, "stack %s: %s starts %s at boot (%s); systemctl restart %s restarts its %s\n", s, st.Target, countRuns(len(st.Wants)), st.File, st.Target, countRuns(len(st.Members)))
 		} else {
 			fmt.Fprintf(out.Stdout, "stack %s: no run of it is enabled, %s removed\n", s, st.Target)
 		}
 	}
 	return done, nil
+}
+
+// countRuns is "1 run" or "N runs".
+func countRuns(n int) string {
+	if n == 1 {
+		return "1 run"
+	}
+	return fmt.Sprintf("%d runs", n)
 }
