@@ -6,9 +6,9 @@ package main
 // removes it.
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runctl/runctl/cli/clitest"
 	"github.com/runctl/runctl/sandbox"
 )
 
@@ -142,62 +143,73 @@ runs:
 
 // The target follows the stack's enabled runs through apply: written by
 // an apply that enables runs, with the runs' PartOf= drop-ins, and removed
-// with them by the apply that prunes one and enables none. Not parallel:
-// enable reloads the manager.
+// with them by the apply that prunes one and enables none. In a sandbox of
+// its own: enable reloads the manager.
 func TestStackTargetFollowsApply(t *testing.T) {
-	n := stackNames(t, 2)
-	a, b := n[0], n[1]
-	stackName := "s" + a
-	target := "runctl-" + stackName + ".target"
-	dir := "/var/tmp/" + stackName
-	runsText := map[string]string{
-		a: fmt.Sprintf("  - name: %s\n    command: [sleep, '1000']\n    enable: true\n", a),
-		b: fmt.Sprintf("  - name: %s\n    command: [sleep, '1001']\n    enable: true\n    after: [%s]\n", b, a),
+	t.Parallel()
+	sandbox.Need(t, sb)
+	s, err := sandbox.Boot(context.Background(), sandbox.Options{})
+	if err != nil {
+		t.Fatalf("boot: %v", err)
 	}
-	file := stackFile(t, dir, "name: "+stackName+"\nruns:\n"+runsText[a]+runsText[b])
+	defer s.Close()
+	in := func(args ...string) result {
+		t.Helper()
+		cmd := s.CommandIn(bounded(t), "/", binDir+"/runctl", clitest.NoSettle(args)...)
+		cmd.Env = append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin")
+		return finish(t, cmd)
+	}
+	show := func(prop, unit string) string {
+		t.Helper()
+		out, err := s.Command(t.Context(), "systemctl", "show", "-P", prop, unit).Output()
+		if err != nil {
+			t.Fatalf("systemctl show %s %s: %v", prop, unit, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	dropIn := func(name string) bool {
+		_, err := os.Stat(s.Path("/etc/systemd/system/runctl-" + name + ".service.d/50-runctl-stack.conf"))
+		return err == nil
+	}
+	const target = "runctl-s.target"
+	const file = "/var/tmp/s/stack.yaml"
 	write := func(text string) {
 		t.Helper()
-		if err := os.WriteFile(sb.Path(file), []byte(text), 0o644); err != nil {
+		if err := os.MkdirAll(s.Path("/var/tmp/s"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(s.Path(file), []byte("name: s\nruns:\n"+text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() { os.Remove(sb.Path("/etc/systemd/system/" + target)) })
-	show := func(prop, unit string) string {
-		t.Helper()
-		return strings.TrimSpace(inside(t, "systemctl", "show", "-P", prop, unit))
-	}
-	dropIn := func(name string) bool {
-		_, err := os.Stat(sb.Path("/etc/systemd/system/runctl-" + name + ".service.d/50-runctl-stack.conf"))
-		return err == nil
-	}
+	const a = "  - name: a\n    command: [sleep, '1000']\n"
+	const b = "  - name: b\n    command: [sleep, '1001']\n    enable: true\n    after: [a]\n"
 
-	r := runctl(t, "--json", "apply", file)
+	write(a + "    enable: true\n" + b)
+	r := in("--json", "apply", file)
 	var rep struct {
 		Target struct {
 			File  string   `json:"file"`
 			Wants []string `json:"wants"`
 		} `json:"target"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != 0 || !slices.Equal(rep.Target.Wants, []string{a, b}) {
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != 0 || !slices.Equal(rep.Target.Wants, []string{"a", "b"}) {
 		t.Fatalf("apply of two enabled runs: %v; %v", err, r)
 	}
-	if got := show("Wants", target); got != "runctl-"+a+".service runctl-"+b+".service" && got != "runctl-"+b+".service runctl-"+a+".service" {
+	if got := show("Wants", target); got != "runctl-a.service runctl-b.service" && got != "runctl-b.service runctl-a.service" {
 		t.Errorf("%s wants %q, want both runs", target, got)
 	}
-	if !strings.Contains(show("UnitFileState", target), "enabled") || show("PartOf", "runctl-"+a+".service") != target {
-		t.Errorf("%s is %s, %s is PartOf %q: want it enabled, and the run part of it", target, show("UnitFileState", target), a, show("PartOf", "runctl-"+a+".service"))
+	if show("UnitFileState", target) != "enabled" || show("PartOf", "runctl-a.service") != target {
+		t.Errorf("%s is %s, a is PartOf %q: want it enabled, and the run part of it", target, show("UnitFileState", target), show("PartOf", "runctl-a.service"))
 	}
 
 	// b leaves the file (--prune forgets it) and a is no longer enabled:
 	// no target, no drop-in.
-	write("name: " + stackName + "\nruns:\n" + strings.Replace(runsText[a], "    enable: true\n", "", 1))
-	if r := runctl(t, "apply", "--prune", file); r.code != 0 || !strings.Contains(r.stdout, target+" removed") {
+	write(a)
+	if r := in("apply", "--prune", file); r.code != 0 || !strings.Contains(r.stdout, target+" removed") {
 		t.Fatalf("apply --prune, enabling no run: %v", r)
 	}
-	if dropIn(b) {
-		t.Errorf("the pruned run %s keeps its drop-in", b)
-	}
-	if _, err := os.Stat(sb.Path("/etc/systemd/system/" + target)); !errors.Is(err, os.ErrNotExist) || dropIn(a) || show("LoadState", target) != "not-found" {
-		t.Errorf("after an apply that enables no run: %s still there (%v), drop-in %v, %s", target, err, dropIn(a), show("LoadState", target))
+	if _, err := os.Stat(s.Path("/etc/systemd/system/" + target)); !errors.Is(err, os.ErrNotExist) || dropIn("a") || dropIn("b") || show("LoadState", target) != "not-found" {
+		t.Errorf("after an apply that enables no run: %s still there (%v), drop-ins %v %v, %s", target, err, dropIn("a"), dropIn("b"), show("LoadState", target))
 	}
 }
