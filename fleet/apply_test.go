@@ -13,6 +13,7 @@ import (
 )
 
 func TestApplyRollStopsAtFailure(t *testing.T) {
+	t.Parallel()
 	name := runName(t)
 	stackName := "s" + name
 	// A folder that exists only here: the robots get the text, not a path.

@@ -16,7 +16,7 @@ import (
 // cmdline is a run's main process's argv.
 func cmdline(t *testing.T, name string) []string {
 	t.Helper()
-	b, err := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
+	b, err := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestRestartUpdateEnvRollsBack(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil || r.code != 1 || !rec.RolledBack {
 		t.Fatalf("restart --update-env into an environment the program exits in, --rollback: %v; %v", err, r)
 	}
-	environ, _ := os.ReadFile(sb.Path(fmt.Sprintf("/proc/%d/environ", mainPID(t, name))))
+	environ, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/environ", mainPID(t, name))))
 	if env := nulSplit(environ); !slices.Contains(env, "MODE=good") {
 		t.Errorf("after the rollback the run's environment is %q, want MODE=good again", env)
 	}
@@ -106,7 +106,7 @@ func TestApplyRollsBack(t *testing.T) {
 	write := func(script, version string) {
 		t.Helper()
 		text := fmt.Sprintf("name: %s\nruns:\n  - name: %s\n    command: [sh, -c, '%s', %s]\n", stackName, name, script, version)
-		if err := os.WriteFile(sb.Path(file), []byte(text), 0o644); err != nil {
+		if err := os.WriteFile(sbOf(t).Path(file), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

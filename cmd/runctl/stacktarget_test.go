@@ -6,9 +6,9 @@ package main
 // removes it.
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runctl/runctl/cli/clitest"
 	"github.com/runctl/runctl/sandbox"
 )
 
@@ -143,73 +142,57 @@ runs:
 
 // The target follows the stack's enabled runs through apply: written by
 // an apply that enables runs, with the runs' PartOf= drop-ins, and removed
-// with them by the apply that prunes one and enables none. In a sandbox of
-// its own: enable reloads the manager.
+// with them by the apply that prunes one and enables none. Alone on its
+// manager: enable reloads it.
 func TestStackTargetFollowsApply(t *testing.T) {
-	t.Parallel()
-	sandbox.Need(t, sb)
-	s, err := sandbox.Boot(context.Background(), sandbox.Options{})
-	if err != nil {
-		t.Fatalf("boot: %v", err)
-	}
-	defer s.Close()
-	in := func(args ...string) result {
-		t.Helper()
-		cmd := s.CommandIn(bounded(t), "/", binDir+"/runctl", clitest.NoSettle(args)...)
-		cmd.Env = append(os.Environ(), "PATH="+binDir+":/usr/sbin:/usr/bin:/sbin:/bin")
-		return finish(t, cmd)
-	}
+	alone(t)
+	n := stackNames(t, 2)
+	a, b := n[0], n[1]
+	stackName := "s" + a
 	show := func(prop, unit string) string {
 		t.Helper()
-		out, err := s.Command(t.Context(), "systemctl", "show", "-P", prop, unit).Output()
-		if err != nil {
-			t.Fatalf("systemctl show %s %s: %v", prop, unit, err)
-		}
-		return strings.TrimSpace(string(out))
+		return strings.TrimSpace(inside(t, "systemctl", "show", "-P", prop, unit))
 	}
 	dropIn := func(name string) bool {
-		_, err := os.Stat(s.Path("/etc/systemd/system/runctl-" + name + ".service.d/50-runctl-stack.conf"))
+		_, err := os.Stat(sbOf(t).Path("/etc/systemd/system/runctl-" + name + ".service.d/50-runctl-stack.conf"))
 		return err == nil
 	}
-	const target = "runctl-s.target"
-	const file = "/var/tmp/s/stack.yaml"
+	target := "runctl-" + stackName + ".target"
+	file := stackFile(t, "/var/tmp/"+stackName, "")
 	write := func(text string) {
 		t.Helper()
-		if err := os.MkdirAll(s.Path("/var/tmp/s"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(s.Path(file), []byte("name: s\nruns:\n"+text), 0o644); err != nil {
+		if err := os.WriteFile(sbOf(t).Path(file), []byte("name: "+stackName+"\nruns:\n"+text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	const a = "  - name: a\n    command: [sleep, '1000']\n"
-	const b = "  - name: b\n    command: [sleep, '1001']\n    enable: true\n    after: [a]\n"
+	runA := fmt.Sprintf("  - name: %s\n    command: [sleep, '1000']\n", a)
+	runB := fmt.Sprintf("  - name: %s\n    command: [sleep, '1001']\n    enable: true\n    after: [%s]\n", b, a)
 
-	write(a + "    enable: true\n" + b)
-	r := in("--json", "apply", file)
+	write(runA + "    enable: true\n" + runB)
+	r := runctl(t, "--json", "apply", file)
 	var rep struct {
 		Target struct {
 			File  string   `json:"file"`
 			Wants []string `json:"wants"`
 		} `json:"target"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != 0 || !slices.Equal(rep.Target.Wants, []string{"a", "b"}) {
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != 0 || !slices.Equal(rep.Target.Wants, []string{a, b}) {
 		t.Fatalf("apply of two enabled runs: %v; %v", err, r)
 	}
-	if got := show("Wants", target); got != "runctl-a.service runctl-b.service" && got != "runctl-b.service runctl-a.service" {
+	if got := show("Wants", target); got != "runctl-"+a+".service runctl-"+b+".service" && got != "runctl-"+b+".service runctl-"+a+".service" {
 		t.Errorf("%s wants %q, want both runs", target, got)
 	}
-	if show("UnitFileState", target) != "enabled" || show("PartOf", "runctl-a.service") != target {
-		t.Errorf("%s is %s, a is PartOf %q: want it enabled, and the run part of it", target, show("UnitFileState", target), show("PartOf", "runctl-a.service"))
+	if show("UnitFileState", target) != "enabled" || show("PartOf", "runctl-"+a+".service") != target {
+		t.Errorf("%s is %s, %s is PartOf %q: want it enabled, and the run part of it", target, show("UnitFileState", target), a, show("PartOf", "runctl-"+a+".service"))
 	}
 
 	// b leaves the file (--prune forgets it) and a is no longer enabled:
 	// no target, no drop-in.
-	write(a)
-	if r := in("apply", "--prune", file); r.code != 0 || !strings.Contains(r.stdout, target+" removed") {
+	write(runA)
+	if r := runctl(t, "apply", "--prune", file); r.code != 0 || !strings.Contains(r.stdout, target+" removed") {
 		t.Fatalf("apply --prune, enabling no run: %v", r)
 	}
-	if _, err := os.Stat(s.Path("/etc/systemd/system/" + target)); !errors.Is(err, os.ErrNotExist) || dropIn("a") || dropIn("b") || show("LoadState", target) != "not-found" {
-		t.Errorf("after an apply that enables no run: %s still there (%v), drop-ins %v %v, %s", target, err, dropIn("a"), dropIn("b"), show("LoadState", target))
+	if _, err := os.Stat(sbOf(t).Path("/etc/systemd/system/" + target)); !errors.Is(err, os.ErrNotExist) || dropIn(a) || dropIn(b) || show("LoadState", target) != "not-found" {
+		t.Errorf("after an apply that enables no run: %s still there (%v), drop-ins %v %v, %s", target, err, dropIn(a), dropIn(b), show("LoadState", target))
 	}
 }
