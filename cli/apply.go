@@ -20,10 +20,11 @@ import (
 
 // ApplyCmd brings the runs of a stack file to the file's state.
 type ApplyCmd struct {
-	File   string        `arg:"" help:"The stack file (YAML; - reads it from stdin)." placeholder:"FILE"`
-	Prune  bool          `help:"Also stop and forget the runs of the stack that are no longer in the file."`
-	DryRun bool          `help:"Show what would be done, and do nothing."`
-	Settle time.Duration `help:"${settle_help}" default:"${settle}" placeholder:"DUR"`
+	File     string        `arg:"" help:"The stack file (YAML; - reads it from stdin)." placeholder:"FILE"`
+	Prune    bool          `help:"Also stop and forget the runs of the stack that are no longer in the file."`
+	DryRun   bool          `help:"Show what would be done, and do nothing."`
+	Settle   time.Duration `help:"${settle_help}" default:"${settle}" placeholder:"DUR"`
+	Rollback bool          `help:"For a run it replaces: ${rollback_help}"`
 }
 
 // Applied is one run's part of an apply; its JSON is an entry of
@@ -31,9 +32,13 @@ type ApplyCmd struct {
 type Applied struct {
 	stack.Step
 	// Result is what was done: unchanged, started, replaced, restarted, enabled,
-	// disabled, stopped (pruned), left, failed, skipped; "" in a dry run.
+	// disabled, stopped (pruned), left, failed, rolled back, skipped; "" in a
+	// dry run.
 	Result string `json:"result,omitempty"`
 	PID    uint32 `json:"pid,omitempty"`
+	// RolledBack: the replace failed to come up and the previous spec runs
+	// again (--rollback); the run counts as failed.
+	RolledBack bool `json:"rolled_back,omitempty"`
 }
 
 // applyReport is what `apply --json` prints.
@@ -42,6 +47,10 @@ type applyReport struct {
 	DryRun bool      `json:"dry_run"`
 	Runs   []Applied `json:"runs"`
 	Failed int       `json:"failed"`
+	// Target is the stack's target (runctl-STACK.target), there while
+	// a run of the stack is enabled.
+	Target      *runs.Stacked `json:"target,omitempty"`
+	TargetError string        `json:"target_error,omitempty"`
 }
 
 func (c *ApplyCmd) Run(ctx context.Context, g *Globals, out *Output, provide Lifecycle) error {
@@ -67,8 +76,10 @@ func (c *ApplyCmd) Run(ctx context.Context, g *Globals, out *Output, provide Lif
 	report := applyReport{Stack: file.Name, DryRun: c.DryRun}
 	failed := map[string]bool{}
 	stopErr := map[string]error{}
+	var unheld []string
 	if !c.DryRun {
 		stopErr = stopFirst(ctx, rs, steps)
+		unheld = unhold(ctx, out, rs, file.Name, steps, stopErr)
 	}
 	for _, st := range steps {
 		var a Applied
@@ -83,7 +94,7 @@ func (c *ApplyCmd) Run(ctx context.Context, g *Globals, out *Output, provide Lif
 			a.Error = stopErr[st.Name].Error()
 			failed[st.Name] = true
 		default:
-			a = c.apply(ctx, rs, st, failed)
+			a = c.apply(ctx, rs, st, current[st.Name], failed)
 		}
 		report.Runs = append(report.Runs, a)
 		if !out.JSON {
@@ -91,6 +102,20 @@ func (c *ApplyCmd) Run(ctx context.Context, g *Globals, out *Output, provide Lif
 		}
 	}
 	report.Failed = len(failed)
+	if err := rs.Relink(ctx, unheld); err != nil {
+		fmt.Fprintf(out.Stderr, "runctl: %v\n", err)
+	}
+	if !c.DryRun {
+		// The stack's target follows its enabled runs.
+		targets, err := syncStackList(ctx, out, rs, []string{file.Name})
+		if err != nil {
+			fmt.Fprintf(out.Stderr, "runctl: %v\n", err)
+			report.Failed++
+			report.TargetError = err.Error()
+		} else {
+			report.Target = &targets[0]
+		}
+	}
 	if out.JSON {
 		if err := out.PrintJSON(report); err != nil {
 			return err
@@ -106,21 +131,31 @@ func (c *ApplyCmd) Run(ctx context.Context, g *Globals, out *Output, provide Lif
 	return nil
 }
 
+// content is the stack file's text (stdin for -).
+func (c *ApplyCmd) content() ([]byte, error) {
+	var data []byte
+	var err error
+	if c.File == "-" {
+		data, err = io.ReadAll(os.Stdin)
+	} else {
+		data, err = os.ReadFile(c.File)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the stack file: %w", err)
+	}
+	return data, nil
+}
+
 // read reads and checks the file and makes each run's spec: a file that
 // cannot be made into specs changes nothing.
 func (c *ApplyCmd) read(g *Globals) (*stack.File, []*units.Spec, map[string]bool, error) {
-	var data []byte
-	var err error
-	base := ""
-	if c.File == "-" {
-		data, err = io.ReadAll(os.Stdin)
-		base, _ = os.Getwd()
-	} else {
-		data, err = os.ReadFile(c.File)
-		base = filepath.Dir(c.File)
-	}
+	data, err := c.content()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("cannot read the stack file: %w", err)
+		return nil, nil, nil, err
+	}
+	base := filepath.Dir(c.File)
+	if c.File == "-" {
+		base, _ = os.Getwd()
 	}
 	if base, err = filepath.Abs(base); err != nil {
 		return nil, nil, nil, fmt.Errorf("cannot read the stack file: %w", err)
@@ -229,9 +264,30 @@ func stopFirst(ctx context.Context, rs *runs.Runs, steps []stack.Step) map[strin
 	return errs
 }
 
+// unhold lets the enabled runs apply stopped first unload (Runs.Unhold)
+// when a run they start after is replaced: loaded, they would keep it as
+// it was made. It returns the runs to link again at the end.
+func unhold(ctx context.Context, out *Output, rs *runs.Runs, stackName string, steps []stack.Step, stopErr map[string]error) []string {
+	var names []string
+	replaced := false
+	for _, st := range steps {
+		replaced = replaced || st.Action == stack.Replace
+		if st.StopFirst && stopErr[st.Name] == nil && rs.IsEnabled(st.Name) {
+			names = append(names, st.Name)
+		}
+	}
+	if !replaced || len(names) == 0 {
+		return nil
+	}
+	if err := rs.Unhold(ctx, stackName, names); err != nil {
+		fmt.Fprintf(out.Stderr, "runctl: %v\n", err)
+	}
+	return names
+}
+
 // apply does one step; failed holds the runs that failed so far, and
 // gets this one if it fails.
-func (c *ApplyCmd) apply(ctx context.Context, rs *runs.Runs, st stack.Step, failed map[string]bool) (a Applied) {
+func (c *ApplyCmd) apply(ctx context.Context, rs *runs.Runs, st stack.Step, cur stack.Current, failed map[string]bool) (a Applied) {
 	a.Step = st
 	fail := func(err error) Applied {
 		a.Result, a.Error = "failed", err.Error()
@@ -300,6 +356,15 @@ func (c *ApplyCmd) apply(ctx context.Context, rs *runs.Runs, st stack.Step, fail
 	}
 	res, _, err := rs.Start(ctx, spec, runs.StartOptions{Replace: true, Enable: st.Enable, Settle: c.Settle})
 	a.PID = res.PID
+	if err != nil && c.Rollback && st.Action == stack.Replace && cur.Running {
+		rb, rerr := rollBack(ctx, rs, cur.Spec, res.Cycle, err, c.Settle)
+		if rb.RolledBack {
+			a = fail(rerr)
+			a.Result, a.RolledBack, a.PID = "rolled back", true, rb.RollbackPID
+			return a
+		}
+		return fail(rerr)
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -377,7 +442,7 @@ func printApplied(out *Output, a Applied, dry bool) {
 	switch {
 	case a.Action == stack.Refuse && dry:
 		fmt.Fprintf(out.Stderr, "runctl: would not apply %s: %s\n", a.Name, a.Error)
-	case a.Result == "failed" || a.Action == stack.Refuse:
+	case a.Result == "failed" || a.Result == "rolled back" || a.Action == stack.Refuse:
 		fmt.Fprintf(out.Stderr, "runctl: cannot apply %s: %s\n", a.Name, a.Error)
 	case a.Result == "skipped":
 		fmt.Fprintf(out.Stderr, "runctl: skipped %s: %s\n", a.Name, a.Error)

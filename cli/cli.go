@@ -117,7 +117,8 @@ func parser(root any, version string) *kong.Kong {
 		kong.Description("Run, restart, inspect and autostart programs as systemd units."),
 		kong.UsageOnError(),
 		kong.Vars{"version": "runctl " + version, "stop_timeout": units.DefaultStopTimeout.String(),
-			"settle": runs.DefaultSettle.String(), "settle_help": settleHelp, "stack_help": stackHelp},
+			"settle": runs.DefaultSettle.String(), "settle_help": settleHelp, "stack_help": stackHelp,
+			"rollback_help": rollbackHelp},
 	)
 	if err != nil {
 		panic(err) // the CLI definition itself is wrong

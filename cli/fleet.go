@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runctl/runctl/fleet"
+	"github.com/runctl/runctl/stack"
 )
 
 // FleetFlags are the global flags of `runctl -H`: the local runctl reads
@@ -45,11 +46,22 @@ func fanOut(ctx context.Context, kctx *kong.Context, globals *Globals, args []st
 	}
 	verb := kctx.Selected()
 	if verb == nil || verb.Name == "serve-ssh" {
-		return fail(fmt.Errorf("-H needs a verb to run on the hosts (run, ls, status, stop, restart, start, rm, enable, disable, logs)"))
+		return fail(fmt.Errorf("-H needs a verb to run on the hosts (run, ls, status, stop, restart, start, rm, enable, disable, logs, apply)"))
 	}
 	remote, err := remoteArgs(kctx, args)
 	if err != nil {
 		return fail(err)
+	}
+	// apply sends the file's content: each host's runctl reads it on its
+	// stdin (apply -), never a path of its own.
+	var stdin []byte
+	if apply, ok := verb.Target.Addr().Interface().(*ApplyCmd); ok {
+		if stdin, err = apply.content(); err != nil {
+			return fail(err)
+		}
+		if _, err := stack.Parse(stdin); err != nil {
+			return fail(err)
+		}
 	}
 	f := &globals.FleetFlags
 	serial, err := fleet.ParseCount("--serial", f.Serial)
@@ -79,7 +91,7 @@ func fanOut(ctx context.Context, kctx *kong.Context, globals *Globals, args []st
 		return fail(err)
 	}
 	o := fleet.Options{SSH: sshCmd, ControlDir: ctl, Parallel: f.Parallel, Serial: serial, MaxFail: maxFail,
-		HostTimeout: f.HostTimeout, RemoteRunctl: f.RemoteRunctl}
+		HostTimeout: f.HostTimeout, RemoteRunctl: f.RemoteRunctl, Stdin: stdin}
 
 	// logs and attached runs print as they go: their lines are relayed.
 	run, _ := verb.Target.Addr().Interface().(*RunCmd)
@@ -177,7 +189,8 @@ func stream(ctx context.Context, out *Output, o fleet.Options, targets []fleet.T
 // remoteArgs is the command line without the flags only the local runctl
 // reads. The kong model says which flags take a value, so a value is never
 // taken for a flag or a verb; after "--", and from run's command on,
-// everything passes verbatim. run gets --clean-env: -H never sends the
+// everything passes verbatim; apply's FILE becomes "-" (its content goes on
+// stdin). run gets --clean-env: -H never sends the
 // local environment or directory (the remote runctl does not have them).
 func remoteArgs(kctx *kong.Context, args []string) ([]string, error) {
 	node := kctx.Selected()
@@ -214,6 +227,9 @@ func remoteArgs(kctx *kong.Context, args []string) ([]string, error) {
 					out = append(out, "--clean-env")
 				}
 				continue
+			}
+			if seenVerb && node.Name == "apply" {
+				a = "-"
 			}
 			out = append(out, a)
 			continue
@@ -316,6 +332,8 @@ func printFleet(w io.Writer, verb string, results []fleet.Result) {
 			detail := r.Error
 			if r.Outcome == fleet.OK {
 				detail = describeResult(r.Result)
+			} else if d := describeResult(r.Result); d != "" {
+				detail += ": " + d
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Host, r.Outcome, detail)
 		}
@@ -335,6 +353,9 @@ func describeResult(raw json.RawMessage) string {
 	if json.Unmarshal(raw, &one) != nil {
 		return ""
 	}
+	if _, ok := one["stack"]; ok {
+		return describeApplied(raw)
+	}
 	var parts []string
 	if n, ok := one["name"].(string); ok {
 		parts = append(parts, n)
@@ -346,6 +367,40 @@ func describeResult(raw json.RawMessage) string {
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, " ")
+}
+
+// describeApplied is a short line from apply's JSON: the stack, how many
+// runs had each result, and the first failure.
+func describeApplied(raw json.RawMessage) string {
+	var rep applyReport
+	if json.Unmarshal(raw, &rep) != nil {
+		return ""
+	}
+	counts := map[string]int{}
+	var order []string
+	failure := ""
+	for _, a := range rep.Runs {
+		res := a.Result
+		if rep.DryRun {
+			res = a.Action
+		}
+		if counts[res] == 0 {
+			order = append(order, res)
+		}
+		counts[res]++
+		if failure == "" && a.Error != "" {
+			failure = a.Name + ": " + strings.SplitN(a.Error, "\n", 2)[0]
+		}
+	}
+	var parts []string
+	for _, res := range order {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[res], res))
+	}
+	line := "stack " + rep.Stack + ": " + strings.Join(parts, ", ")
+	if failure != "" {
+		line += " (" + failure + ")"
+	}
+	return line
 }
 
 func quoteArgv(argv []string) string {

@@ -37,6 +37,7 @@ type LogsCmd struct {
 	Invocation string   `short:"I" help:"Which instance: current (the newest, default), previous, all, or an invocation id." placeholder:"WHICH"`
 	Priority   string   `short:"p" help:"Only entries of this priority or more urgent: err, warning, info, ... or a range 0..4." placeholder:"LEVEL"`
 	NoHostname bool     `help:"Leave the host name out of each line."`
+	Stack      string   `help:"Show the output of every run of this stack (runctl apply), interleaved by time." placeholder:"STACK"`
 }
 
 // Output modes of logs -o.
@@ -95,6 +96,21 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 	}
 	if len(c.Names) > 1 && which != "current" && which != "all" {
 		return usage("--invocation %s names one run's instance: give one NAME, or --invocation current or all", which)
+	}
+	if c.Stack != "" {
+		if len(c.Names) > 0 {
+			return usage("give NAMEs or --stack, not both")
+		}
+		if which != "current" && which != "all" {
+			return usage("--invocation %s names one run's instance: use --stack with --invocation current or all", which)
+		}
+		rs, err := provide()
+		if err != nil {
+			return err
+		}
+		if c.Names, err = stackRuns(rs, c.Stack); err != nil {
+			return err
+		}
 	}
 	var given *string
 	if len(c.Names) > 0 {

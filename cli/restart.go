@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/runctl/runctl/runs"
+	"github.com/runctl/runctl/units"
 )
 
 // RestartCmd stops a run, waits until it is gone, and starts it again from
@@ -16,6 +17,7 @@ type RestartCmd struct {
 	Force     bool          `short:"f" help:"SIGKILL the old instance at once instead of SIGTERM."`
 	Timeout   time.Duration `help:"Wait this long after SIGTERM before SIGKILL (default: the run's --stop-timeout)." placeholder:"DUR"`
 	UpdateEnv bool          `help:"Replace the replayed environment with your current one."`
+	Rollback  bool          `help:"With --update-env: ${rollback_help}"`
 	Settle    time.Duration `help:"${settle_help}" default:"${settle}" placeholder:"DUR"`
 	Stack     string        `help:"${stack_help} One at a time: each once the one before it settled." placeholder:"STACK"`
 }
@@ -29,6 +31,9 @@ func (c *RestartCmd) Run(ctx context.Context, out *Output, provide Lifecycle) er
 	}
 	if err := validNames(c.Names...); err != nil {
 		return err
+	}
+	if c.Rollback && !c.UpdateEnv {
+		return usage("--rollback needs --update-env: a plain restart starts the same spec again, so there is nothing to roll back to")
 	}
 	if c.Stack != "" {
 		if len(c.Names) > 0 {
@@ -82,7 +87,7 @@ func (c *RestartCmd) restart(ctx context.Context, out *Output, rs *runs.Runs, na
 	if c.UpdateEnv {
 		opt.Environ = os.Environ()
 	}
-	res, err := rs.Restart(ctx, name, opt)
+	res, rb, err := c.restartOne(ctx, rs, name, opt)
 	if out.JSON {
 		if res.Name == "" && !several {
 			return err // nothing was done: the error's own JSON says it
@@ -93,7 +98,11 @@ func (c *RestartCmd) restart(ctx context.Context, out *Output, rs *runs.Runs, na
 		rec := struct {
 			runs.Cycle
 			Error string `json:"error,omitempty"`
+			*rollback
 		}{Cycle: res}
+		if c.Rollback {
+			rec.rollback = &rb
+		}
 		if err != nil {
 			rec.Error = err.Error()
 		}
@@ -129,12 +138,16 @@ func (c *RestartCmd) restartStack(ctx context.Context, out *Output, provide Life
 	type record struct {
 		runs.Cycle
 		Error string `json:"error,omitempty"`
+		*rollback
 	}
 	var recs []record
 	var errs []error
 	for _, name := range names {
-		res, err := rs.Restart(ctx, name, opt)
+		res, rb, err := c.restartOne(ctx, rs, name, opt)
 		rec := record{Cycle: res}
+		if c.Rollback {
+			rec.rollback = &rb
+		}
 		rec.Name = name
 		if err != nil {
 			rec.Error = err.Error()
@@ -159,4 +172,19 @@ func (c *RestartCmd) restartStack(ctx context.Context, out *Output, provide Life
 		return &ExitError{Code: 1, Reported: true, Err: fmt.Errorf("cannot restart %d of the runs of stack %s; the others were restarted", len(errs), c.Stack)}
 	}
 	return nil
+}
+
+// restartOne restarts one run and, with --rollback, starts its previous
+// spec again if the new environment kept it from coming up.
+func (c *RestartCmd) restartOne(ctx context.Context, rs *runs.Runs, name string, opt runs.RestartOptions) (runs.Cycle, rollback, error) {
+	var prev *units.Spec
+	if c.Rollback {
+		var err error
+		if prev, err = rs.Previous(ctx, name); err != nil {
+			return runs.Cycle{}, rollback{}, err
+		}
+	}
+	res, err := rs.Restart(ctx, name, opt)
+	rb, err := rollBack(ctx, rs, prev, res, err, opt.Settle)
+	return res, rb, err
 }

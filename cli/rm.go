@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // RmCmd forgets stopped runs.
@@ -21,6 +22,14 @@ func (c *RmCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error {
 	}
 	// Each is forgotten and reported in turn, past a failure; the exit code
 	// is the first failure's.
+	// The stacks of the runs, read before their specs go: their targets
+	// follow.
+	var stacks []string
+	for _, name := range c.Names {
+		if s := rs.StackOf(name); s != "" && !slices.Contains(stacks, s) {
+			stacks = append(stacks, s)
+		}
+	}
 	forgot := []string{}
 	failed := map[string]string{}
 	var first error
@@ -39,6 +48,9 @@ func (c *RmCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error {
 		if !out.JSON {
 			fmt.Fprintf(out.Stdout, "forgot %s\n", name)
 		}
+	}
+	if _, err := syncStackList(ctx, out, rs, stacks); err != nil && first == nil {
+		first = err
 	}
 	if out.JSON && (first == nil || len(c.Names) > 1) {
 		rec := map[string]any{"forgot": forgot}

@@ -29,6 +29,7 @@ type RunCmd struct {
 	Dir          string        `help:"Working directory of the run (default: the current one)." placeholder:"DIR"`
 	StopTimeout  time.Duration `help:"How long a stop waits after SIGTERM before SIGKILL." default:"${stop_timeout}"`
 	Replace      bool          `help:"If NAME is running, stop it, wait until it is gone, then start this command in its place."`
+	Rollback     bool          `help:"With -d --replace: ${rollback_help}"`
 	Restart      string        `help:"Restart automatically: no, on-failure or always." enum:"no,on-failure,always" default:"no"`
 	RestartDelay time.Duration `help:"Wait this long before an automatic restart (the first one, with --restart-max-delay)." default:"100ms"`
 	MaxDelay     time.Duration `name:"restart-max-delay" help:"Back off: each automatic restart waits about twice as long as the one before, up to this (systemd 254 and later: RestartSteps=, RestartMaxDelaySec=). Older systemd waits --restart-delay every time." placeholder:"DUR"`
@@ -268,6 +269,9 @@ func (c *RunCmd) Run(ctx context.Context, g *Globals, out *Output, log zerolog.L
 	if c.Stdin && c.Daemon {
 		return usage("-i needs an attached run: a run with -d has no stdin of runctl's to read")
 	}
+	if c.Rollback && (!c.Replace || !c.Daemon) {
+		return usage("--rollback needs -d and --replace: it undoes a replace whose new instance does not come up")
+	}
 	if !c.Daemon {
 		if err := journal.Reachable(); err != nil {
 			return fmt.Errorf("cannot run %s attached: %v, so systemd would send its output to /dev/null; start journald (systemctl start systemd-journald.socket), or run it with -d", spec.Name, err)
@@ -306,10 +310,27 @@ func (c *RunCmd) Run(ctx context.Context, g *Globals, out *Output, log zerolog.L
 		}
 		defer done()
 	}
+	var prev *units.Spec
+	if c.Rollback {
+		if prev, err = rs.Previous(ctx, spec.Name); err != nil {
+			prep.Abort()
+			return err
+		}
+	}
 	begin := time.Now()
 	res, w, err := rs.Start(ctx, spec, runs.StartOptions{Replace: c.Replace, Enable: c.Enable, Attach: !c.Daemon, Settle: c.Settle, Prepared: prep, Stdin: stdin})
 	if w != nil {
 		defer w.Close()
+	}
+	if rb, rerr := rollBack(ctx, rs, prev, res.Cycle, err, c.Settle); rb.RolledBack || rb.RollbackError != "" {
+		if out.JSON {
+			out.PrintJSON(struct {
+				runs.Started
+				Error string `json:"error"`
+				rollback
+			}{res, rerr.Error(), rb})
+		}
+		return &ExitError{Code: 1, Err: rerr, Reported: out.JSON}
 	}
 	var died *runs.DiedError
 	switch {

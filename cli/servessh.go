@@ -53,6 +53,9 @@ var serveSSHFlags = map[string]string{
 	"uid": "uid", "gid": "uid", "clean-env": "",
 	// apply, export (the verbs need their grant)
 	"prune": "", "dry-run": "", "stack": "",
+	// run --replace, restart --update-env, apply: a failed change starts
+	// the spec that ran before it again, which needed no grant then
+	"rollback": "",
 	// serve-ssh's own flags are refused with the verb
 	"allow": "-", "allow-program": "-",
 }

@@ -69,6 +69,9 @@ type Options struct {
 	MaxFail      Count    // failures tolerated before the next batch; unset: 0
 	HostTimeout  time.Duration
 	RemoteRunctl string // the remote command; "runctl" finds it on the PATH
+	// Stdin, if set, is what every host's runctl reads on its stdin (the
+	// stack file of apply -); otherwise it reads nothing.
+	Stdin []byte
 	// Progress, if set, is called after every host that finishes.
 	Progress func(Progress)
 }
@@ -140,6 +143,9 @@ func (o *Options) one(ctx context.Context, t Target, remote string) Result {
 	cmd := exec.CommandContext(hctx, argv[0], argv[1:]...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if o.Stdin != nil {
+		cmd.Stdin = bytes.NewReader(o.Stdin)
+	}
 	// A control master that ssh forks off keeps no pipe of ours, but never
 	// let a stray holder of one keep the host from finishing.
 	cmd.WaitDelay = 2 * time.Second

@@ -405,8 +405,9 @@ runs:
 	}
 }
 
-// A run enabled after a replaced one: stopped, its unit file stays loaded
-// (runctl loads it for a later start by name), and the replace still goes.
+// A run enabled after a replaced one: stopped, its unit file would stay
+// loaded (wanted by the boot target and the stack's target), so apply
+// unlinks it for one reload, and the replace still goes.
 func TestApplyReplacesUnderAnEnabledRun(t *testing.T) {
 	alone(t)
 	n := stackNames(t, 2)
@@ -426,6 +427,9 @@ runs:
 		t.Fatal(r)
 	}
 	before := pids(t, base, top)
+	// After a reload (or a boot) the boot target, and the stack's target,
+	// want top: stopped, it stays loaded, and keeps base as it was made.
+	inside(t, "systemctl", "daemon-reload")
 	if err := os.WriteFile(sbOf(t).Path(file), []byte(fmt.Sprintf(text, stackName, base, "1001", top, base)), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,16 @@ _runctl_takes_value()
 		--settle) return 0 ;;
 		esac
 		;;
+	enable)
+		case $2 in
+		--stack) return 0 ;;
+		esac
+		;;
+	disable)
+		case $2 in
+		--stack) return 0 ;;
+		esac
+		;;
 	status)
 		case $2 in
 		-n | --lines | --stack) return 0 ;;
@@ -59,7 +69,7 @@ _runctl_takes_value()
 		;;
 	logs)
 		case $2 in
-		-n | --lines | -b | --boot | -g | --grep | -o | --output | --since | --until | -I | --invocation | -p | --priority) return 0 ;;
+		-n | --lines | -b | --boot | -g | --grep | -o | --output | --since | --until | -I | --invocation | -p | --priority | --stack) return 0 ;;
 		esac
 		;;
 	apply)
@@ -169,17 +179,17 @@ _runctl()
 	fi
 	if [[ ! $dashdash && $cur == -* ]]; then
 		case $cmd in
-		run) mapfile -t COMPREPLY < <(compgen -W "-d --daemon -n --name -E --env --env-file --source --dir --stop-timeout --replace --restart --restart-delay --restart-max-delay --max-restarts --within --enable --buffered --no-log-limit --settle -p --property --stop-signal -i --stdin --notify --watchdog --after --wants --uid --gid -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		run) mapfile -t COMPREPLY < <(compgen -W "-d --daemon -n --name -E --env --env-file --source --dir --stop-timeout --replace --rollback --restart --restart-delay --restart-max-delay --max-restarts --within --enable --buffered --no-log-limit --settle -p --property --stop-signal -i --stdin --notify --watchdog --after --wants --uid --gid -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		ls) mapfile -t COMPREPLY < <(compgen -W "-q --quiet --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		stop) mapfile -t COMPREPLY < <(compgen -W "-f --force --all --timeout --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
-		restart) mapfile -t COMPREPLY < <(compgen -W "-f --force --timeout --update-env --settle --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		restart) mapfile -t COMPREPLY < <(compgen -W "-f --force --timeout --update-env --rollback --settle --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		start) mapfile -t COMPREPLY < <(compgen -W "--settle -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		rm) mapfile -t COMPREPLY < <(compgen -W "-f --force -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
-		enable) mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
-		disable) mapfile -t COMPREPLY < <(compgen -W "--all -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		enable) mapfile -t COMPREPLY < <(compgen -W "--stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		disable) mapfile -t COMPREPLY < <(compgen -W "--all --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		status) mapfile -t COMPREPLY < <(compgen -W "-n --lines --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
-		logs) mapfile -t COMPREPLY < <(compgen -W "-f --follow -n --lines -b --boot -g --grep -r --reverse -o --output --no-pager --since --until -I --invocation -p --priority --no-hostname -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
-		apply) mapfile -t COMPREPLY < <(compgen -W "--prune --dry-run --settle -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		logs) mapfile -t COMPREPLY < <(compgen -W "-f --follow -n --lines -b --boot -g --grep -r --reverse -o --output --no-pager --since --until -I --invocation -p --priority --no-hostname --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		apply) mapfile -t COMPREPLY < <(compgen -W "--prune --dry-run --settle --rollback -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		export) mapfile -t COMPREPLY < <(compgen -W "--stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		serve-ssh) mapfile -t COMPREPLY < <(compgen -W "--allow --allow-program -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		esac

@@ -17,9 +17,13 @@ function __runctl_takes_value
             return 0
         case 'start:--settle'
             return 0
+        case 'enable:--stack'
+            return 0
+        case 'disable:--stack'
+            return 0
         case 'status:-n' 'status:--lines' 'status:--stack'
             return 0
-        case 'logs:-n' 'logs:--lines' 'logs:-b' 'logs:--boot' 'logs:-g' 'logs:--grep' 'logs:-o' 'logs:--output' 'logs:--since' 'logs:--until' 'logs:-I' 'logs:--invocation' 'logs:-p' 'logs:--priority'
+        case 'logs:-n' 'logs:--lines' 'logs:-b' 'logs:--boot' 'logs:-g' 'logs:--grep' 'logs:-o' 'logs:--output' 'logs:--since' 'logs:--until' 'logs:-I' 'logs:--invocation' 'logs:-p' 'logs:--priority' 'logs:--stack'
             return 0
         case 'apply:--settle'
             return 0
@@ -202,6 +206,7 @@ complete -c runctl -n '__runctl_is run' -l source -x -d 'Give the run the enviro
 complete -c runctl -n '__runctl_is run' -l dir -x -a '(__fish_complete_directories)' -d 'Working directory of the run (default: the current one).'
 complete -c runctl -n '__runctl_is run' -l stop-timeout -x -d 'How long a stop waits after SIGTERM before SIGKILL.'
 complete -c runctl -n '__runctl_is run' -l replace -d 'If NAME is running, stop it, wait until it is gone, then start this command in its place.'
+complete -c runctl -n '__runctl_is run' -l rollback -d 'With -d --replace: if the new instance does not come up (it ends in its settle window, or sends no READY=1 with --notify), start the previous spec again; reported as rolled back, and still a failure (exit 1).'
 complete -c runctl -n '__runctl_is run' -l restart -x -a 'no on-failure always' -d 'Restart automatically: no, on-failure or always.'
 complete -c runctl -n '__runctl_is run' -l restart-delay -x -d 'Wait this long before an automatic restart (the first one, with --restart-max-delay).'
 complete -c runctl -n '__runctl_is run' -l restart-max-delay -x -d 'Back off: each automatic restart waits about twice as long as the one before, up to this (systemd 254 and later: RestartSteps=, RestartMaxDelaySec=). Older systemd waits --restart-delay every time.'
@@ -237,6 +242,7 @@ complete -c runctl -n '__runctl_arg stop 0 +' -a '(__runctl_runs)'
 complete -c runctl -n '__runctl_is restart' -s f -l force -d 'SIGKILL the old instance at once instead of SIGTERM.'
 complete -c runctl -n '__runctl_is restart' -l timeout -x -d 'Wait this long after SIGTERM before SIGKILL (default: the run\'s --stop-timeout).'
 complete -c runctl -n '__runctl_is restart' -l update-env -d 'Replace the replayed environment with your current one.'
+complete -c runctl -n '__runctl_is restart' -l rollback -d 'With --update-env: if the new instance does not come up (it ends in its settle window, or sends no READY=1 with --notify), start the previous spec again; reported as rolled back, and still a failure (exit 1).'
 complete -c runctl -n '__runctl_is restart' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed.'
 complete -c runctl -n '__runctl_is restart' -l stack -x -d 'Act on the runs of this stack (runctl apply), in the order their after gives. One at a time: each once the one before it settled.'
 complete -c runctl -n '__runctl_arg restart 0 +' -a '(__runctl_runs)'
@@ -250,10 +256,12 @@ complete -c runctl -n '__runctl_is rm' -s f -l force -d 'Stop a running run firs
 complete -c runctl -n '__runctl_arg rm 0 +' -a '(__runctl_runs)'
 
 # enable
+complete -c runctl -n '__runctl_is enable' -l stack -x -d 'Enable every run of this stack (runctl apply), and the stack\'s target, runctl-STACK.target, which starts them at boot and whose restart restarts them.'
 complete -c runctl -n '__runctl_arg enable 0 +' -a '(__runctl_runs)'
 
 # disable
 complete -c runctl -n '__runctl_is disable' -l all -d 'Disable every run runctl enabled.'
+complete -c runctl -n '__runctl_is disable' -l stack -x -d 'Disable every enabled run of this stack, and remove the stack\'s target, runctl-STACK.target.'
 complete -c runctl -n '__runctl_arg disable 0 +' -a '(__runctl_runs)'
 
 # status
@@ -274,12 +282,14 @@ complete -c runctl -n '__runctl_is logs' -l until -x -d 'Show entries up to this
 complete -c runctl -n '__runctl_is logs' -s I -l invocation -x -d 'Which instance: current (the newest, default), previous, all, or an invocation id.'
 complete -c runctl -n '__runctl_is logs' -s p -l priority -x -d 'Only entries of this priority or more urgent: err, warning, info, ... or a range 0..4.'
 complete -c runctl -n '__runctl_is logs' -l no-hostname -d 'Leave the host name out of each line.'
+complete -c runctl -n '__runctl_is logs' -l stack -x -d 'Show the output of every run of this stack (runctl apply), interleaved by time.'
 complete -c runctl -n '__runctl_arg logs 0 +' -a '(__runctl_runs)'
 
 # apply
 complete -c runctl -n '__runctl_is apply' -l prune -d 'Also stop and forget the runs of the stack that are no longer in the file.'
 complete -c runctl -n '__runctl_is apply' -l dry-run -d 'Show what would be done, and do nothing.'
 complete -c runctl -n '__runctl_is apply' -l settle -x -d 'Watch the program this long after its start; if it ends within that, report how and fail. 0: return once it was executed.'
+complete -c runctl -n '__runctl_is apply' -l rollback -d 'For a run it replaces: if the new instance does not come up (it ends in its settle window, or sends no READY=1 with --notify), start the previous spec again; reported as rolled back, and still a failure (exit 1).'
 
 # export
 complete -c runctl -n '__runctl_is export' -l stack -x -d 'The stack\'s name in the file; without NAMEs, only its runs are written (default: the stack the runs belong to).'

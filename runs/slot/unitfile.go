@@ -22,8 +22,8 @@ import (
 // its spec. While a transient unit of the same name is loaded it shadows the
 // file; from its next start the run is the persistent unit.
 
-// ownUnitFile says whether path exists and whether runctl wrote it.
-func ownUnitFile(path string) (own, exists bool) {
+// OwnUnitFile says whether path exists and whether runctl wrote it.
+func OwnUnitFile(path string) (own, exists bool) {
 	f, err := os.Open(path)
 	if err != nil {
 		return false, !errors.Is(err, fs.ErrNotExist)
@@ -38,19 +38,19 @@ func ownUnitFile(path string) (own, exists bool) {
 // to start at boot, even if an interrupted enable left it without its
 // link (AutostartNames tells whether it will).
 func (s *Slots) Enabled(name string) bool {
-	own, _ := ownUnitFile(s.Layout.Paths(name).UnitFile)
+	own, _ := OwnUnitFile(s.Layout.Paths(name).UnitFile)
 	return own
 }
 
-// wantsDir holds the links enable makes: what starts runs at boot.
-func (s *Slots) wantsDir() (string, error) {
+// WantsDir holds the links enable makes: what starts runs at boot.
+func (s *Slots) WantsDir() (string, error) {
 	target, err := units.WantedBy(s.Manager.Scope().String())
 	return filepath.Join(s.Layout.UnitDir, target+".wants"), err
 }
 
 // WantsLink is the link that makes the boot target start the run.
 func (s *Slots) WantsLink(name string) (string, error) {
-	dir, err := s.wantsDir()
+	dir, err := s.WantsDir()
 	return filepath.Join(dir, units.UnitName(name)), err
 }
 
@@ -72,7 +72,7 @@ func (s *Slots) autostart(name string) bool {
 	if err != nil || !os.SameFile(fi, lfi) {
 		return false
 	}
-	own, _ := ownUnitFile(path)
+	own, _ := OwnUnitFile(path)
 	return own
 }
 
@@ -80,7 +80,7 @@ func (s *Slots) autostart(name string) bool {
 // boot target's links.
 func (s *Slots) AutostartNames() map[string]bool {
 	out := map[string]bool{}
-	dir, err := s.wantsDir()
+	dir, err := s.WantsDir()
 	if err != nil {
 		return out
 	}
@@ -122,15 +122,15 @@ func (s *Slots) CheckUnitName(ctx context.Context, name string) error {
 			continue // runctl's own transient units
 		}
 		path := filepath.Join(d, unit)
-		if own, exists := ownUnitFile(path); exists && !own {
-			return fmt.Errorf("%w: %s is a unit file runctl did not write (%s, no %q line); runctl neither overwrites nor shadows it: choose another name with -n", ErrTaken, path, fileOwner(path), units.UnitFileMarker)
+		if own, exists := OwnUnitFile(path); exists && !own {
+			return fmt.Errorf("%w: %s is a unit file runctl did not write (%s, no %q line); runctl neither overwrites nor shadows it: choose another name with -n", ErrTaken, path, FileOwner(path), units.UnitFileMarker)
 		}
 	}
 	return nil
 }
 
-// fileOwner says whose a file is, for messages.
-func fileOwner(path string) string {
+// FileOwner says whose a file is, for messages.
+func FileOwner(path string) string {
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return "unreadable"
@@ -160,8 +160,8 @@ func (s *Slots) SyncUnitFile(ctx context.Context, spec *units.Spec, envFile stri
 		}
 		return true, s.Manager.Reload(ctx)
 	}
-	if own, exists := ownUnitFile(path); exists && !own {
-		return false, fmt.Errorf("%w: %s is a unit file runctl did not write (%s)", ErrTaken, path, fileOwner(path))
+	if own, exists := OwnUnitFile(path); exists && !own {
+		return false, fmt.Errorf("%w: %s is a unit file runctl did not write (%s)", ErrTaken, path, FileOwner(path))
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return false, fileError("the unit file", path, err)
