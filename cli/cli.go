@@ -13,7 +13,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"unicode"
 	"unicode/utf8"
@@ -40,20 +39,21 @@ type Globals struct {
 type CLI struct {
 	Globals
 
-	Run      RunCmd           `cmd:"" help:"Run a program as a systemd unit, attached or with -d in the background. With -H, nothing local is captured: the run gets only -E and --dir (default: the remote user's home)."`
-	Ls       LsCmd            `cmd:"" aliases:"list,ps" help:"List runs."`
-	Stop     StopCmd          `cmd:"" help:"Stop runs: SIGTERM, then SIGKILL after the timeout."`
-	Restart  RestartCmd       `cmd:"" help:"Stop a run, wait until it is gone, start it again exactly as it was."`
-	Start    StartCmd         `cmd:"" help:"Start a stopped run again from its kept spec."`
-	Rm       RmCmd            `cmd:"" help:"Forget stopped runs."`
-	Enable   EnableCmd        `cmd:"" help:"Start runs at boot: write each as a unit file and enable it."`
-	Disable  DisableCmd       `cmd:"" help:"No longer start runs at boot; remove the unit files runctl wrote."`
-	Status   StatusCmd        `cmd:"" help:"Show runs in detail: state, processes, resources, last log lines."`
-	Logs     LogsCmd          `cmd:"" help:"Show a run's output from the journal."`
-	Apply    ApplyCmd         `cmd:"" help:"Bring the runs of a stack file to the file's state: start new runs, replace changed ones in the order their after gives, leave unchanged ones untouched; with --prune, stop and forget the stack's runs that left the file."`
-	Export   ExportCmd        `cmd:"" help:"Write runs as a stack file that apply brings back exactly."`
-	ServeSSH ServeSSHCmd      `cmd:"" name:"serve-ssh" help:"Run the runctl command in SSH_ORIGINAL_COMMAND if this key grants it, and nothing else: the forced command of a key restricted to runctl (command=\"runctl serve-ssh [--allow GRANT] [--allow-program PATH]\" in authorized_keys). By default: ls, status, logs, stop, start, restart of existing runs."`
-	Version  kong.VersionFlag `help:"Print the version and exit."`
+	Run           RunCmd           `cmd:"" help:"Run a program as a systemd unit, attached or with -d in the background. With -H, nothing local is captured: the run gets only -E and --dir (default: the remote user's home)."`
+	Ls            LsCmd            `cmd:"" aliases:"list,ps" help:"List runs."`
+	Stop          StopCmd          `cmd:"" help:"Stop runs: SIGTERM, then SIGKILL after the timeout."`
+	Restart       RestartCmd       `cmd:"" help:"Stop a run, wait until it is gone, start it again exactly as it was."`
+	Start         StartCmd         `cmd:"" help:"Start a stopped run again from its kept spec."`
+	Rm            RmCmd            `cmd:"" help:"Forget stopped runs."`
+	Enable        EnableCmd        `cmd:"" help:"Start runs at boot: write each as a unit file and enable it."`
+	Disable       DisableCmd       `cmd:"" help:"No longer start runs at boot; remove the unit files runctl wrote."`
+	Status        StatusCmd        `cmd:"" help:"Show runs in detail: state, processes, resources, last log lines."`
+	Logs          LogsCmd          `cmd:"" help:"Show a run's output from the journal."`
+	Apply         ApplyCmd         `cmd:"" help:"Bring the runs of a stack file to the file's state: start new runs, replace changed ones in the order their after gives, leave unchanged ones untouched; with --prune, stop and forget the stack's runs that left the file."`
+	Export        ExportCmd        `cmd:"" help:"Write runs as a stack file that apply brings back exactly."`
+	ServeSSH      ServeSSHCmd      `cmd:"" name:"serve-ssh" help:"Run the runctl command in SSH_ORIGINAL_COMMAND if this key grants it, and nothing else: the forced command of a key restricted to runctl (command=\"runctl serve-ssh [--allow GRANT] [--allow-program PATH]\" in authorized_keys). By default: ls, status, logs, stop, start, restart of existing runs."`
+	ServeOperator ServeOperatorCmd `cmd:"" name:"serve-operator" help:"Answer one request of a runctl group member on the connection runctl.operator.socket passes: stop, start or restart of the system manager's runs, run as root with runctl's own checks; not for interactive use. Members' runctl goes through it by itself."`
+	Version       kong.VersionFlag `help:"Print the version and exit."`
 }
 
 // Scope is the manager the user asked for, or the default for who they are.
@@ -226,29 +226,14 @@ func run(kctx *kong.Context, globals *Globals, args []string, version string) in
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := &Output{Stdout: os.Stdout, Stderr: os.Stderr, JSON: globals.JSON}
-	// The manager is connected only for verbs that ask for the lifecycle,
-	// and only once they have checked their arguments (Lifecycle).
-	var lifecycle *runs.Runs
-	lazy := Lifecycle(sync.OnceValues(func() (*runs.Runs, error) {
-		var err error
-		lifecycle, err = connect(ctx, globals, log)
-		return lifecycle, err
-	}))
-	kctx.BindTo(ctx, (*context.Context)(nil))
-	kctx.Bind(globals, out, log, lazy)
-	_ = kctx.BindToProvider(func() (*runs.Runs, error) { return lazy() })
-	defer func() {
-		if lifecycle != nil {
-			lifecycle.Manager.Close()
-		}
-	}()
+	defer bindVerb(ctx, kctx, globals, out, log)()
 	switch {
 	case len(globals.Host) > 0:
 		return fanOut(ctx, kctx, globals, args, out, log)
 	case globals.FleetProtocol != 0:
-		return envelope(kctx, globals, out, version)
+		return envelope(ctx, kctx, globals, args, out, version)
 	}
-	code, err, reported := verbExit(kctx.Run())
+	code, err, reported := verbExit(runVerb(ctx, kctx, globals, args, out))
 	if err != nil {
 		fmt.Fprintf(out.Stderr, "runctl: %v\n", err)
 		if out.JSON && !reported {

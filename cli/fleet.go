@@ -421,7 +421,7 @@ func isTerminal(w io.Writer) bool {
 
 // envelope runs the verb for a fleet caller: --json output captured into
 // one fleet.Envelope with the exit code and error.
-func envelope(kctx *kong.Context, globals *Globals, out *Output, version string) int {
+func envelope(ctx context.Context, kctx *kong.Context, globals *Globals, args []string, out *Output, version string) int {
 	stdout := out.Stdout
 	env := fleet.Envelope{Protocol: fleet.Protocol, Version: version}
 	if globals.FleetProtocol > fleet.Protocol {
@@ -429,7 +429,7 @@ func envelope(kctx *kong.Context, globals *Globals, out *Output, version string)
 	} else {
 		var buf bytes.Buffer
 		out.Stdout, out.JSON = &buf, true
-		code, err, _ := verbExit(kctx.Run())
+		code, err, _ := verbExit(runVerb(ctx, kctx, globals, args, out))
 		env.Exit = code
 		if err != nil {
 			env.Error = err.Error()

@@ -207,9 +207,13 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 		if !q.Until.IsZero() {
 			return usage("only the newest invocation can be followed: drop --invocation, or --follow")
 		}
-		var stop context.CancelFunc
+		var stop, stopGone context.CancelFunc
 		ctx, stop = signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 		defer stop()
+		// Also when nobody reads any more (-H's ssh session ended):
+		// journalctl goes with runctl, not at the run's next line.
+		ctx, stopGone = untilOutputGone(ctx, out)
+		defer stopGone()
 		err = journal.FollowLast(ctx, q, n, print)
 	} else {
 		err = journal.Read(ctx, q, n, print)

@@ -350,7 +350,9 @@ func (c *RunCmd) Run(ctx context.Context, g *Globals, out *Output, log zerolog.L
 		fmt.Fprintf(out.Stdout, "enabled %s: it starts at boot (%s)\n", spec.Name, res.Enabled)
 	}
 	if !c.Daemon {
-		final := rs.Attach(ctx, spec, begin, w, runs.Attached{Stdout: out.Stdout, Stderr: out.Stderr, Interrupts: sigs})
+		// Output nobody reads any more is a hangup at once, not at the
+		// run's next line (-H: Ctrl-C ended the ssh session).
+		final := rs.Attach(ctx, spec, begin, w, runs.Attached{Stdout: out.Stdout, Stderr: out.Stderr, Interrupts: hangupWhenOutputGone(sigs, out)})
 		return &ExitError{Code: exitCode(final)}
 	}
 	if out.JSON {

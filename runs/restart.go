@@ -2,9 +2,7 @@ package runs
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/runctl/runctl/units"
@@ -24,26 +22,20 @@ type RestartOptions struct {
 }
 
 // Restart stops the run, waits until it is gone and starts it again from
-// its kept spec. A user who may not read the spec (it is root's: it holds
-// the environment) restarts an enabled run by its unit file instead.
+// its kept spec. Only who may read the spec (it holds the environment) can:
+// the runctl group restarts through the operator service, as root.
 func (r *Runs) Restart(ctx context.Context, name string, opt RestartOptions) (Cycle, error) {
 	if err := r.supported(ctx, "restart "+name); err != nil {
 		return Cycle{Name: name}, err
 	}
 	unlock, err := r.lock(ctx, name, false)
-	if errors.Is(err, os.ErrPermission) {
-		return r.restartByName(ctx, name, opt)
-	}
 	if err != nil {
 		return Cycle{}, err
 	}
 	defer unlock()
 	spec, err := r.load(name)
-	if errors.Is(err, os.ErrPermission) {
-		return r.restartByName(ctx, name, opt)
-	}
 	if err != nil {
-		return Cycle{}, err
+		return Cycle{}, r.permissionHint(err)
 	}
 	crashpoint("after-spec")
 	env := "replayed"
@@ -71,43 +63,6 @@ func (r *Runs) Restart(ctx context.Context, name string, opt RestartOptions) (Cy
 		}
 	}
 	res.Environment = env
-	return res, err
-}
-
-// restartByName restarts an enabled run without its spec: one restart job
-// of the unit, by name. That is what the polkit rule lets the runctl group
-// do; creating a transient unit instead would be root-equivalent, so it is
-// not offered.
-func (r *Runs) restartByName(ctx context.Context, name string, opt RestartOptions) (Cycle, error) {
-	res := Cycle{Name: name, Unit: units.UnitName(name), Manager: r.Scope().String(), WasState: "stopped"}
-	if !r.slots().Enabled(name) {
-		return res, fmt.Errorf("cannot restart %s: its spec is readable by root only, and starting it as a transient unit needs root (that would allow any command as root); use sudo, or have root run `runctl enable %s`: the runctl group may restart enabled runs", name, name)
-	}
-	if opt.Force || opt.Timeout != 0 {
-		// Both mean a SIGKILL, and the polkit rule lets the group send no
-		// signal: the unit's own stop timeout escalates.
-		return res, fmt.Errorf("cannot restart %s with --force or --timeout: they send SIGKILL, which needs root; without them the run's own stop timeout applies", name)
-	}
-	begin := time.Now()
-	if cur, err := r.Manager.Brief(ctx, res.Unit); err == nil && cur.Loaded() {
-		res.WasState = cur.ActiveState
-	}
-	// Manual starts count against StartLimitBurst, which is meant for
-	// automatic restarts: clearing it first means a restart is never
-	// refused for it (the polkit rule allows reset-failed).
-	_ = r.Manager.ResetFailed(ctx, res.Unit)
-	// One job, stop then start: a transient instance (enabled while it
-	// ran) that stopped would unload, and only a reload, which members
-	// may not do, would find the unit file again.
-	st, w, err := r.Manager.RestartWatch(ctx, res.Unit)
-	defer w.Close()
-	res.PID, res.InvocationID = st.MainPID, st.InvocationID
-	if err != nil {
-		return res, r.permissionHint(fmt.Errorf("cannot restart %s: %w", name, err))
-	}
-	res.Steps = append(res.Steps, Step{"restart", time.Since(begin).Seconds(), fmt.Sprintf("pid %d, invocation %s", st.MainPID, st.InvocationID)})
-	err = r.settle(ctx, w, name, st, begin, opt.Settle)
-	res.TookSec = time.Since(begin).Seconds()
 	return res, err
 }
 

@@ -62,16 +62,6 @@ func (m *Manager) StartWatch(ctx context.Context, unit string) (State, *Watch, e
 	})
 }
 
-// RestartWatch restarts a unit in one job, stop then start, and waits for
-// the start, leaving the Watch of the new instance open. Unlike a stop and
-// a start, the manager cannot unload the unit in between (a transient unit
-// would then be gone). The stop escalates at the unit's own TimeoutStopSec.
-func (m *Manager) RestartWatch(ctx context.Context, unit string) (State, *Watch, error) {
-	return m.startWatch(ctx, unit, nil, func() (uint32, error) {
-		return m.enqueue(ctx, "RestartUnit", unit, "replace")
-	})
-}
-
 // Origin reads where the manager loaded a unit from: FragmentPath and
 // Transient, besides what Brief tells.
 func (m *Manager) Origin(ctx context.Context, unit string) (State, error) {

@@ -190,8 +190,8 @@ func NewExitRecorder(store string) ExitRecorder {
 
 // The recorder templates: 252 tells an instance how its trigger ended only
 // if it has a single trigger, so OnSuccess= and OnFailure= name different
-// templates. Their names keep out of runctl-*, which the polkit rule lets
-// the runctl group start.
+// templates. Their names keep out of runctl-*, the runs' own names (so do
+// runctl.operator.socket's).
 const (
 	endedTemplate  = "runctl.ended-"
 	failedTemplate = "runctl.failed-"

@@ -10,8 +10,8 @@ import (
 	"unicode/utf8"
 )
 
-// UnitPrefix marks the units runctl owns, so listing and polkit rules can tell
-// them from every other unit on the machine.
+// UnitPrefix marks the units runctl owns, so listing can tell them from
+// every other unit on the machine.
 const UnitPrefix = "runctl-"
 
 // MaxNameLen keeps unit names, journal identifiers and file names short.

@@ -104,11 +104,13 @@ The system manager's runs: each run's spec (\fINAME\fB.json\fR), environment
 The same for the runs of your user manager (\fB\-\-user\fR);
 \fI$XDG_STATE_HOME\fB/runctl/runs/\fR if that is set.
 .TP
-.I /usr/share/polkit\-1/rules.d/50\-runctl.rules
-Installed by the Debian package: lets members of the \fBrunctl\fR group stop,
-restart, kill, reset\-failed and start the units of existing system runs
-(\fBrunctl\-\fINAME\fB.service\fR), for example with \fBsystemctl\fR.
-Creating runs still needs root: that would let the group run any command as root.
+.I /run/runctl.operator.sock
+Installed by the Debian package (\fBrunctl.operator.socket\fR): members of the
+\fBrunctl\fR group, who are not root, \fBstop\fR, \fBstart\fR and \fBrestart\fR
+the system manager's runs through it; runctl does so by itself. It checks
+who connected and runs only those verbs, without \fB\-\-force\fR,
+\fB\-\-timeout\fR or \fB\-\-update\-env\fR. Members get no rights on the units
+themselves (no \fBsystemctl stop\fR, no signals); creating runs needs root.
 .SH EXAMPLES
 .EX
 runctl run \-d \-n nav \-\- python3 \-m nav \-\-robot go2

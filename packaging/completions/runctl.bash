@@ -130,6 +130,7 @@ _runctl()
 			apply) cmd=apply ;;
 			export) cmd=export ;;
 			serve-ssh) cmd=serve-ssh ;;
+			serve-operator) cmd=serve-operator ;;
 			*) return 0 ;;
 			esac
 			continue
@@ -164,7 +165,7 @@ _runctl()
 		if [[ $cur == -* ]]; then
 			mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur")
 		else
-			mapfile -t COMPREPLY < <(compgen -W "run ls list ps stop restart start rm enable disable status logs apply export serve-ssh" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "run ls list ps stop restart start rm enable disable status logs apply export serve-ssh serve-operator" -- "$cur")
 		fi
 		return 0
 	fi
@@ -192,6 +193,7 @@ _runctl()
 		apply) mapfile -t COMPREPLY < <(compgen -W "--prune --dry-run --settle --rollback -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		export) mapfile -t COMPREPLY < <(compgen -W "--stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		serve-ssh) mapfile -t COMPREPLY < <(compgen -W "--allow --allow-program -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		serve-operator) mapfile -t COMPREPLY < <(compgen -W "-h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		esac
 		return 0
 	fi

@@ -98,6 +98,8 @@ function __runctl_state
                     set cmd 'export'
                 case 'serve-ssh'
                     set cmd 'serve-ssh'
+                case 'serve-operator'
+                    set cmd 'serve-operator'
                 case '*'
                     set cmd '?'
             end
@@ -181,6 +183,7 @@ complete -c runctl -n '__runctl_is ""' -a 'logs' -d 'Show a run\'s output from t
 complete -c runctl -n '__runctl_is ""' -a 'apply' -d 'Bring the runs of a stack file to the file\'s state: start new runs, replace changed ones in the order their after gives, leave unchanged ones untouched; with --prune, stop and forget the stack\'s runs that left the file.'
 complete -c runctl -n '__runctl_is ""' -a 'export' -d 'Write runs as a stack file that apply brings back exactly.'
 complete -c runctl -n '__runctl_is ""' -a 'serve-ssh' -d 'Run the runctl command in SSH_ORIGINAL_COMMAND if this key grants it, and nothing else: the forced command of a key restricted to runctl (command="runctl serve-ssh [--allow GRANT] [--allow-program PATH]" in authorized_keys). By default: ls, status, logs, stop, start, restart of existing runs.'
+complete -c runctl -n '__runctl_is ""' -a 'serve-operator' -d 'Answer one request of a runctl group member on the connection runctl.operator.socket passes: stop, start or restart of the system manager\'s runs, run as root with runctl\'s own checks; not for interactive use. Members\' runctl goes through it by itself.'
 
 # Global options.
 complete -c runctl -n 'not __runctl_prog' -s h -l help -d 'Show context-sensitive help.'
@@ -298,3 +301,5 @@ complete -c runctl -n '__runctl_arg export 0 +' -a '(__runctl_runs)'
 # serve-ssh
 complete -c runctl -n '__runctl_is serve-ssh' -l allow -x -d 'Also allow through this key: run, rm, enable, disable, apply, export (the verbs, and run --enable; apply starts any program its file names, export shows the runs\' environments); env (-E, --env-file, --source, run without --clean-env, restart --update-env); uid (--uid, --gid); property (-p, --stop-signal, a systemd unit in --after or --wants); dir (--dir). Comma-separated, repeatable.'
 complete -c runctl -n '__runctl_is serve-ssh' -l allow-program -x -d 'With --allow run: a program runs may start, named by its absolute path exactly as the client must name it (repeatable); no other is started.'
+
+# serve-operator
