@@ -60,6 +60,7 @@ var operatorFlags = map[string]string{
 	"force":          "it sends SIGKILL at once, which needs root; without it the run's own stop timeout applies",
 	"timeout":        "it sends SIGKILL at the time given, which needs root; without it the run's own stop timeout applies",
 	"update-env":     "it gives a run your environment, which needs root",
+	"rollback":       "it goes with --update-env, which needs root",
 	"user":           "the operator service acts on the system manager; your own runs need no service",
 }
 
