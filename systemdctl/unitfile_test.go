@@ -398,9 +398,14 @@ func compareWithProperties(t *testing.T, s *units.Spec, envFile string, got map[
 			t.Errorf("%s from the unit file = %#v, Properties sends %#v", p.Name, g, w)
 		}
 	}
-	// The environment must come from the file only.
-	if env := got["Environment"].Value(); !reflect.DeepEqual(env, []string{}) {
-		t.Errorf("the unit file sets Environment= %q, want none", env)
+	// The run's environment must come from the file only; Environment=
+	// holds just what runctl adds (units.UnbufferedEnv).
+	want := s.AddedEnv()
+	if want == nil {
+		want = []string{}
+	}
+	if env := got["Environment"].Value(); !reflect.DeepEqual(env, want) {
+		t.Errorf("the unit file sets Environment= %q, want %q", env, want)
 	}
 }
 

@@ -140,9 +140,13 @@ func TestLogsJournalctlOptions(t *testing.T) {
 		var text []string
 		mark := ""
 		tick := time.NewTicker(300 * time.Millisecond)
-		for marks := 0; mark == ""; {
+		marks := 0
+		for mark == "" {
 			select {
 			case <-tick.C:
+				if _, err := os.Stat(sbOf(t).Path(say)); err == nil {
+					break // the last mark is not printed yet: never overwritten
+				}
 				marks++
 				if err := os.WriteFile(sbOf(t).Path(say), fmt.Appendf(nil, "after-%s-%d\n", tc.n, marks), 0o644); err != nil {
 					t.Fatal(err)
@@ -168,6 +172,9 @@ func TestLogsJournalctlOptions(t *testing.T) {
 		if want := append(slices.Clone(before), mark); !equal(got, want) {
 			t.Errorf("logs -f -n %s: %q, want %q", tc.n, got, want)
 		}
+		// Every mark printed before the next case reads the journal's end.
+		last := fmt.Sprintf("after-%s-%d", tc.n, marks)
+		waitFor(t, func() bool { return strings.Contains(runctl(t, "logs", "-n", "1", name).stdout, last) }, last+" in the journal")
 	}
 }
 
