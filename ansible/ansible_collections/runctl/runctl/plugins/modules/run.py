@@ -19,7 +19,7 @@ description:
     leaves an unchanged run alone and replaces a changed one. Other runs of
     the same stack are left as they are.
   - Without I(command), I(state=started) starts a stopped run again from its
-    kept spec (C(runctl start)).
+    kept spec (C(runctl start)); the other spec options then need I(command).
   - C(changed) is true only when runctl started, replaced, restarted,
     stopped, removed, enabled or disabled something.
 extends_documentation_fragment:
@@ -308,6 +308,9 @@ class Module(object):
                 self.act('stop', ['stop', name], 'stop')
             self.enabled(cur)
         elif p['command'] is None:
+            given = [opt for opt, _ in SPEC_KEYS if p[opt] is not None]
+            if given:
+                self.fail('cannot apply %s of %s without its command: the options describe the whole run, so give command too' % (', '.join(given), name))
             if cur is None:
                 self.fail('cannot start %s: there is no run of that name; give its command' % name)
             if not running(cur):

@@ -34,9 +34,16 @@ options:
         example straight from the play's variables).
       - Runs without a C(dir), and relative C(dir) and C(env-file) paths,
         are taken relative to I(dir).
-      - To apply a file of the controller, give the C(file) or C(template)
-        lookup of it, as the examples do.
+      - To apply a template of the controller, give the C(template) lookup of
+        it, as the examples do; a plain file of the controller is I(src).
     type: raw
+  src:
+    description:
+      - A stack file on the controller, read there and applied as I(content)
+        (a relative path is looked up in the play's C(files) folders, as
+        M(ansible.builtin.copy) does). For a template, give I(content) the
+        C(template) lookup of it instead.
+    type: path
   path:
     description:
       - A stack file on the host. Relative C(dir) and C(env-file) paths in it
@@ -87,6 +94,10 @@ EXAMPLES = r'''
           after: [driver]
           env:
             PLANNER_VERSION: "{{ planner_version }}"
+
+- name: A stack file of the controller (files/robot-stack.yml)
+  runctl.runctl.stack:
+    src: robot-stack.yml
 
 - name: A stack file templated on the controller, pruning runs that left it
   runctl.runctl.stack:
@@ -139,6 +150,7 @@ from ansible_collections.runctl.runctl.plugins.module_utils.runctl import (
 def main():
     argument_spec = dict(
         content=dict(type='raw'),
+        src=dict(type='path'),
         path=dict(type='path'),
         dir=dict(type='path'),
         prune=dict(type='bool', default=False),
@@ -147,11 +159,13 @@ def main():
     argument_spec.update(COMMON_ARGS)
     module = AnsibleModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[('content', 'path'), ('path', 'dir')],
-        required_one_of=[('content', 'path')],
+        mutually_exclusive=[('content', 'path', 'src'), ('path', 'dir')],
+        required_one_of=[('content', 'path', 'src')],
         supports_check_mode=True,
     )
     p = module.params
+    if p['src'] is not None:
+        module.fail_json(msg='cannot apply the stack: src is read on the controller, by the action of runctl.runctl.stack, which did not run')
     runctl = Runctl(module)
 
     args = ['apply']
