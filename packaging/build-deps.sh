@@ -7,7 +7,9 @@
 # openssh-client and iproute2 for the fleet tests' robots (sshd in network
 # namespaces; ssh.service is disabled again in the host's /etc: sandboxes
 # overlay it, and each would start an sshd); debootstrap, which builds the
-# Debian roots the version matrix boots (matrix/). zsh and fish, for the
+# Debian roots the version matrix boots (matrix/); ansible-core (2.14 in
+# Debian 12: ansible-playbook, ansible-doc, ansible-test), which drives the
+# runctl.runctl collection against those robots (ansible/). zsh and fish, for the
 # completion checks, are Build-Depends. Go is not a Debian package here: it
 # is /usr/local/go (see packaging/README.md).
 #
@@ -18,7 +20,7 @@ cd "$(dirname "$0")/.."
 
 pkgs="dpkg-dev lintian"
 if [ "${1:-}" = test ]; then
-	pkgs="$pkgs systemd dbus util-linux git python3 polkitd openssh-server openssh-client iproute2 debootstrap"
+	pkgs="$pkgs systemd dbus util-linux git python3 polkitd openssh-server openssh-client iproute2 debootstrap ansible-core"
 fi
 
 need=
