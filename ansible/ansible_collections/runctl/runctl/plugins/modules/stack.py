@@ -71,6 +71,9 @@ notes:
   - Supports check mode, with the plan of C(runctl apply --dry-run).
   - A run that fails to start fails the task; runctl leaves the stack's other
     runs as its report (I(runs)) shows.
+  - I(content) is not C(no_log) (that would mask every run name it holds in
+    the output); give secrets through C(env-file) on the host, or set
+    C(no_log) on the task.
 seealso:
   - module: runctl.runctl.run
   - module: runctl.runctl.info
