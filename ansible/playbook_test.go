@@ -152,7 +152,8 @@ type play struct {
 	code int
 }
 
-// playbook runs ansible-playbook on testdata/BOOK with extra vars.
+// playbook runs ansible-playbook on testdata/BOOK with extra vars
+// (NAME=VALUE) and options (--check).
 func playbook(t *testing.T, book string, extra ...string) play {
 	t.Helper()
 	need(t)
@@ -161,7 +162,11 @@ func playbook(t *testing.T, book string, extra ...string) play {
 	defer cancel()
 	args := []string{"-i", inventory(t), "-v", filepath.Join("testdata", book)}
 	for _, e := range extra {
-		args = append(args, "-e", e)
+		if strings.HasPrefix(e, "--") {
+			args = append(args, e)
+		} else {
+			args = append(args, "-e", e)
+		}
 	}
 	cmd := exec.CommandContext(ctx, "ansible-playbook", args...)
 	cmd.Env = ansibleEnv(t)
@@ -260,7 +265,8 @@ func wantRecap(t *testing.T, step string, p play, want map[string][4]int) {
 
 // TestPlaybookDeploysAStackToTheFleetAndRollsIt is issue 26's fleet story:
 // deploy a 4-node stack to 3 robots, run the playbook again (nothing
-// changes), change one node (one change per robot), then roll a new
+// changes), change one node in check mode (reported, not done), then for
+// real (one change per robot), then roll a new
 // version one robot at a time where robot-2's fails: the play stops there
 // and robot-3 keeps what it ran.
 func TestPlaybookDeploysAStackToTheFleetAndRollsIt(t *testing.T) {
@@ -294,6 +300,17 @@ func TestPlaybookDeploysAStackToTheFleetAndRollsIt(t *testing.T) {
 		t.Fatalf("again: ansible-playbook exited %d\n%s", p.code, p.out)
 	}
 	wantRecap(t, "again", p, all(2, 0, 0))
+
+	p = playbook(t, "robot-stack.yml", "planner_version=2", "--check")
+	if p.code != 0 {
+		t.Fatalf("planner 2, check mode: ansible-playbook exited %d\n%s", p.code, p.out)
+	}
+	wantRecap(t, "planner 2, check mode", p, all(2, 1, 0))
+	for i := range fl.Robots {
+		if now := pids(t, i); fmt.Sprint(now) != fmt.Sprint(before[i]) {
+			t.Errorf("planner 2, check mode: robot %d's runs went from %v to %v; want them untouched", i+1, before[i], now)
+		}
+	}
 
 	p = playbook(t, "robot-stack.yml", "planner_version=2")
 	if p.code != 0 {
