@@ -10,7 +10,9 @@
 # namespaces; ssh.service is disabled again in the host's /etc: sandboxes
 # overlay it, and each would start an sshd); debootstrap, which builds the
 # Debian roots the version matrix boots (matrix/); qemu-user-static, which
-# runs the arm64 binary of the .deb in the packaging tests. zsh and fish, for the
+# runs the arm64 binary of the .deb in the packaging tests; ansible-core (2.14 in
+# Debian 12: ansible-playbook, ansible-doc, ansible-test), which drives the
+# runctl.runctl collection against those robots (ansible/). zsh and fish, for the
 # completion checks, are Build-Depends. Go is not a Debian package here: it
 # is /usr/local/go (see packaging/README.md).
 #
@@ -22,7 +24,7 @@ cd "$(dirname "$0")/.."
 
 pkgs="dpkg-dev lintian"
 if [ "${1:-}" = test ]; then
-	pkgs="$pkgs systemd dbus util-linux git python3 polkitd openssh-server openssh-client iproute2 debootstrap qemu-user-static"
+	pkgs="$pkgs systemd dbus util-linux git python3 polkitd openssh-server openssh-client iproute2 debootstrap qemu-user-static ansible-core"
 	shift
 fi
 [ $# -gt 0 ] || set -- amd64 arm64

@@ -290,6 +290,13 @@ printf '%s\n' "${COMPREPLY[@]}"`)
 		}
 	})
 	t.Run("operator service", func(t *testing.T) { testOperatorService(t) })
+	t.Run("ansible finds the runctl.runctl collection", func(t *testing.T) {
+		// Where Ansible looks by default: no ANSIBLE_COLLECTIONS_PATH.
+		out := inside(t, "ansible-doc", "-t", "module", "runctl.runctl.run", "runctl.runctl.stack", "runctl.runctl.info")
+		if !strings.Contains(out, "/usr/share/ansible/collections/ansible_collections/runctl/runctl/plugins/modules/stack.py") {
+			t.Errorf("ansible-doc does not find the installed runctl.runctl modules:\n%s", out)
+		}
+	})
 
 	inside(t, "runctl", "stop", "demo")
 
