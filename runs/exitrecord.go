@@ -5,11 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/runctl/runctl/systemdctl"
 	"github.com/runctl/runctl/units"
@@ -89,17 +85,8 @@ func (r *Runs) releaseRecorder(name string) { os.Remove(r.marker(name)) }
 // recordStop records that runctl stopped the run, and how its main
 // process ended then.
 func (r *Runs) recordStop(name string, after systemdctl.State) {
-	rec := units.ExitRecord{Result: after.Result, ByRunctl: true}
-	switch code, sig, ok := after.Exited(); {
-	case !ok:
-	case sig != 0:
-		rec.Code, rec.Status = "killed", strings.TrimPrefix(unix.SignalName(sig), "SIG")
-		if after.ExecMainCode == 3 {
-			rec.Code = "dumped"
-		}
-	default:
-		rec.Code, rec.Status = "exited", strconv.Itoa(code)
-	}
+	rec := units.ExitRecord{Result: after.Result, ByRunctl: true, Boot: currentBoot()}
+	rec.Code, rec.Status, _ = after.Exit()
 	r.Store.RecordExit(name, rec)
 }
 

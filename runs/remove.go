@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -60,5 +61,6 @@ func (r *Runs) Remove(ctx context.Context, name string, force bool) error {
 		return r.permissionHint(err)
 	}
 	r.releaseRecorder(name)
+	os.Remove(r.startNote(name))
 	return nil
 }
