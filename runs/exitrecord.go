@@ -80,7 +80,11 @@ func (r *Runs) holdRecorder(name string) bool {
 }
 
 // releaseRecorder lets the run's recorder record its ends again.
-func (r *Runs) releaseRecorder(name string) { os.Remove(r.marker(name)) }
+func (r *Runs) releaseRecorder(name string) {
+	if !r.anotherStopping(name) {
+		os.Remove(r.marker(name))
+	}
+}
 
 // recordStop records that runctl stopped the run, and how its main
 // process ended then.
