@@ -361,6 +361,10 @@ func (e ExitRecorder) Templates() (map[string][]byte, error) {
 		b.raw("Description", "How runctl run %i ended")
 		b.raw("DefaultDependencies", "no")
 		b.raw("ConditionPathExists", "!%t/runctl/"+e.id+"/%i.stopping")
+		// The run starts again only once its end is recorded: the stop
+		// half of an outside systemctl restart triggers OnSuccess= too,
+		// and the new instance would reset what $MONITOR_* tell.
+		b.raw("Before", UnitPrefix+"%i.service")
 		b.section("Service")
 		b.raw("Type", "oneshot")
 		b.raw("ExecStart", exec)

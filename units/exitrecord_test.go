@@ -64,6 +64,7 @@ func TestExitRecorderTemplates(t *testing.T) {
 Description=How runctl run %i ended
 DefaultDependencies=no
 ConditionPathExists=!%t/runctl/` + e.id + `/%i.stopping
+Before=runctl-%i.service
 
 [Service]
 Type=oneshot
