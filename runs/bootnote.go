@@ -101,11 +101,12 @@ func endedBy(rec units.ExitRecord, at time.Time, recorded bool, boot string, sta
 			return down(rec.Boot, at)
 		}
 		return rec, at, recorded
-	case recorded && rec.Boot != "" && !at.Before(started):
+	case recorded && !at.Before(started):
 		// Recorded after runctl's last start, in that boot or a later
 		// one (an enabled run systemd started at boot), or as that boot
-		// went down.
-		if rec.Restarting {
+		// went down; or by a recorder written before records had a boot
+		// (an enabled run's templates, until runctl next writes them).
+		if rec.Restarting && rec.Boot != "" {
 			return down(rec.Boot, at)
 		}
 		return rec, at, true

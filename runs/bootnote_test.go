@@ -46,6 +46,7 @@ func TestEndedBy(t *testing.T) {
 		{"an enabled run ended in a later boot than the note's", with(exit3, c, false, false), t2, true, a, t1, true, b, with(exit3, c, false, false), true},
 		{"no note, a record that says it went on restarting", with(exit3, a, true, false), t2, true, "", time.Time{}, false, b, downIn(a, t2), true},
 		{"stopped as its boot went down (a reboot)", units.ExitRecord{Result: "success", Code: "killed", Status: "TERM", Boot: a, Down: true}, t2, true, a, t1, true, b, units.ExitRecord{Result: "success", Code: "killed", Status: "TERM", Boot: a, Down: true}, true},
+		{"a record with no boot after the start (an older recorder)", exit3, t2, true, a, t1, true, b, exit3, true},
 		{"ended in this boot, note from an earlier one", with(exit3, b, false, false), t0, true, a, t1, true, b, with(exit3, b, false, false), true},
 	} {
 		got, _, ok := endedBy(tc.rec, tc.at, tc.recorded, tc.boot, tc.started, tc.noted, tc.now)
