@@ -46,6 +46,13 @@ func TestMatrixTruth(t *testing.T) {
 					c.check(&sub)
 				})
 			}
+			// Last: it reboots the machine.
+			t.Run("went down", func(t *testing.T) {
+				saved := m.t
+				m.t = t
+				defer func() { m.t = saved }()
+				checkWentDown(m)
+			})
 		})
 	}
 }
@@ -136,4 +143,33 @@ func checkStopWhileStarting(m *machine) {
 		}
 		return ""
 	})
+}
+
+// checkWentDown: a run running when the machine went down, by a reboot
+// and by a power cut (PID 1 killed), says so and names that boot.
+func checkWentDown(m *machine) {
+	for _, end := range []string{"reboot", "power cut"} {
+		name := strings.ReplaceAll(end, " ", "")
+		m.ok("run", "-d", "-n", name, "--", "sleep", "1004")
+		id, err := m.sb.BootID()
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		want := "was running when boot " + strings.ReplaceAll(id, "-", "")[:8] + " went down"
+		if end == "reboot" {
+			m.close()
+		} else {
+			if err := m.sb.PowerCut(); err != nil {
+				m.t.Fatal(err)
+			}
+			m.sb = nil
+		}
+		m.boot()
+		if r := m.ok("ls"); !strings.Contains(r.stdout, want) {
+			m.t.Errorf("after a %s, ls:\n%s\nwant %q", end, r.stdout, want)
+		}
+		if r := m.runctl("status", name); !strings.Contains(r.stdout, "Last exit: "+want) {
+			m.t.Errorf("after a %s, status:\n%s\nwant %q", end, r.stdout, want)
+		}
+	}
 }

@@ -382,9 +382,12 @@ func (e ExitRecorder) Templates() (map[string][]byte, error) {
 	// $MONITOR_* would tell. Recording it would erase how the run last
 	// ended. sh's $ are doubled for the manager. (OnFailure= never sees
 	// that: its recorder stays a plain ln, one exec sooner.)
-	// A stop while the manager is stopping is the machine going down
-	// (stopPostScript); $1 is the boot id (%b).
-	script := `[ "$$MONITOR_SERVICE_RESULT" = success ] && [ -z "$$MONITOR_EXIT_CODE" ] && exit 0; r=; [ "$$MONITOR_SERVICE_RESULT" = success ] && [ "$$(systemctl is-system-running 2>/dev/null)" = stopping ] && r=" down"; exec /bin/ln -sfn "$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r" "$$0"`
+	// OnSuccess= with a result that is no success is the stop half of an
+	// automatic restart (Restart=): the record says "restarting", as the
+	// run's own ExecStopPost= does (restartingScript). A stop while the
+	// manager is stopping is the machine going down (stopPostScript). $1
+	// is the boot id (%b).
+	script := `[ "$$MONITOR_SERVICE_RESULT" = success ] && [ -z "$$MONITOR_EXIT_CODE" ] && exit 0; r=" restarting"; [ "$$MONITOR_SERVICE_RESULT" != success ] || { [ "$$(systemctl is-system-running 2>/dev/null)" = stopping ] && r=" down" || r=; }; exec /bin/ln -sfn "$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r" "$$0"`
 	ended, err := render(`-@/bin/sh "/bin/sh" "-c" ` + quoteExecArg(script) + ` ` + path + ` "%b"`)
 	if err != nil {
 		return nil, err

@@ -70,7 +70,7 @@ Before=runctl-%i.service
 Type=oneshot
 `
 	wants := map[string]string{
-		ok:     head + `ExecStart=-@/bin/sh "/bin/sh" "-c" "[ \"$$MONITOR_SERVICE_RESULT\" = success ] && [ -z \"$$MONITOR_EXIT_CODE\" ] && exit 0; r=; [ \"$$MONITOR_SERVICE_RESULT\" = success ] && [ \"$$(systemctl is-system-running 2>/dev/null)\" = stopping ] && r=\" down\"; exec /bin/ln -sfn \"$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r\" \"$$0\"" "/var/lib/a$$b%%c/%i.exit" "%b"` + "\n",
+		ok:     head + `ExecStart=-@/bin/sh "/bin/sh" "-c" "[ \"$$MONITOR_SERVICE_RESULT\" = success ] && [ -z \"$$MONITOR_EXIT_CODE\" ] && exit 0; r=\" restarting\"; [ \"$$MONITOR_SERVICE_RESULT\" != success ] || { [ \"$$(systemctl is-system-running 2>/dev/null)\" = stopping ] && r=\" down\" || r=; }; exec /bin/ln -sfn \"$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r\" \"$$0\"" "/var/lib/a$$b%%c/%i.exit" "%b"` + "\n",
 		failed: head + `ExecStart=-@/bin/ln "/bin/ln" "-sfn" "${MONITOR_SERVICE_RESULT} ${MONITOR_EXIT_CODE} ${MONITOR_EXIT_STATUS} boot=%b" "/var/lib/a$$b%%c/%i.exit"` + "\n",
 	}
 	if len(got) != 2 {
