@@ -136,6 +136,7 @@ func (r *Runs) cycle(ctx context.Context, spec *units.Spec, opt cycleOptions) (r
 		return res, w, r.permissionHint(fmt.Errorf("cannot start %s: %w", spec.Name, err))
 	}
 	res.Steps = append(res.Steps, Step{"start", time.Since(t).Seconds(), fmt.Sprintf("pid %d, invocation %s", st.MainPID, st.InvocationID)})
+	r.noteStart(spec.Name)
 	if opt.Collect {
 		r.Store.Collect(spec) // environment files of earlier specs: no unit names them now
 	}

@@ -31,7 +31,10 @@ type Run struct {
 	InvocationID string     `json:"invocation_id,omitempty"`
 	Restarts     uint32     `json:"restarts"`
 	LastExit     string     `json:"last_exit,omitempty"` // how the last main process ended
-	Known        bool       `json:"known"`               // runctl keeps its spec
+	// DownBoot: the last instance was running when this boot (its id)
+	// went down, by a reboot or a power cut.
+	DownBoot string `json:"down_boot,omitempty"`
+	Known    bool   `json:"known"` // runctl keeps its spec
 	// LimitHit: systemd gave up restarting it (--max-restarts reached).
 	LimitHit bool `json:"restart_limit_hit"`
 	// RestartAt: its program ended and systemd restarts it then (--restart).
@@ -71,11 +74,7 @@ func (r *Runs) makeRun(name string, spec *units.Spec, damaged error, known bool,
 	if st.Loaded() && st.ActiveState != "inactive" {
 		run.State, run.SubState, run.Result = st.ActiveState, st.SubState, st.Result
 		run.PID, run.InvocationID, run.Restarts = st.MainPID, st.InvocationID, st.NRestarts
-		run.LastExit = st.Ended()
-		if st.Result == "watchdog" {
-			// It stopped sending WATCHDOG=1 in time (--watchdog).
-			run.LastExit = strings.TrimSuffix("watchdog timeout, "+run.LastExit, ", ")
-		}
+		run.LastExit = ended(st)
 		// Burst N+1 starts: after N restarts the next is refused, and
 		// systemd 252 reports the last exit rather than start-limit-hit.
 		run.LimitHit = st.ActiveState == "failed" && (st.Result == "start-limit-hit" ||
@@ -94,8 +93,11 @@ func (r *Runs) makeRun(name string, spec *units.Spec, damaged error, known bool,
 	}
 	if run.LastExit == "" && !run.Running() {
 		// Collected by systemd, or before a reboot: as recorded.
-		if rec, _, ok := r.Store.LastExit(name, false); ok {
+		if rec, _, ok := r.lastExit(name); ok {
 			run.LastExit = rec.String()
+			if rec.Down {
+				run.DownBoot = rec.Boot
+			}
 		}
 	}
 	return run

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -61,5 +62,6 @@ func (r *Runs) Remove(ctx context.Context, name string, force bool) error {
 		return r.permissionHint(err)
 	}
 	slots.ReleaseRecorder(name)
+	os.Remove(r.startNote(name))
 	return nil
 }

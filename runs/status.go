@@ -72,8 +72,11 @@ func (r *Runs) Details(ctx context.Context, names []string, lines int) (out []De
 			if !st.Loaded() || st.ExecMainCode == 0 {
 				// Collected, before a reboot, or a running run's previous
 				// instance: as recorded.
-				if rec, at, ok := r.Store.LastExit(name, true); ok {
-					d.LastExit, d.LastExitAt = rec.String(), at
+				if rec, at, ok := r.lastExit(name); ok {
+					d.LastExit, d.LastExitAt, d.DownBoot = rec.String(), at, ""
+					if rec.Down {
+						d.DownBoot = rec.Boot
+					}
 				}
 			}
 		} else {

@@ -27,10 +27,11 @@ type Stopped struct {
 // ErrNotRunning: the run to stop was not running.
 var ErrNotRunning = errors.New("not running")
 
-// Stop stops one run, holding its lock. A timeout of 0 leaves escalation to
-// the unit's own TimeoutStopSec, which is the run's stop timeout.
+// Stop stops one run, holding its lock (but for a start another runctl
+// waits for: lockForStop). A timeout of 0 leaves escalation to the unit's
+// own TimeoutStopSec, which is the run's stop timeout.
 func (r *Runs) Stop(ctx context.Context, name string, timeout time.Duration, force bool) (Stopped, error) {
-	unlock, err := r.lock(ctx, name, false)
+	unlock, err := r.lockForStop(ctx, name)
 	if err != nil {
 		return Stopped{Name: name, Unit: units.UnitName(name)}, err
 	}

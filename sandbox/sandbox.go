@@ -222,6 +222,8 @@ mount -t cgroup2 cgroup2 "$D/root/sys/fs/cgroup/unified"
 mount -t cgroup -o none,name=systemd cgroup "$D/root/sys/fs/cgroup/systemd"
 fi
 mount -t proc proc "$D/root/proc"
+cat /proc/sys/kernel/random/uuid > "$D/layer/boot_id"
+mount --bind "$D/layer/boot_id" "$D/root/proc/sys/kernel/random/boot_id"
 mount -t tmpfs -o mode=1777 tmpfs "$D/root/tmp"
 mount -t tmpfs -o mode=0755 tmpfs "$D/root/run"
 for p in $RUNCTL_SANDBOX_SHARE; do mkdir -p "$D/root$p"; mount --bind "$p" "$D/root$p"; done
@@ -347,11 +349,31 @@ func (s *Sandbox) SystemBus() string { return s.Path("/run/dbus/system_bus_socke
 
 // Close powers the sandbox off (SIGKILL to its systemd if that does not end
 // it in time) and removes its cgroups and state folder.
-func (s *Sandbox) Close() error {
+func (s *Sandbox) Close() error { return s.end(true) }
+
+// PowerCut ends the sandbox as a power cut would: its systemd (PID 1) is
+// killed with SIGKILL, so nothing is stopped, recorded or flushed, and
+// every process inside dies with it. A kept layer (Options.Keep) is booted
+// again as it was left.
+func (s *Sandbox) PowerCut() error { return s.end(false) }
+
+// BootID is the boot id of the sandbox's current boot, as systemd,
+// journald and every program inside read it: each boot gets its own, a
+// random UUID bound over /proc/sys/kernel/random/boot_id.
+func (s *Sandbox) BootID() (string, error) {
+	b, err := os.ReadFile(s.Path("/proc/sys/kernel/random/boot_id"))
+	return strings.TrimSpace(string(b)), err
+}
+
+func (s *Sandbox) end(poweroff bool) error {
 	if s.unshare != nil && s.unshare.Process != nil {
 		if s.PID != 0 {
-			off := s.Command(context.Background(), "systemctl", "poweroff", "--no-block")
-			_ = off.Run()
+			if poweroff {
+				off := s.Command(context.Background(), "systemctl", "poweroff", "--no-block")
+				_ = off.Run()
+			} else {
+				_ = syscall.Kill(s.PID, syscall.SIGKILL)
+			}
 		}
 		select {
 		case <-s.exited:

@@ -81,3 +81,63 @@ func TestBootSuite(t *testing.T) {
 		t.Errorf("the console of the bullseye sandbox does not show systemd's start:\n%s", c)
 	}
 }
+
+// Each boot has its own boot id, which journald stamps on its entries, so
+// a reboot (or a power cut: PID 1 killed, the same disk booted again) is
+// seen inside as on a machine: journalctl lists one boot per boot.
+func TestEachBootItsOwnBootID(t *testing.T) {
+	Need(t, sb)
+	dir, err := os.MkdirTemp(StateRoot(), "bootid-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	host, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	seen := map[string]bool{strings.TrimSpace(string(host)): true}
+	for i, end := range []string{"power cut", "reboot", ""} {
+		s, err := Boot(t.Context(), Options{Dir: dir, Keep: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := s.BootID()
+		if err != nil || len(id) != 36 || seen[id] {
+			s.Close()
+			t.Fatalf("boot %d: boot id %q (%v); want a fresh one (host's and earlier: %v)", i, id, err, seen)
+		}
+		seen[id] = true
+		// journald reads the same id: its entries carry it.
+		tag := "runctl-bootid-" + id
+		if out, err := s.Command(t.Context(), "systemd-cat", "-t", tag, "echo", "hello").CombinedOutput(); err != nil {
+			s.Close()
+			t.Fatalf("systemd-cat: %v %s", err, out)
+		}
+		want := strings.ReplaceAll(id, "-", "")
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			out, _ := s.Command(t.Context(), "journalctl", "-t", tag, "-o", "export", "--output-fields=_BOOT_ID").Output()
+			if strings.Contains(string(out), "_BOOT_ID="+want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				s.Close()
+				t.Fatalf("boot %d: journald's entry has no _BOOT_ID=%s:\n%s", i, want, out)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if i == 2 {
+			out, err := s.Command(t.Context(), "journalctl", "--list-boots", "--no-pager").Output()
+			if n := len(strings.Split(strings.TrimSpace(string(out)), "\n")); err != nil || n < 3 {
+				t.Errorf("journalctl --list-boots after three boots: %v\n%s", err, out)
+			}
+		}
+		switch end {
+		case "power cut":
+			err = s.PowerCut()
+		default:
+			err = s.Close()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -2,11 +2,14 @@ package systemdctl
 
 import (
 	"encoding/hex"
-	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
+
+	"github.com/runctl/runctl/units"
 )
 
 // State is what systemd says about a unit, gathered from its Unit and
@@ -121,22 +124,34 @@ func (s State) RestartAt() time.Time {
 	return s.StateChange.Add(time.Duration(delay) * time.Microsecond)
 }
 
-// Ended describes how the main process ended: "exit status 3", "killed by
-// SIGKILL", or "" if it has not.
-func (s State) Ended() string {
-	code, sig, ok := s.Exited()
+// Exit is how the main process ended in $EXIT_CODE and $EXIT_STATUS's
+// words (systemd.exec(5)): exited and the status, or killed or dumped and
+// the signal's name without SIG; ok is false if it has not.
+func (s State) Exit() (code, status string, ok bool) {
+	c, sig, ok := s.Exited()
 	switch {
 	case !ok:
-		return ""
+		return "", "", false
 	case sig != 0:
-		how := "killed by " + unix.SignalName(sig)
+		code = "killed"
 		if s.ExecMainCode == 3 {
-			how += " (core dumped)"
+			code = "dumped"
 		}
-		return how
-	default:
-		return fmt.Sprintf("exit status %d", code)
+		return code, strings.TrimPrefix(unix.SignalName(sig), "SIG"), true
 	}
+	return "exited", strconv.Itoa(c), true
+}
+
+// Ended describes how the main process ended: "exit status 3", "killed by
+// SIGKILL", or "" if it has not; units.ExitRecord.String renders it, as
+// every other "how it ended". The unit's result is not part of it (see
+// units.Ended for that).
+func (s State) Ended() string {
+	code, status, ok := s.Exit()
+	if !ok {
+		return ""
+	}
+	return units.Ended("", code, status).String()
 }
 
 // apply folds changed properties into s.

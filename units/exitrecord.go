@@ -5,7 +5,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // How a run ended outlives its unit: systemd forgets a transient unit's
@@ -33,17 +35,44 @@ type ExitRecord struct {
 	Status string // $EXIT_STATUS: the exit status, or the signal's name without SIG
 	// ByRunctl: runctl stopped it (stop, restart, replace).
 	ByRunctl bool
+	// Boot is the boot id (32 hex digits) of the boot the end was
+	// recorded in; "" in records written before runctl noted it.
+	Boot string
+	// Restarting: systemd restarted the run after this end (--restart),
+	// so it went on running.
+	Restarting bool
+	// Down: the instance was running when boot Boot went down: stopped
+	// by a reboot or shutdown (recorded so), or ended by a power cut
+	// (what a reader concludes: nothing recorded its end), when it was
+	// last started (or restarted) at Since, if known.
+	Down  bool
+	Since time.Time
 }
 
-// byRunctl marks a record runctl stop rewrote.
-const byRunctl = "runctl"
+// Tokens of a record's link target after its three values.
+const (
+	byRunctl   = "runctl"
+	restarting = "restarting"
+	wentDown   = "down"
+	bootPrefix = "boot="
+)
 
 // Target is the record as the link's target: the three values and, if
-// runctl stopped the run, "runctl".
+// runctl stopped the run, "runctl"; then boot=ID, "restarting" and
+// "down" (stopped as the machine went down) if set.
 func (r ExitRecord) Target() string {
 	t := r.Result + " " + r.Code + " " + r.Status
 	if r.ByRunctl {
 		t += " " + byRunctl
+	}
+	if r.Boot != "" {
+		t += " " + bootPrefix + r.Boot
+	}
+	if r.Restarting {
+		t += " " + restarting
+	}
+	if r.Down {
+		t += " " + wentDown
 	}
 	return t
 }
@@ -52,19 +81,84 @@ func (r ExitRecord) Target() string {
 // runctl stop.
 func ParseExitRecord(target string) (ExitRecord, bool) {
 	f := strings.Split(target, " ")
-	if len(f) < 3 || len(f) > 4 || f[0] == "" || len(f) == 4 && f[3] != byRunctl {
+	if len(f) < 3 || f[0] == "" {
 		return ExitRecord{}, false
 	}
-	return ExitRecord{Result: f[0], Code: f[1], Status: f[2], ByRunctl: len(f) == 4}, true
+	rec := ExitRecord{Result: f[0], Code: f[1], Status: f[2]}
+	for _, tok := range f[3:] {
+		switch {
+		case tok == byRunctl:
+			rec.ByRunctl = true
+		case tok == restarting:
+			rec.Restarting = true
+		case tok == wentDown:
+			rec.Down = true
+		case strings.HasPrefix(tok, bootPrefix):
+			rec.Boot = NormalBootID(tok[len(bootPrefix):])
+			if rec.Boot == "" {
+				return ExitRecord{}, false
+			}
+		default:
+			return ExitRecord{}, false
+		}
+	}
+	return rec, true
 }
 
-// String says how the run ended as ls and status show it: "exit status 3",
-// "killed by SIGKILL (oom-kill)", "stopped by runctl".
+// NormalBootID is a boot id as the manager's %b gives it (32 lower-case hex
+// digits), from that or from /proc/sys/kernel/random/boot_id's form; "" if
+// id is neither.
+func NormalBootID(id string) string {
+	id = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(id), "-", ""))
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		return ""
+	}
+	return id
+}
+
+// ShortBootID is the first 8 digits of a boot id, as a person compares
+// them (journalctl --list-boots shows them whole).
+func ShortBootID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+// Ended is how a program ended, from systemd's result of its unit and the
+// CLD_* code (exited, killed, dumped) and status of its main process; ""
+// code when none ran. Every "how did it end" runctl shows is rendered by
+// ExitRecord.String, from this.
+func Ended(result, code, status string) ExitRecord {
+	return ExitRecord{Result: result, Code: code, Status: status}
+}
+
+// String says how the run ended as ls, status, restart and run show it:
+// "exit status 3", "killed by SIGKILL (oom-kill)", "watchdog timeout,
+// killed by SIGABRT", "stopped by runctl", "did not start: 203/EXEC (exec)",
+// "was running when boot 3f2a1b2c went down (started 2026-12-06 07:00:00)".
 func (r ExitRecord) String() string {
+	if r.Down {
+		s := "was running when boot " + ShortBootID(r.Boot) + " went down"
+		if !r.Since.IsZero() {
+			s += " (last started " + r.Since.Local().Format("2006-01-02 15:04:05") + ")"
+		}
+		return s
+	}
+	if r.ByRunctl {
+		return "stopped by runctl"
+	}
 	var how string
 	switch r.Code {
 	case "exited":
 		how = "exit status " + r.Status
+		// systemd's own exit statuses (200-243): the program never ran.
+		if n, err := strconv.Atoi(r.Status); err == nil && n >= 200 && n <= 243 {
+			how = "did not start: " + r.Status
+			if name := execStatusNames[n]; name != "" {
+				how += "/" + name
+			}
+		}
 	case "killed":
 		how = "killed by SIG" + r.Status
 	case "dumped":
@@ -72,13 +166,33 @@ func (r ExitRecord) String() string {
 	default:
 		how = "did not start"
 	}
-	switch {
-	case r.ByRunctl:
-		return "stopped by runctl"
-	case r.Result != "" && r.Result != "success" && r.Result != "exit-code" && r.Result != "signal" && r.Result != "core-dump":
-		return fmt.Sprintf("%s (%s)", how, r.Result)
+	switch r.Result {
+	case "", "success", "exit-code", "signal", "core-dump":
+		return how
+	case "watchdog":
+		// It stopped sending WATCHDOG=1 in time (--watchdog).
+		if r.Code == "" {
+			return "watchdog timeout"
+		}
+		return "watchdog timeout, " + how
 	}
-	return how
+	return fmt.Sprintf("%s (%s)", how, r.Result)
+}
+
+// execStatusNames are the names systemd gives its own exit statuses
+// (systemd.exec(5), "Process exit codes"), for those a run meets.
+var execStatusNames = map[int]string{
+	200: "CHDIR", 201: "NICE", 202: "FDS", 203: "EXEC", 204: "MEMORY", 205: "LIMITS",
+	206: "OOM_ADJUST", 207: "SIGNAL_MASK", 208: "STDIN", 209: "STDOUT", 210: "CHROOT",
+	211: "IOPRIO", 212: "TIMERSLACK", 213: "SECUREBITS", 214: "SETSCHEDULER",
+	215: "CPUAFFINITY", 216: "GROUP", 217: "USER", 218: "CAPABILITIES", 219: "CGROUP",
+	220: "SETSID", 221: "CONFIRM", 222: "STDERR", 224: "PAM", 225: "NETWORK",
+	226: "NAMESPACE", 227: "NO_NEW_PRIVILEGES", 228: "SECCOMP", 229: "SELINUX_CONTEXT",
+	230: "PERSONALITY", 231: "APPARMOR_PROFILE", 232: "ADDRESS_FAMILIES",
+	233: "RUNTIME_DIRECTORY", 235: "CHOWN", 236: "SMACK_PROCESS_LABEL",
+	237: "KEYRING", 238: "STATE_DIRECTORY", 239: "CACHE_DIRECTORY",
+	240: "LOGS_DIRECTORY", 241: "CONFIGURATION_DIRECTORY", 242: "NUMA_POLICY",
+	243: "CREDENTIALS",
 }
 
 // ExitRecorder makes the recorder units of the runs kept in one store
@@ -160,8 +274,20 @@ func (e ExitRecorder) forSpec(s *Spec) ExitRecorder {
 func (e ExitRecorder) StopPost() bool { return e.stopPost }
 
 // stopPostScript records as the templates do, and skips what they skip (a
-// success with no exit code).
-const stopPostScript = `[ "$SERVICE_RESULT" = success ] && [ -z "$EXIT_CODE" ] && exit 0; exec /bin/ln -sfn "$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS" "$0"`
+// success with no exit code). The boot id is read by sh itself (read is
+// a builtin: no process more); the manager expands no %b over D-Bus. An
+// end that is a success (a stop) while the manager is stopping is the
+// machine going down, which the record says ("down"): only then, and
+// only for ends runctl did not record itself, is the manager asked.
+const stopPostScript = `[ "$SERVICE_RESULT" = success ] && [ -z "$EXIT_CODE" ] && exit 0; read b < /proc/sys/kernel/random/boot_id; r=; [ "$SERVICE_RESULT" = success ] && [ "$(systemctl is-system-running 2>/dev/null)" = stopping ] && r=" down"; exec /bin/ln -sfn "$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS boot=$b$r" "$0"`
+
+// restartingScript is stopPostScript for a run systemd restarts by itself
+// (Restart=on-failure or always): an end that is not a success is followed
+// by a restart, which the record says ("restarting"), so that a run still
+// going when the machine went down is not read as ended by its last
+// crash. (A run that reached its restart limit ends failed, and its
+// OnFailure= recorder writes that end after this one.)
+const restartingScript = `[ "$SERVICE_RESULT" = success ] && [ -z "$EXIT_CODE" ] && exit 0; read b < /proc/sys/kernel/random/boot_id; r=" restarting"; [ "$SERVICE_RESULT" != success ] || { [ "$(systemctl is-system-running 2>/dev/null)" = stopping ] && r=" down" || r=; }; exec /bin/ln -sfn "$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS boot=$b$r" "$0"`
 
 // stopPostCommand is the ExecStopPost= that records how run name ended:
 // the same link the templates write. Its $ are sh's (the manager passes
@@ -172,10 +298,14 @@ func (e ExitRecorder) stopPostCommand(name string) (command, bool) {
 	if !e.stopPost && !e.everyEnd || e.store == "" {
 		return command{}, false
 	}
+	script := stopPostScript
+	if e.everyEnd {
+		script = restartingScript
+	}
 	return command{
 		Key:  "ExecStopPost",
 		Path: "/bin/sh",
-		Argv: []string{"sh", "-c", stopPostScript, filepath.Join(e.store, name+ExitSuffix)},
+		Argv: []string{"sh", "-c", script, filepath.Join(e.store, name+ExitSuffix)},
 		// Its failure must not fail the run.
 		IgnoreFailure: true,
 		Privileged:    true,
@@ -231,13 +361,18 @@ func (e ExitRecorder) Templates() (map[string][]byte, error) {
 		b.raw("Description", "How runctl run %i ended")
 		b.raw("DefaultDependencies", "no")
 		b.raw("ConditionPathExists", "!%t/runctl/"+e.id+"/%i.stopping")
+		// The run starts again only once its end is recorded: the stop
+		// half of an outside systemctl restart triggers OnSuccess= too,
+		// and the new instance would reset what $MONITOR_* tell.
+		b.raw("Before", UnitPrefix+"%i.service")
 		b.section("Service")
 		b.raw("Type", "oneshot")
 		b.raw("ExecStart", exec)
 		return b.buf.Bytes(), b.err
 	}
 	path := dir[:len(dir)-1] + `%i` + ExitSuffix + `"`
-	failed, err := render(`-@/bin/ln "/bin/ln" "-sfn" "${MONITOR_SERVICE_RESULT} ${MONITOR_EXIT_CODE} ${MONITOR_EXIT_STATUS}" ` + path)
+	// %b: the boot id, which the manager puts in (unit files only).
+	failed, err := render(`-@/bin/ln "/bin/ln" "-sfn" "${MONITOR_SERVICE_RESULT} ${MONITOR_EXIT_CODE} ${MONITOR_EXIT_STATUS} boot=%b" ` + path)
 	if err != nil {
 		return nil, err
 	}
@@ -247,8 +382,13 @@ func (e ExitRecorder) Templates() (map[string][]byte, error) {
 	// $MONITOR_* would tell. Recording it would erase how the run last
 	// ended. sh's $ are doubled for the manager. (OnFailure= never sees
 	// that: its recorder stays a plain ln, one exec sooner.)
-	script := `[ "$$MONITOR_SERVICE_RESULT" = success ] && [ -z "$$MONITOR_EXIT_CODE" ] && exit 0; exec /bin/ln -sfn "$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS" "$$0"`
-	ended, err := render(`-@/bin/sh "/bin/sh" "-c" ` + quoteExecArg(script) + ` ` + path)
+	// OnSuccess= with a result that is no success is the stop half of an
+	// automatic restart (Restart=): the record says "restarting", as the
+	// run's own ExecStopPost= does (restartingScript). A stop while the
+	// manager is stopping is the machine going down (stopPostScript). $1
+	// is the boot id (%b).
+	script := `[ "$$MONITOR_SERVICE_RESULT" = success ] && [ -z "$$MONITOR_EXIT_CODE" ] && exit 0; r=" restarting"; [ "$$MONITOR_SERVICE_RESULT" != success ] || { [ "$$(systemctl is-system-running 2>/dev/null)" = stopping ] && r=" down" || r=; }; exec /bin/ln -sfn "$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r" "$$0"`
+	ended, err := render(`-@/bin/sh "/bin/sh" "-c" ` + quoteExecArg(script) + ` ` + path + ` "%b"`)
 	if err != nil {
 		return nil, err
 	}

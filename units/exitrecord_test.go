@@ -3,6 +3,7 @@ package units
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestExitRecord(t *testing.T) {
@@ -17,16 +18,34 @@ func TestExitRecord(t *testing.T) {
 		{"timeout killed KILL", "killed by SIGKILL (timeout)"},
 		{"resources  ", "did not start (resources)"},
 		{"success killed TERM runctl", "stopped by runctl"},
+		{"exit-code exited 203 boot=3f2a1b2c3f2a1b2c3f2a1b2c3f2a1b2c", "did not start: 203/EXEC"},
+		{"exit-code exited 200", "did not start: 200/CHDIR"},
+		{"watchdog killed ABRT boot=3f2a1b2c3f2a1b2c3f2a1b2c3f2a1b2c restarting", "watchdog timeout, killed by SIGABRT"},
+		{"signal killed SEGV boot=3f2a1b2c3f2a1b2c3f2a1b2c3f2a1b2c restarting", "killed by SIGSEGV"},
+		{"success killed TERM runctl boot=3f2a1b2c3f2a1b2c3f2a1b2c3f2a1b2c", "stopped by runctl"},
+		{"success killed TERM boot=3f2a1b2c3f2a1b2c3f2a1b2c3f2a1b2c down", "was running when boot 3f2a1b2c went down"},
 	} {
 		rec, ok := ParseExitRecord(tc.target)
 		if !ok || rec.String() != tc.want || rec.Target() != tc.target {
 			t.Errorf("ParseExitRecord(%q) = %+v, %v: says %q, target %q; want %q", tc.target, rec, ok, rec.String(), rec.Target(), tc.want)
 		}
 	}
-	for _, bad := range []string{"", "x", "a b", "a b c d", "a b c d e", " exited 3"} {
+	for _, bad := range []string{"", "x", "a b", "a b c d", "a b c d e", " exited 3", "a b c boot=12", "a b c runctl x"} {
 		if rec, ok := ParseExitRecord(bad); ok {
 			t.Errorf("ParseExitRecord(%q) = %+v, want refused", bad, rec)
 		}
+	}
+}
+
+// A record's boot id is read in both forms, /proc's and the manager's %b.
+func TestExitRecordBoot(t *testing.T) {
+	rec, ok := ParseExitRecord("success killed TERM runctl boot=3F2A1B2C-3f2a-1b2c-3f2a-1b2c3f2a1b2c")
+	if !ok || rec.Boot != "3f2a1b2c3f2a1b2c3f2a1b2c3f2a1b2c" || !rec.ByRunctl {
+		t.Fatalf("ParseExitRecord: %+v %v", rec, ok)
+	}
+	down := ExitRecord{Down: true, Boot: rec.Boot, Since: time.Date(2026, 12, 6, 7, 0, 0, 0, time.Local)}
+	if got, want := down.String(), "was running when boot 3f2a1b2c went down (last started 2026-12-06 07:00:00)"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
 	}
 }
 
@@ -45,13 +64,14 @@ func TestExitRecorderTemplates(t *testing.T) {
 Description=How runctl run %i ended
 DefaultDependencies=no
 ConditionPathExists=!%t/runctl/` + e.id + `/%i.stopping
+Before=runctl-%i.service
 
 [Service]
 Type=oneshot
 `
 	wants := map[string]string{
-		ok:     head + `ExecStart=-@/bin/sh "/bin/sh" "-c" "[ \"$$MONITOR_SERVICE_RESULT\" = success ] && [ -z \"$$MONITOR_EXIT_CODE\" ] && exit 0; exec /bin/ln -sfn \"$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS\" \"$$0\"" "/var/lib/a$$b%%c/%i.exit"` + "\n",
-		failed: head + `ExecStart=-@/bin/ln "/bin/ln" "-sfn" "${MONITOR_SERVICE_RESULT} ${MONITOR_EXIT_CODE} ${MONITOR_EXIT_STATUS}" "/var/lib/a$$b%%c/%i.exit"` + "\n",
+		ok:     head + `ExecStart=-@/bin/sh "/bin/sh" "-c" "[ \"$$MONITOR_SERVICE_RESULT\" = success ] && [ -z \"$$MONITOR_EXIT_CODE\" ] && exit 0; r=\" restarting\"; [ \"$$MONITOR_SERVICE_RESULT\" != success ] || { [ \"$$(systemctl is-system-running 2>/dev/null)\" = stopping ] && r=\" down\" || r=; }; exec /bin/ln -sfn \"$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r\" \"$$0\"" "/var/lib/a$$b%%c/%i.exit" "%b"` + "\n",
+		failed: head + `ExecStart=-@/bin/ln "/bin/ln" "-sfn" "${MONITOR_SERVICE_RESULT} ${MONITOR_EXIT_CODE} ${MONITOR_EXIT_STATUS} boot=%b" "/var/lib/a$$b%%c/%i.exit"` + "\n",
 	}
 	if len(got) != 2 {
 		t.Fatalf("Templates: %d files, want 2", len(got))
@@ -83,8 +103,8 @@ Type=oneshot
 func TestExitRecorderBefore251(t *testing.T) {
 	s := validSpec()
 	s.Name = "nav"
-	wantArgv := []string{"sh", "-c", `[ "$$SERVICE_RESULT" = success ] && [ -z "$$EXIT_CODE" ] && exit 0; exec /bin/ln -sfn "$$SERVICE_RESULT $$EXIT_CODE $$EXIT_STATUS" "$$0"`, "/var/lib/a$$b%c/nav.exit"}
-	wantLine := `ExecStopPost=-+@:/bin/sh "sh" "-c" "[ \"$SERVICE_RESULT\" = success ] && [ -z \"$EXIT_CODE\" ] && exit 0; exec /bin/ln -sfn \"$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS\" \"$0\"" "/var/lib/a$b%%c/nav.exit"` + "\n"
+	wantArgv := []string{"sh", "-c", `[ "$$SERVICE_RESULT" = success ] && [ -z "$$EXIT_CODE" ] && exit 0; read b < /proc/sys/kernel/random/boot_id; r=; [ "$$SERVICE_RESULT" = success ] && [ "$$(systemctl is-system-running 2>/dev/null)" = stopping ] && r=" down"; exec /bin/ln -sfn "$$SERVICE_RESULT $$EXIT_CODE $$EXIT_STATUS boot=$$b$$r" "$$0"`, "/var/lib/a$$b%c/nav.exit"}
+	wantLine := `ExecStopPost=-+@:/bin/sh "sh" "-c" "[ \"$SERVICE_RESULT\" = success ] && [ -z \"$EXIT_CODE\" ] && exit 0; read b < /proc/sys/kernel/random/boot_id; r=; [ \"$SERVICE_RESULT\" = success ] && [ \"$(systemctl is-system-running 2>/dev/null)\" = stopping ] && r=\" down\"; exec /bin/ln -sfn \"$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS boot=$b$r\" \"$0\"" "/var/lib/a$b%%c/nav.exit"` + "\n"
 	for _, v := range []int{0, 242, 247, 249, 250, 251, 252, 257} {
 		e := NewExitRecorder("/var/lib/a$b%c").ForVersion(v)
 		old := v < MonitorVersion

@@ -31,7 +31,7 @@ StartLimitBurst=5
 Type=exec
 ExecStart=@:/usr/bin/python3 "python3" "nav.py" "--speed=$FAST"
 ExecStopPost=-@:/bin/sh "sh" "-c" "exec journalctl --sync 2>/dev/null"
-ExecStopPost=-+@:/bin/sh "sh" "-c" "[ \"$SERVICE_RESULT\" = success ] && [ -z \"$EXIT_CODE\" ] && exit 0; exec /bin/ln -sfn \"$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS\" \"$0\"" "/var/lib/runctl/nav.exit"
+ExecStopPost=-+@:/bin/sh "sh" "-c" "[ \"$SERVICE_RESULT\" = success ] && [ -z \"$EXIT_CODE\" ] && exit 0; read b < /proc/sys/kernel/random/boot_id; r=\" restarting\"; [ \"$SERVICE_RESULT\" != success ] || { [ \"$(systemctl is-system-running 2>/dev/null)\" = stopping ] && r=\" down\" || r=; }; exec /bin/ln -sfn \"$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS boot=$b$r\" \"$0\"" "/var/lib/runctl/nav.exit"
 WorkingDirectory=/opt/bot
 Environment=PYTHONUNBUFFERED=1
 Environment=RCUTILS_LOGGING_BUFFERED_STREAM=1

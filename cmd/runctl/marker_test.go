@@ -35,16 +35,16 @@ func TestStopMarkerGoesWithTheStop(t *testing.T) {
 }
 
 // waitRecord waits up to 5 s until the run's record of how it ended is
-// want, and returns the record then.
+// want (recordValues), and returns those values then.
 func waitRecord(t *testing.T, name, want string) string {
 	t.Helper()
 	var got string
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if got, _ = os.Readlink(sbOf(t).Path("/var/lib/runctl/runs/" + name + ".exit")); got == want {
+		if got, _ = os.Readlink(sbOf(t).Path("/var/lib/runctl/runs/" + name + ".exit")); recordValues(got) == want {
 			break
 		}
 	}
-	return got
+	return recordValues(got)
 }
 
 // waitState waits up to 5 s until the run's unit is in state, and returns

@@ -4,11 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/runctl/runctl/systemdctl"
 	"github.com/runctl/runctl/units"
@@ -59,22 +55,44 @@ func (s *Slots) holdRecorder(name string) bool {
 }
 
 // ReleaseRecorder lets the run's recorder record its ends again.
-func (s *Slots) ReleaseRecorder(name string) { os.Remove(s.Layout.Paths(name).Marker) }
+func (s *Slots) ReleaseRecorder(name string) {
+	if !s.anotherStopping(name) {
+		os.Remove(s.Layout.Paths(name).Marker)
+	}
+}
+
+// anotherStopping says whether the run's marker is another runctl's that
+// still lives: a stop made without the lock (runs' lockForStop) while this
+// runctl waited for the start job it canceled. That stop's marker is its
+// own to remove, once its recorder has skipped the end.
+func (s *Slots) anotherStopping(name string) bool {
+	target, err := os.Readlink(s.Layout.Paths(name).Marker)
+	if err != nil || target == s.Layout.Alive {
+		return false
+	}
+	_, err = os.Stat(target)
+	return err == nil
+}
+
+// bootIDFile is where the kernel (and the sandbox's tests, per boot) give
+// the id of the current boot.
+const bootIDFile = "/proc/sys/kernel/random/boot_id"
+
+// CurrentBoot is the id of the current boot in units.NormalBootID's form,
+// "" if it cannot be read.
+func CurrentBoot() string {
+	b, err := os.ReadFile(bootIDFile)
+	if err != nil {
+		return ""
+	}
+	return units.NormalBootID(string(b))
+}
 
 // recordStop records that runctl stopped the run, and how its main
 // process ended then.
 func (s *Slots) recordStop(name string, after systemdctl.State) {
-	rec := units.ExitRecord{Result: after.Result, ByRunctl: true}
-	switch code, sig, ok := after.Exited(); {
-	case !ok:
-	case sig != 0:
-		rec.Code, rec.Status = "killed", strings.TrimPrefix(unix.SignalName(sig), "SIG")
-		if after.ExecMainCode == 3 {
-			rec.Code = "dumped"
-		}
-	default:
-		rec.Code, rec.Status = "exited", strconv.Itoa(code)
-	}
+	rec := units.ExitRecord{Result: after.Result, ByRunctl: true, Boot: CurrentBoot()}
+	rec.Code, rec.Status, _ = after.Exit()
 	s.store().RecordExit(name, rec)
 }
 
