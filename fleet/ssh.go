@@ -161,8 +161,10 @@ func (o *Options) sshArgs(ctx context.Context, t Target, remote string) []string
 				"-o", "ControlPath="+filepath.Join(o.ControlDir, name),
 				"-o", "ControlPersist=60",
 				// A kept connection to a robot that went away would otherwise
-				// hang every command on it until --host-timeout.
-				"-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3")
+				// hang every command on it: its death is noticed within about
+				// 3 s, as soon as a fresh connect would fail, at the cost of a
+				// small packet a second on an idle connection.
+				"-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=3")
 		}
 	}
 	return append(args, "--", t.Dest, remote)

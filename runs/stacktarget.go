@@ -18,9 +18,12 @@ import (
 )
 
 // An enabled stack is one systemd target, runctl-STACK.target, beside the
-// unit files of enabled runs: it Wants= the stack's enabled runs (so they
-// start with it at boot, in the order their After= gives) and is enabled
-// itself. Every run of the stack, enabled or not, gets a drop-in beside it
+// unit files of enabled runs, and enabled itself. The stack's enabled runs
+// start at boot by their own links, in the order their After= gives; the
+// target does not Wants= them, since a unit a loaded target wants stays
+// loaded once stopped: a transient instance of a run enabled while it ran
+// would shadow its unit file for good (slot.Plan unloads it by unlinking
+// it for a reload). Every run of the stack, enabled or not, gets a drop-in beside it
 // with PartOf= the target, so `systemctl restart runctl-STACK.target`
 // restarts them all and a stop of it stops them; a run's own end touches
 // no other (no Requires=). The target follows the runs: it is there while
@@ -116,7 +119,7 @@ func (r *Runs) SyncStack(ctx context.Context, stack string) (Stacked, error) {
 	}
 	if len(res.Wants) > 0 {
 		res.File, res.Members = path, members
-		data, err := r.renderStackTarget(stack, res.Wants)
+		data, err := r.renderStackTarget(stack)
 		if err != nil {
 			return res, err
 		}
@@ -159,7 +162,7 @@ func (r *Runs) SyncStack(ctx context.Context, stack string) (Stacked, error) {
 }
 
 // renderStackTarget is the target's unit file.
-func (r *Runs) renderStackTarget(stack string, wants []string) ([]byte, error) {
+func (r *Runs) renderStackTarget(stack string) ([]byte, error) {
 	wantedBy, err := units.WantedBy(r.Scope().String())
 	if err != nil {
 		return nil, err
@@ -167,10 +170,6 @@ func (r *Runs) renderStackTarget(stack string, wants []string) ([]byte, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s enable --stack; runctl disable --stack removes it.\n", units.UnitFileMarker)
 	fmt.Fprintf(&b, "[Unit]\nDescription=runctl stack %s\n", stack)
-	for _, w := range wants {
-		// One a line: a stack of many runs stays far from LineMax.
-		fmt.Fprintf(&b, "Wants=%s\n", units.UnitName(w))
-	}
 	fmt.Fprintf(&b, "\n[Install]\nWantedBy=%s\n", wantedBy)
 	return b.Bytes(), nil
 }

@@ -173,6 +173,15 @@ func (f *Fleet) wire(ctx context.Context, i int, pub, bin []byte) error {
 	if err := os.WriteFile(s.Path("/usr/local/bin/runctl"), bin, 0o755); err != nil {
 		return err
 	}
+	// Tests connect to one robot from several goroutines at once: sshd's
+	// default MaxStartups (10 unauthenticated, then drops at random) would
+	// refuse some of them.
+	if err := os.MkdirAll(s.Path("/etc/ssh/sshd_config.d"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(s.Path("/etc/ssh/sshd_config.d/runctl-fleet.conf"), []byte("MaxStartups 200\n"), 0o644); err != nil {
+		return err
+	}
 	for _, c := range [][]string{{"hostname", f.Alias(i)}, {"systemctl", "start", "ssh.service"}} {
 		if out, err := s.Command(ctx, c[0], c[1:]...).CombinedOutput(); err != nil {
 			return fmt.Errorf("%s in robot %d: %v\n%s", strings.Join(c, " "), i+1, err, out)

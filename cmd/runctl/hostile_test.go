@@ -269,7 +269,7 @@ func TestHostileInput(t *testing.T) {
 				t.Errorf("units created besides runctl-%s.service: %q", made, newUnits)
 			}
 			for _, f := range newFiles {
-				if ext := filepath.Ext(f); runOfFile(f) != made || !slices.Contains([]string{".json", ".env", ".lock"}, ext) {
+				if ext := filepath.Ext(f); runOfFile(f) != made || !slices.Contains([]string{".json", ".env", ".lock", ".start"}, ext) {
 					t.Errorf("file %s created in /var/lib/runctl/runs besides %s's", f, made)
 				}
 			}
@@ -659,10 +659,12 @@ func TestProgramExitsAtOnce(t *testing.T) {
 				if !exited {
 					t.Errorf("attempt %d: %v, want one line that it exited (exit 0: finished)", i, r)
 				}
+				// The recorder writes how it ended as the unit goes: ls may
+				// say stopped a moment before it says how.
 				waitFor(t, func() bool {
 					got, _ := lsRunNamed(t, name)
-					return got.State == tc.state
-				}, "the run to end "+tc.state)
+					return got.State == tc.state && got.LastExit != ""
+				}, "the run to end "+tc.state+", recorded")
 				if got, _ := lsRunNamed(t, name); got.LastExit != tc.lastExit || !equal(got.Command, []string{"sh", "-c", "exit " + tc.code}) {
 					t.Errorf("attempt %d: ls --json %+v, want %s, %q, with its command", i, got, tc.state, tc.lastExit)
 				}
