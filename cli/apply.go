@@ -57,7 +57,7 @@ func (c *ApplyCmd) Run(ctx context.Context, g *Globals, out *Output, provide Lif
 	if err := checkSettle(c.Settle); err != nil {
 		return err
 	}
-	file, specs, enable, err := c.read(g)
+	file, specs, enable, err := c.read(ctx, g)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (c *ApplyCmd) content() ([]byte, error) {
 
 // read reads and checks the file and makes each run's spec: a file that
 // cannot be made into specs changes nothing.
-func (c *ApplyCmd) read(g *Globals) (*stack.File, []*units.Spec, map[string]bool, error) {
+func (c *ApplyCmd) read(ctx context.Context, g *Globals) (*stack.File, []*units.Spec, map[string]bool, error) {
 	data, err := c.content()
 	if err != nil {
 		return nil, nil, nil, err
@@ -168,7 +168,7 @@ func (c *ApplyCmd) read(g *Globals) (*stack.File, []*units.Spec, map[string]bool
 	enable := map[string]bool{}
 	var errs []error
 	for _, r := range file.Runs {
-		spec, err := r.Spec(file.Name, base)
+		spec, err := r.Spec(file.Name, base, func(files, env []string, dir string) ([]string, error) { return sourceEnv(ctx, files, env, dir) })
 		if err == nil {
 			err = checkIdentity(g, spec)
 		}

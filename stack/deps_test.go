@@ -12,7 +12,7 @@ import (
 // file lacks; a run named in wants must be one.
 func TestSystemdUnitDeps(t *testing.T) {
 	r := Run{Name: "nav", Command: []string{"/bin/sh"}, After: []string{"network-online.target"}, Wants: []string{"time-sync.target", "lidar"}}
-	s, err := r.Spec("robot", "/")
+	s, err := r.Spec("robot", "/", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestSystemdUnitDeps(t *testing.T) {
 // buffered (run --buffered) goes to the spec and back to the file.
 func TestBuffered(t *testing.T) {
 	r := Run{Name: "nav", Command: []string{"/bin/sh"}, Buffered: true}
-	s, err := r.Spec("robot", "/")
+	s, err := r.Spec("robot", "/", nil)
 	if err != nil || !s.Buffered {
 		t.Fatalf("Spec: %v, buffered %v", err, s != nil && s.Buffered)
 	}

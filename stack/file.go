@@ -35,8 +35,7 @@ type Run struct {
 	Command []string          `yaml:"command,flow" json:"command"`
 	Dir     string            `yaml:"dir,omitempty" json:"dir,omitempty"`
 	Env     map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
-	// EnvFile and Source are read and kept; this runctl cannot apply them
-	// yet (Spec says so).
+	// EnvFile and Source are read at apply, relative to the file's folder.
 	EnvFile      Strings    `yaml:"env-file,omitempty" json:"env-file,omitempty"`
 	Source       Strings    `yaml:"source,omitempty" json:"source,omitempty"`
 	Restart      string     `yaml:"restart,omitempty" json:"restart,omitempty"`

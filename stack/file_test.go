@@ -140,15 +140,11 @@ func FuzzMarshalRoundTrip(f *testing.F) {
 	})
 }
 
-func TestNotSupported(t *testing.T) {
-	for _, r := range []Run{
-		{Source: Strings{"/opt/ros/setup.sh"}},
-	} {
-		r.Name, r.Command = "a", []string{"/bin/sh"}
-		_, err := r.Spec("robot", "/")
-		if !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "run a: ") {
-			t.Errorf("Spec of %+v: %v, want ErrNotSupported", r, err)
-		}
+// Without a way to read it (nil), source is refused, naming the run.
+func TestSourceNeedsAReader(t *testing.T) {
+	r := Run{Name: "a", Command: []string{"/bin/sh"}, Source: Strings{"/opt/ros/setup.sh"}}
+	if _, err := r.Spec("robot", "/", nil); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "run a: ") {
+		t.Errorf("Spec of %+v: %v, want ErrNotSupported", r, err)
 	}
 }
 
@@ -161,7 +157,7 @@ func TestEnvFileAndNoLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := Run{Name: "a", Command: []string{"/bin/sh"}, EnvFile: Strings{"robot.env"}, Env: map[string]string{"MODE": "env"}, Restart: "always", MaxRestarts: "none"}
-	s, err := r.Spec("robot", dir)
+	s, err := r.Spec("robot", dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func TestSpec(t *testing.T) {
 		Property:   Properties{"Nice": {"5"}, "DeviceAllow": {"/dev/null rw", "/dev/zero r"}},
 		StopSignal: "SIGINT", UID: "root", After: []string{"driver"},
 	}
-	got, err := r.Spec("robot", dir)
+	got, err := r.Spec("robot", dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,17 +41,17 @@ func TestSpec(t *testing.T) {
 	}
 	// Back to the file and again: the same spec.
 	back, lossy := FromSpec(got, false)
-	again, err := back.Spec("robot", "/")
+	again, err := back.Spec("robot", "/", nil)
 	if err != nil || lossy != "" {
 		t.Fatal(err, lossy)
 	}
 	if c := Changed(got, again); c != nil {
 		t.Errorf("FromSpec then Spec changed %v", c)
 	}
-	if _, err := (&Run{Name: "a", Command: []string{"/bin/sh"}, Dir: "missing"}).Spec("r", dir); err == nil || !strings.Contains(err.Error(), "run a: dir "+dir+"/missing is not a folder") {
+	if _, err := (&Run{Name: "a", Command: []string{"/bin/sh"}, Dir: "missing"}).Spec("r", dir, nil); err == nil || !strings.Contains(err.Error(), "run a: dir "+dir+"/missing is not a folder") {
 		t.Errorf("Spec with a missing dir: %v", err)
 	}
-	if _, err := (&Run{Name: "a", Command: []string{"/bin/sh"}, Property: Properties{"Bogus": {"1"}}}).Spec("r", "/"); err == nil || !strings.Contains(err.Error(), "run a: ") {
+	if _, err := (&Run{Name: "a", Command: []string{"/bin/sh"}, Property: Properties{"Bogus": {"1"}}}).Spec("r", "/", nil); err == nil || !strings.Contains(err.Error(), "run a: ") {
 		t.Errorf("Spec with a bad property: %v", err)
 	}
 }

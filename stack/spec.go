@@ -23,21 +23,27 @@ const (
 	DefaultWithin       = 10 * time.Second
 )
 
+// SourceFunc is the environment a shell has after sourcing files in dir,
+// started with env (runctl run's --source).
+type SourceFunc func(files, env []string, dir string) ([]string, error)
+
 // Spec is the spec run r of stack asks for, as runctl run would make it
 // with the same flags and --clean-env, -d: dir (default: base, the stack
-// file's folder) and the command are looked up on this machine. Created
-// is left zero: the caller sets it for a run it starts.
-func (r *Run) Spec(stack, base string) (*units.Spec, error) {
-	spec, err := r.spec(stack, base)
+// file's folder) and the command are looked up on this machine; source
+// reads the files the run's source names (relative to base, as env-file),
+// nil refuses them. Created is left zero: the caller sets it for a run it
+// starts.
+func (r *Run) Spec(stack, base string, source SourceFunc) (*units.Spec, error) {
+	spec, err := r.spec(stack, base, source)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", r.Name, err)
 	}
 	return spec, nil
 }
 
-func (r *Run) spec(stack, base string) (*units.Spec, error) {
-	if len(r.Source) > 0 {
-		return nil, fmt.Errorf("source is %w by this runctl", ErrNotSupported)
+func (r *Run) spec(stack, base string, source SourceFunc) (*units.Spec, error) {
+	if len(r.Source) > 0 && source == nil {
+		return nil, fmt.Errorf("source is %w here", ErrNotSupported)
 	}
 	dir := base
 	if r.Dir != "" {
@@ -70,7 +76,24 @@ func (r *Run) spec(stack, base string) (*units.Spec, error) {
 	for _, k := range slices.Sorted(maps.Keys(r.Env)) {
 		extra = append(extra, k+"="+r.Env[k])
 	}
-	env, _, err := units.CaptureEnv(nil, extra, dir)
+	var sourced []string
+	if len(r.Source) > 0 {
+		files := make([]string, len(r.Source))
+		for i, f := range r.Source {
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(base, f)
+			}
+			if _, err := os.Stat(f); err != nil {
+				return nil, fmt.Errorf("source %s: %w", f, errors.Unwrap(err))
+			}
+			files[i] = f
+		}
+		var err error
+		if sourced, err = source(files, nil, dir); err != nil {
+			return nil, err
+		}
+	}
+	env, _, err := units.CaptureEnv(sourced, extra, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -184,14 +184,35 @@ runs:
 		t.Fatalf("a failing run changed the others: pids %v, were %v", got, after)
 	}
 
-	// A setting this runctl cannot apply yet: refused, nothing changed.
-	unsupported := strings.Replace(text, "dir: /usr\n", "dir: /usr\n    source: /etc/robot.sh\n", 1)
-	if err := os.WriteFile(sbOf(t).Path(file), []byte(unsupported), 0o644); err != nil {
+	// source: the environment a shell has after sourcing the file (relative
+	// to the stack file's folder, as env-file), read at apply.
+	script := "/etc/" + ui + ".sh"
+	if err := os.WriteFile(sbOf(t).Path(script), []byte("export ROBOT_MODEL='go2 pro'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(sbOf(t).Path(script)) })
+	if err := os.WriteFile(sbOf(t).Path(file), []byte(strings.Replace(text, "dir: /usr\n", "dir: /usr\n    source: "+script+"\n", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r = runctl(t, "apply", file)
-	if r.code != 1 || !strings.Contains(r.stderr, "run "+ui+": source is not supported yet by this runctl") || !strings.Contains(r.stderr, "nothing was changed") || r.stdout != "" {
+	if lines = applied(r); r.code != 0 || !strings.HasPrefix(lines[ui], "replaced "+ui+" (changed: env)") {
 		t.Fatalf("apply of source: %v", r)
+	}
+	after[2] = mainPID(t, ui)
+	environ, _ = os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/environ", after[2])))
+	if env := nulSplit(environ); !slices.Contains(env, "ROBOT_MODEL=go2 pro") {
+		t.Errorf("%s's environment after apply with source: %q", ui, env)
+	}
+	if r = runctl(t, "apply", file); applied(r)[ui] != "unchanged "+ui {
+		t.Errorf("apply of the same source again: %v", r)
+	}
+	// A source file that is not there: refused, nothing changed.
+	if err := os.WriteFile(sbOf(t).Path(file), []byte(strings.Replace(text, "dir: /usr\n", "dir: /usr\n    source: /etc/no-such-setup.sh\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = runctl(t, "apply", file)
+	if r.code == 0 || !strings.Contains(r.stderr, "no-such-setup.sh") || !strings.Contains(r.stderr, "nothing was changed") || r.stdout != "" {
+		t.Fatalf("apply of a missing source: %v", r)
 	}
 
 	// ui leaves the file: left alone, unless --prune.
