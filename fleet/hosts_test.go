@@ -355,7 +355,6 @@ func TestLogsFollowTwoHosts(t *testing.T) {
 // side however spelled, and run unless the key grants it, then only with
 // the programs it lists.
 func TestRestrictedKey(t *testing.T) {
-	t.Parallel()
 	name := runName(t)
 	key := filepath.Join(t.TempDir(), "id")
 	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {

@@ -41,13 +41,12 @@ var (
 )
 
 // poolSize is how many managers the tests that need one to themselves
-// use at once (RUNCTL_TEST_POOL, default 3): their time, not the CPU's,
-// bounds the package's.
+// use at once (RUNCTL_TEST_POOL, default 2).
 func poolSize() int {
 	if n, err := strconv.Atoi(os.Getenv("RUNCTL_TEST_POOL")); err == nil && n > 0 {
 		return n
 	}
-	return 3
+	return 2
 }
 
 // alone runs t in parallel with the others, but by itself on a manager of
