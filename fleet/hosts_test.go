@@ -366,9 +366,8 @@ func TestRestrictedKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The restricted key's line is added to the fleet's own (which other
-	// tests, running beside this one, log in with); this test offers only
-	// the restricted key.
+	// The restricted key's line is added to the fleet's own; this test
+	// offers only the restricted key.
 	restrict := func(command string) {
 		t.Helper()
 		if err := os.WriteFile(ak, []byte(string(orig)+"\n"+`restrict,command="`+command+`" `+string(pub)), 0o600); err != nil {

@@ -6,7 +6,8 @@ package fleet_test
 // ssh_config"; traffic goes only to the robots' own addresses.
 //
 // A test runs in parallel (t.Parallel) unless it changes a robot for the
-// others: a link taken down, runctl moved away, the default inventory.
+// others: a link taken down, runctl moved away, a key restricted, the
+// default inventory.
 
 import (
 	"bytes"
