@@ -25,15 +25,15 @@ build:
 # CLI (the built binary in the sandbox), then every fuzz target for a
 # bounded count. Needs root; installs the Debian packages it needs first, and
 # fails if the sandbox cannot boot, so the systemd tests never skip silently.
-# -p 3 and -parallel 4: the tests mostly wait on their programs and on
-# systemd, each package in sandboxes of its own, so a few more of them than
-# cores overlap well; more only lengthen the waits the timing-sensitive
-# tests allow (cmd/runctl lends RUNCTL_TEST_POOL sandboxes to the tests that
-# need a manager to themselves).
+# -parallel 4: the tests marked parallel mostly wait on their programs and
+# on systemd, so more of them than cores overlap well. Not more packages at
+# once than cores (-p 2), nor more than one sandbox of cmd/runctl's pool
+# (RUNCTL_TEST_POOL): the suite is CPU-bound on 2 cores, and more at once
+# only stretches the waits the timing-sensitive tests allow.
 test: test-deps test-roots vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@mkdir -p bin && scripts/host-untouched.sh snapshot bin/host-before
-	RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -p 3 -parallel 4 -timeout 20m ./...
+	RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -p 2 -parallel 4 -timeout 25m ./...
 	scripts/host-untouched.sh check bin/host-before
 	$(MAKE) --no-print-directory fuzz
 

@@ -99,7 +99,8 @@ func TestLsReadsRestartCountsOnlyOfRestartingRuns(t *testing.T) {
 	}
 	// Caught waiting to restart, it also has when it restarts read
 	// (systemdctl.RestartProps), for "restarting in 2s".
-	if n := count(restarting); n != 2 && n != 3 && n != 3+len(systemdctl.RestartProps) {
+	// A run that restarts every 60 ms may change state between ls's reads.
+	if n := count(restarting); n < 2 || n > 3+len(systemdctl.RestartProps) {
 		t.Errorf("ls read %d properties of a restarting run, want its state's and NRestarts (and when it restarts, if it waits to):\n%s", n, strings.Join(calls, "\n"))
 	}
 }
