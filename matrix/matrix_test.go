@@ -106,6 +106,21 @@ func (m *machine) boot() {
 	m.sb = s
 }
 
+// bootMachine boots suite's systemd for test t, in a folder of its own;
+// both go when t ends.
+func bootMachine(t *testing.T, suite string) *machine {
+	t.Helper()
+	dir, err := os.MkdirTemp(sandbox.StateRoot(), "machine-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	m := &machine{t: t, suite: suite, dir: dir}
+	t.Cleanup(m.close)
+	m.boot()
+	return m
+}
+
 func (m *machine) close() {
 	if m.sb != nil {
 		if m.t.Failed() {
@@ -229,14 +244,7 @@ func TestMatrix(t *testing.T) {
 			t.Parallel() // a machine each: they wait on their managers, not on the CPU
 			began := time.Now()
 			defer func() { t.Logf("%s: %.1fs", v, time.Since(began).Seconds()) }()
-			dir, err := os.MkdirTemp(sandbox.StateRoot(), "matrix-")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			m := &machine{t: t, suite: v, dir: dir}
-			defer m.close()
-			m.boot()
+			m := bootMachine(t, v)
 			checkVersion(m)
 			checkMatrix(m)
 		})

@@ -24,14 +24,7 @@ func TestMatrixTruth(t *testing.T) {
 	}
 	for _, v := range versions() {
 		t.Run(v, func(t *testing.T) {
-			dir, err := os.MkdirTemp(sandbox.StateRoot(), "truth-")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { os.RemoveAll(dir) })
-			m := &machine{t: t, suite: v, dir: dir}
-			defer m.close()
-			m.boot()
+			m := bootMachine(t, v)
 			for _, c := range []struct {
 				what  string
 				check func(*machine)
