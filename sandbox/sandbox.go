@@ -204,12 +204,20 @@ func Boot(ctx context.Context, opts Options) (*Sandbox, error) {
 	}
 	// The outer shell moves itself into the sandbox's cgroups, then becomes
 	// unshare, whose child sets up the mounts and execs systemd as PID 1.
+	// Every generator is masked (systemd.generator(7)): they make units of
+	// fstab, init scripts, disks and gettys, none of which a sandbox has
+	// or runctl uses, and they run at every daemon-reload: 20 reloads took
+	// 16 s and 11 s of CPU with them, 4.5 s and 4 s without.
 	inner := `set -e
 D="$1"
 ` + layerMount + `
 mkdir -p "$D/layer/upper" "$D/layer/work"
 mount -t overlay overlay -o "lowerdir=$RUNCTL_SANDBOX_LOWER,upperdir=$D/layer/upper,workdir=$D/layer/work" "$D/root"
 for u in $RUNCTL_SANDBOX_MASK; do ln -sfn /dev/null "$D/root/etc/systemd/system/$u"; done
+for k in system user system-environment user-environment; do
+mkdir -p "$D/root/etc/systemd/$k-generators"
+for g in "$D/root/lib/systemd/$k-generators"/* "$D/root/usr/lib/systemd/$k-generators"/*; do if [ -e "$g" ]; then ln -sfn /dev/null "$D/root/etc/systemd/$k-generators/${g##*/}"; fi; done
+done
 mount --rbind /dev "$D/root/dev"
 if [ -n "$RUNCTL_SANDBOX_CONSOLE" ]; then mount --bind "$RUNCTL_SANDBOX_CONSOLE" "$D/root/dev/console"; fi
 mount --bind /sys "$D/root/sys"
