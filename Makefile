@@ -26,10 +26,10 @@ build:
 # bounded count. Needs root; installs the Debian packages it needs first, and
 # fails if the sandbox cannot boot, so the systemd tests never skip silently.
 # -parallel 4: the tests marked parallel mostly wait on their programs and
-# on systemd, so more of them than cores overlap well. Not more packages at
-# once than cores (-p 2), nor more than one sandbox of cmd/runctl's pool
-# (RUNCTL_TEST_POOL): the suite is CPU-bound on 2 cores, and more at once
-# only stretches the waits the timing-sensitive tests allow.
+# on systemd, so more of them than cores overlap well (cmd/runctl bounds its
+# own: RUNCTL_TEST_POOL, RUNCTL_TEST_SHARED). Not more packages at once than
+# cores (-p 2): the suite is CPU-bound on 2 cores, and more at once only
+# stretches the waits the timing-sensitive tests allow.
 test: test-deps test-roots vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@mkdir -p bin && scripts/host-untouched.sh snapshot bin/host-before
@@ -51,14 +51,20 @@ test-roots:
 
 # Every fuzz target for a bounded number of inputs (make test ends with it). A crasher is written to testdata/fuzz/ and, committed, runs as a
 # regular test from then on. Counts, not seconds: Go 1.26 can fail a fuzz
-# run that ends on its time limit (golang/go#75804).
+# run that ends on its time limit (golang/go#75804). Each package's fuzz
+# binary is built once and run per target, with go test's own cache of
+# interesting inputs: a go test -fuzz per target rebuilt it every time.
 FUZZTIME ?= 3000x
 FUZZTIME_SYSTEMD ?= 300x
+FUZZCACHE = $$($(GO) env GOCACHE)/fuzz/github.com/runctl/runctl
 fuzz:
-	for t in FuzzEnvFileRoundTrip FuzzSanitizeName FuzzValidateName FuzzRenderUnitFile FuzzSpecJSON FuzzDuration FuzzProperty; do \
-		$(GO) test -run=NONE -fuzz="^$$t\$$" -fuzztime=$(FUZZTIME) ./units || exit 1; \
+	mkdir -p bin/fuzz
+	$(GO) test -c -fuzz=. -o bin/fuzz/units.test ./units
+	$(GO) test -c -fuzz=. -o bin/fuzz/systemdctl.test ./systemdctl
+	cd units && for t in FuzzEnvFileRoundTrip FuzzSanitizeName FuzzValidateName FuzzRenderUnitFile FuzzSpecJSON FuzzDuration FuzzProperty; do \
+		../bin/fuzz/units.test -test.run=NONE -test.fuzz="^$$t\$$" -test.fuzztime=$(FUZZTIME) -test.fuzzcachedir=$(FUZZCACHE)/units || exit 1; \
 	done
-	$(GO) test -run=NONE -fuzz='^FuzzUnitFileRoundTrip$$' -fuzztime=$(FUZZTIME_SYSTEMD) ./systemdctl
+	cd systemdctl && ../bin/fuzz/systemdctl.test -test.run=NONE -test.fuzz='^FuzzUnitFileRoundTrip$$' -test.fuzztime=$(FUZZTIME_SYSTEMD) -test.fuzzcachedir=$(FUZZCACHE)/systemdctl
 
 # Without root: the pure tests only; the systemd ones skip, saying so.
 test-pure:
