@@ -19,12 +19,14 @@ type Pool struct {
 	opts Options
 	max  int
 	mu   sync.Mutex
-	cond *sync.Cond // signalled when a sandbox is given back or a boot failed
+	cond *sync.Cond // broadcast when a sandbox is given back or a boot failed
 	free []*Sandbox
 	all  []*Sandbox
 	// booting counts the boots under way, which also take room.
 	booting int
-	lent    map[string]*Sandbox // top-level test name → its sandbox
+	// longWaiting counts the long tests waiting (AloneLong): they go first.
+	longWaiting int
+	lent        map[string]*Sandbox // top-level test name → its sandbox
 }
 
 // NewPool is a pool of at most size sandboxes booted with opts.
@@ -37,10 +39,17 @@ func NewPool(size int, opts Options) *Pool {
 // Alone marks t parallel and lends it a sandbox of its own until it ends;
 // Of(t) then gives that sandbox to t and its subtests. It waits for one
 // that is free, or for room to boot one.
-func (p *Pool) Alone(t *testing.T) {
+func (p *Pool) Alone(t *testing.T) { t.Helper(); p.alone(t, false) }
+
+// AloneLong is Alone for a test that takes much longer than most: it is
+// lent a sandbox before the others waiting, so that it does not start
+// last and hold up the end of the run.
+func (p *Pool) AloneLong(t *testing.T) { t.Helper(); p.alone(t, true) }
+
+func (p *Pool) alone(t *testing.T, long bool) {
 	t.Helper()
 	t.Parallel()
-	s, err := p.take(t.Context())
+	s, err := p.take(t.Context(), long)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +60,7 @@ func (p *Pool) Alone(t *testing.T) {
 		p.mu.Lock()
 		delete(p.lent, t.Name())
 		p.free = append(p.free, s)
-		p.cond.Signal()
+		p.cond.Broadcast()
 		p.mu.Unlock()
 	})
 }
@@ -67,10 +76,16 @@ func (p *Pool) Of(t testing.TB, shared *Sandbox) *Sandbox {
 	return shared
 }
 
-func (p *Pool) take(ctx context.Context) (*Sandbox, error) {
+func (p *Pool) take(ctx context.Context, long bool) (*Sandbox, error) {
 	p.mu.Lock()
-	for len(p.free) == 0 && len(p.all)+p.booting >= p.max {
+	if long {
+		p.longWaiting++
+	}
+	for len(p.free) == 0 && len(p.all)+p.booting >= p.max || !long && p.longWaiting > 0 {
 		p.cond.Wait()
+	}
+	if long {
+		p.longWaiting--
 	}
 	if n := len(p.free); n > 0 {
 		s := p.free[n-1]
@@ -85,7 +100,7 @@ func (p *Pool) take(ctx context.Context) (*Sandbox, error) {
 	defer p.mu.Unlock()
 	p.booting--
 	if err != nil {
-		p.cond.Signal()
+		p.cond.Broadcast()
 		return nil, fmt.Errorf("cannot boot a sandbox of the pool: %w", err)
 	}
 	p.all = append(p.all, s)

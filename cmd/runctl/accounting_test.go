@@ -11,7 +11,7 @@ import (
 // manager cannot count at all (this sandbox has no cpu controller), it is
 // the CPU time of the run's processes, and says so.
 func TestStatusCPUNeverNull(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "--settle", "0", "-n", name, "--", "sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; exec sleep 1000"); r.code != 0 {
 		t.Fatal(r)

@@ -15,7 +15,7 @@ import (
 // without waiting for it. A unit of the test holds the target back for a
 // second, as a slow DHCP lease would.
 func TestAfterSystemdUnitAtBoot(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	boot, inEnv := rebootable(t)
 	in := func(s *sandbox.Sandbox, args ...string) result { t.Helper(); return inEnv(s, nil, args...) }
 

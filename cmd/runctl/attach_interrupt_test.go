@@ -14,7 +14,7 @@ import (
 // it to its foreground job: Python's KeyboardInterrupt cleanup runs
 // without --stop-signal, and runctl exits with the program's status.
 func TestAttachedCtrlCIsSIGINT(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	cmd := runctlCmd(t, "/", "run", "-n", name, "--", "python3", "-c", motorNode)
 	var out, errb lockedBuffer
@@ -38,7 +38,7 @@ func TestAttachedCtrlCIsSIGINT(t *testing.T) {
 // A run that systemd restarts whatever its exit (--restart always) ends at
 // Ctrl-C: runctl stops the restart it would otherwise stay attached to.
 func TestAttachedCtrlCEndsRestartAlways(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	cmd := runctlCmd(t, "/", "run", "-n", name, "--restart", "always", "--", "python3", "-c", motorNode)
 	var out, errb lockedBuffer
@@ -72,7 +72,7 @@ func TestAttachedCtrlCEndsRestartAlways(t *testing.T) {
 // not a kill. First sent by hand 10 ms apart (deterministic), then by
 // timeout itself.
 func TestAttachedSignalsTogetherCountOnce(t *testing.T) {
-	alone(t)
+	shared(t)
 	script := `trap 'sleep 1; echo cleaned; exit 0' TERM; echo ready; while :; do sleep 0.05; done`
 	name := runName(t)
 	cmd, out, errb := fgStart(t, name, script)

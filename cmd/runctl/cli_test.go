@@ -11,7 +11,7 @@ import (
 // Every mistake in how runctl is called exits 2, as kong's own do, and
 // touches nothing.
 func TestUsageErrorsExit2(t *testing.T) {
-	alone(t)
+	shared(t)
 	for _, args := range [][]string{
 		{"run", "-x", "true"},
 		{"run", "--restart=bad", "--", "true"},
@@ -36,7 +36,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 // With --json, a failing verb prints one JSON document with the error, the
 // same text as on stderr, and exits non-zero.
 func TestJSONErrorShape(t *testing.T) {
-	alone(t)
+	shared(t)
 	for _, args := range [][]string{
 		{"--json", "restart", "no-such-run"},
 		{"--json", "start", "no-such-run"},
@@ -60,7 +60,7 @@ func TestJSONErrorShape(t *testing.T) {
 
 // stop takes several names, as rm does.
 func TestStopSeveralNames(t *testing.T) {
-	alone(t)
+	shared(t)
 	a, b := runName(t), runName(t)
 	for _, n := range []string{a, b} {
 		if r := runctl(t, "run", "-d", "--settle", "0", "-n", n, "--", "sleep", "1000"); r.code != 0 {
@@ -72,7 +72,7 @@ func TestStopSeveralNames(t *testing.T) {
 		t.Fatalf("stop %s %s: %v", a, b, r)
 	}
 	for _, n := range []string{a, b} {
-		if u := unitLeft(t, "runctl-"+n+"."); u != "" {
+		if u := unitLeft(t, n); u != "" {
 			t.Fatalf("units left after stop:\n%s", u)
 		}
 	}
@@ -81,7 +81,7 @@ func TestStopSeveralNames(t *testing.T) {
 // Running the same command over a stopped run's name says it replaces the
 // kept spec (another command is refused: TestRunRefusesStoppedRunsOtherCommand).
 func TestRunOverStoppedNameSaysSo(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	for _, args := range [][]string{
 		{"run", "-d", "--settle", "0", "-n", name, "--", "sleep", "1000"},
@@ -99,7 +99,7 @@ func TestRunOverStoppedNameSaysSo(t *testing.T) {
 
 // -E PATH=... is where the command is looked up, as the run's own PATH.
 func TestEnvPATHFindsTheCommand(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	inside(t, "sh", "-c", "mkdir -p /opt/envpath && printf '#!/bin/sh\\nexec sleep 1000\\n' > /opt/envpath/only-here && chmod 755 /opt/envpath/only-here")
 	r := runctl(t, "run", "-d", "--settle", "0", "-n", name, "-E", "PATH=/opt/envpath:/usr/bin:/bin", "--", "only-here")

@@ -75,7 +75,7 @@ var badProperties = [][]string{
 }
 
 func TestBadPropertiesAreRefusedAndCreateNothing(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	for _, ps := range badProperties {
 		args := []string{"run", "-d", "-n", name}
@@ -549,7 +549,7 @@ while True:
 // child sends READY=1, too; a program that never sends it fails at
 // TimeoutStartSec with a line saying so.
 func TestNotifyReturnsOnReady(t *testing.T) {
-	alone(t)
+	aloneLong(t)
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	unit := "runctl-" + name + ".service"
@@ -602,7 +602,7 @@ func TestNotifyReturnsOnReady(t *testing.T) {
 // killed by systemd and, with --restart, started again (NRestarts);
 // ls and status say it was the watchdog.
 func TestWatchdogRestartsAHungNode(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	unit := "runctl-" + name + ".service"
@@ -677,7 +677,7 @@ func TestWatchdogRestartsAHungNode(t *testing.T) {
 // as a pipe, from a terminal through a pty (its stdin is a terminal); its
 // output reaches runctl's stdout and the journal both ways.
 func TestStdin(t *testing.T) {
-	alone(t)
+	shared(t)
 	script := `read a; read b; echo "got:$a:$b"; if test -t 0; then echo stdin-tty; else echo stdin-notty; fi`
 
 	piped := runName(t)
@@ -746,7 +746,7 @@ time.sleep(1000)
 // is ready (READY=1) only three seconds after its start. Booted again, the
 // planner starts only once the driver is ready: it finds the driver's mark.
 func TestAfterOrderAtBoot(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	boot, inEnv := rebootable(t)
 	in := func(s *sandbox.Sandbox, args ...string) result { t.Helper(); return inEnv(s, nil, args...) }
 	planner := `if test -e /run/driver.ready; then echo driver-ready:yes; else echo driver-ready:no; fi; exec sleep 1000`

@@ -32,7 +32,7 @@ func systemctlCode(t *testing.T, args ...string) int {
 // (exit 0), text and JSON. (A stopped run's transient unit is unloaded, so
 // systemctl itself would call it unknown; runctl still knows the run.)
 func TestStopStoppedAndStartRunningSucceed(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "--settle", "0", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -62,7 +62,7 @@ func TestStopStoppedAndStartRunningSucceed(t *testing.T) {
 // not know: the code of `systemctl start|stop|restart nosuch.service`
 // (EXIT_NOTINSTALLED, 5); status has systemctl status's 4.
 func TestUnknownNameExitsAsSystemctl(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t) // never started
 	unit := "runctl-" + name + ".service"
 	for _, verb := range []string{"stop", "start", "restart"} {
@@ -91,7 +91,7 @@ func TestUnknownNameExitsAsSystemctl(t *testing.T) {
 // command locally (colour is decided on the caller's side).
 // The lines the hosts send are escaped on a terminal, as logs' own are.
 func TestColourConventions(t *testing.T) {
-	alone(t)
+	shared(t)
 	fake, dir := sshStandIn(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", `printf 'hello-colour \033[2J\n'; exec sleep 1000`); r.code != 0 {

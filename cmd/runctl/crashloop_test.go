@@ -22,7 +22,7 @@ func nRestarts(t *testing.T, name string) int {
 // limit (5 starts in 10 s) would have left it failed after 5 restarts.
 // With a bound it gives up after that many.
 func TestCrashLoopNeverGivesUp(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	r := runctl(t, "run", "-d", "--settle", "0", "-n", name, "--restart", "always", "--max-restarts", "none",
 		"--restart-delay", "50ms", "--restart-max-delay", "30s", "--", "sh", "-c", "exit 3")
@@ -70,7 +70,7 @@ func TestCrashLoopNeverGivesUp(t *testing.T) {
 // ls and status say that a run waits to restart, and when: the manager's
 // time of the crash plus the restart delay.
 func TestWaitingToRestartShown(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	before := time.Now()
 	runctl(t, "run", "-d", "--settle", "0", "-n", name, "--restart", "always", "--restart-delay", "1h", "--", "sh", "-c", "exit 7")

@@ -36,7 +36,7 @@ func writeInside(t *testing.T, path, text string, mode os.FileMode) {
 // the values stay out of what every local user can read, and the argv is
 // exactly as typed.
 func TestRunEnvFile(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	file := "/run/" + name + ".env"
 	writeInside(t, file, "# robot settings\nROBOT_TOKEN=envfile-s3cr3t\nexport ROS_DOMAIN_ID=\"7\"\nOVERRIDDEN=from-file\n", 0o600)
@@ -79,7 +79,7 @@ func TestRunEnvFile(t *testing.T) {
 // exactly as typed. With -H the remote runctl sources it where the run
 // starts, although -H sends no environment (--clean-env).
 func TestRunSource(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	setup := "/run/" + name + ".setup.bash"
 	writeInside(t, setup, `# a ROS-like setup file: bash syntax, output, relative paths

@@ -133,7 +133,7 @@ func foreignUnitFile(t *testing.T, name string) {
 // A unit name taken by something runctl did not make is a clear error,
 // and the other unit is left alone.
 func TestNameTakenByOtherUnit(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	foreignUnitFile(t, name)
 	r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "2000")

@@ -9,7 +9,7 @@ import (
 // finished: exit 0, no hint about daemonizing. One that leaves a process
 // behind (which systemd then ends) still gets the hint and exit 1.
 func TestShortJobFinished(t *testing.T) {
-	alone(t)
+	shared(t)
 	for i := 0; i < 3; i++ {
 		name := runName(t)
 		r := runctl(t, "run", "-d", settle, "-n", name, "--", "sh", "-c", "echo done-"+name)

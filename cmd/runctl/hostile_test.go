@@ -73,7 +73,7 @@ var hostileArgv = []struct {
 }
 
 func TestHostileInput(t *testing.T) {
-	alone(t)
+	aloneLong(t)
 	k100 := strings.Repeat("x", 100*1024)
 	// The largest value one variable can have: the kernel refuses any
 	// single argv or environ string of 128 KiB or more (MAX_ARG_STRLEN,
@@ -555,7 +555,7 @@ func procsWithArgv(t *testing.T, argv ...string) []int {
 // session, waits for its pid file and exits 0. With Type=exec the unit ends
 // with its main process and KillMode=control-group takes the daemon with it.
 func TestProgramDoubleForkDaemon(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	arg := "5550" + strconv.Itoa(100+int(seq.Add(1)))
 	pidFile := "/run/" + name + ".pid"
@@ -601,7 +601,7 @@ func TestProgramDoubleForkDaemon(t *testing.T) {
 // run's cgroup: a stop ends all of them, escalating to SIGKILL, and returns
 // only when none is left.
 func TestProgramSetsidChildrenStopped(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	base := 5560000 + 10*int(seq.Add(1))
 	args := []string{strconv.Itoa(base + 1), strconv.Itoa(base + 2), strconv.Itoa(base + 3)}
@@ -641,7 +641,7 @@ func TestProgramSetsidChildrenStopped(t *testing.T) {
 // that it exited (exit 0, which left nothing behind: finished, exit 0);
 // ls ends up with the same, right state.
 func TestProgramExitsAtOnce(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	for _, tc := range []struct {
 		code     string
 		state    string
@@ -683,7 +683,7 @@ var anyPID = regexp.MustCompile(`pid [1-9][0-9]*`)
 
 // A crash loop under --restart=always gives up after --max-restarts.
 func TestProgramCrashLoop(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	r := runctl(t, "run", "-d", settle, "-n", name, "--restart=always", "--max-restarts", "2", "--within", "10s", "--", "sh", "-c", "echo crash-"+name+"; exit 1")
 	t.Logf("run -d of a crash loop: %v", r)
@@ -707,8 +707,8 @@ func TestProgramCrashLoop(t *testing.T) {
 	if got.Restarts != ran-1 {
 		t.Errorf("ls --json says %d restarts; the program ran %d times, so it was restarted %d times", got.Restarts, ran, ran-1)
 	}
-	if ls := runctl(t, "ls"); !strings.Contains(ls.stdout, "gave up restarting") {
-		t.Errorf("ls does not say it gave up:\n%s", ls.stdout)
+	if l := lsLine(t, name); !strings.Contains(l, "gave up restarting") {
+		t.Errorf("ls does not say it gave up: %q", l)
 	}
 	if st := runctl(t, "status", name); st.code != 3 || !strings.Contains(st.stdout, "gave up restarting") {
 		t.Errorf("status: %v, want exit 3 and gave up restarting", st)

@@ -15,7 +15,7 @@ import (
 // machine's root lacks CAP_SYS_RESOURCE: even root's OOMScoreAdjust=-5 is
 // left at 0 here.)
 func TestStatusShowsLimitsInForce(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "-p", "LimitNOFILE=1000:2000", "-p", "OOMScoreAdjust=5", "--", "sleep", "1000"); r.code != 0 {
 		t.Fatalf("run: %v", r)

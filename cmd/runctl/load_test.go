@@ -218,7 +218,7 @@ func TestLoadRestartManyRuns(t *testing.T) {
 // 200 runs started, 8 at a time; every other one stopped right after its
 // start. The other half must be running, each exactly once.
 func TestLoadStartStopChurn(t *testing.T) {
-	alone(t)
+	aloneLong(t)
 	runs := newLoadRuns(t, 200, 7730000)
 	forgetAll(t, runs)
 	var up, down []loadRun

@@ -10,7 +10,7 @@ import (
 // that does not exist, and a name whose unit is taken by a unit runctl did
 // not make.
 func TestRefusedRunLeavesNoLockFile(t *testing.T) {
-	alone(t)
+	shared(t)
 	missing, taken := runName(t), runName(t)
 	if out, err := sbOf(t).Command(t.Context(), "systemd-run", "--unit", "runctl-"+taken+".service", "sleep", "1000").CombinedOutput(); err != nil {
 		t.Fatalf("systemd-run: %v\n%s", err, out)

@@ -240,7 +240,7 @@ func onTerminal(t *testing.T, env []string, args ...string) (string, int) {
 // escape sequence a --uid run writes must not retitle or clear root's
 // terminal), and exactly as written with -o cat, --json, or into a pipe.
 func TestLogsAndStatusEscapeOnTerminal(t *testing.T) {
-	alone(t)
+	shared(t)
 	sandbox.Need(t, sbOf(t))
 	name := runName(t)
 	script := `printf 'title \033]0;pwned\007 clear \033[2J c1 \302\233 bad \260 tab\tend\n'; exec sleep 1000`

@@ -196,7 +196,7 @@ func checkRun(seen []int, first, last int) error {
 // 252 following with --lines=N from before a unit's first entry skipped
 // the first ~10,000.
 func TestLogsFollowBurstFromBeforeStart(t *testing.T) {
-	alone(t)
+	shared(t)
 	const lines = 20000
 	name := runName(t)
 	f := startFollow(t, name)
@@ -223,7 +223,7 @@ func TestLogsFollowBurstFromBeforeStart(t *testing.T) {
 // `logs -f -n 0` started in the middle of a 20,000-line burst prints only
 // what comes after, every line of it.
 func TestLogsFollowFromMidBurst(t *testing.T) {
-	alone(t)
+	shared(t)
 	const lines = 20000
 	name := runName(t)
 	// ~5,000 lines/s, then a tick every 0.1 s: a follower that started
@@ -254,7 +254,7 @@ func TestLogsFollowFromMidBurst(t *testing.T) {
 // 48 KiB, into several entries) and a line with the byte \260 come out
 // whole and unchanged: attached, in logs, logs --json and status --json.
 func TestLogsLongLinesAndRawBytes(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	long5k, long200k, raw := strings.Repeat("a", 5000), strings.Repeat("b", 200000), "25\260C"
 	script := `head -c 5000 /dev/zero | tr '\000' a; echo; head -c 200000 /dev/zero | tr '\000' b; echo; printf '25\260C\n'`
@@ -427,7 +427,7 @@ func TestLogsRateLimit(t *testing.T) {
 // A name runctl and systemd do not know is an error; a known run with no
 // output yet is not.
 func TestLogsUnknownName(t *testing.T) {
-	alone(t)
+	shared(t)
 	for _, args := range [][]string{{"logs", "no-such-run"}, {"logs", "-I", "all", "no-such-run"}, {"--json", "logs", "no-such-run"}} {
 		r := runctl(t, args...)
 		if r.code == 0 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !strings.Contains(r.stderr, "no-such-run") {
@@ -446,7 +446,7 @@ func TestLogsUnknownName(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
-	alone(t)
+	shared(t)
 	name, stopped := runName(t), runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", "echo hello-status; sleep 1000 & wait"); r.code != 0 {
 		t.Fatal(r)

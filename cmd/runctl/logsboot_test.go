@@ -12,7 +12,7 @@ import (
 // none of this boot's; -b 0 the other way round. The sandbox reboots over
 // its kept disk (a persistent journal), each boot with its own boot id.
 func TestLogsOfThePreviousBoot(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	boot, inEnv := rebootable(t)
 	in := func(s *sandbox.Sandbox, args ...string) result { t.Helper(); return inEnv(s, nil, args...) }
 	line := func(s *sandbox.Sandbox) string {

@@ -4,17 +4,18 @@ package main
 // user types it; stdout, stderr and the exit code are checked.
 //
 // Every test runs in parallel with the others. One whose effects stay
-// within its own runs marks itself t.Parallel and shares the package's
-// sandbox (sb). One that reaches beyond them (see alone) runs by itself on
-// a sandbox of a pool, lent for its duration: sbOf(t) is the sandbox a
-// test works in. Tests that boot sandboxes of their own (the reboot tests)
-// are t.Parallel too.
+// within its own runs calls shared(t) and works on the package's sandbox
+// (sb) beside a few others. One that reaches beyond them (see alone) runs
+// by itself on a sandbox of a pool, lent for its duration: sbOf(t) is the
+// sandbox a test works in. Tests that boot sandboxes of their own (the
+// reboot tests) call shared(t) too.
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,13 +42,14 @@ var (
 )
 
 // poolSize is how many managers the tests that need one to themselves
-// use at once (RUNCTL_TEST_POOL, default 1: on 2 cores the suite is
-// CPU-bound, and the pool's sandbox still runs beside the shared one).
-func poolSize() int {
-	if n, err := strconv.Atoi(os.Getenv("RUNCTL_TEST_POOL")); err == nil && n > 0 {
+// use at once (RUNCTL_TEST_POOL, default 2).
+func poolSize() int { return envInt("RUNCTL_TEST_POOL", 2) }
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
 		return n
 	}
-	return 1
+	return def
 }
 
 // alone runs t in parallel with the others, but by itself on a manager of
@@ -61,10 +63,36 @@ func alone(t *testing.T) {
 	pool.Alone(t)
 }
 
+// shared runs t in parallel with the others on the shared sandbox, at
+// most sharedAtOnce() of them at a time.
+func shared(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+	sharedSlots <- struct{}{}
+	t.Cleanup(func() { <-sharedSlots })
+}
+
+// sharedSlots bounds the tests that work on the shared sandbox at once
+// (RUNCTL_TEST_SHARED, default 3). go test's -parallel cannot: a test
+// waiting for a sandbox of the pool holds one of its slots, so the pool's
+// queue would starve the shared sandbox. TestMain lifts -parallel instead.
+var sharedSlots = make(chan struct{}, envInt("RUNCTL_TEST_SHARED", 3))
+
+// aloneLong is alone for the few tests that take far longer than the
+// others: they are lent a sandbox first.
+func aloneLong(t *testing.T) {
+	t.Helper()
+	sandbox.Need(t, sb)
+	pool.AloneLong(t)
+}
+
 // sbOf is the sandbox test t works in: its own if alone, else the shared one.
 func sbOf(t testing.TB) *sandbox.Sandbox { return pool.Of(t, sb) }
 
 func TestMain(m *testing.M) {
+	// The pool and sharedSlots bound how many tests run at once.
+	flag.Parse()
+	flag.Set("test.parallel", "1000")
 	os.Exit(func() int {
 		// The binary must be where the sandbox sees it: not under /tmp.
 		// Folders of earlier runs that were killed before their cleanup go.
@@ -218,27 +246,31 @@ func nulSplit(b []byte) []string {
 	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")
 }
 
-func runctlUnits(t *testing.T) string {
+// runctlUnits lists the loaded units of the named runs, or of all runs.
+func runctlUnits(t *testing.T, names ...string) string {
 	t.Helper()
-	return strings.TrimSpace(inside(t, "systemctl", "list-units", "--all", "--plain", "--no-legend", "runctl-*"))
+	patterns := []string{"runctl-*"}
+	if len(names) > 0 {
+		patterns = nil
+		for _, n := range names {
+			patterns = append(patterns, "runctl-"+n+".service")
+		}
+	}
+	return strings.TrimSpace(inside(t, "systemctl", append([]string{"list-units", "--all", "--plain", "--no-legend"}, patterns...)...))
 }
 
-// unitLeft is the list of runctl units while one named by sub is still
-// loaded, for up to 5 s; "" once none is. A stopped unit stays loaded
+// unitLeft is the unit of run name while it is still loaded, for up to
+// 5 s; "" once it is not. A stopped unit stays loaded
 // until PID 1 has run its recorder's (skipped) job, as `systemctl stop`
 // leaves it too; it must not stay longer.
-func unitLeft(t *testing.T, sub string) string {
+func unitLeft(t *testing.T, name string) string {
 	t.Helper()
 	var u string
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if u = runctlUnits(t); !strings.Contains(u, sub) || time.Now().After(deadline) {
-			break
+		if u = runctlUnits(t, name); u == "" || time.Now().After(deadline) {
+			return u
 		}
 	}
-	if strings.Contains(u, sub) {
-		return u
-	}
-	return ""
 }
 
 var hostile = []string{
@@ -307,7 +339,7 @@ func TestRunDaemonArgvExact(t *testing.T) {
 }
 
 func TestRunCapturesDirAndEnvironmentPrivately(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	cmd := runctlCmd(t, "/usr/share", "run", "-d", "-n", name, "-E", "FROM_FLAG=f$x", "--", "sh", "-c", "sleep 1000; :")
 	secret := "s3cr3t \"$quoted\" \\ `tick`\nline2 %n"
@@ -361,7 +393,7 @@ func TestRunCapturesDirAndEnvironmentPrivately(t *testing.T) {
 }
 
 func TestRunForegroundStreamsAndMirrorsExit(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	r := runctl(t, "run", "-n", name, "--", "sh", "-c", "echo out-line; echo err-line >&2; exit 7")
 	if r.code != 7 {
@@ -407,7 +439,7 @@ func fgStart(t *testing.T, name, script string) (*exec.Cmd, *lockedBuffer, *lock
 }
 
 func TestRunForegroundCtrlC(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	cmd, _, errb := fgStart(t, name, `trap "echo got-int; exit 0" INT; echo ready; while :; do sleep 0.05; done`)
 	pid := sandbox.ChildPID(cmd.Process.Pid)
@@ -425,7 +457,7 @@ func TestRunForegroundCtrlC(t *testing.T) {
 }
 
 func TestRunForegroundSecondCtrlCKills(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	cmd, _, errb := fgStart(t, name, `trap "" INT TERM; echo ready; while :; do sleep 0.05; done`)
 	pid := sandbox.ChildPID(cmd.Process.Pid)
@@ -443,7 +475,7 @@ func TestRunForegroundSecondCtrlCKills(t *testing.T) {
 }
 
 func TestRunRefusesActiveName(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -459,7 +491,7 @@ func TestRunRefusesActiveName(t *testing.T) {
 }
 
 func TestStopLeavesNoProcess(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	// A child, a double-forked daemon and a setsid'd child, each tagged.
 	script := `sleep 1001 & (sleep 1002 &) ; setsid sleep 1003 & echo ready; while :; do sleep 0.05; done`
@@ -509,14 +541,28 @@ func runIgnoringTERM(t *testing.T, name string) {
 	}, "the trap")
 }
 
+// lsLine is the line of runctl ls that lists run name ("" if none), so
+// that a test on the shared sandbox reads its own run only.
+func lsLine(t *testing.T, name string) string {
+	t.Helper()
+	for _, l := range strings.Split(runctl(t, "ls").stdout, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == name {
+			return l
+		}
+	}
+	return ""
+}
+
+// waitFor polls cond, backing off to 200 ms: each poll starts a process
+// or two, and the suite is CPU-bound.
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
+	for wait := 10 * time.Millisecond; !cond(); wait = min(wait*3/2, 200*time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(wait)
 	}
 }
 
@@ -552,7 +598,7 @@ func TestStopEscalatesAndForce(t *testing.T) {
 }
 
 func TestLs(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -631,7 +677,7 @@ func TestBadInputCreatesNothing(t *testing.T) {
 }
 
 func TestPermissionDenied(t *testing.T) {
-	alone(t)
+	shared(t)
 	r := runctl(t, "--version") // the binary works at all
 	if r.code != 0 {
 		t.Fatal(r)
@@ -642,13 +688,13 @@ func TestPermissionDenied(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "permission denied") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 		t.Fatalf("non-root run on the system manager: %v", r)
 	}
-	if u := runctlUnits(t); strings.Contains(u, "denied") {
+	if u := runctlUnits(t, "denied"); u != "" {
 		t.Fatalf("a unit was created: %s", u)
 	}
 }
 
 func TestNoSystemd(t *testing.T) {
-	alone(t)
+	shared(t)
 	sandbox.Need(t, sbOf(t))
 	// On the host itself PID 1 is not systemd; point runctl at a bus that
 	// does not exist to be sure of it even where it is.

@@ -12,7 +12,7 @@ import (
 // that stop only: when the other run starts it again and it ends, that
 // end is recorded as it was, not as "stopped by runctl".
 func TestStopMarkerGoesWithTheStop(t *testing.T) {
-	alone(t)
+	shared(t)
 	a, b := runName(t), runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", b, a) })
 	for _, args := range [][]string{

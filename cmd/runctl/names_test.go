@@ -42,7 +42,7 @@ func cleanupRun(t *testing.T, name string) {
 // A new command never silently takes a stopped run's name: its kept spec
 // is what start and boot start.
 func TestRunRefusesStoppedRunsOtherCommand(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	for _, args := range [][]string{
 		{"run", "-d", "--settle", "0", "-n", name, "--", "sleep", "1000"},
@@ -92,7 +92,7 @@ func TestVerbWithoutNameNeedsExactlyOne(t *testing.T) {
 			t.Errorf("%s without NAME, two running: %v", verb, r)
 		}
 	}
-	if units := runctlUnits(t); !strings.Contains(units, a) || !strings.Contains(units, b) {
+	if units := runctlUnits(t, a, b); !strings.Contains(units, a) || !strings.Contains(units, b) {
 		t.Fatalf("a run was acted on: %s", units)
 	}
 	runctl(t, "stop", "--all")
@@ -104,7 +104,7 @@ func TestVerbWithoutNameNeedsExactlyOne(t *testing.T) {
 // restart and start take several names and report each; a failure of one
 // does not keep the others from being acted on.
 func TestRestartAndStartSeveral(t *testing.T) {
-	alone(t)
+	shared(t)
 	a, b := runName(t), runName(t)
 	for _, n := range []string{a, b} {
 		if r := runctl(t, "run", "-d", "--settle", "0", "-n", n, "--", "sleep", "1000"); r.code != 0 {
@@ -131,7 +131,7 @@ func TestRestartAndStartSeveral(t *testing.T) {
 // logs takes several names: their lines interleaved by time, each line
 // naming its run; an unknown one among them is an error.
 func TestLogsSeveral(t *testing.T) {
-	alone(t)
+	shared(t)
 	a, b := runName(t), runName(t)
 	for _, n := range []string{a, b} {
 		if r := runctl(t, "run", "-d", "--settle", "0", "-n", n, "--", "sh", "-c", "echo hello-from-$0; exec sleep 1000", n); r.code != 0 {
@@ -152,7 +152,7 @@ func TestLogsSeveral(t *testing.T) {
 
 // rm goes on past a name it cannot forget, and reports each.
 func TestRmSeveralPastUnknown(t *testing.T) {
-	alone(t)
+	shared(t)
 	a, b := runName(t), runName(t)
 	for _, n := range []string{a, b} {
 		for _, args := range [][]string{{"run", "-d", "--settle", "0", "-n", n, "--", "sleep", "1000"}, {"stop", n}} {

@@ -50,7 +50,7 @@ func readUntilThenClose(t *testing.T, want string, args ...string) result {
 // `runctl -H robot logs -f`, which ends the ssh session) ends at once, and
 // its journalctl with it: not at the run's next line.
 func TestLogsFollowEndsWithItsReader(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", "echo quiet-start; exec sleep 1000"); r.code != 0 {
 		t.Fatal(r)
@@ -65,7 +65,7 @@ func TestLogsFollowEndsWithItsReader(t *testing.T) {
 // An attached run whose output lost its reader takes it as a hangup at
 // once, as a closed terminal: it is stopped, not left until its next line.
 func TestAttachedRunHangsUpWithItsReader(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	r := readUntilThenClose(t, "quiet-start", "run", "-n", name, "--", "sh", "-c", "echo quiet-start; exec sleep 1000")

@@ -12,7 +12,7 @@ import (
 // another run names the run in --after changes nothing that was saved: a
 // later start runs the spec from before the refusal.
 func TestRefusedReplaceKeepsTheSavedSpec(t *testing.T) {
-	alone(t)
+	shared(t)
 	base, top := runName(t), runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", top, base) })
 	must := func(args ...string) {
@@ -41,7 +41,7 @@ func TestRefusedReplaceKeepsTheSavedSpec(t *testing.T) {
 // TestRunOverAForeignRunningUnit: a name whose unit another tool made and
 // runs is refused as taken, not as a run of runctl's that is running.
 func TestRunOverAForeignRunningUnit(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	inside(t, "systemd-run", "--unit", "runctl-"+name+".service", "sleep", "1000")
 	r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1001")

@@ -76,7 +76,7 @@ func waitNewInstance(t *testing.T, name string, old int) {
 }
 
 func TestReloadKeepsArgvExact(t *testing.T) {
-	alone(t)
+	aloneLong(t)
 	operatorMember(t)
 	argv := reloadArgv()
 	auto, plain, member, quiet, nobody := runName(t), runName(t), runName(t), runName(t), runName(t)
@@ -262,7 +262,7 @@ func TestReplaceWhileTheRecorderWaits(t *testing.T) {
 // after each, the run runs its newest spec, and once runctl started an
 // enabled run, systemd has it from the unit file runctl wrote.
 func TestEnabledTransitions(t *testing.T) {
-	alone(t)
+	aloneLong(t)
 	operatorMember(t)
 	name := runName(t)
 	unit := "runctl-" + name + ".service"
@@ -403,7 +403,7 @@ func TestRestartsIgnoreStartLimit(t *testing.T) {
 // boot as its newest spec, also when a transient instance had shadowed the
 // unit file before.
 func TestEnabledTransitionsReboot(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	bootKept, inEnv := rebootable(t)
 	var s *sandbox.Sandbox
 	boot := func() { t.Helper(); s = bootKept() }

@@ -44,7 +44,7 @@ func invocationOf(t *testing.T, name string) string {
 }
 
 func TestRestartSteps(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -72,7 +72,7 @@ func TestRestartSteps(t *testing.T) {
 }
 
 func TestRestartEscalatesAndForce(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	runIgnoringTERM(t, name)
 	rec, r := restartJSON(t, "--timeout", "500ms", name)
@@ -94,7 +94,7 @@ func TestRestartEscalatesAndForce(t *testing.T) {
 // signals the processes of the cgroup until no new one appears, and a
 // sleep forked by the trap early enough would get it too.
 func TestRestartWaitsForCleanShutdown(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	script := fmt.Sprintf(`trap "trap '' TERM; sleep 2; exit 0" TERM; exec 9>/run/lock-%s; flock -n 9 || { echo LOCK-BUSY; exit 1; }; echo got-lock; while :; do sleep 0.05; done`, name)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", script); r.code != 0 {
@@ -116,7 +116,7 @@ func TestRestartWaitsForCleanShutdown(t *testing.T) {
 }
 
 func TestRestartRefusesMissingExecutable(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	bin := "/opt/" + name + "/robotd"
 	inside(t, "sh", "-c", "mkdir -p /opt/"+name+" && cp /bin/sleep "+bin)
@@ -141,7 +141,7 @@ func TestRestartRefusesMissingExecutable(t *testing.T) {
 // runctl SIGKILLed at each point of a restart leaves a state from which the
 // next command brings the run back.
 func TestRestartRecoversFromCrash(t *testing.T) {
-	alone(t)
+	shared(t)
 	for _, point := range []string{"after-spec", "stop-enqueued", "after-stop", "start-enqueued"} {
 		t.Run(point, func(t *testing.T) {
 			name := runName(t)
@@ -153,9 +153,8 @@ func TestRestartRecoversFromCrash(t *testing.T) {
 			if r := finish(t, cmd); r.code != 137 {
 				t.Fatalf("runctl was not killed at %s: %v", point, r)
 			}
-			r := runctl(t, "ls")
-			if r.code != 0 || !strings.Contains(r.stdout, name) {
-				t.Fatalf("ls after the crash does not list the run: %v", r)
+			if lsLine(t, name) == "" {
+				t.Fatalf("ls after the crash does not list the run %s", name)
 			}
 			// restart finishes the job whatever the state; start when stopped.
 			verb := "restart"
@@ -238,7 +237,7 @@ func TestParallelRestarts(t *testing.T) {
 }
 
 func TestRestartKeepsArgvDirEnvironment(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	cmd := runctlCmd(t, "/usr/lib", "run", "-d", "-n", name, "-E", "X=$y %n", "--", "sh", "-c", "sleep 1000; :", "a b", "", "$HOME")
 	cmd.Env = append(cmd.Env, "ROBOT=go2\nline")
@@ -287,7 +286,7 @@ func procView(t *testing.T, pid int) string {
 }
 
 func TestCrashLoopStopsAtLimit(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	r := runctl(t, "run", "-d", settle, "-n", name, "--restart=always", "--restart-delay=20ms", "--max-restarts=3", "--within=30s", "--", "sh", "-c", "echo crash; sleep 0.05; exit 1")
 	if r.code != 1 || !strings.Contains(r.stderr, "systemd restarts it") {
@@ -314,8 +313,8 @@ func TestCrashLoopStopsAtLimit(t *testing.T) {
 	if !got.LimitHit {
 		t.Fatalf("ls does not mark the limit: %+v", got)
 	}
-	if r := runctl(t, "ls"); !strings.Contains(r.stdout, "gave up restarting") {
-		t.Fatalf("ls text does not mark the limit:\n%s", r.stdout)
+	if l := lsLine(t, name); !strings.Contains(l, "gave up restarting") {
+		t.Fatalf("ls text does not mark the limit: %q", l)
 	}
 	logs := inside(t, "journalctl", "--no-pager", "-o", "cat", "-t", name)
 	if n := strings.Count(logs, "crash\n"); n != 4 {
@@ -333,7 +332,7 @@ func TestCrashLoopStopsAtLimit(t *testing.T) {
 }
 
 func TestStartStoppedAndRm(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -341,8 +340,8 @@ func TestStartStoppedAndRm(t *testing.T) {
 	if r := runctl(t, "stop", name); r.code != 0 {
 		t.Fatal(r)
 	}
-	if r := runctl(t, "ls"); !strings.Contains(r.stdout, name) || !strings.Contains(r.stdout, "stopped") {
-		t.Fatalf("ls does not list the stopped run:\n%s", r.stdout)
+	if l := lsLine(t, name); !strings.Contains(l, "stopped") {
+		t.Fatalf("ls does not list the stopped run: %q", l)
 	}
 	if r := runctl(t, "start", name); r.code != 0 || !strings.Contains(r.stdout, "started "+name) {
 		t.Fatal(r)
@@ -356,8 +355,8 @@ func TestStartStoppedAndRm(t *testing.T) {
 	if r := runctl(t, "rm", "--force", name); r.code != 0 {
 		t.Fatal(r)
 	}
-	if r := runctl(t, "ls"); strings.Contains(r.stdout, name+" ") {
-		t.Fatalf("the run is still listed after rm:\n%s", r.stdout)
+	if l := lsLine(t, name); l != "" {
+		t.Fatalf("the run is still listed after rm: %q", l)
 	}
 	if u := unitLeft(t, name); u != "" {
 		t.Fatalf("unit left after rm --force:\n%s", u)
@@ -368,7 +367,7 @@ func TestStartStoppedAndRm(t *testing.T) {
 }
 
 func TestRunReplace(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)

@@ -14,7 +14,7 @@ import (
 // the stop half of that restart, which triggers the recorder with no exit
 // code, does not replace it with "did not start".
 func TestRestartsDoNotEraseTheRecord(t *testing.T) {
-	alone(t)
+	shared(t)
 	for _, how := range []string{"Restart=", "systemctl restart"} {
 		t.Run(how, func(t *testing.T) {
 			name := runName(t)

@@ -24,7 +24,7 @@ func cmdline(t *testing.T, name string) []string {
 }
 
 func TestRunReplaceRollsBack(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	v1 := []string{"sh", "-c", "sleep 1000; :", "v1"}
@@ -73,7 +73,7 @@ func TestRunReplaceRollsBack(t *testing.T) {
 }
 
 func TestRestartUpdateEnvRollsBack(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	cmd := runctlCmd(t, "/", "run", "-d", "-n", name, "--", "sh", "-c", `[ "$MODE" = bad ] && exit 3; sleep 1000; :`)
@@ -98,7 +98,7 @@ func TestRestartUpdateEnvRollsBack(t *testing.T) {
 }
 
 func TestApplyRollsBack(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	n := stackNames(t, 1)
 	name := n[0]
 	stackName := "s" + name

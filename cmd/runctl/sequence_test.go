@@ -258,7 +258,7 @@ func (q *sequence) check() {
 // daemon-reload and daemon-reexec between and during them, what runs is
 // the latest spec runctl reported as started.
 func TestSequence(t *testing.T) {
-	alone(t)
+	aloneLong(t)
 	seed := *seqSeed
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())

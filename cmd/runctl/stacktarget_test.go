@@ -20,7 +20,7 @@ import (
 )
 
 func TestStackTarget(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	boot, inEnv := rebootable(t)
 	in := func(s *sandbox.Sandbox, args ...string) result { t.Helper(); return inEnv(s, nil, args...) }
 	show := func(s *sandbox.Sandbox, prop string, units ...string) []string {

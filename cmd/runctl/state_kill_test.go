@@ -18,7 +18,7 @@ import (
 // when the boot link is there, and a restart of an enabled run repairs a
 // half-done enable. Ctrl-C during enable never leaves it half-done.
 func TestStateSurvivesRandomKills(t *testing.T) {
-	alone(t)
+	aloneLong(t)
 	name := runName(t)
 	unitFile := "/etc/systemd/system/runctl-" + name + ".service"
 	link := "/etc/systemd/system/multi-user.target.wants/runctl-" + name + ".service"

@@ -164,7 +164,7 @@ func TestForeignUnitFiles(t *testing.T) {
 // A spec edited by hand is refused, and shown damaged with its path and
 // the fix: it never makes another run restart with its argv.
 func TestTamperedSpec(t *testing.T) {
-	alone(t)
+	shared(t)
 	mm, victim, old := runName(t), runName(t), runName(t)
 	for _, n := range []string{mm, victim, old} {
 		if r := runctl(t, "run", "-d", "-n", n, "--", "sh", "-c", "sleep 1000; :", n); r.code != 0 {
@@ -206,7 +206,7 @@ func TestTamperedSpec(t *testing.T) {
 			t.Errorf("status of a damaged spec: %v", r)
 		}
 	}
-	if out := runctlUnits(t); strings.Contains(out, victim+".service") && strings.Contains(out, "running") {
+	if out := runctlUnits(t, victim); strings.Contains(out, victim+".service") && strings.Contains(out, "running") {
 		t.Fatalf("the victim was started:\n%s", out)
 	}
 	r := runctl(t, "ls")
@@ -253,7 +253,7 @@ ln -s /var/lib/rstore-real /var/lib/rstore-link`)
 			}
 		}
 	}
-	if u := runctlUnits(t); strings.Contains(u, name) {
+	if u := runctlUnits(t, name); strings.Contains(u, name) {
 		t.Fatalf("a run was started from an untrusted store:\n%s", u)
 	}
 	// A spec swapped in by another user, in a store of one's own.
@@ -276,7 +276,7 @@ ln -s /var/lib/rstore-real /var/lib/rstore-link`)
 // run: the variable is dropped and named with --log-level info; given
 // with -E it is refused.
 func TestNoncharacterVariable(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	cmd := runctlCmd(t, "/", "--log-level", "info", "run", "-d", "-n", name, "--", "sleep", "1000")
 	cmd.Env = append(cmd.Env, "ODD=a\ufdd0b", "FINE=1")
@@ -296,7 +296,7 @@ func TestNoncharacterVariable(t *testing.T) {
 
 // Limits systemd would read as "none", or that would wrap, are refused.
 func TestLimitBounds(t *testing.T) {
-	alone(t)
+	shared(t)
 	for _, c := range []struct {
 		args []string
 		want string
@@ -310,7 +310,7 @@ func TestLimitBounds(t *testing.T) {
 		if r.code == 0 || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("run %q: %v", c.args, r)
 		}
-		if u := runctlUnits(t); strings.Contains(u, name) {
+		if u := runctlUnits(t, name); strings.Contains(u, name) {
 			t.Errorf("run %q made a unit:\n%s", c.args, u)
 		}
 	}
@@ -331,7 +331,7 @@ func TestAttachedRunWithoutJournald(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "journald is not running") || !strings.Contains(r.stderr, "-d") {
 		t.Fatalf("attached run without journald: %v", r)
 	}
-	if u := runctlUnits(t); strings.Contains(u, name) {
+	if u := runctlUnits(t, name); strings.Contains(u, name) {
 		t.Fatalf("a unit was made:\n%s", u)
 	}
 }
@@ -358,7 +358,7 @@ func lsAutostart(t *testing.T, name string) (on, ok bool) {
 // A restart --update-env that fails keeps the environment the run had:
 // the next plain restart does not pick up the one that failed.
 func TestFailedUpdateEnvIsNotKept(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	script := `test "$MODE" = ok || exit 3; sleep 1000; :`
 	cmd := runctlCmd(t, "/", "run", "-d", "-n", name, "--", "sh", "-c", script)

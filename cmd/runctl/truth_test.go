@@ -23,7 +23,7 @@ import (
 // no "started". 10 tries each, since the start job and the program's end
 // race inside systemd.
 func TestRunDaemonReportsEarlyDeath(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	for _, tc := range []struct {
 		what  string
 		args  []string // after run -d -n NAME
@@ -62,7 +62,7 @@ func TestRunDaemonReportsEarlyDeath(t *testing.T) {
 // error deployed meanwhile) fail with its traceback; --settle 0 returns once
 // the program was executed, without a settle step.
 func TestRestartAndStartIntoBrokenProgram(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	script := fmt.Sprintf("/var/tmp/%s.py", name)
 	t.Cleanup(func() { os.Remove(sbOf(t).Path(script)) })
@@ -104,7 +104,7 @@ func TestRestartAndStartIntoBrokenProgram(t *testing.T) {
 // shows a crashed program's unit "failed" just before "auto-restart": the
 // attached runctl used to take that for the end (~2 tries in 3).
 func TestAttachedRunSurvivesAutomaticRestarts(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	for i := range 10 {
 		name := runName(t)
 		// Crashes 3 times, then ends well: on-failure does not restart that.
@@ -123,7 +123,7 @@ func TestAttachedRunSurvivesAutomaticRestarts(t *testing.T) {
 				t.Fatalf("try %d: no line %q:\n%v", i, want, r)
 			}
 		}
-		if u := unitLeft(t, "runctl-"+name+".service"); u != "" {
+		if u := unitLeft(t, name); u != "" {
 			t.Fatalf("try %d: the run's unit is left after runctl returned:\n%s", i, u)
 		}
 	}
@@ -135,7 +135,7 @@ func TestAttachedRunSurvivesAutomaticRestarts(t *testing.T) {
 // for the lock and finds the run running again. It follows the new
 // instance until the run is stopped, and exits with its status.
 func TestAttachedRunSurvivesManualRestart(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	// --log-level debug: on a failure, stderr shows what the attached
 	// runctl saw.
@@ -175,7 +175,7 @@ func TestAttachedRunSurvivesManualRestart(t *testing.T) {
 // SIGHUP (terminal closed, ssh dropped) stops an attached run, as a shell
 // does with its job; runctl exits with the program's status.
 func TestAttachedRunStopsOnHangup(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	cmd, out, errb := fgStart(t, name, `trap "echo got-term; exit 0" TERM; echo ready; while :; do sleep 0.05; done`)
 	syscall.Kill(sandbox.ChildPID(cmd.Process.Pid), syscall.SIGHUP)
@@ -183,7 +183,7 @@ func TestAttachedRunStopsOnHangup(t *testing.T) {
 	if code := clitest.ExitCode(err); code != 0 || !strings.Contains(errb.String(), "hangup: stopping "+name) {
 		t.Fatalf("after SIGHUP: exit %d (%v), want 0 and a word that it stops the run\nstdout %s\nstderr %s", code, err, out, errb)
 	}
-	if u := unitLeft(t, "runctl-"+name+".service"); u != "" {
+	if u := unitLeft(t, name); u != "" {
 		t.Fatalf("the run is left after SIGHUP:\n%s", u)
 	}
 }
@@ -193,7 +193,7 @@ func TestAttachedRunStopsOnHangup(t *testing.T) {
 // from a crash. The record is written by the run's ExecStopPost with
 // full privileges, so a run under --uid has one too.
 func TestLastExitSurvivesCollection(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	for _, tc := range []struct {
 		what  string
 		args  []string // after run -n NAME
@@ -235,7 +235,7 @@ func TestLastExitSurvivesCollection(t *testing.T) {
 // by runctl, which records it itself, holds the recorder off, so that PID
 // 1 forks nothing for it.
 func TestStopSpawnsNoRecorder(t *testing.T) {
-	alone(t)
+	shared(t)
 	name := runName(t)
 	if r := runctl(t, "run", "-d", "--settle=0", "-n", name, "--", "sleep", "1000"); r.code != 0 {
 		t.Fatal(r)
@@ -259,7 +259,7 @@ func TestStopSpawnsNoRecorder(t *testing.T) {
 // recorded again, whether the stopped unit was collected (start, run
 // --replace) or not.
 func TestLastExitAfterStopAndStart(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	name := runName(t)
 	t.Cleanup(func() { runctl(t, "rm", "-f", name) })
 	flag := "/run/" + name + ".quit"

@@ -17,7 +17,7 @@ import (
 // The runs get no captured environment (--clean-env): the caller's may
 // have PYTHONUNBUFFERED already.
 func TestPythonOutputArrivesAsPrinted(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	name, buffered := runName(t), runName(t)
 	argv := []string{"python3", "-c", "import time; print('ready', 'to', 'go'); time.sleep(1000)"}
 	if r := runctl(t, append([]string{"run", "-d", "--clean-env", "-n", name, "-E", "RCUTILS_LOGGING_BUFFERED_STREAM=0", "--"}, argv...)...); r.code != 0 {

@@ -17,7 +17,7 @@ import (
 // "stopped". An enabled run that came back at boot tells the same of its
 // previous boot's instance.
 func TestRunsRunningWhenTheMachineWentDown(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	for _, end := range []string{"reboot", "power cut"} {
 		t.Run(strings.ReplaceAll(end, " ", "-"), func(t *testing.T) {
 			t.Parallel()
