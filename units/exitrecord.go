@@ -352,9 +352,11 @@ func (e ExitRecorder) Templates() (map[string][]byte, error) {
 		return nil, nil
 	}
 	// The manager expands ${VAR} and %i here: $ and % in the folder are
-	// doubled. ln's failure must not leave a failed unit behind (-).
+	// doubled. The script's failure must not leave a failed unit behind
+	// (-).
 	dir := quoteExecArg(strings.ReplaceAll(e.store, "$", "$$") + "/")
-	render := func(exec string) ([]byte, error) {
+	dir = dir[:len(dir)-1] // "/folder/, the run's file names follow
+	render := func(script string) ([]byte, error) {
 		var b unitWriter
 		b.comment(UnitFileMarker + ": records how run %i ended, for runctl ls and status.\n")
 		b.section("Unit")
@@ -367,12 +369,18 @@ func (e ExitRecorder) Templates() (map[string][]byte, error) {
 		b.raw("Before", UnitPrefix+"%i.service")
 		b.section("Service")
 		b.raw("Type", "oneshot")
-		b.raw("ExecStart", exec)
+		// $0 is the record, $1 the boot id (%b, which the manager puts
+		// in: unit files only), $2 the run's spec.
+		b.raw("ExecStart", `-@/bin/sh "/bin/sh" "-c" `+quoteExecArg(script)+` `+
+			dir+`%i`+ExitSuffix+`" "%b" `+dir+`%i.json"`)
 		return b.buf.Bytes(), b.err
 	}
-	path := dir[:len(dir)-1] + `%i` + ExitSuffix + `"`
-	// %b: the boot id, which the manager puts in (unit files only).
-	failed, err := render(`-@/bin/ln "/bin/ln" "-sfn" "${MONITOR_SERVICE_RESULT} ${MONITOR_EXIT_CODE} ${MONITOR_EXIT_STATUS} boot=%b" ` + path)
+	// A run removed meanwhile (rm removes the spec, then the record)
+	// keeps no record: checked once the record is written, so that rm,
+	// done before or after, leaves none. sh's $ are doubled for the
+	// manager.
+	const record = `/bin/ln -sfn "$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r" "$$0"; [ -e "$$2" ] || exec /bin/rm -f "$$0"`
+	failed, err := render(`r=; ` + record)
 	if err != nil {
 		return nil, err
 	}
@@ -380,15 +388,12 @@ func (e ExitRecorder) Templates() (map[string][]byte, error) {
 	// a restart (systemctl restart, Restart=) triggers OnSuccess= too, and
 	// by the time the recorder runs, the new instance has reset what
 	// $MONITOR_* would tell. Recording it would erase how the run last
-	// ended. sh's $ are doubled for the manager. (OnFailure= never sees
-	// that: its recorder stays a plain ln, one exec sooner.)
-	// OnSuccess= with a result that is no success is the stop half of an
-	// automatic restart (Restart=): the record says "restarting", as the
-	// run's own ExecStopPost= does (restartingScript). A stop while the
-	// manager is stopping is the machine going down (stopPostScript). $1
-	// is the boot id (%b).
-	script := `[ "$$MONITOR_SERVICE_RESULT" = success ] && [ -z "$$MONITOR_EXIT_CODE" ] && exit 0; r=" restarting"; [ "$$MONITOR_SERVICE_RESULT" != success ] || { [ "$$(systemctl is-system-running 2>/dev/null)" = stopping ] && r=" down" || r=; }; exec /bin/ln -sfn "$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r" "$$0"`
-	ended, err := render(`-@/bin/sh "/bin/sh" "-c" ` + quoteExecArg(script) + ` ` + path + ` "%b"`)
+	// ended. (OnFailure= never sees that.) OnSuccess= with a result that
+	// is no success is the stop half of an automatic restart (Restart=):
+	// the record says "restarting", as the run's own ExecStopPost= does
+	// (restartingScript). A stop while the manager is stopping is the
+	// machine going down (stopPostScript).
+	ended, err := render(`[ "$$MONITOR_SERVICE_RESULT" = success ] && [ -z "$$MONITOR_EXIT_CODE" ] && exit 0; r=" restarting"; [ "$$MONITOR_SERVICE_RESULT" != success ] || { [ "$$(systemctl is-system-running 2>/dev/null)" = stopping ] && r=" down" || r=; }; ` + record)
 	if err != nil {
 		return nil, err
 	}

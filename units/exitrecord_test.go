@@ -69,9 +69,12 @@ Before=runctl-%i.service
 [Service]
 Type=oneshot
 `
+	// $0 the record, $1 the boot id, $2 the spec.
+	args := ` "/var/lib/a$$b%%c/%i.exit" "%b" "/var/lib/a$$b%%c/%i.json"` + "\n"
+	record := `/bin/ln -sfn \"$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r\" \"$$0\"; [ -e \"$$2\" ] || exec /bin/rm -f \"$$0\""`
 	wants := map[string]string{
-		ok:     head + `ExecStart=-@/bin/sh "/bin/sh" "-c" "[ \"$$MONITOR_SERVICE_RESULT\" = success ] && [ -z \"$$MONITOR_EXIT_CODE\" ] && exit 0; r=\" restarting\"; [ \"$$MONITOR_SERVICE_RESULT\" != success ] || { [ \"$$(systemctl is-system-running 2>/dev/null)\" = stopping ] && r=\" down\" || r=; }; exec /bin/ln -sfn \"$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r\" \"$$0\"" "/var/lib/a$$b%%c/%i.exit" "%b"` + "\n",
-		failed: head + `ExecStart=-@/bin/ln "/bin/ln" "-sfn" "${MONITOR_SERVICE_RESULT} ${MONITOR_EXIT_CODE} ${MONITOR_EXIT_STATUS} boot=%b" "/var/lib/a$$b%%c/%i.exit"` + "\n",
+		ok:     head + `ExecStart=-@/bin/sh "/bin/sh" "-c" "[ \"$$MONITOR_SERVICE_RESULT\" = success ] && [ -z \"$$MONITOR_EXIT_CODE\" ] && exit 0; r=\" restarting\"; [ \"$$MONITOR_SERVICE_RESULT\" != success ] || { [ \"$$(systemctl is-system-running 2>/dev/null)\" = stopping ] && r=\" down\" || r=; }; ` + record + args,
+		failed: head + `ExecStart=-@/bin/sh "/bin/sh" "-c" "r=; ` + record + args,
 	}
 	if len(got) != 2 {
 		t.Fatalf("Templates: %d files, want 2", len(got))
