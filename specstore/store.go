@@ -351,6 +351,9 @@ func (s Store) Names() ([]string, error) {
 
 // Remove forgets a run: its spec, its environment files and, since the
 // caller holds it, its lock file (Lock's waiters then lock the new one).
+// The spec goes first and the record last: a recorder that writes the
+// record late removes it again once it finds the spec gone
+// (units.ExitRecorder).
 func (s Store) Remove(name string) error {
 	err := os.Remove(s.specPath(name))
 	if errors.Is(err, fs.ErrNotExist) {

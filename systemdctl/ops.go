@@ -30,7 +30,8 @@ func (m *Manager) Unit(ctx context.Context, unit string) (State, error) {
 }
 
 // Crashpoint, if set, is called at named points between D-Bus calls
-// ("stop-enqueued", "start-enqueued"); tests use it to kill runctl there.
+// ("stop-enqueued", "start-enqueued"); tests use it to kill runctl
+// there, or to hold it there while they act on the manager.
 var Crashpoint = func(point string) {}
 
 // StartTransient creates and starts a transient unit and waits for its start

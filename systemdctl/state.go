@@ -142,6 +142,33 @@ func (s State) Exit() (code, status string, ok bool) {
 	return "exited", strconv.Itoa(c), true
 }
 
+// SetExit sets how the main process ended from $EXIT_CODE and
+// $EXIT_STATUS's words, Exit's inverse, and says whether it could.
+func (s *State) SetExit(code, status string) bool {
+	var c, st int32
+	switch code {
+	case "exited":
+		n, err := strconv.Atoi(status)
+		if err != nil {
+			return false
+		}
+		c, st = 1, int32(n)
+	case "killed", "dumped":
+		sig := unix.SignalNum("SIG" + status)
+		if sig == 0 {
+			return false
+		}
+		c, st = 2, int32(sig)
+		if code == "dumped" {
+			c = 3
+		}
+	default:
+		return false
+	}
+	s.ExecMainCode, s.ExecMainStatus = c, st
+	return true
+}
+
 // Ended describes how the main process ended: "exit status 3", "killed by
 // SIGKILL", or "" if it has not; units.ExitRecord.String renders it, as
 // every other "how it ended". The unit's result is not part of it (see

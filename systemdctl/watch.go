@@ -37,6 +37,7 @@ type Watch struct {
 	removed bool              // the manager unloaded the unit (UnitRemoved)
 	notify  chan struct{}     // closed and replaced on every change
 	lost    int               // generation of a connection that dropped, 0 if none
+	dropped chan struct{}     // closed when a connection first dropped
 	// leftovers: once its main process had ended, the manager signalled
 	// what was left of the unit (stop-sigterm, final-sigterm, ...).
 	leftovers bool
@@ -45,7 +46,7 @@ type Watch struct {
 // Watch starts following a unit. Call it before acting on the unit, so that
 // no change is missed; Close it when done (also after an error).
 func (m *Manager) Watch(ctx context.Context, unit string) (*Watch, error) {
-	w := &Watch{m: m, path: unitPath(unit), unit: unit, jobs: map[uint32]string{}, notify: make(chan struct{})}
+	w := &Watch{m: m, path: unitPath(unit), unit: unit, jobs: map[uint32]string{}, notify: make(chan struct{}), dropped: make(chan struct{})}
 	w.state.Unit = unit
 	m.mu.Lock()
 	if m.watches[w.path] == nil {
@@ -68,6 +69,12 @@ func (w *Watch) Close() {
 	}
 	w.m.mu.Unlock()
 }
+
+// Dropped is closed once the manager has dropped the connection the watch
+// followed (it does on daemon-reexec), as soon as runctl learns it, even
+// while nothing waits on the watch: what the unit does until the watch
+// resumes on a new connection goes unsignalled.
+func (w *Watch) Dropped() <-chan struct{} { return w.dropped }
 
 // Ended is the last state seen in which the unit's main process had ended
 // (ExecMainCode set), zero if none: a Wait may wake past it, when a
@@ -280,7 +287,12 @@ func (m *Manager) route(signals chan *dbus.Signal, gen int) {
 		}
 		m.mu.Unlock()
 		for _, w := range all {
-			w.update(func() { w.lost = gen })
+			w.update(func() {
+				if !isClosed(w.dropped) {
+					close(w.dropped)
+				}
+				w.lost = gen
+			})
 		}
 	}()
 	for s := range signals {
@@ -323,6 +335,16 @@ func (m *Manager) route(signals chan *dbus.Signal, gen int) {
 				})
 			})
 		}
+	}
+}
+
+// isClosed says whether ch is closed.
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -23,7 +23,8 @@ import (
 // an ExecStopPost= did, and PID 1's fork of it made every stop 16 ms
 // slower (measured on 252). runctl stops a run with a marker file in place
 // that the recorder's condition checks, and records the stop itself: its
-// own stops spawn no process at all.
+// own stops spawn no process at all, but for one that runctl hands over
+// to the recorder as the manager drops its connection (HandedOver).
 
 // ExitSuffix ends the name of a run's record, beside its spec: NAME.exit.
 const ExitSuffix = ".exit"
@@ -339,8 +340,21 @@ func (e ExitRecorder) Triggers(name string) (onSuccess, onFailure string) {
 // Marker is the file that, while it exists, keeps the run's recorder from
 // running; runtimeDir is the manager's (%t: /run, or $XDG_RUNTIME_DIR).
 func (e ExitRecorder) Marker(runtimeDir, name string) string {
-	return filepath.Join(runtimeDir, "runctl", e.id, name+".stopping")
+	return filepath.Join(runtimeDir, "runctl", e.id, name+markerSuffix)
 }
+
+// HandedOver is the marker once runctl, no longer sure to see the end of
+// the stop it makes, has handed the stop over to the recorder: while it
+// exists, the recorder records the run's end as runctl's.
+func (e ExitRecorder) HandedOver(runtimeDir, name string) string {
+	return filepath.Join(runtimeDir, "runctl", e.id, name+handedOverSuffix)
+}
+
+// The marker's names, after the run's.
+const (
+	markerSuffix     = ".stopping"
+	handedOverSuffix = ".handed-over"
+)
 
 // Templates are the recorder's unit files, by file name; none for the
 // ExecStopPost= route.
@@ -351,28 +365,38 @@ func (e ExitRecorder) Templates() (map[string][]byte, error) {
 	if e.stopPost {
 		return nil, nil
 	}
-	// The manager expands ${VAR} and %i here: $ and % in the folder are
-	// doubled. ln's failure must not leave a failed unit behind (-).
+	// The manager expands ${VAR}, %i and %t here: $ and % in the folder
+	// are doubled. The script's failure must not leave a failed unit
+	// behind (-).
 	dir := quoteExecArg(strings.ReplaceAll(e.store, "$", "$$") + "/")
-	render := func(exec string) ([]byte, error) {
+	dir = dir[:len(dir)-1] // "/folder/, the run's file names follow
+	render := func(script string) ([]byte, error) {
 		var b unitWriter
 		b.comment(UnitFileMarker + ": records how run %i ended, for runctl ls and status.\n")
 		b.section("Unit")
 		b.raw("Description", "How runctl run %i ended")
 		b.raw("DefaultDependencies", "no")
-		b.raw("ConditionPathExists", "!%t/runctl/"+e.id+"/%i.stopping")
+		b.raw("ConditionPathExists", "!%t/runctl/"+e.id+"/%i"+markerSuffix)
 		// The run starts again only once its end is recorded: the stop
 		// half of an outside systemctl restart triggers OnSuccess= too,
 		// and the new instance would reset what $MONITOR_* tell.
 		b.raw("Before", UnitPrefix+"%i.service")
 		b.section("Service")
 		b.raw("Type", "oneshot")
-		b.raw("ExecStart", exec)
+		// $0 is the record, $1 the boot id (%b, which the manager puts
+		// in: unit files only), $2 the run's handed-over marker, $3 its
+		// spec.
+		b.raw("ExecStart", `-@/bin/sh "/bin/sh" "-c" `+quoteExecArg(script)+` `+
+			dir+`%i`+ExitSuffix+`" "%b" "%t/runctl/`+e.id+`/%i`+handedOverSuffix+`" `+dir+`%i.json"`)
 		return b.buf.Bytes(), b.err
 	}
-	path := dir[:len(dir)-1] + `%i` + ExitSuffix + `"`
-	// %b: the boot id, which the manager puts in (unit files only).
-	failed, err := render(`-@/bin/ln "/bin/ln" "-sfn" "${MONITOR_SERVICE_RESULT} ${MONITOR_EXIT_CODE} ${MONITOR_EXIT_STATUS} boot=%b" ` + path)
+	// An end while runctl, alive, has handed its stop over (HandedOver)
+	// is that stop's, and recorded so. A run removed meanwhile (rm
+	// removes the spec, then the record) keeps no record: checked once
+	// the record is written, so that rm, done before or after, leaves
+	// none. sh's $ are doubled for the manager.
+	const record = `/bin/ln -sfn "$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r" "$$0"; [ -e "$$3" ] || exec /bin/rm -f "$$0"`
+	failed, err := render(`r=; [ -e "$$2" ] && r=" ` + byRunctl + `"; ` + record)
 	if err != nil {
 		return nil, err
 	}
@@ -380,15 +404,12 @@ func (e ExitRecorder) Templates() (map[string][]byte, error) {
 	// a restart (systemctl restart, Restart=) triggers OnSuccess= too, and
 	// by the time the recorder runs, the new instance has reset what
 	// $MONITOR_* would tell. Recording it would erase how the run last
-	// ended. sh's $ are doubled for the manager. (OnFailure= never sees
-	// that: its recorder stays a plain ln, one exec sooner.)
-	// OnSuccess= with a result that is no success is the stop half of an
-	// automatic restart (Restart=): the record says "restarting", as the
-	// run's own ExecStopPost= does (restartingScript). A stop while the
-	// manager is stopping is the machine going down (stopPostScript). $1
-	// is the boot id (%b).
-	script := `[ "$$MONITOR_SERVICE_RESULT" = success ] && [ -z "$$MONITOR_EXIT_CODE" ] && exit 0; r=" restarting"; [ "$$MONITOR_SERVICE_RESULT" != success ] || { [ "$$(systemctl is-system-running 2>/dev/null)" = stopping ] && r=" down" || r=; }; exec /bin/ln -sfn "$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r" "$$0"`
-	ended, err := render(`-@/bin/sh "/bin/sh" "-c" ` + quoteExecArg(script) + ` ` + path + ` "%b"`)
+	// ended. (OnFailure= never sees that.) OnSuccess= with a result that
+	// is no success is the stop half of an automatic restart (Restart=):
+	// the record says "restarting", as the run's own ExecStopPost= does
+	// (restartingScript). A stop while the manager is stopping is the
+	// machine going down (stopPostScript).
+	ended, err := render(`[ "$$MONITOR_SERVICE_RESULT" = success ] && [ -z "$$MONITOR_EXIT_CODE" ] && exit 0; if [ -e "$$2" ]; then r=" ` + byRunctl + `"; else r=" restarting"; [ "$$MONITOR_SERVICE_RESULT" != success ] || { [ "$$(systemctl is-system-running 2>/dev/null)" = stopping ] && r=" down" || r=; }; fi; ` + record)
 	if err != nil {
 		return nil, err
 	}

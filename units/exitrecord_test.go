@@ -69,9 +69,12 @@ Before=runctl-%i.service
 [Service]
 Type=oneshot
 `
+	// $0 the record, $1 the boot id, $2 the handed-over marker, $3 the spec.
+	args := ` "/var/lib/a$$b%%c/%i.exit" "%b" "%t/runctl/` + e.id + `/%i.handed-over" "/var/lib/a$$b%%c/%i.json"` + "\n"
+	record := `/bin/ln -sfn \"$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r\" \"$$0\"; [ -e \"$$3\" ] || exec /bin/rm -f \"$$0\""`
 	wants := map[string]string{
-		ok:     head + `ExecStart=-@/bin/sh "/bin/sh" "-c" "[ \"$$MONITOR_SERVICE_RESULT\" = success ] && [ -z \"$$MONITOR_EXIT_CODE\" ] && exit 0; r=\" restarting\"; [ \"$$MONITOR_SERVICE_RESULT\" != success ] || { [ \"$$(systemctl is-system-running 2>/dev/null)\" = stopping ] && r=\" down\" || r=; }; exec /bin/ln -sfn \"$$MONITOR_SERVICE_RESULT $$MONITOR_EXIT_CODE $$MONITOR_EXIT_STATUS boot=$$1$$r\" \"$$0\"" "/var/lib/a$$b%%c/%i.exit" "%b"` + "\n",
-		failed: head + `ExecStart=-@/bin/ln "/bin/ln" "-sfn" "${MONITOR_SERVICE_RESULT} ${MONITOR_EXIT_CODE} ${MONITOR_EXIT_STATUS} boot=%b" "/var/lib/a$$b%%c/%i.exit"` + "\n",
+		ok:     head + `ExecStart=-@/bin/sh "/bin/sh" "-c" "[ \"$$MONITOR_SERVICE_RESULT\" = success ] && [ -z \"$$MONITOR_EXIT_CODE\" ] && exit 0; if [ -e \"$$2\" ]; then r=\" runctl\"; else r=\" restarting\"; [ \"$$MONITOR_SERVICE_RESULT\" != success ] || { [ \"$$(systemctl is-system-running 2>/dev/null)\" = stopping ] && r=\" down\" || r=; }; fi; ` + record + args,
+		failed: head + `ExecStart=-@/bin/sh "/bin/sh" "-c" "r=; [ -e \"$$2\" ] && r=\" runctl\"; ` + record + args,
 	}
 	if len(got) != 2 {
 		t.Fatalf("Templates: %d files, want 2", len(got))
@@ -84,6 +87,9 @@ Type=oneshot
 	}
 	if m := e.Marker("/run", "nav"); m != "/run/runctl/"+e.id+"/nav.stopping" {
 		t.Errorf("Marker = %s", m)
+	}
+	if m := e.HandedOver("/run", "nav"); m != "/run/runctl/"+e.id+"/nav.handed-over" {
+		t.Errorf("HandedOver = %s", m)
 	}
 	if other := NewExitRecorder("/srv/runs"); other.id == e.id {
 		t.Errorf("two stores share the recorder id %s", e.id)

@@ -16,11 +16,10 @@ func TestWaitSurvivesManagerReloadAndReexec(t *testing.T) {
 	for _, op := range []string{"daemon-reload", "daemon-reexec"} {
 		t.Run(op, func(t *testing.T) {
 			name := runName(t)
-			// The stop lasts 3 s: the reload or reexec lands while runctl
-			// waits, and is over before the program ends (one that ends
-			// while PID 1 re-executes can be collected before runctl
-			// reconnects, its end unread: a known gap).
-			script := `trap "echo stopping; sleep 3; exit 0" TERM; echo ready; while :; do sleep 0.05; done`
+			// The stop lasts a second: the reload or reexec lands while
+			// runctl waits (a program that ends while PID 1 re-executes:
+			// TestStopAcrossReexecKnowsHowTheProgramEnded).
+			script := `trap "echo stopping; sleep 1; exit 0" TERM; echo ready; while :; do sleep 0.05; done`
 			if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", script); r.code != 0 {
 				t.Fatal(r)
 			}
@@ -33,7 +32,7 @@ func TestWaitSurvivesManagerReloadAndReexec(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The program logs when SIGTERM reached it: the stop has begun
-			// and lasts another 3 s.
+			// and lasts another second.
 			deadline := time.Now().Add(10 * time.Second)
 			for !strings.Contains(inside(t, "journalctl", "-t", name, "-o", "cat"), "stopping") {
 				if time.Now().After(deadline) {

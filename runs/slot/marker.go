@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/runctl/runctl/systemdctl"
@@ -56,8 +57,59 @@ func (s *Slots) holdRecorder(name string) bool {
 
 // ReleaseRecorder lets the run's recorder record its ends again.
 func (s *Slots) ReleaseRecorder(name string) {
+	p := s.Layout.Paths(name)
 	if !s.anotherStopping(name) {
-		os.Remove(s.Layout.Paths(name).Marker)
+		os.Remove(p.Marker)
+	}
+	if target, err := os.Readlink(p.HandedOver); err == nil && target == s.Layout.Alive {
+		os.Remove(p.HandedOver)
+	}
+}
+
+// handOverOnDrop follows the stop of run name that runctl is about to
+// make, holding the recorder off (held; nothing to do on the ExecStopPost=
+// route, whose record the stop job writes): if the manager drops runctl's
+// connection before over is called (a daemon-reexec), the program may end
+// and its unit be collected before runctl reads how it ended. So runctl
+// hands the stop over to the recorder at once: the marker, renamed, no
+// longer holds the recorder off, and tells it that the end is runctl's
+// stop. recordStop then reads how the program ended from the record.
+// Renamed, not removed and made anew: the recorder sees one or the other.
+func (s *Slots) handOverOnDrop(ctx context.Context, name string, held bool) (over func()) {
+	if ok, _ := s.Recorder().Triggers(name); !held || ok == "" {
+		return func() {}
+	}
+	w, err := s.Manager.Watch(ctx, units.UnitName(name))
+	if err != nil {
+		w.Close()
+		return func() {}
+	}
+	var (
+		mu   sync.Mutex
+		done = make(chan struct{})
+	)
+	go func() {
+		select {
+		case <-w.Dropped():
+			mu.Lock()
+			defer mu.Unlock()
+			select {
+			case <-done:
+				return // the stop was over first
+			default:
+			}
+			p := s.Layout.Paths(name)
+			if target, err := os.Readlink(p.Marker); err == nil && target == s.Layout.Alive {
+				os.Rename(p.Marker, p.HandedOver)
+			}
+		case <-done:
+		}
+	}()
+	return func() {
+		mu.Lock()
+		close(done)
+		mu.Unlock()
+		w.Close()
 	}
 }
 
@@ -89,12 +141,26 @@ func CurrentBoot() string {
 }
 
 // recordStop records that runctl stopped the run, and how its main
-// process ended then.
-func (s *Slots) recordStop(name string, after systemdctl.State) {
+// process ended then. A stop that began at began and did not see the
+// program end (the manager re-executed meanwhile, dropping runctl's
+// connection, and collected the unit before runctl read it again) takes
+// how it ended from the record the run's recorder wrote since, and after
+// says it too.
+func (s *Slots) recordStop(name string, after *systemdctl.State, began time.Time) {
+	if _, _, ok := after.Exit(); !ok {
+		rec, at, ok := s.store().LastExit(name, true)
+		if ok && !at.Before(began.Add(-clockTick)) && after.SetExit(rec.Code, rec.Status) && after.Result == "" {
+			after.Result = rec.Result
+		}
+	}
 	rec := units.ExitRecord{Result: after.Result, ByRunctl: true, Boot: CurrentBoot()}
 	rec.Code, rec.Status, _ = after.Exit()
 	s.store().RecordExit(name, rec)
 }
+
+// clockTick bounds how far a file's time, from the kernel's coarse clock,
+// may lag the time runctl reads.
+const clockTick = 20 * time.Millisecond
 
 // unloadPatience bounds the wait for a stopped unit to unload once its
 // recorder's job has run.

@@ -51,12 +51,14 @@ type Paths struct {
 	Staging                        string // where the drop-in waits, on the drop-in's file system
 	UnitFile                       string // written by enable
 	Marker                         string // keeps the recorder off while runctl stops the run
+	HandedOver                     string // the marker, once runctl handed its stop over to the recorder
 }
 
 // Paths derives run name's files: the one place they are computed.
 func (l Layout) Paths(name string) Paths {
 	unit := units.UnitName(name)
-	marker := units.NewExitRecorder(l.Store).Marker(l.RuntimeDir, name)
+	rec := units.NewExitRecorder(l.Store)
+	marker := rec.Marker(l.RuntimeDir, name)
 	return Paths{
 		Unit:            unit,
 		TransientDropIn: filepath.Join(l.TransientDir, unit+".d", units.DropInName),
@@ -64,6 +66,7 @@ func (l Layout) Paths(name string) Paths {
 		Staging:         filepath.Join(filepath.Dir(marker), name+".conf"),
 		UnitFile:        filepath.Join(l.UnitDir, unit),
 		Marker:          marker,
+		HandedOver:      rec.HandedOver(l.RuntimeDir, name),
 	}
 }
 

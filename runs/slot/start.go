@@ -98,10 +98,13 @@ func (s *Slots) Cycle(ctx context.Context, c Cycle) (out Cycled, err error) {
 	}()
 	err = systemdctl.ErrNotLoaded
 	gone := c.Fresh // the manager has no unit of the name now
+	began := time.Now()
 	if !c.Fresh {
 		held = s.holdRecorder(name)
+		over := s.handOverOnDrop(ctx, name, held)
 		var stopped systemdctl.Stopped
 		stopped, gone, err = s.stopToUnload(ctx, unit, systemdctl.StopOptions{Timeout: timeout, Force: c.Force}, !enabled)
+		over()
 		out.Stopped = stopped
 	}
 	switch {
@@ -112,7 +115,7 @@ func (s *Slots) Cycle(ctx context.Context, c Cycle) (out Cycled, err error) {
 	default:
 		out.Stopping = true
 		if out.Stopped.Before.Running() && held {
-			s.recordStop(name, out.Stopped.After)
+			s.recordStop(name, &out.Stopped.After, began)
 		}
 	}
 	systemdctl.Crashpoint("after-stop")

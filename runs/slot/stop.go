@@ -2,6 +2,7 @@ package slot
 
 import (
 	"context"
+	"time"
 
 	"github.com/runctl/runctl/systemdctl"
 	"github.com/runctl/runctl/units"
@@ -29,7 +30,9 @@ func (s *Slots) Stop(ctx context.Context, name string, opt systemdctl.StopOption
 			}
 		}
 	}
+	over, began := s.handOverOnDrop(ctx, name, held), time.Now()
 	out, err := s.Manager.Stop(ctx, unit, opt)
+	over()
 	switch {
 	case held && (err != nil || !out.Before.Running()):
 		s.ReleaseRecorder(name) // nothing of runctl's to record
@@ -43,7 +46,7 @@ func (s *Slots) Stop(ctx context.Context, name string, opt systemdctl.StopOption
 		return out, err
 	}
 	if out.Before.Running() && held {
-		s.recordStop(name, out.After)
+		s.recordStop(name, &out.After, began)
 	}
 	if enabled {
 		// A later start by name (a group member's restart, systemctl
