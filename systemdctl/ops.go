@@ -105,15 +105,16 @@ func (m *Manager) startWatch(ctx context.Context, unit string, made func(), enqu
 	if err != nil {
 		return State{Unit: unit}, w, err
 	}
-	// Not repeated if the manager goes away before it answers: the start
-	// may have been enqueued.
+	heard := w.heardOf()
 	var id uint32
 	err = m.once(ctx, func() (err error) {
 		id, err = enqueue()
 		return err
 	})
+	var taken State
 	if dropped(err) || away(err) {
-		return State{Unit: unit}, w, fmt.Errorf("%w; runctl status shows whether it started", err)
+		// Not sent again blindly: the start may have been enqueued.
+		id, taken, err = m.resolveStart(ctx, w, unit, heard, err, enqueue)
 	}
 	if err != nil {
 		return State{Unit: unit}, w, wrap(err, "")
@@ -127,9 +128,20 @@ func (m *Manager) startWatch(ctx context.Context, unit string, made func(), enqu
 		}()
 		defer func() { <-done }()
 	}
-	res, st, err := w.WaitJob(ctx, id, "start")
-	if err != nil {
-		return st, w, err
+	var (
+		res string
+		st  State
+	)
+	if id != 0 {
+		res, st, err = w.WaitJob(ctx, id, "start")
+		if err != nil {
+			return st, w, err
+		}
+	} else {
+		// Taken by a manager that went away before it answered, and
+		// running.
+		w.base(taken)
+		st, res = w.State(), "done"
 	}
 	if st.Running() && (st.MainPID == 0 || st.InvocationID == "") {
 		// Not seen in the signals yet; a unit already gone has nothing more
@@ -151,6 +163,45 @@ func (m *Manager) startWatch(ctx context.Context, unit string, made func(), enqu
 		return st, w, &JobError{Op: "start", Unit: unit, Result: res, State: st}
 	}
 	return st, w, nil
+}
+
+// resolveStart finds out, once the manager is back, whether it took a
+// start (enqueue) it went away before answering (gone). A unit of the name
+// with a start job took it: the job is returned, to follow; one running
+// without a job took it too, and is returned with job 0. Otherwise the
+// start is sent again, once, and gets the answer the first one would have
+// had: a job, or UnitExists for a unit still loaded (an old instance the
+// manager had not unloaded yet, as a reexec found one in 1 of ~120
+// restarts), which the caller resolves by observing as usual. Only a
+// manager that holds no unit of the name although the Watch heard of it
+// since the start was sent (heard) is not asked again: the start may have
+// run and ended meanwhile.
+func (m *Manager) resolveStart(ctx context.Context, w *Watch, unit string, heard uint64, gone error, enqueue func() (uint32, error)) (uint32, State, error) {
+	unsure := func(err error) error { return fmt.Errorf("%w; runctl status shows whether it started", err) }
+	var list []sd.UnitStatus
+	if err := m.again(ctx, func() error { return m.call(ctx, "ListUnitsByNames", []any{&list}, []string{unit}) }); err != nil {
+		return 0, State{Unit: unit}, unsure(gone)
+	}
+	st := brief(unit, list)
+	switch {
+	case st.Loaded() && st.Job != 0 && list[0].JobType == "start":
+		return st.Job, st, nil
+	case st.Loaded() && st.Job != 0:
+		return 0, st, unsure(gone) // another job than a start: not ours to follow
+	case st.Loaded() && st.Running():
+		return 0, st, nil
+	case !st.Loaded() && w.heardOf() != heard:
+		return 0, st, unsure(gone)
+	}
+	var id uint32
+	err := m.once(ctx, func() (err error) {
+		id, err = enqueue()
+		return err
+	})
+	if dropped(err) || away(err) {
+		return 0, st, unsure(err)
+	}
+	return id, st, err
 }
 
 // Reload makes the manager read unit files again (daemon-reload).
