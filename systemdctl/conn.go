@@ -53,13 +53,16 @@ type Manager struct {
 
 	connMu sync.Mutex
 	conn   *dbus.Conn
-	gen    int  // bumped on every reconnect
-	subbed bool // this connection's signals are asked for
-	closed bool
+	gen    int // bumped on every reconnect
+	// matched: the bus has this connection's match rules; subbed: and the
+	// manager its Subscribe.
+	matched, subbed bool
+	closed          bool
 	// version is the manager's, read on connection versionGen (Version).
 	version, versionGen int
 
-	subMu sync.Mutex // one Subscribe at a time: a second one is refused
+	subMu  sync.Mutex // one Subscribe at a time: a second one is refused
+	dialMu sync.Mutex // one reconnect at a time
 
 	mu      sync.Mutex
 	watches map[dbus.ObjectPath]map[*Watch]struct{}
@@ -113,7 +116,7 @@ func (m *Manager) open(dial func() (*dbus.Conn, error)) error {
 	signals := make(chan *dbus.Signal, 4096)
 	c.Signal(signals)
 	m.connMu.Lock()
-	m.conn, m.subbed = c, false
+	m.conn, m.matched, m.subbed = c, false, false
 	m.gen++
 	gen := m.gen
 	m.connMu.Unlock()
@@ -150,7 +153,8 @@ var signalRules = []string{
 // a Watch relies on them. The private socket gets them all unasked; through
 // a bus, once per connection, the bus is given match rules and the manager
 // a Subscribe, in one round trip. A connection the manager dropped
-// meanwhile is replaced, as for any other call.
+// meanwhile is replaced, and a manager that left the bus for a moment is
+// waited for, as for any other call.
 func (m *Manager) subscribe(ctx context.Context) error {
 	return wrap(m.again(ctx, func() error { return m.subscribeOnce(ctx) }), "cannot subscribe to systemd's signals")
 }
@@ -162,79 +166,168 @@ func (m *Manager) subscribeOnce(ctx context.Context) error {
 	m.subMu.Lock()
 	defer m.subMu.Unlock()
 	m.connMu.Lock()
-	c, done := m.conn, m.subbed
+	c, matched, done := m.conn, m.matched, m.subbed
 	m.connMu.Unlock()
 	if done {
 		return nil
 	}
 	var calls []*dbus.Call
-	for _, rule := range signalRules {
-		calls = append(calls, c.BusObject().GoWithContext(ctx, "org.freedesktop.DBus.AddMatch", 0, nil, rule))
+	if !matched {
+		for _, rule := range signalRules {
+			calls = append(calls, c.BusObject().GoWithContext(ctx, "org.freedesktop.DBus.AddMatch", 0, nil, rule))
+		}
 	}
-	calls = append(calls, c.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").
-		GoWithContext(ctx, "org.freedesktop.systemd1.Manager.Subscribe", 0, nil))
+	subscribe := c.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").
+		GoWithContext(ctx, "org.freedesktop.systemd1.Manager.Subscribe", 0, nil)
 	var errs []error
 	for _, call := range calls {
 		errs = append(errs, (<-call.Done).Err)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err // a dropped connection among them: again reconnects
+	matchErr := errors.Join(errs...)
+	subErr := (<-subscribe.Done).Err
+	var de dbus.Error
+	if errors.As(subErr, &de) && de.Name == "org.freedesktop.systemd1.AlreadySubscribed" {
+		// A manager that re-executes keeps its subscribers.
+		subErr = nil
 	}
 	m.connMu.Lock()
 	if m.conn == c {
-		m.subbed = true
+		m.matched = m.matched || matchErr == nil
+		m.subbed = matchErr == nil && subErr == nil
 	}
 	m.connMu.Unlock()
-	return nil
+	// A dropped connection or a manager away: again tries once more.
+	return errors.Join(matchErr, subErr)
+}
+
+// backWithin bounds how long a repeatable call waits for a manager that
+// dropped the connection or left the bus to be back: a daemon-reexec takes
+// well under a second, a manager deserializing thousands of units a few.
+const backWithin = 30 * time.Second
+
+// pause waits *delay before the next try, and doubles it up to half a
+// second; it returns false, at once, if that would pass deadline or ctx
+// ends.
+func pause(ctx context.Context, deadline time.Time, delay *time.Duration) bool {
+	if time.Now().Add(*delay).After(deadline) {
+		return false
+	}
+	t := time.NewTimer(*delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	*delay = min(2**delay, 500*time.Millisecond)
+	return true
 }
 
 // reconnect replaces a connection the manager dropped (generation gen),
-// retrying while a re-executing manager is not listening yet.
+// retrying while a re-executing manager is not listening yet, and asks
+// for signals on the new one.
 func (m *Manager) reconnect(ctx context.Context, gen int) error {
-	m.connMu.Lock()
-	current, closed := m.gen, m.closed
-	m.connMu.Unlock()
-	if closed {
-		return errors.New("the connection to systemd was closed")
-	}
-	if current != gen {
-		return m.subscribeOnce(ctx) // another call already reconnected
-	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(backWithin)
 	delay := 10 * time.Millisecond
+	m.dialMu.Lock()
 	for {
+		m.connMu.Lock()
+		current, closed := m.gen, m.closed
+		m.connMu.Unlock()
+		if closed {
+			m.dialMu.Unlock()
+			return errors.New("the connection to systemd was closed")
+		}
+		if current != gen {
+			break // replaced already, by this loop or another call's
+		}
 		err := m.open(m.dial)
 		if err == nil {
-			return m.subscribeOnce(ctx)
+			break
 		}
-		if time.Now().After(deadline) {
+		if !pause(ctx, deadline, &delay) {
+			m.dialMu.Unlock()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			return fmt.Errorf("lost the connection to systemd and could not reconnect: %w", err)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
+	}
+	m.dialMu.Unlock()
+	for {
+		err := m.subscribeOnce(ctx)
+		if !away(err) || !pause(ctx, deadline, &delay) {
+			return err
 		}
-		delay = min(2*delay, 500*time.Millisecond)
 	}
 }
 
-// again runs f, a call that is safe to repeat; if the manager dropped the
-// connection (daemon-reexec closes them all), it reconnects once and runs f
-// again on the new connection.
+// again runs f, a call that is safe to repeat, until the manager answers
+// it: if the manager dropped the connection (daemon-reexec closes the
+// private socket's), it reconnects and runs f on the new connection; if
+// the manager left the bus for a moment (daemon-reexec through a bus), it
+// runs f again, and the bus holds the call until the manager is back.
+// Both for at most backWithin.
 func (m *Manager) again(ctx context.Context, f func() error) error {
-	m.connMu.Lock()
-	gen := m.gen
-	m.connMu.Unlock()
-	err := f()
-	if !dropped(err) {
+	var deadline time.Time
+	delay := 10 * time.Millisecond
+	for {
+		m.connMu.Lock()
+		gen := m.gen
+		m.connMu.Unlock()
+		err := f()
+		if !dropped(err) && !away(err) {
+			return err
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(backWithin)
+		}
+		if dropped(err) {
+			if rerr := m.reconnect(ctx, gen); rerr != nil {
+				return rerr
+			}
+			if time.Now().After(deadline) {
+				return err
+			}
+			continue
+		}
+		if !pause(ctx, deadline, &delay) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+	}
+}
+
+// once runs f, a call that must not be run twice (a start, a signal), on
+// a connection not known to be dropped. It is sent again only when the bus
+// had no manager to hand it to; if the manager went away before it
+// answered, it may or may not have run, and the error says so.
+func (m *Manager) once(ctx context.Context, f func() error) error {
+	if err := m.alive(ctx); err != nil {
 		return err
 	}
-	if rerr := m.reconnect(ctx, gen); rerr != nil {
-		return rerr
+	err := f()
+	deadline, delay := time.Now().Add(backWithin), 10*time.Millisecond
+	for undelivered(err) && pause(ctx, deadline, &delay) {
+		err = f()
 	}
-	return f()
+	if dropped(err) || away(err) {
+		return &goneError{err}
+	}
+	return err
 }
+
+// goneError is a call that must not be repeated, which the manager left
+// unanswered: it may or may not have run.
+type goneError struct{ err error }
+
+func (e *goneError) Error() string {
+	return fmt.Sprintf("systemd went away before it answered (%v), so it may or may not have done it", e.err)
+}
+
+func (e *goneError) Unwrap() error { return e.err }
 
 // alive replaces a connection already known to be dropped, before a call
 // that must not be repeated: nothing was sent on it yet.
@@ -251,6 +344,29 @@ func (m *Manager) alive(ctx context.Context) error {
 // dropped says whether err means the connection is gone.
 func dropped(err error) bool {
 	return errors.Is(err, dbus.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// undelivered says whether err is the bus reporting that it had no
+// manager to hand a call to: the call was not run.
+func undelivered(err error) bool {
+	var de dbus.Error
+	return errors.As(err, &de) && (de.Name == "org.freedesktop.DBus.Error.ServiceUnknown" || de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner")
+}
+
+// away says whether err is the bus reporting that the manager left it for
+// a moment, as a daemon-reexec through a bus shows on a connection that
+// stays up: the calls the manager had not answered when it let go of the
+// bus end with NoReply ("Message recipient disconnected from message bus
+// without replying"); until it is back, its name may have no owner
+// (ServiceUnknown, NameHasNoOwner; a bus that activates services holds the
+// call instead). A call that ended so may or may not have run: only
+// repeatable ones are sent again.
+func away(err error) bool {
+	var de dbus.Error
+	if !errors.As(err, &de) {
+		return false
+	}
+	return de.Name == "org.freedesktop.DBus.Error.NoReply" || undelivered(err)
 }
 
 // privateDial connects straight to a manager's private socket: EXTERNAL auth

@@ -106,15 +106,16 @@ func (m *Manager) startWatch(ctx context.Context, unit string, made func(), enqu
 	if err != nil {
 		return State{Unit: unit}, w, err
 	}
-	// Not repeated if the connection drops during the call (the start may
-	// have been enqueued), so a connection already dropped is replaced first.
-	if err := m.alive(ctx); err != nil {
-		return State{Unit: unit}, w, err
-	}
-	id, err := enqueue()
-	if dropped(err) {
-		// Not repeated: the start may have been enqueued before the drop.
-		return State{Unit: unit}, w, fmt.Errorf("the connection to systemd dropped meanwhile (%v); runctl status shows whether it started", err)
+	heard := w.heardOf()
+	var id uint32
+	err = m.once(ctx, func() (err error) {
+		id, err = enqueue()
+		return err
+	})
+	var taken State
+	if dropped(err) || away(err) {
+		// Not sent again blindly: the start may have been enqueued.
+		id, taken, err = m.resolveStart(ctx, w, unit, heard, err, enqueue)
 	}
 	if err != nil {
 		return State{Unit: unit}, w, wrap(err, "")
@@ -128,9 +129,20 @@ func (m *Manager) startWatch(ctx context.Context, unit string, made func(), enqu
 		}()
 		defer func() { <-done }()
 	}
-	res, st, err := w.WaitJob(ctx, id, "start")
-	if err != nil {
-		return st, w, err
+	var (
+		res string
+		st  State
+	)
+	if id != 0 {
+		res, st, err = w.WaitJob(ctx, id, "start")
+		if err != nil {
+			return st, w, err
+		}
+	} else {
+		// Taken by a manager that went away before it answered, and
+		// running.
+		w.base(taken)
+		st, res = w.State(), "done"
 	}
 	if st.Running() && (st.MainPID == 0 || st.InvocationID == "") {
 		// Not seen in the signals yet; a unit already gone has nothing more
@@ -152,6 +164,45 @@ func (m *Manager) startWatch(ctx context.Context, unit string, made func(), enqu
 		return st, w, &JobError{Op: "start", Unit: unit, Result: res, State: st}
 	}
 	return st, w, nil
+}
+
+// resolveStart finds out, once the manager is back, whether it took a
+// start (enqueue) it went away before answering (gone). A unit of the name
+// with a start job took it: the job is returned, to follow; one running
+// without a job took it too, and is returned with job 0. Otherwise the
+// start is sent again, once, and gets the answer the first one would have
+// had: a job, or UnitExists for a unit still loaded (an old instance the
+// manager had not unloaded yet, as a reexec found one in 1 of ~120
+// restarts), which the caller resolves by observing as usual. Only a
+// manager that holds no unit of the name although the Watch heard of it
+// since the start was sent (heard) is not asked again: the start may have
+// run and ended meanwhile.
+func (m *Manager) resolveStart(ctx context.Context, w *Watch, unit string, heard uint64, gone error, enqueue func() (uint32, error)) (uint32, State, error) {
+	unsure := func(err error) error { return fmt.Errorf("%w; runctl status shows whether it started", err) }
+	var list []sd.UnitStatus
+	if err := m.again(ctx, func() error { return m.call(ctx, "ListUnitsByNames", []any{&list}, []string{unit}) }); err != nil {
+		return 0, State{Unit: unit}, unsure(gone)
+	}
+	st := brief(unit, list)
+	switch {
+	case st.Loaded() && st.Job != 0 && list[0].JobType == "start":
+		return st.Job, st, nil
+	case st.Loaded() && st.Job != 0:
+		return 0, st, unsure(gone) // another job than a start: not ours to follow
+	case st.Loaded() && st.Running():
+		return 0, st, nil
+	case !st.Loaded() && w.heardOf() != heard:
+		return 0, st, unsure(gone)
+	}
+	var id uint32
+	err := m.once(ctx, func() (err error) {
+		id, err = enqueue()
+		return err
+	})
+	if dropped(err) || away(err) {
+		return 0, st, unsure(err)
+	}
+	return id, st, err
 }
 
 // Reload makes the manager read unit files again (daemon-reload).
@@ -345,8 +396,15 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 }
 
 // Kill sends sig to every process of the unit; no job, returns at once.
+// SIGKILL is asked again if the manager went away before it answered (a
+// process cannot be killed twice); another signal is not, since a program
+// may read a second one as more than the first (Ctrl-C twice).
 func (m *Manager) Kill(ctx context.Context, unit string, sig unix.Signal) error {
-	return wrap(m.again(ctx, func() error { return m.call(ctx, "KillUnit", nil, unit, string(sd.All), int32(sig)) }), "kill")
+	kill := func() error { return m.call(ctx, "KillUnit", nil, unit, string(sd.All), int32(sig)) }
+	if sig == unix.SIGKILL {
+		return wrap(m.again(ctx, kill), "kill")
+	}
+	return wrap(m.once(ctx, kill), "kill")
 }
 
 // ResetFailed clears a unit's failed state, unloading a failed transient unit.
@@ -484,45 +542,64 @@ func (m *Manager) List(ctx context.Context, props func(State) []string, patterns
 
 // getProps reads props(i) of each unit i with pipelined Get calls. They go
 // out without a context: godbus would start a goroutine per call to watch
-// it; the caller's deadline still ends the wait.
+// it; the caller's deadline still ends the wait. A property the manager
+// does not have stays unset; Gets the manager left unanswered (it was
+// re-executing) are sent again once it is back.
 func (m *Manager) getProps(ctx context.Context, states []State, paths []dbus.ObjectPath, props func(i int) []string) error {
-	type call struct {
+	type get struct {
 		i    int
 		name string
-		c    *dbus.Call
 	}
 	n := 0
 	for i := range states {
 		n += len(props(i))
 	}
-	calls := make([]call, 0, n)
-	bus := m.bus()
+	gets := make([]get, 0, n)
 	for i := range states {
-		obj := bus.Object("org.freedesktop.systemd1", paths[i])
 		for _, p := range props(i) {
-			c := obj.Go("org.freedesktop.DBus.Properties.Get", 0, nil, propInterface(p), p)
-			calls = append(calls, call{i, p, c})
+			gets = append(gets, get{i, p})
 		}
 	}
-	// The manager answers in order: waiting for the last reply first, this
-	// goroutine wakes about once, not once per reply.
-	for j := range calls {
-		select {
-		case <-calls[(j+len(calls)-1)%len(calls)].c.Done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if len(gets) == 0 {
+		return nil
 	}
-	for _, c := range calls {
-		var v dbus.Variant
-		if c.c.Err != nil {
-			continue // the unit went away meanwhile
+	err := m.again(ctx, func() error {
+		bus := m.bus()
+		calls := make([]*dbus.Call, len(gets))
+		for j, g := range gets {
+			calls[j] = bus.Object("org.freedesktop.systemd1", paths[g.i]).Go("org.freedesktop.DBus.Properties.Get", 0, nil, propInterface(g.name), g.name)
 		}
-		if err := c.c.Store(&v); err == nil {
-			states[c.i].apply(map[string]dbus.Variant{c.name: v})
+		// The manager answers in order: waiting for the last reply first,
+		// this goroutine wakes about once, not once per reply.
+		for j := range calls {
+			select {
+			case <-calls[(j+len(calls)-1)%len(calls)].Done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
+		var (
+			left []get
+			last error
+		)
+		for j, c := range calls {
+			var v dbus.Variant
+			switch err := c.Store(&v); {
+			case dropped(err) || away(err):
+				left, last = append(left, gets[j]), err
+			case err == nil:
+				states[gets[j].i].apply(map[string]dbus.Variant{gets[j].name: v})
+			}
+			// Other errors: the unit went away meanwhile, or the manager
+			// has no such property.
+		}
+		gets = left
+		return last
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("cannot read the properties of units: %w", err)
 	}
-	return nil
+	return err
 }
 
 // propInterface is the D-Bus interface a property of a service unit is on.
@@ -591,9 +668,12 @@ func (m *Manager) Details(ctx context.Context, names []string, props ListProps) 
 		}
 	}
 	procCalls := make([]*dbus.Call, len(names))
-	for _, i := range idx {
-		procCalls[i] = m.bus().Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").
+	getProcs := func(i int) *dbus.Call {
+		return m.bus().Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").
 			GoWithContext(ctx, "org.freedesktop.systemd1.Manager.GetUnitProcesses", 0, nil, names[i])
+	}
+	for _, i := range idx {
+		procCalls[i] = getProcs(i)
 	}
 	loaded := make([]State, len(idx))
 	loadedPaths := make([]dbus.ObjectPath, len(idx))
@@ -604,18 +684,40 @@ func (m *Manager) Details(ctx context.Context, names []string, props ListProps) 
 		return nil, nil, err
 	}
 	procs := make([][]Process, len(names))
-	for j, i := range idx {
-		states[i] = loaded[j]
-		var raw []struct {
-			CGroup  string
-			PID     uint32
-			Command string
+	left := idx
+	err = m.again(ctx, func() error {
+		var (
+			retry []int
+			last  error
+		)
+		for _, i := range left {
+			if procCalls[i] == nil {
+				procCalls[i] = getProcs(i) // unanswered by a manager that went away
+			}
 		}
-		if err := (<-procCalls[i].Done).Store(&raw); err == nil {
+		for _, i := range left {
+			var raw []struct {
+				CGroup  string
+				PID     uint32
+				Command string
+			}
+			err := (<-procCalls[i].Done).Store(&raw)
+			if dropped(err) || away(err) {
+				procCalls[i], retry, last = nil, append(retry, i), err
+				continue
+			}
 			for _, p := range raw {
 				procs[i] = append(procs[i], Process{p.PID, p.Command})
 			}
 		}
+		left = retry
+		return last
+	})
+	if err != nil {
+		return nil, nil, wrap(err, "cannot read the processes of units")
+	}
+	for j, i := range idx {
+		states[i] = loaded[j]
 	}
 	return states, procs, nil
 }

@@ -31,8 +31,12 @@ type Watch struct {
 
 	mu      sync.Mutex
 	state   State
-	ended   State             // the last state seen with its main process's end
-	changes uint64            // updates so far
+	ended   State  // the last state seen with its main process's end
+	changes uint64 // updates so far
+	// heard counts the signals of the unit's state and jobs so far; not
+	// UnitRemoved, which a mere read of a unit not loaded causes (the
+	// manager makes a stub, then drops it).
+	heard   uint64
 	jobs    map[uint32]string // finished job id → result
 	removed bool              // the manager unloaded the unit (UnitRemoved)
 	notify  chan struct{}     // closed and replaced on every change
@@ -106,6 +110,13 @@ func (w *Watch) update(f func()) {
 	close(w.notify)
 	w.notify = make(chan struct{})
 	w.mu.Unlock()
+}
+
+// heardOf is how many signals about the unit the watch has had.
+func (w *Watch) heardOf() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.heard
 }
 
 // KilledLeftovers says whether, after its main process ended, the manager
@@ -306,7 +317,7 @@ func (m *Manager) route(signals chan *dbus.Signal, gen int) {
 			if iface != ifaceUnit && iface != ifaceService {
 				continue
 			}
-			m.each(s.Path, func(w *Watch) { w.update(func() { w.state.apply(changed) }) })
+			m.each(s.Path, func(w *Watch) { w.update(func() { w.state.apply(changed); w.heard++ }) })
 		case "org.freedesktop.systemd1.Manager.UnitRemoved":
 			var (
 				unit string
@@ -328,6 +339,7 @@ func (m *Manager) route(signals chan *dbus.Signal, gen int) {
 			}
 			m.each(unitPath(unit), func(w *Watch) {
 				w.update(func() {
+					w.heard++
 					w.jobs[id] = result
 					if w.state.Job == id {
 						w.state.Job = 0
