@@ -450,6 +450,7 @@ func (m *Manager) List(ctx context.Context, props func(State) []string, patterns
 		st := &states[i]
 		st.Unit, st.LoadState, st.ActiveState, st.SubState, st.Description = u.Name, u.LoadState, u.ActiveState, u.SubState, u.Description
 		st.Job = u.JobId
+		st.MemoryCurrent, st.CPUUsageNSec, st.TasksCurrent = unread, unread, unread
 	}
 	paths := make([]dbus.ObjectPath, len(list))
 	for i, u := range list {
@@ -479,6 +480,29 @@ func (m *Manager) List(ctx context.Context, props func(State) []string, patterns
 		}
 	}
 	return states, nil
+}
+
+// unread is what State's MemoryCurrent, CPUUsageNSec and TasksCurrent hold
+// when they were not read: systemd's own "not accounted".
+const unread = ^uint64(0)
+
+// UsageOf reads MemoryCurrent and CPUUsageNSec of loaded units with
+// pipelined Gets, by unit name: for those whose control group ReadUsage
+// did not find.
+func (m *Manager) UsageOf(ctx context.Context, units []string) (map[string]Usage, error) {
+	states := make([]State, len(units))
+	paths := make([]dbus.ObjectPath, len(units))
+	for i, u := range units {
+		states[i], paths[i] = State{Unit: u, MemoryCurrent: unread, CPUUsageNSec: unread}, unitPath(u)
+	}
+	if err := m.getProps(ctx, states, paths, func(int) []string { return []string{"MemoryCurrent", "CPUUsageNSec"} }); err != nil {
+		return nil, err
+	}
+	out := make(map[string]Usage, len(units))
+	for _, st := range states {
+		out[st.Unit] = Usage{MemoryBytes: st.MemoryCurrent, CPUNSec: st.CPUUsageNSec}
+	}
+	return out, nil
 }
 
 // getProps reads props(i) of each unit i with pipelined Get calls. They go
@@ -518,7 +542,7 @@ func (m *Manager) getProps(ctx context.Context, states []State, paths []dbus.Obj
 			continue // the unit went away meanwhile
 		}
 		if err := c.c.Store(&v); err == nil {
-			states[c.i].apply(map[string]dbus.Variant{c.name: v})
+			states[c.i].applyOne(c.name, v)
 		}
 	}
 	return nil
@@ -573,7 +597,7 @@ func (m *Manager) Details(ctx context.Context, names []string, props ListProps) 
 	states := make([]State, len(names))
 	paths := make([]dbus.ObjectPath, len(names))
 	for i, name := range names {
-		states[i] = State{Unit: name, LoadState: "not-found", ActiveState: "inactive"}
+		states[i] = State{Unit: name, LoadState: "not-found", ActiveState: "inactive", MemoryCurrent: unread, CPUUsageNSec: unread, TasksCurrent: unread}
 		paths[i] = unitPath(name)
 		for _, u := range list {
 			if u.Name == name {
