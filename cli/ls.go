@@ -19,7 +19,7 @@ type LsCmd struct {
 }
 
 func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
-	list, err := rs.List(ctx, out.JSON)
+	list, err := rs.List(ctx, runs.ListOptions{Full: out.JSON})
 	if err != nil {
 		return err
 	}

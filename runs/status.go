@@ -32,7 +32,7 @@ type Detail struct {
 // gives logErr, and the rest still.
 func (r *Runs) Details(ctx context.Context, names []string, lines int) (out []Detail, logErr error, err error) {
 	if len(names) == 0 {
-		runs, err := r.List(ctx, false)
+		runs, err := r.List(ctx, ListOptions{})
 		if err != nil {
 			return nil, nil, err
 		}
