@@ -30,10 +30,11 @@ type Status struct {
 	StateSince *time.Time           `json:"state_since,omitempty"`
 	LastExitAt *time.Time           `json:"last_exit_at,omitempty"`
 	Processes  []systemdctl.Process `json:"processes"`
-	// CPUFrom says where CPUSec comes from: "cgroup" (systemd's count, every
-	// process the run ever had) or "processes" (the CPU time of its
-	// processes now, from /proc, where the manager cannot count: no cpu
-	// controller).
+	// CPUFrom says where CPUSec comes from: "cgroup" (the count of every
+	// process the run ever had: systemd's, or, where the manager does not
+	// count it (no cpu controller), read from the run's cgroup as ls reads
+	// it) or "processes" (the CPU time of its processes now, from /proc,
+	// where neither can be read).
 	CPUFrom string  `json:"cpu_from,omitempty"`
 	Tasks   *uint64 `json:"tasks,omitempty"`
 	// Who runs the program, how it is stopped, the -p properties as typed.

@@ -239,7 +239,7 @@ func (r *Runs) usage(ctx context.Context, states []systemdctl.State, read chan m
 		if !st.Running() {
 			continue
 		}
-		if u, ok := found[st.Unit]; ok && (u.MemoryBytes != ^uint64(0) || u.CPUNSec != ^uint64(0)) {
+		if u, ok := found[st.Unit]; ok {
 			states[i].MemoryCurrent, states[i].CPUUsageNSec = u.MemoryBytes, u.CPUNSec
 		} else if st.ActiveState != "activating" {
 			// Activating: waiting to restart, or in ExecStartPre=; nothing

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -52,10 +53,30 @@ var (
 // ".service", by unit name: as systemd reads it for MemoryCurrent and
 // CPUUsageNSec, from the unified hierarchy (root, or root/unified on a
 // hybrid machine) or cgroup v1's controllers. A unit without a control
-// group there (not running, or in another slice) is absent. A unit's files
+// group there (not running, or in another slice), or with neither number
+// counted, is absent. A unit's files
 // cost a few microseconds, where a property Get costs PID 1 the same read
 // and both sides a D-Bus message.
 func ReadUsage(root, slice, prefix string) map[string]Usage {
+	return readUsage(root, slice, func(d *os.File) []string {
+		names, err := d.Readdirnames(-1)
+		if err != nil {
+			return nil
+		}
+		return slices.DeleteFunc(names, func(name string) bool {
+			return !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ".service")
+		})
+	})
+}
+
+// ReadUnitsUsage is ReadUsage of the named units.
+func ReadUnitsUsage(root, slice string, units []string) map[string]Usage {
+	return readUsage(root, slice, func(*os.File) []string { return units })
+}
+
+// readUsage reads the usage of the units that names, given the slice's
+// folder in the unified hierarchy, picks.
+func readUsage(root, slice string, units func(*os.File) []string) map[string]Usage {
 	// The unified hierarchy (hybrid: root/unified; v1 only: name=systemd's)
 	// has a cgroup for every unit.
 	unified := root
@@ -70,10 +91,7 @@ func ReadUsage(root, slice, prefix string) map[string]Usage {
 		return nil
 	}
 	defer d.Close()
-	names, err := d.Readdirnames(-1)
-	if err != nil {
-		return nil
-	}
+	names := units(d)
 	dirs := map[string]int{"": int(d.Fd())}
 	for _, f := range append(cpuFiles, memFiles...) {
 		if _, ok := dirs[f.hierarchy]; !ok {
@@ -88,10 +106,10 @@ func ReadUsage(root, slice, prefix string) map[string]Usage {
 	var r usageReader
 	r.dirs = dirs
 	for _, name := range names {
-		if !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ".service") {
-			continue
+		u := Usage{CPUNSec: r.read(name, cpuFiles, &r.cpuWay), MemoryBytes: r.read(name, memFiles, &r.memWay)}
+		if u.CPUNSec != ^uint64(0) || u.MemoryBytes != ^uint64(0) {
+			out[name] = u
 		}
-		out[name] = Usage{CPUNSec: r.read(name, cpuFiles, &r.cpuWay), MemoryBytes: r.read(name, memFiles, &r.memWay)}
 	}
 	return out
 }

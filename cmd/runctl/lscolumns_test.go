@@ -57,7 +57,21 @@ func TestLsShowsCPUAndMemory(t *testing.T) {
 		t.Errorf("ls --json leaves out a stopped run's memory_bytes, want null:\n%s", raw)
 	}
 
-	r := runctl(t, "ls")
+	// status counts the same way, also where systemd counts no CPU (this
+	// sandbox: no cpu controller), so it never shows less than ls did.
+	var st []struct {
+		CPUSec  *float64 `json:"cpu_sec"`
+		CPUFrom string   `json:"cpu_from"`
+	}
+	r := runctl(t, "--json", "status", busy)
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st) != 1 {
+		t.Fatalf("status --json: %v\n%v", err, r)
+	}
+	if b := got[busy]; st[0].CPUFrom != "cgroup" || st[0].CPUSec == nil || b.CPUSec != nil && *st[0].CPUSec < *b.CPUSec {
+		t.Errorf("status --json cpu_sec %v from %q, want the cgroup's, at least ls's %v", value(st[0].CPUSec), st[0].CPUFrom, value(b.CPUSec))
+	}
+
+	r = runctl(t, "ls")
 	if r.code != 0 {
 		t.Fatal(r)
 	}
@@ -94,4 +108,12 @@ func lsCells(t *testing.T, table string, columns ...string) map[string][]string 
 		}
 	}
 	return cells
+}
+
+// value is what p points to, nil if nothing.
+func value[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
