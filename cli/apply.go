@@ -211,7 +211,7 @@ func checkIdentity(g *Globals, spec *units.Spec) error {
 // currentRuns is what the manager has of the file's runs and of every run
 // runctl keeps.
 func currentRuns(ctx context.Context, rs *runs.Runs, specs []*units.Spec) (map[string]stack.Current, error) {
-	list, err := rs.List(ctx, false)
+	list, err := rs.List(ctx, runs.ListOptions{})
 	if err != nil {
 		return nil, err
 	}

@@ -304,12 +304,17 @@ func connect(ctx context.Context, g *Globals, log zerolog.Logger) (*runs.Runs, e
 	if err != nil {
 		return nil, err
 	}
-	m, err := systemdctl.Connect(ctx, systemdctl.Options{Scope: scope, Bus: os.Getenv("RUNCTL_BUS")})
+	bus := os.Getenv("RUNCTL_BUS")
+	m, err := systemdctl.Connect(ctx, systemdctl.Options{Scope: scope, Bus: bus})
 	if err != nil {
 		return nil, err
 	}
 	log.Debug().Str("scope", scope.String()).Msg("connected to systemd")
-	return &runs.Runs{Manager: m, Store: st, UnitDir: unitDir, Layout: runs.DefaultLayout(scope), Log: log}, nil
+	layout := runs.DefaultLayout(scope)
+	if bus != "" {
+		layout.CgroupRoot = "" // a manager elsewhere: its control groups are not ours to read
+	}
+	return &runs.Runs{Manager: m, Store: st, UnitDir: unitDir, Layout: layout, Log: log}, nil
 }
 
 // hangups are the signals that tell an attached runctl its terminal is

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/runctl/runctl/runs"
 	"github.com/runctl/runctl/stack"
 )
 
@@ -33,7 +34,7 @@ func (c *ExportCmd) Run(ctx context.Context, out *Output, provide Lifecycle) err
 			return err
 		}
 	}
-	list, err := rs.List(ctx, false)
+	list, err := rs.List(ctx, runs.ListOptions{})
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,15 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/runctl/runctl/runs"
 )
@@ -19,7 +24,7 @@ type LsCmd struct {
 }
 
 func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
-	list, err := rs.List(ctx, out.JSON)
+	list, err := rs.List(ctx, runs.ListOptions{Full: out.JSON, Usage: !c.Quiet})
 	if err != nil {
 		return err
 	}
@@ -47,8 +52,8 @@ func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
 		fmt.Fprintf(out.Stdout, "no runs (start one with: runctl run -d -- CMD [ARG...])\n")
 		return nil
 	}
-	tw := newTable(out.Stdout)
-	fmt.Fprintln(tw, "NAME\tSTATE\tPID\tUPTIME\tRESTARTS\tBOOT\tCOMMAND")
+	rows := make([][]string, 0, len(list)+1)
+	rows = append(rows, []string{"NAME", "STATE", "PID", "UPTIME", "CPU", "MEM", "RESTARTS", "BOOT", "COMMAND"})
 	for _, r := range list {
 		pid, up := pidUptime(r)
 		state := r.State
@@ -76,9 +81,74 @@ func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
 		if r.Autostart {
 			boot = "on"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Name, state, pid, up, r.Restarts, boot, truncate(cmd, 80))
+		cpu, mem := usageCells(r)
+		rows = append(rows, []string{r.Name, state, pid, up, cpu, mem, strconv.Itoa(int(r.Restarts)), boot, cmd})
+	}
+	width := commandWidth(rows, terminalWidth(out.Stdout))
+	tw := newTable(out.Stdout)
+	for _, row := range rows {
+		row[len(row)-1] = truncate(row[len(row)-1], width)
+		io.WriteString(tw, strings.Join(row, "\t")+"\n")
 	}
 	return tw.Flush()
+}
+
+// commandWidth is how much of the COMMAND column ls shows: 80 characters,
+// fewer where a terminal of cols columns (0: not a terminal) would wrap the
+// line, but never fewer than 20.
+func commandWidth(rows [][]string, cols int) int {
+	const most, least, pad = 80, 20, 2 // pad: newTable's padding
+	if cols <= 0 {
+		return most
+	}
+	var before int
+	for c := range len(rows[0]) - 1 {
+		w := 0
+		for _, row := range rows {
+			w = max(w, utf8.RuneCountInString(row[c]))
+		}
+		before += w + pad
+	}
+	return min(most, max(least, cols-before))
+}
+
+// usageCells are a run's CPU and MEM cells: its CPU time so far and the
+// memory it uses now, "-" where it has none (stopped) or they are not
+// counted.
+func usageCells(r runs.Run) (cpu, mem string) {
+	cpu, mem = "-", "-"
+	if r.CPUSec != nil {
+		cpu = cpuText(*r.CPUSec)
+	}
+	if r.MemoryBytes != nil {
+		mem = humanBytes(*r.MemoryBytes)
+	}
+	return cpu, mem
+}
+
+// cpuText is a CPU time as ls shows it: 0.42s, 12.3s, 3m12s, 5h02m.
+func cpuText(sec float64) string {
+	switch {
+	case sec < 9.995:
+		return fmt.Sprintf("%.2fs", sec)
+	case sec < 59.95:
+		return fmt.Sprintf("%.1fs", sec)
+	}
+	return humanDuration(time.Duration(sec * float64(time.Second)).Round(time.Second))
+}
+
+// terminalWidth is the number of columns of the terminal w is, 0 if w is
+// not one.
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0
+	}
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return 0
+	}
+	return int(ws.Col)
 }
 
 // pidUptime are a run's PID and UPTIME cells, "-" where it has none.

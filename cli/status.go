@@ -27,15 +27,14 @@ type StatusCmd struct {
 // Status is one run in detail; its JSON extends the `ls --json` object.
 type Status struct {
 	runs.Run
-	StateSince  *time.Time           `json:"state_since,omitempty"`
-	LastExitAt  *time.Time           `json:"last_exit_at,omitempty"`
-	Processes   []systemdctl.Process `json:"processes"`
-	MemoryBytes *uint64              `json:"memory_bytes,omitempty"`
-	CPUSec      *float64             `json:"cpu_sec,omitempty"`
-	// CPUFrom says where CPUSec comes from: "cgroup" (systemd's count, every
-	// process the run ever had) or "processes" (the CPU time of its
-	// processes now, from /proc, where the manager cannot count: no cpu
-	// controller).
+	StateSince *time.Time           `json:"state_since,omitempty"`
+	LastExitAt *time.Time           `json:"last_exit_at,omitempty"`
+	Processes  []systemdctl.Process `json:"processes"`
+	// CPUFrom says where CPUSec comes from: "cgroup" (the count of every
+	// process the run ever had: systemd's, or, where the manager does not
+	// count it (no cpu controller), read from the run's cgroup as ls reads
+	// it) or "processes" (the CPU time of its processes now, from /proc,
+	// where neither can be read).
 	CPUFrom string  `json:"cpu_from,omitempty"`
 	Tasks   *uint64 `json:"tasks,omitempty"`
 	// Who runs the program, how it is stopped, the -p properties as typed.
@@ -160,13 +159,9 @@ func makeStatus(d runs.Detail) Status {
 			t := st.StateChange
 			s.StateSince = &t
 		}
-		if st.MemoryCurrent != ^uint64(0) && s.Running() {
-			v := st.MemoryCurrent
-			s.MemoryBytes = &v
-		}
-		if st.CPUUsageNSec != ^uint64(0) && s.Running() {
-			v := float64(st.CPUUsageNSec) / 1e9
-			s.CPUSec, s.CPUFrom = &v, "cgroup"
+		// MemoryBytes and CPUSec are the run's, as systemd counts them.
+		if s.CPUSec != nil {
+			s.CPUFrom = "cgroup"
 		} else if v, ok := processesCPU(d.Processes); ok && s.Running() {
 			s.CPUSec, s.CPUFrom = &v, "processes"
 		}

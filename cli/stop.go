@@ -43,7 +43,7 @@ func (c *StopCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 			return err
 		}
 	case c.All:
-		list, err := rs.List(ctx, false)
+		list, err := rs.List(ctx, runs.ListOptions{})
 		if err != nil {
 			return err
 		}

@@ -64,11 +64,16 @@ type Layout struct {
 	// Alive is a path that exists, as the manager sees it, while this
 	// runctl lives: what its stop markers link to.
 	Alive string
+	// CgroupRoot is the cgroup file system where ls reads the running
+	// runs' memory and CPU time (systemdctl.ReadUsage); empty: the
+	// manager's control groups are not there to read (a manager reached
+	// through another machine's bus), ask the manager.
+	CgroupRoot string
 }
 
 // DefaultLayout is the layout of a manager of scope on this machine.
 func DefaultLayout(scope systemdctl.Scope) Layout {
-	return Layout{RuntimeDir: scope.RuntimeDir(), TransientDir: scope.TransientDir(), RuntimeUnitDir: scope.RuntimeUnitDir(), Alive: fmt.Sprintf("/proc/%d", os.Getpid())}
+	return Layout{RuntimeDir: scope.RuntimeDir(), TransientDir: scope.TransientDir(), RuntimeUnitDir: scope.RuntimeUnitDir(), Alive: fmt.Sprintf("/proc/%d", os.Getpid()), CgroupRoot: "/sys/fs/cgroup"}
 }
 
 // Scope is the manager's: system or user.

@@ -301,7 +301,7 @@ func TestListAndOnlyRun(t *testing.T) {
 	if _, err := r.Stop(t.Context(), stopped.Name, 0, false); err != nil {
 		t.Fatal(err)
 	}
-	list, err := r.List(t.Context(), false)
+	list, err := r.List(t.Context(), ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

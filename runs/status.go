@@ -32,7 +32,7 @@ type Detail struct {
 // gives logErr, and the rest still.
 func (r *Runs) Details(ctx context.Context, names []string, lines int) (out []Detail, logErr error, err error) {
 	if len(names) == 0 {
-		runs, err := r.List(ctx, false)
+		runs, err := r.List(ctx, ListOptions{})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -59,6 +59,7 @@ func (r *Runs) Details(ctx context.Context, names []string, lines int) (out []De
 	if err != nil {
 		return nil, nil, err
 	}
+	r.uncounted(states)
 	now := time.Now()
 	autostart := r.slots().AutostartNames()
 	for i, name := range names {
@@ -88,6 +89,33 @@ func (r *Runs) Details(ctx context.Context, names []string, lines int) (out []De
 		out = append(out, d)
 	}
 	return out, logErr, nil
+}
+
+// uncounted fills in the memory and CPU time of running units that the
+// manager does not count (no CPUAccounting= in effect: a hybrid cgroup
+// setup without the cpu controller) from their control groups, as ls reads
+// them.
+func (r *Runs) uncounted(states []systemdctl.State) {
+	var ask []string
+	for _, st := range states {
+		if st.Running() && (st.CPUUsageNSec == ^uint64(0) || st.MemoryCurrent == ^uint64(0)) {
+			ask = append(ask, st.Unit)
+		}
+	}
+	if len(ask) == 0 || r.Layout.CgroupRoot == "" {
+		return
+	}
+	found := systemdctl.ReadUnitsUsage(r.Layout.CgroupRoot, r.Scope().CgroupSlice(), ask)
+	for i, st := range states {
+		if u, ok := found[st.Unit]; ok {
+			if st.CPUUsageNSec == ^uint64(0) {
+				states[i].CPUUsageNSec = u.CPUNSec
+			}
+			if st.MemoryCurrent == ^uint64(0) {
+				states[i].MemoryCurrent = u.MemoryBytes
+			}
+		}
+	}
 }
 
 // watchdogTimeout finds the last time the manager logged a watchdog

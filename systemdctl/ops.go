@@ -509,6 +509,7 @@ func (m *Manager) List(ctx context.Context, props func(State) []string, patterns
 		st := &states[i]
 		st.Unit, st.LoadState, st.ActiveState, st.SubState, st.Description = u.Name, u.LoadState, u.ActiveState, u.SubState, u.Description
 		st.Job = u.JobId
+		st.MemoryCurrent, st.CPUUsageNSec, st.TasksCurrent = unread, unread, unread
 	}
 	paths := make([]dbus.ObjectPath, len(list))
 	for i, u := range list {
@@ -538,6 +539,29 @@ func (m *Manager) List(ctx context.Context, props func(State) []string, patterns
 		}
 	}
 	return states, nil
+}
+
+// unread is what State's MemoryCurrent, CPUUsageNSec and TasksCurrent hold
+// when they were not read: systemd's own "not accounted".
+const unread = ^uint64(0)
+
+// UsageOf reads MemoryCurrent and CPUUsageNSec of loaded units with
+// pipelined Gets, by unit name: for those whose control group ReadUsage
+// did not find.
+func (m *Manager) UsageOf(ctx context.Context, units []string) (map[string]Usage, error) {
+	states := make([]State, len(units))
+	paths := make([]dbus.ObjectPath, len(units))
+	for i, u := range units {
+		states[i], paths[i] = State{Unit: u, MemoryCurrent: unread, CPUUsageNSec: unread}, unitPath(u)
+	}
+	if err := m.getProps(ctx, states, paths, func(int) []string { return []string{"MemoryCurrent", "CPUUsageNSec"} }); err != nil {
+		return nil, err
+	}
+	out := make(map[string]Usage, len(units))
+	for _, st := range states {
+		out[st.Unit] = Usage{MemoryBytes: st.MemoryCurrent, CPUNSec: st.CPUUsageNSec}
+	}
+	return out, nil
 }
 
 // getProps reads props(i) of each unit i with pipelined Get calls. They go
@@ -588,7 +612,7 @@ func (m *Manager) getProps(ctx context.Context, states []State, paths []dbus.Obj
 			case dropped(err) || away(err):
 				left, last = append(left, gets[j]), err
 			case err == nil:
-				states[gets[j].i].apply(map[string]dbus.Variant{gets[j].name: v})
+				states[gets[j].i].applyOne(gets[j].name, v)
 			}
 			// Other errors: the unit went away meanwhile, or the manager
 			// has no such property.
@@ -651,7 +675,7 @@ func (m *Manager) Details(ctx context.Context, names []string, props ListProps) 
 	states := make([]State, len(names))
 	paths := make([]dbus.ObjectPath, len(names))
 	for i, name := range names {
-		states[i] = State{Unit: name, LoadState: "not-found", ActiveState: "inactive"}
+		states[i] = State{Unit: name, LoadState: "not-found", ActiveState: "inactive", MemoryCurrent: unread, CPUUsageNSec: unread, TasksCurrent: unread}
 		paths[i] = unitPath(name)
 		for _, u := range list {
 			if u.Name == name {

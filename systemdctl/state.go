@@ -38,7 +38,7 @@ type State struct {
 	// where the manager has none).
 	RestartUSec, RestartUSecNext uint64
 	// MemoryCurrent, CPUUsageNSec and TasksCurrent are max uint64 when
-	// systemd does not account them.
+	// systemd does not account them, or (List, Details) they were not read.
 	MemoryCurrent uint64
 	CPUUsageNSec  uint64
 	TasksCurrent  uint64
@@ -184,81 +184,86 @@ func (s State) Ended() string {
 // apply folds changed properties into s.
 func (s *State) apply(props map[string]dbus.Variant) {
 	for k, v := range props {
-		switch x := v.Value().(type) {
-		case string:
-			switch k {
-			case "LoadState":
-				s.LoadState = x
-			case "ActiveState":
-				s.ActiveState = x
-			case "SubState":
-				s.SubState = x
-			case "Result":
-				s.Result = x
-			case "Description":
-				s.Description = x
-			case "Id":
-				s.Unit = x
-			case "FragmentPath":
-				s.FragmentPath = x
+		s.applyOne(k, v)
+	}
+}
+
+// applyOne folds one property into s.
+func (s *State) applyOne(k string, v dbus.Variant) {
+	switch x := v.Value().(type) {
+	case string:
+		switch k {
+		case "LoadState":
+			s.LoadState = x
+		case "ActiveState":
+			s.ActiveState = x
+		case "SubState":
+			s.SubState = x
+		case "Result":
+			s.Result = x
+		case "Description":
+			s.Description = x
+		case "Id":
+			s.Unit = x
+		case "FragmentPath":
+			s.FragmentPath = x
+		}
+	case bool:
+		if k == "Transient" {
+			s.Transient = x
+		}
+	case uint32:
+		switch k {
+		case "MainPID":
+			s.MainPID = x
+		case "NRestarts":
+			s.NRestarts = x
+		}
+	case int32:
+		switch k {
+		case "ExecMainCode":
+			s.ExecMainCode = x
+		case "ExecMainStatus":
+			s.ExecMainStatus = x
+		}
+	case uint64:
+		switch k {
+		case "ExecMainStartTimestamp":
+			s.ExecMainStart = usec(x)
+		case "ExecMainExitTimestamp":
+			s.ExecMainExit = usec(x)
+		case "MemoryCurrent":
+			s.MemoryCurrent = x
+		case "CPUUsageNSec":
+			s.CPUUsageNSec = x
+		case "TasksCurrent":
+			s.TasksCurrent = x
+		case "StateChangeTimestamp":
+			s.StateChange = usec(x)
+		case "RestartUSec":
+			s.RestartUSec = x
+		case "RestartUSecNext":
+			s.RestartUSecNext = x
+		}
+	case []byte:
+		if k == "InvocationID" {
+			s.InvocationID = hex.EncodeToString(x)
+		}
+	case []any:
+		// Job is (uo): id and path; (0, "/") when none.
+		if k == "Job" && len(x) == 2 {
+			if id, ok := x[0].(uint32); ok {
+				s.Job = id
 			}
-		case bool:
-			if k == "Transient" {
-				s.Transient = x
-			}
-		case uint32:
-			switch k {
-			case "MainPID":
-				s.MainPID = x
-			case "NRestarts":
-				s.NRestarts = x
-			}
-		case int32:
-			switch k {
-			case "ExecMainCode":
-				s.ExecMainCode = x
-			case "ExecMainStatus":
-				s.ExecMainStatus = x
-			}
-		case uint64:
-			switch k {
-			case "ExecMainStartTimestamp":
-				s.ExecMainStart = usec(x)
-			case "ExecMainExitTimestamp":
-				s.ExecMainExit = usec(x)
-			case "MemoryCurrent":
-				s.MemoryCurrent = x
-			case "CPUUsageNSec":
-				s.CPUUsageNSec = x
-			case "TasksCurrent":
-				s.TasksCurrent = x
-			case "StateChangeTimestamp":
-				s.StateChange = usec(x)
-			case "RestartUSec":
-				s.RestartUSec = x
-			case "RestartUSecNext":
-				s.RestartUSecNext = x
-			}
-		case []byte:
-			if k == "InvocationID" {
-				s.InvocationID = hex.EncodeToString(x)
-			}
-		case []any:
-			// Job is (uo): id and path; (0, "/") when none.
-			if k == "Job" && len(x) == 2 {
-				if id, ok := x[0].(uint32); ok {
-					s.Job = id
-				}
-			}
-		case []string:
-			switch k {
-			case "WantedBy", "RequiredBy", "Before":
-				s.NamedBy = append(s.NamedBy, x...)
-			}
-		case [][]any:
-			if k == "ExecStart" && len(x) == 1 {
-				s.applyExecStart(x[0])
-			}
+		}
+	case []string:
+		switch k {
+		case "WantedBy", "RequiredBy", "Before":
+			s.NamedBy = append(s.NamedBy, x...)
+		}
+	case [][]any:
+		if k == "ExecStart" && len(x) == 1 {
+			s.applyExecStart(x[0])
 		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 // A run's CPU time is counted (CPUAccounting=yes), so status --json has
 // it even where the manager's default leaves accounting off; where the
 // manager cannot count at all (this sandbox has no cpu controller), it is
-// the CPU time of the run's processes, and says so.
+// read from the run's cgroup (else its processes'), and says so.
 func TestStatusCPUNeverNull(t *testing.T) {
 	shared(t)
 	name := runName(t)
