@@ -10,7 +10,7 @@ import (
 // counts them, in the table and in --json; a stopped run has none ("-",
 // null).
 func TestLsShowsCPUAndMemory(t *testing.T) {
-	t.Parallel()
+	shared(t)
 	busy, stopped := runName(t), runName(t)
 	// 16 MiB held in a shell variable, made by a pipeline that burns CPU
 	// (its processes are gone, their CPU time stays the cgroup's).
