@@ -239,6 +239,7 @@ func TestMatrix(t *testing.T) {
 	if os.Getenv(sandbox.SkipEnv) == "1" {
 		t.Skipf("no systemd sandbox (%s=1)", sandbox.SkipEnv)
 	}
+	t.Parallel()
 	for _, v := range versions() {
 		t.Run(v, func(t *testing.T) {
 			t.Parallel() // a machine each: they wait on their managers, not on the CPU

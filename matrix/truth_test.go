@@ -22,8 +22,10 @@ func TestMatrixTruth(t *testing.T) {
 	if os.Getenv(sandbox.SkipEnv) == "1" {
 		t.Skipf("no systemd sandbox (%s=1)", sandbox.SkipEnv)
 	}
+	t.Parallel()
 	for _, v := range versions() {
 		t.Run(v, func(t *testing.T) {
+			t.Parallel() // a machine each, as TestMatrix's
 			m := bootMachine(t, v)
 			for _, c := range []struct {
 				what  string
