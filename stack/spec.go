@@ -99,7 +99,7 @@ func (r *Run) spec(stack, base string, source SourceFunc) (*units.Spec, error) {
 	}
 	path, err := units.ResolveExecutable(r.Command[0], units.SearchPath(env), dir)
 	if err != nil {
-		return nil, fmt.Errorf("cannot run %q: %w", r.Command[0], err)
+		return nil, fmt.Errorf("command %q: %w", r.Command[0], err)
 	}
 	spec := &units.Spec{
 		Version:     units.SpecVersion,

@@ -346,7 +346,7 @@ func (e ExitRecorder) Marker(runtimeDir, name string) string {
 // ExecStopPost= route.
 func (e ExitRecorder) Templates() (map[string][]byte, error) {
 	if err := pathProblem(e.store, false); err != nil {
-		return nil, fmt.Errorf("cannot record how runs end in %q: it %w", e.store, err)
+		return nil, fmt.Errorf("the folder of runctl's runs, %q, %w", e.store, err)
 	}
 	if e.stopPost {
 		return nil, nil

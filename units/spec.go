@@ -415,7 +415,7 @@ func ResolveExecutable(argv0 string, pathEnv string, cwd string) (string, error)
 		p := argv0
 		if !filepath.IsAbs(p) {
 			if !filepath.IsAbs(cwd) {
-				return "", fmt.Errorf("cannot resolve %q: working directory %q is not absolute", argv0, cwd)
+				return "", fmt.Errorf("working directory %q is not absolute", cwd)
 			}
 			p = filepath.Join(cwd, p)
 		}
@@ -434,7 +434,7 @@ func ResolveExecutable(argv0 string, pathEnv string, cwd string) (string, error)
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("cannot find %q in PATH", argv0)
+	return "", errors.New("not found in PATH")
 }
 
 func checkExecutable(p string) error {
@@ -447,7 +447,7 @@ func checkExecutable(p string) error {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return fmt.Errorf("cannot check %q: %w", p, err)
+		return fmt.Errorf("%q: %w", p, err)
 	case fi.IsDir():
 		return fmt.Errorf("%q is a directory", p)
 	case !fi.Mode().IsRegular():
