@@ -73,15 +73,15 @@ func UserDir() (string, error) {
 func (s Store) specPath(name string) string { return filepath.Join(s.Dir, name+".json") }
 func (s Store) lockPath(name string) string { return filepath.Join(s.Dir, name+".lock") }
 
-// ExitFile is where how the run's last instance ended is recorded
+// exitFile is where how the run's last instance ended is recorded
 // (units.ExitRecord): a symbolic link whose target is the record.
-func (s Store) ExitFile(name string) string { return filepath.Join(s.Dir, name+units.ExitSuffix) }
+func (s Store) exitFile(name string) string { return filepath.Join(s.Dir, name+units.ExitSuffix) }
 
 // LastExit reads how the run's last instance ended, as recorded. With
 // when, it also reads when (the record's time); ok is false if there is no
 // record.
 func (s Store) LastExit(name string, when bool) (rec units.ExitRecord, at time.Time, ok bool) {
-	path := s.ExitFile(name)
+	path := s.exitFile(name)
 	target, err := os.Readlink(path)
 	if err != nil {
 		return rec, at, false
@@ -98,10 +98,10 @@ func (s Store) LastExit(name string, when bool) (rec units.ExitRecord, at time.T
 // does: a new link renamed over the old. A record it cannot write (the
 // folder is root's) stays as it was.
 func (s Store) RecordExit(name string, rec units.ExitRecord) {
-	tmp := s.ExitFile(name) + ".new"
+	tmp := s.exitFile(name) + ".new"
 	os.Remove(tmp)
 	if os.Symlink(rec.Target(), tmp) == nil {
-		if os.Rename(tmp, s.ExitFile(name)) != nil {
+		if os.Rename(tmp, s.exitFile(name)) != nil {
 			os.Remove(tmp)
 		}
 	}
@@ -368,7 +368,7 @@ func (s Store) Remove(name string) error {
 	if err := os.Remove(s.lockPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("cannot forget %q: %w", name, err)
 	}
-	if err := os.Remove(s.ExitFile(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(s.exitFile(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("cannot forget %q: %w", name, err)
 	}
 	if err := atomicfile.SyncDir(s.Dir); err != nil {

@@ -33,17 +33,11 @@ func (m *Manager) Unit(ctx context.Context, unit string) (State, error) {
 // ("stop-enqueued", "start-enqueued"); tests use it to kill runctl there.
 var Crashpoint = func(point string) {}
 
-// StartTransient creates and starts a transient unit and waits for its start
-// job. With Type=exec, "done" means the program was executed.
-func (m *Manager) StartTransient(ctx context.Context, unit string, props []sd.Property) (State, error) {
-	st, w, err := m.StartTransientWatch(ctx, unit, props, nil)
-	w.Close()
-	return st, err
-}
-
-// StartTransientWatch is StartTransient that leaves the unit's Watch open,
-// following the new instance from before it existed. made, if not nil,
-// runs once the unit exists, while the start job runs.
+// StartTransientWatch creates and starts a transient unit and waits for its
+// start job (with Type=exec, "done" means the program was executed); the
+// unit's Watch it returns stays open, following the new instance from
+// before it existed. made, if not nil, runs once the unit exists, while
+// the start job runs.
 func (m *Manager) StartTransientWatch(ctx context.Context, unit string, props []sd.Property, made func()) (State, *Watch, error) {
 	return m.startWatch(ctx, unit, made, func() (uint32, error) {
 		var aux []struct {

@@ -49,7 +49,7 @@ func (m *Manager) Version(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("cannot read the version of the %s manager: %w", m.scope, err)
 		}
-		if v = ParseVersion(raw); v == 0 {
+		if v = parseVersion(raw); v == 0 {
 			return 0, fmt.Errorf("cannot read the version of the %s manager: %q is not a version", m.scope, raw)
 		}
 	}
@@ -61,10 +61,10 @@ func (m *Manager) Version(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-// ParseVersion reads the major version from systemd's version strings:
+// parseVersion reads the major version from systemd's version strings:
 // "252.38-1~deb12u1" and "247.3-7+deb11u4" (the Version property), "257"
 // (a library's name). 0 if there is none.
-func ParseVersion(s string) int {
+func parseVersion(s string) int {
 	end := 0
 	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
 		end++
@@ -91,7 +91,7 @@ func mappedVersion(maps string) int {
 		if i < 0 {
 			continue
 		}
-		if v := ParseVersion(line[i+len("/libsystemd-shared-"):]); v != 0 {
+		if v := parseVersion(line[i+len("/libsystemd-shared-"):]); v != 0 {
 			return v
 		}
 	}

@@ -8,15 +8,15 @@ import (
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
 )
 
-// BackoffVersion is the first systemd version with RestartSteps= and
+// backoffVersion is the first systemd version with RestartSteps= and
 // RestartMaxDelaySec=, which grow the delay between automatic restarts.
-const BackoffVersion = 254
+const backoffVersion = 254
 
 // Backoff says whether a manager of version (0: unknown) grows the delay
 // between s's restarts from RestartDelay to RestartMaxDelay. Older managers,
 // and one whose version is not known, wait RestartDelay every time.
 func (s *Spec) Backoff(version int) bool {
-	return s.Restarts() && s.RestartMaxDelay > s.RestartDelay && s.RestartDelay > 0 && version >= BackoffVersion
+	return s.Restarts() && s.RestartMaxDelay > s.RestartDelay && s.RestartDelay > 0 && version >= backoffVersion
 }
 
 // RestartSteps is how many restarts the delay takes to grow from

@@ -45,7 +45,7 @@ type Spec struct {
 	Within          Duration `json:"within,omitempty"`
 
 	// Buffered leaves the program's output buffering as it is: without it
-	// the unit gets UnbufferedEnv (see AddedEnv).
+	// the unit gets unbufferedEnv (see AddedEnv).
 	Buffered bool `json:"buffered,omitempty"`
 
 	// NoLogLimit lifts journald's per-unit rate limit (by default 10,000
@@ -273,7 +273,7 @@ func AfterCycle(s *Spec, after func(name string) []string) error {
 // given, else the stop timeout.
 func (s *Spec) StopAfter() time.Duration {
 	if v, ok := property(s.Properties, "TimeoutStopSec"); ok {
-		usec, _ := ParseTimespan(v) // checked by Validate
+		usec, _ := parseTimespan(v) // checked by Validate
 		return time.Duration(min(usec, math.MaxInt64/1000)) * time.Microsecond
 	}
 	return time.Duration(s.StopTimeout)
