@@ -249,11 +249,11 @@ func (e ExitRecorder) ForVersion(v int) ExitRecorder {
 	return e
 }
 
-// serviceType is the run's Type=: s.ServiceType(), but simple where exec is
+// serviceType is the run's Type=: s.serviceType(), but simple where exec is
 // not safe (execVersion). The start job then succeeds even if execve fails;
 // the run fails at once with status 203, which settle reports.
 func (e ExitRecorder) serviceType(s *Spec) string {
-	if t := s.ServiceType(); t != "exec" || !e.noExec {
+	if t := s.serviceType(); t != "exec" || !e.noExec {
 		return t
 	}
 	return "simple"
@@ -268,10 +268,6 @@ func (e ExitRecorder) forSpec(s *Spec) ExitRecorder {
 	e.everyEnd = s.Restarts()
 	return e
 }
-
-// StopPost says whether the runs' ExecStopPost= records how they ended
-// (no recorder templates).
-func (e ExitRecorder) StopPost() bool { return e.stopPost }
 
 // stopPostScript records as the templates do, and skips what they skip (a
 // success with no exit code). The boot id is read by sh itself (read is

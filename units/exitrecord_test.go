@@ -108,8 +108,8 @@ func TestExitRecorderBefore251(t *testing.T) {
 	for _, v := range []int{0, 242, 247, 249, 250, 251, 252, 257} {
 		e := NewExitRecorder("/var/lib/a$b%c").ForVersion(v)
 		old := v < monitorVersion
-		if e.StopPost() != old {
-			t.Errorf("systemd %d: StopPost = %v", v, e.StopPost())
+		if e.stopPost != old {
+			t.Errorf("systemd %d: stopPost = %v", v, e.stopPost)
 		}
 		var stopPost [][]string
 		names := map[string]bool{}

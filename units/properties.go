@@ -64,7 +64,7 @@ type environmentFile struct {
 // (* ? [), since the manager globs it; "" leaves it out. exit names how
 // the run's end is recorded (the zero ExitRecorder: not at all). version
 // is the manager's (0: unknown), which decides how restarts back off
-// (Spec.Backoff). s should have passed Validate.
+// (Spec.backoff). s should have passed Validate.
 func Properties(s *Spec, envFile string, exit ExitRecorder, version int) []sdbus.Property {
 	exit = exit.forSpec(s)
 	props := []sdbus.Property{prop("Description", s.Description())}
@@ -121,7 +121,7 @@ func Properties(s *Spec, envFile string, exit ExitRecorder, version int) []sdbus
 			prop("LogRateLimitBurst", uint32(noLogLimitBurst)),
 		)
 	}
-	if a := s.NotifyAccess(); a != "" {
+	if a := s.notifyAccess(); a != "" {
 		props = append(props, prop("NotifyAccess", a))
 	}
 	if s.Watchdog > 0 {

@@ -106,7 +106,7 @@ func TestRestartSteps(t *testing.T) {
 		{time.Microsecond, 1000 * time.Hour, 42},
 	} {
 		s := Spec{RestartDelay: Duration(tt.delay), RestartMaxDelay: Duration(tt.max)}
-		if got := s.RestartSteps(); got != tt.want {
+		if got := s.restartSteps(); got != tt.want {
 			t.Errorf("RestartSteps(%s to %s) = %d, want %d", tt.delay, tt.max, got, tt.want)
 		}
 	}

@@ -34,7 +34,7 @@ type Spec struct {
 
 	// Automatic restart by systemd: Restart= (no, on-failure, always) after
 	// RestartDelay, growing to RestartMaxDelay where the manager can
-	// (Backoff); at most MaxRestarts restarts within Within, then the run
+	// (backoff); at most MaxRestarts restarts within Within, then the run
 	// stays failed (0: systemd's default limit), or with NoRestartLimit
 	// no limit at all.
 	Restart         string   `json:"restart,omitempty"`
@@ -215,20 +215,20 @@ func (s *Spec) validate() error {
 	return nil
 }
 
-// ServiceType is the unit's Type=: exec (the start is done once the
+// serviceType is the unit's Type=: exec (the start is done once the
 // program was executed) or notify (once it sent READY=1).
-func (s *Spec) ServiceType() string {
+func (s *Spec) serviceType() string {
 	if s.Notify {
 		return "notify"
 	}
 	return "exec"
 }
 
-// NotifyAccess is who in the run may send READY=1 and WATCHDOG=1: all its
+// notifyAccess is who in the run may send READY=1 and WATCHDOG=1: all its
 // processes, since a node is often started through a shell or launcher
 // that forks it ("" without --notify or --watchdog: systemd's default,
 // none).
-func (s *Spec) NotifyAccess() string {
+func (s *Spec) notifyAccess() string {
 	if s.Notify || s.Watchdog > 0 {
 		return "all"
 	}
