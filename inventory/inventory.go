@@ -7,6 +7,7 @@ package inventory
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,7 +67,11 @@ func FindDefault() (*Inventory, error) {
 func Load(path string) (*Inventory, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read inventory: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is named once, below
+		}
+		return nil, fmt.Errorf("cannot read inventory %s: %w", path, err)
 	}
 	inv := &Inventory{Path: path, hosts: map[string]*Host{}, groups: map[string]*group{}}
 	if isYAML(path, string(b)) {

@@ -230,3 +230,12 @@ func TestManyHosts(t *testing.T) {
 		t.Fatalf("top: %d hosts, %v", len(hs), err)
 	}
 }
+
+// A missing inventory is named once, with the system's reason.
+func TestLoadMissingNamesThePathOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hosts")
+	_, err := Load(path)
+	if want := "cannot read inventory " + path + ": no such file or directory"; err == nil || err.Error() != want {
+		t.Errorf("Load of a missing file: %v, want %q", err, want)
+	}
+}
