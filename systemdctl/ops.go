@@ -173,11 +173,11 @@ func (m *Manager) UnitPath(ctx context.Context) ([]string, error) {
 			CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, "org.freedesktop.systemd1.Manager", "UnitPath").Store(&v)
 	})
 	if err != nil {
-		return nil, wrap(err, "cannot read systemd's unit folders")
+		return nil, wrap(err, "systemd did not say its unit folders")
 	}
 	paths, ok := v.Value().([]string)
 	if !ok {
-		return nil, fmt.Errorf("cannot read systemd's unit folders: UnitPath is %s", v.Signature())
+		return nil, fmt.Errorf("systemd's UnitPath is %s, not a list of folders", v.Signature())
 	}
 	return paths, nil
 }
@@ -191,7 +191,7 @@ func (m *Manager) NeedsReload(ctx context.Context, unit string) (bool, error) {
 			CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, "org.freedesktop.systemd1.Unit", "NeedDaemonReload").Store(&v)
 	})
 	if err != nil {
-		return false, wrap(err, "cannot read "+unit)
+		return false, wrap(err, "systemd did not say whether "+unit+" needs a daemon-reload")
 	}
 	need, _ := v.Value().(bool)
 	return need, nil

@@ -25,7 +25,7 @@ import (
 func (m *Manager) Version(ctx context.Context) (int, error) {
 	// A connection the manager dropped may be to an older one.
 	if err := m.alive(ctx); err != nil {
-		return 0, fmt.Errorf("cannot read the version of the %s manager: %w", m.scope, err)
+		return 0, err // it says what could not be reached
 	}
 	m.connMu.Lock()
 	gen, v := m.gen, m.version
@@ -47,10 +47,10 @@ func (m *Manager) Version(ctx context.Context) (int, error) {
 			return err
 		})
 		if err != nil {
-			return 0, fmt.Errorf("cannot read the version of the %s manager: %w", m.scope, err)
+			return 0, fmt.Errorf("the %s manager did not say its version: %w", m.scope, err)
 		}
 		if v = parseVersion(raw); v == 0 {
-			return 0, fmt.Errorf("cannot read the version of the %s manager: %q is not a version", m.scope, raw)
+			return 0, fmt.Errorf("the %s manager's version %q is not a version runctl can read", m.scope, raw)
 		}
 	}
 	m.connMu.Lock()
