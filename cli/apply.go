@@ -168,7 +168,7 @@ func (c *ApplyCmd) read(ctx context.Context, g *Globals) (*stack.File, []*units.
 	enable := map[string]bool{}
 	var errs []error
 	for _, r := range file.Runs {
-		spec, err := r.Spec(file.Name, base, func(files, env []string, dir string) ([]string, error) { return sourceEnv(ctx, files, env, dir) })
+		spec, err := r.Spec(file.Name, base, stackSource(ctx))
 		if err == nil {
 			err = checkIdentity(g, spec)
 		}

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,5 +63,23 @@ func TestApplyFailureNamesTheVerbOnce(t *testing.T) {
 		if stderr.String() != c.want {
 			t.Errorf("%+v printed %q, want %q", c.a, stderr.String(), c.want)
 		}
+	}
+}
+
+// A stack's source that fails names the key once; run's --source says
+// "cannot read --source", and apply says "cannot apply stack" around it.
+func TestStackSourceErrorNamesTheKey(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "setup.sh")
+	if err := os.WriteFile(script, []byte("false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := stackSource(t.Context())([]string{script}, nil, dir)
+	if err == nil || !strings.HasPrefix(err.Error(), "source "+script+": ") || strings.Contains(err.Error(), "cannot") {
+		t.Errorf("stack source of a failing script: %v, want it to say source %s once", err, script)
+	}
+	_, err = sourceEnv(t.Context(), []string{script}, nil, dir)
+	if err == nil || !strings.HasPrefix(err.Error(), "cannot read --source "+script+": ") {
+		t.Errorf("--source of a failing script: %v", err)
 	}
 }
