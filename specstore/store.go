@@ -366,10 +366,10 @@ func (s Store) Remove(name string) error {
 		return fmt.Errorf("cannot forget %q: %w", name, err)
 	}
 	if err := os.Remove(s.lockPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("cannot forget %q: %w", name, err)
+		return fmt.Errorf("cannot forget %q: %w", name, cause("", err))
 	}
 	if err := os.Remove(s.exitFile(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("cannot forget %q: %w", name, err)
+		return fmt.Errorf("cannot forget %q: %w", name, cause("", err))
 	}
 	if err := atomicfile.SyncDir(s.Dir); err != nil {
 		return fmt.Errorf("cannot forget %q: %w", name, err)
