@@ -3,7 +3,8 @@
 package atomicfile
 
 import (
-	"fmt"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -17,7 +18,7 @@ func Write(path string, data []byte, perm os.FileMode) error {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("cannot write %s: %w", path, err)
+		return &pathError{path, err}
 	}
 	return SyncDir(filepath.Dir(path))
 }
@@ -28,7 +29,7 @@ func Write(path string, data []byte, perm os.FileMode) error {
 func Temp(path string, data []byte, perm os.FileMode) (string, error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
-		return "", fmt.Errorf("cannot write %s: %w", path, err)
+		return "", &pathError{path, err}
 	}
 	err = f.Chmod(perm)
 	if err == nil {
@@ -42,7 +43,7 @@ func Temp(path string, data []byte, perm os.FileMode) (string, error) {
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return "", fmt.Errorf("cannot write %s: %w", path, err)
+		return "", &pathError{path, err}
 	}
 	return f.Name(), nil
 }
@@ -51,11 +52,34 @@ func Temp(path string, data []byte, perm os.FileMode) (string, error) {
 func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("cannot sync %s: %w", dir, err)
+		return &pathError{dir, err}
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("cannot sync %s: %w", dir, err)
+		return &pathError{dir, err}
 	}
 	return nil
 }
+
+// pathError says which file could not be written, and why, as "PATH: REASON":
+// the caller says what it was doing. The reason is the system's, without
+// the temporary file's name; Unwrap gives the error the system returned.
+type pathError struct {
+	path string
+	err  error
+}
+
+func (e *pathError) Error() string {
+	err := e.err
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return e.path + ": " + err.Error()
+}
+
+func (e *pathError) Unwrap() error { return e.err }

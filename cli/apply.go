@@ -168,7 +168,7 @@ func (c *ApplyCmd) read(ctx context.Context, g *Globals) (*stack.File, []*units.
 	enable := map[string]bool{}
 	var errs []error
 	for _, r := range file.Runs {
-		spec, err := r.Spec(file.Name, base, func(files, env []string, dir string) ([]string, error) { return sourceEnv(ctx, files, env, dir) })
+		spec, err := r.Spec(file.Name, base, stackSource(ctx))
 		if err == nil {
 			err = checkIdentity(g, spec)
 		}
@@ -443,10 +443,27 @@ func printApplied(out *Output, a Applied, dry bool) {
 	case a.Action == stack.Refuse && dry:
 		fmt.Fprintf(out.Stderr, "runctl: would not apply %s: %s\n", a.Name, a.Error)
 	case a.Result == "failed" || a.Result == "rolled back" || a.Action == stack.Refuse:
-		fmt.Fprintf(out.Stderr, "runctl: cannot apply %s: %s\n", a.Name, a.Error)
+		fmt.Fprintf(out.Stderr, "runctl: %s\n", failure(a.Name, a.Error))
 	case a.Result == "skipped":
 		fmt.Fprintf(out.Stderr, "runctl: skipped %s: %s\n", a.Name, a.Error)
 	default:
 		fmt.Fprintln(out.Stdout, line)
 	}
+}
+
+// failure is the line for run name's failure msg, which says once what
+// could not be done: a verb's own error ("cannot start nav: ...") as it
+// is, or with the run's name if it does not name it; any other reason
+// after "cannot apply NAME".
+func failure(name, msg string) string {
+	head, _, _ := strings.Cut(msg, ": ")
+	if !strings.HasPrefix(head, "cannot ") {
+		return "cannot apply " + name + ": " + msg
+	}
+	for _, w := range strings.Fields(head) {
+		if strings.Trim(w, `"`) == name {
+			return msg
+		}
+	}
+	return "run " + name + ": " + msg
 }

@@ -1,8 +1,13 @@
 package cli
 
 import (
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/runctl/runctl/stack"
 )
 
 // apply starts whatever its file names and export shows every run's
@@ -32,5 +37,49 @@ func TestServeSSHStackGrants(t *testing.T) {
 		case c.refused != "" && (err == nil || !strings.Contains(err.Error(), c.refused)):
 			t.Errorf("%q: %v, want refused with %q", c.command, err, c.refused)
 		}
+	}
+}
+
+// A failed run's line says once what could not be done: apply adds
+// "cannot apply NAME" only to an error that does not say it already.
+func TestApplyFailureNamesTheVerbOnce(t *testing.T) {
+	for _, c := range []struct {
+		a    Applied
+		want string
+	}{
+		{Applied{Step: stack.Step{Name: "nav", Action: stack.Start, Error: "cannot start nav: the unit file /etc/x: permission denied"}, Result: "failed"},
+			"runctl: cannot start nav: the unit file /etc/x: permission denied\n"},
+		{Applied{Step: stack.Step{Name: "nav", Action: stack.Adopt, Error: `cannot lock run "nav": /x/nav.lock: read-only file system`}, Result: "failed"},
+			"runctl: cannot lock run \"nav\": /x/nav.lock: read-only file system\n"},
+		{Applied{Step: stack.Step{Name: "nav", Action: stack.Replace, Error: "nav ended within its settle window"}, Result: "failed"},
+			"runctl: cannot apply nav: nav ended within its settle window\n"},
+		{Applied{Step: stack.Step{Name: "nav", Action: stack.Start, Error: "cannot keep the run's spec: /x/a.json: read-only file system"}, Result: "failed"},
+			"runctl: run nav: cannot keep the run's spec: /x/a.json: read-only file system\n"},
+		{Applied{Step: stack.Step{Name: "a", Action: stack.Refuse, Error: "it starts after b, which is neither in the file nor a run runctl keeps"}, Result: "failed"},
+			"runctl: cannot apply a: it starts after b, which is neither in the file nor a run runctl keeps\n"},
+	} {
+		var stderr strings.Builder
+		printApplied(&Output{Stdout: io.Discard, Stderr: &stderr}, c.a, false)
+		if stderr.String() != c.want {
+			t.Errorf("%+v printed %q, want %q", c.a, stderr.String(), c.want)
+		}
+	}
+}
+
+// A stack's source that fails names the key once; run's --source says
+// "cannot read --source", and apply says "cannot apply stack" around it.
+func TestStackSourceErrorNamesTheKey(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "setup.sh")
+	if err := os.WriteFile(script, []byte("false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := stackSource(t.Context())([]string{script}, nil, dir)
+	if err == nil || !strings.HasPrefix(err.Error(), "source "+script+": ") || strings.Contains(err.Error(), "cannot") {
+		t.Errorf("stack source of a failing script: %v, want it to say source %s once", err, script)
+	}
+	_, err = sourceEnv(t.Context(), []string{script}, nil, dir)
+	if err == nil || !strings.HasPrefix(err.Error(), "cannot read --source "+script+": ") {
+		t.Errorf("--source of a failing script: %v", err)
 	}
 }

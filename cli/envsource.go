@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runctl/runctl/stack"
 	"github.com/runctl/runctl/units"
 )
 
@@ -36,7 +37,7 @@ func sourceEnv(ctx context.Context, files []string, env []string, dir string) ([
 		}
 	}
 	if shell == "" {
-		return nil, fmt.Errorf("cannot read --source: no shell (%s)", strings.Join(sourceShells, ", "))
+		return nil, &sourceError{"", fmt.Sprintf("no shell (%s)", strings.Join(sourceShells, ", "))}
 	}
 	for i, f := range files {
 		if !filepath.IsAbs(f) {
@@ -57,11 +58,34 @@ func sourceEnv(ctx context.Context, files []string, env []string, dir string) ([
 	out, err := cmd.Output()
 	switch {
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("cannot read --source %s: it did not finish within %s", strings.Join(files, " "), sourceTimeout)
+		return nil, &sourceError{strings.Join(files, " "), fmt.Sprintf("it did not finish within %s", sourceTimeout)}
 	case err != nil:
-		return nil, fmt.Errorf("cannot read --source %s: %s %v (its output is above)", strings.Join(files, " "), filepath.Base(shell), err)
+		return nil, &sourceError{strings.Join(files, " "), fmt.Sprintf("%s %v (its output is above)", filepath.Base(shell), err)}
 	case !bytes.HasSuffix(out, []byte{0}):
-		return nil, fmt.Errorf("cannot read --source %s: no environment came back (does this system's env take -0?)", strings.Join(files, " "))
+		return nil, &sourceError{strings.Join(files, " "), "no environment came back (does this system's env take -0?)"}
 	}
 	return units.ParseEnvDump(out), nil
+}
+
+// sourceError: the files of --source could not be read, and why.
+type sourceError struct{ files, why string }
+
+func (e *sourceError) Error() string {
+	if e.files == "" {
+		return "cannot read --source: " + e.why
+	}
+	return "cannot read --source " + e.files + ": " + e.why
+}
+
+// stackSource is sourceEnv for a stack file's source key: its errors
+// name the key, as apply's "cannot apply stack S: run R: ..." says the rest.
+func stackSource(ctx context.Context) stack.SourceFunc {
+	return func(files, env []string, dir string) ([]string, error) {
+		got, err := sourceEnv(ctx, files, env, dir)
+		var se *sourceError
+		if errors.As(err, &se) {
+			return nil, errors.New(strings.TrimSpace("source "+se.files) + ": " + se.why)
+		}
+		return got, err
+	}
 }

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/runctl/runctl/runs"
+	"github.com/runctl/runctl/specstore"
 	"github.com/runctl/runctl/stack"
 )
 
@@ -46,8 +48,12 @@ func (c *ExportCmd) Run(ctx context.Context, out *Output, provide Lifecycle) err
 	stacks := map[string]bool{}
 	for _, name := range names {
 		spec, err := rs.Store.Load(name)
-		if err != nil {
+		var damaged *specstore.DamagedError
+		switch {
+		case errors.Is(err, specstore.ErrNotFound) || errors.As(err, &damaged):
 			return fmt.Errorf("cannot export %s: %w", name, err)
+		case err != nil:
+			return err // it says what it could not read
 		}
 		if len(c.Names) == 0 && c.Stack != "" && spec.Stack != c.Stack {
 			continue

@@ -39,11 +39,11 @@ import (
 // with options that do no more than those verbs do, and runs it with
 // runctl's own code, sending back its output and exit code.
 
-// OperatorSocket is where runctl.operator.socket listens.
-const OperatorSocket = "/run/runctl.operator.sock"
+// operatorSocket is where runctl.operator.socket listens.
+const operatorSocket = "/run/runctl.operator.sock"
 
-// OperatorGroup is the group whose members the operator service serves.
-const OperatorGroup = "runctl"
+// operatorGroup is the group whose members the operator service serves.
+const operatorGroup = "runctl"
 
 // operatorProtocol is the version of the request and the answer.
 const operatorProtocol = 1
@@ -196,7 +196,7 @@ func (p peer) member() bool {
 	if p.uid == 0 {
 		return true
 	}
-	g, err := user.LookupGroup(OperatorGroup)
+	g, err := user.LookupGroup(operatorGroup)
 	if err != nil {
 		return false
 	}
@@ -239,7 +239,7 @@ func serveOperator(ctx context.Context, conn *net.UnixConn, journal io.Writer) {
 	conn.SetReadDeadline(time.Time{})
 	kctx, globals, verb, err := checkOperator(req.Args)
 	if err == nil && !p.member() {
-		err = fmt.Errorf("cannot %s: permission denied: runctl's operator service acts for root and members of the %s group only (usermod -aG %s USER, then log in again)", verb, OperatorGroup, OperatorGroup)
+		err = fmt.Errorf("cannot %s: permission denied: runctl's operator service acts for root and members of the %s group only (usermod -aG %s USER, then log in again)", verb, operatorGroup, operatorGroup)
 	}
 	if err != nil {
 		fmt.Fprintf(journal, "uid %d (pid %d): refused %q: %v\n", p.uid, p.pid, req.Args, err)
@@ -305,7 +305,7 @@ func viaOperator(kctx *kong.Context, g *Globals) bool {
 	if sel == nil || !slices.Contains(operatorVerbs, sel.Name) {
 		return false
 	}
-	fi, err := os.Stat(OperatorSocket)
+	fi, err := os.Stat(operatorSocket)
 	return err == nil && fi.Mode()&os.ModeSocket != 0
 }
 
@@ -314,7 +314,7 @@ func viaOperator(kctx *kong.Context, g *Globals) bool {
 // verb's would be.
 func askOperator(ctx context.Context, verb string, args []string, out *Output) error {
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", OperatorSocket)
+	conn, err := d.DialContext(ctx, "unix", operatorSocket)
 	if err != nil {
 		return fmt.Errorf("cannot %s through runctl's operator service: %w; is runctl.operator.socket running? (systemctl status runctl.operator.socket)", verb, err)
 	}

@@ -12,9 +12,9 @@ import (
 
 func TestQuoteSplitRoundTrip(t *testing.T) {
 	argv := []string{"runctl", "run", "--", "sh", "-c", "echo $HOME; `id` && x | y", "it's", `back\slash`, "", "a b", "ünï", "*"}
-	got, err := SplitWords(Quote(argv))
+	got, err := SplitWords(quoteWords(argv))
 	if err != nil || !slices.Equal(got, argv) {
-		t.Fatalf("SplitWords(Quote(%q)) = %q, %v", argv, got, err)
+		t.Fatalf("SplitWords(quoteWords(%q)) = %q, %v", argv, got, err)
 	}
 	for _, s := range []string{"cat /etc/shadow", `runctl ls "a b" c\ d`} {
 		if _, err := SplitWords(s); err != nil {

@@ -20,8 +20,8 @@ import (
 // the flag; either is reported per host with the fix.
 const Protocol = 1
 
-// ProtocolFlag is the remote runctl's global flag that asks for an Envelope.
-const ProtocolFlag = "--fleet-protocol"
+// protocolFlag is the remote runctl's global flag that asks for an Envelope.
+const protocolFlag = "--fleet-protocol"
 
 // Envelope is what the remote runctl prints under --fleet-protocol: the
 // verb's exit code, its error, and its own --json output.
@@ -47,8 +47,8 @@ const (
 	Skipped     Outcome = "skipped"
 )
 
-// Outcomes in the order summaries list them.
-var Outcomes = []Outcome{OK, Failed, Unreachable, TimedOut, Skipped}
+// outcomeOrder in the order summaries list them.
+var outcomeOrder = []Outcome{OK, Failed, Unreachable, TimedOut, Skipped}
 
 // Result is one host's record.
 type Result struct {
@@ -95,7 +95,7 @@ func Run(ctx context.Context, o Options, targets []Target, args []string) []Resu
 	}
 	maxFail := o.MaxFail.Of(len(targets))
 	batches := (len(targets) + size - 1) / size
-	remote := Quote(append([]string{o.RemoteRunctl, fmt.Sprintf("%s=%d", ProtocolFlag, Protocol)}, args...))
+	remote := quoteWords(append([]string{o.RemoteRunctl, fmt.Sprintf("%s=%d", protocolFlag, Protocol)}, args...))
 	counts := map[Outcome]int{}
 	var mu sync.Mutex
 	failed, done := 0, 0
@@ -200,7 +200,7 @@ func (o *Options) diagnose(code int, err error, stderr []byte) (Outcome, string)
 			return Failed, "runctl is not on the remote PATH: install it there (same version as here), or pass --remote-runctl PATH"
 		}
 		return Failed, fmt.Sprintf("%s is not on this host: install runctl there, or fix --remote-runctl", o.RemoteRunctl)
-	case strings.Contains(msg, "unknown flag "+ProtocolFlag) || strings.Contains(msg, "unexpected flag "+ProtocolFlag):
+	case strings.Contains(msg, "unknown flag "+protocolFlag) || strings.Contains(msg, "unexpected flag "+protocolFlag):
 		return Failed, "the remote runctl predates fleet support: install this runctl version there"
 	case code == -1 && err != nil:
 		return Failed, fmt.Sprintf("cannot run ssh: %v", err)
@@ -216,7 +216,7 @@ func (o *Options) diagnose(code int, err error, stderr []byte) (Outcome, string)
 // be followed at the same time.
 func Stream(ctx context.Context, o Options, targets []Target, args []string, line func(host string, text string)) []Result {
 	results := make([]Result, len(targets))
-	remote := Quote(append([]string{o.RemoteRunctl}, args...))
+	remote := quoteWords(append([]string{o.RemoteRunctl}, args...))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i, t := range targets {
@@ -309,7 +309,7 @@ func Summary(results []Result) string {
 // CountsText renders outcome counts in a fixed order, leaving out zeros.
 func CountsText(counts map[Outcome]int) string {
 	var parts []string
-	for _, o := range Outcomes {
+	for _, o := range outcomeOrder {
 		if n := counts[o]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, o))
 		}

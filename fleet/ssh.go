@@ -202,9 +202,9 @@ func (o *Options) controlName(ctx context.Context, t Target) (string, bool) {
 	return hex.EncodeToString(h.Sum(nil))[:socketNameLen], true
 }
 
-// Quote makes argv one POSIX shell string, each word single-quoted: what
+// quoteWords makes argv one POSIX shell string, each word single-quoted: what
 // ssh hands to the remote shell, and what serve-ssh reads back.
-func Quote(argv []string) string {
+func quoteWords(argv []string) string {
 	var b strings.Builder
 	for i, a := range argv {
 		if i > 0 {

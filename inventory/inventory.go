@@ -7,6 +7,7 @@ package inventory
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,9 +38,9 @@ type group struct {
 	hasHost, hasChild map[string]bool
 }
 
-// MaxDepth is how deep groups may nest ([a:children] b, [b:children] c,
+// maxDepth is how deep groups may nest ([a:children] b, [b:children] c,
 // ...): a group this many levels below the one asked for is an error.
-const MaxDepth = 64
+const maxDepth = 64
 
 // DefaultPaths are tried in order when no --inventory is given.
 func DefaultPaths() []string {
@@ -66,7 +67,11 @@ func FindDefault() (*Inventory, error) {
 func Load(path string) (*Inventory, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read inventory: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is named once, below
+		}
+		return nil, fmt.Errorf("cannot read inventory %s: %w", path, err)
 	}
 	inv := &Inventory{Path: path, hosts: map[string]*Host{}, groups: map[string]*group{}}
 	if isYAML(path, string(b)) {
@@ -126,8 +131,8 @@ func (inv *Inventory) Group(name string) ([]Host, error) {
 			return nil
 		}
 		path = append(path[:len(path):len(path)], g)
-		if len(path) > MaxDepth {
-			return fmt.Errorf("group %q in inventory %s: groups nest more than %d levels deep (%s > ...)", name, inv.Path, MaxDepth, strings.Join(path[:3], " > "))
+		if len(path) > maxDepth {
+			return fmt.Errorf("group %q in inventory %s: groups nest more than %d levels deep (%s > ...)", name, inv.Path, maxDepth, strings.Join(path[:3], " > "))
 		}
 		state[g] = onPath
 		gr := inv.groups[g]

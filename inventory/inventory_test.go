@@ -152,7 +152,7 @@ func groupWithin(t *testing.T, inv *Inventory, name string) ([]Host, error) {
 
 // Groups are walked once each: a diamond of groups 40 levels deep (2^40
 // paths to its bottom) is walked in 80 steps; a cycle and groups nested
-// deeper than MaxDepth are errors that say so.
+// deeper than maxDepth are errors that say so.
 func TestGroupWalkLimits(t *testing.T) {
 	var b strings.Builder
 	for i := range 40 {
@@ -199,11 +199,11 @@ func TestGroupWalkLimits(t *testing.T) {
 		}
 		return inv
 	}
-	if hs, err := groupWithin(t, chain(MaxDepth), "g0"); err != nil || names(hs) != "r1" {
-		t.Errorf("%d levels: %s, %v; want r1", MaxDepth, names(hs), err)
+	if hs, err := groupWithin(t, chain(maxDepth), "g0"); err != nil || names(hs) != "r1" {
+		t.Errorf("%d levels: %s, %v; want r1", maxDepth, names(hs), err)
 	}
-	if _, err := groupWithin(t, chain(MaxDepth+1), "g0"); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d levels deep (g0 > g1 > g2 > ...)", MaxDepth)) {
-		t.Errorf("%d levels: %v; want an error", MaxDepth+1, err)
+	if _, err := groupWithin(t, chain(maxDepth+1), "g0"); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d levels deep (g0 > g1 > g2 > ...)", maxDepth)) {
+		t.Errorf("%d levels: %v; want an error", maxDepth+1, err)
 	}
 }
 
@@ -228,5 +228,14 @@ func TestManyHosts(t *testing.T) {
 	t.Logf("%d hosts (%d bytes): loaded and walked in %v", n, b.Len(), time.Since(start))
 	if err != nil || len(hs) != n || hs[0].Name != "robot-0" || hs[n-1].Name != fmt.Sprintf("robot-%d", n-1) || hs[7].Addr != "10.0.0.7" {
 		t.Fatalf("top: %d hosts, %v", len(hs), err)
+	}
+}
+
+// A missing inventory is named once, with the system's reason.
+func TestLoadMissingNamesThePathOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hosts")
+	_, err := Load(path)
+	if want := "cannot read inventory " + path + ": no such file or directory"; err == nil || err.Error() != want {
+		t.Errorf("Load of a missing file: %v, want %q", err, want)
 	}
 }

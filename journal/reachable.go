@@ -5,13 +5,13 @@ import (
 	"net"
 )
 
-// StdoutSocket is where systemd connects a unit's stdout to journald.
-const StdoutSocket = "/run/systemd/journal/stdout"
+// stdoutSocket is where systemd connects a unit's stdout to journald.
+const stdoutSocket = "/run/systemd/journal/stdout"
 
 // Reachable says whether journald takes output now. If it does not,
 // systemd connects a starting unit's stdout and stderr to /dev/null.
 func Reachable() error {
-	c, err := net.Dial("unix", StdoutSocket)
+	c, err := net.Dial("unix", stdoutSocket)
 	if err != nil {
 		return fmt.Errorf("journald is not running: %w", err)
 	}

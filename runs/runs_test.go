@@ -268,10 +268,12 @@ func TestUpdateEnvOfAUnitAForeignUnitNames(t *testing.T) {
 	start(t, r, a)
 	unit := units.UnitName(a.Name)
 	foreign := fmt.Sprintf("foreign-%d.service", seq.Add(1))
-	if _, err := r.Manager.StartTransient(t.Context(), foreign, []sdbus.Property{
+	_, w, err := r.Manager.StartTransientWatch(t.Context(), foreign, []sdbus.Property{
 		sdbus.PropExecStart([]string{"/bin/sleep", "1000"}, false),
 		{Name: "After", Value: dbus.MakeVariant([]string{unit})},
-	}); err != nil {
+	}, nil)
+	w.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Manager.Stop(context.Background(), foreign, systemdctl.StopOptions{}) })

@@ -210,10 +210,10 @@ func (r *Runs) syncStackDropIns(stack string, members []string) (bool, error) {
 			continue
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return changed, r.permissionHint(fmt.Errorf("cannot write %s: %w", path, err))
+			return changed, r.permissionHint(fmt.Errorf("cannot add %s to the target of stack %s: %w", name, stack, err))
 		}
-		if err := atomicfile.Write(path, want, 0o644); err != nil {
-			return changed, r.permissionHint(fmt.Errorf("cannot write %s: %w", path, err))
+		if err := atomicfile.Write(path, want, 0o644); err != nil { // it names path
+			return changed, r.permissionHint(fmt.Errorf("cannot add %s to the target of stack %s: %w", name, stack, err))
 		}
 		changed = true
 	}

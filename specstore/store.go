@@ -73,15 +73,15 @@ func UserDir() (string, error) {
 func (s Store) specPath(name string) string { return filepath.Join(s.Dir, name+".json") }
 func (s Store) lockPath(name string) string { return filepath.Join(s.Dir, name+".lock") }
 
-// ExitFile is where how the run's last instance ended is recorded
+// exitFile is where how the run's last instance ended is recorded
 // (units.ExitRecord): a symbolic link whose target is the record.
-func (s Store) ExitFile(name string) string { return filepath.Join(s.Dir, name+units.ExitSuffix) }
+func (s Store) exitFile(name string) string { return filepath.Join(s.Dir, name+units.ExitSuffix) }
 
 // LastExit reads how the run's last instance ended, as recorded. With
 // when, it also reads when (the record's time); ok is false if there is no
 // record.
 func (s Store) LastExit(name string, when bool) (rec units.ExitRecord, at time.Time, ok bool) {
-	path := s.ExitFile(name)
+	path := s.exitFile(name)
 	target, err := os.Readlink(path)
 	if err != nil {
 		return rec, at, false
@@ -98,10 +98,10 @@ func (s Store) LastExit(name string, when bool) (rec units.ExitRecord, at time.T
 // does: a new link renamed over the old. A record it cannot write (the
 // folder is root's) stays as it was.
 func (s Store) RecordExit(name string, rec units.ExitRecord) {
-	tmp := s.ExitFile(name) + ".new"
+	tmp := s.exitFile(name) + ".new"
 	os.Remove(tmp)
 	if os.Symlink(rec.Target(), tmp) == nil {
-		if os.Rename(tmp, s.ExitFile(name)) != nil {
+		if os.Rename(tmp, s.exitFile(name)) != nil {
 			os.Remove(tmp)
 		}
 	}
@@ -169,7 +169,10 @@ func (s Store) Prepare(spec *units.Spec) (*Pending, error) {
 	}
 	p.specTmp, err = atomicfile.Temp(s.specPath(spec.Name), append(data, '\n'), 0o600)
 	wg.Wait()
-	if err = errors.Join(err, envErr); err != nil {
+	if err == nil {
+		err = envErr
+	}
+	if err != nil { // one cause is enough: both files share the folder
 		p.Abort()
 		return nil, err
 	}
@@ -183,13 +186,13 @@ func (p *Pending) Commit() (durable func() error, err error) {
 	if p.envTmp != "" {
 		if err := os.Rename(p.envTmp, p.envPath); err != nil {
 			p.Abort()
-			return nil, fmt.Errorf("cannot write %s: %w", p.envPath, err)
+			return nil, fmt.Errorf("%s: %w", p.envPath, errors.Unwrap(err))
 		}
 		p.envTmp = ""
 	}
 	if err := os.Rename(p.specTmp, p.s.specPath(p.name)); err != nil {
 		p.Abort()
-		return nil, fmt.Errorf("cannot write %s: %w", p.s.specPath(p.name), err)
+		return nil, fmt.Errorf("%s: %w", p.s.specPath(p.name), errors.Unwrap(err))
 	}
 	p.specTmp = ""
 	synced := make(chan error, 1)
@@ -300,7 +303,7 @@ func (s Store) Load(name string) (*units.Spec, error) {
 	case errors.As(err, &untrusted):
 		return nil, &DamagedError{name, path, err}
 	case err != nil:
-		return nil, fmt.Errorf("cannot read the spec of %q: %w", name, err)
+		return nil, fmt.Errorf("cannot read the spec of %q: %w", name, cause("", err))
 	}
 	var spec units.Spec
 	if err := json.Unmarshal(data, &spec); err != nil {
@@ -331,7 +334,7 @@ func (s Store) Names() ([]string, error) {
 	}
 	f, err := os.Open(s.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("cannot list runs in %s: %w", s.Dir, err)
+		return nil, fmt.Errorf("cannot list runs in %s: %w", s.Dir, cause(s.Dir, err))
 	}
 	defer f.Close()
 	ents, err := f.Readdirnames(-1)
@@ -360,18 +363,21 @@ func (s Store) Remove(name string) error {
 		return fmt.Errorf("%w %q", ErrNotFound, name)
 	}
 	if err != nil {
-		return fmt.Errorf("cannot forget %q: %w", name, err)
+		return fmt.Errorf("cannot forget %q: %w", name, cause("", err))
 	}
 	if err := s.removeEnvFiles(name, ""); err != nil {
 		return fmt.Errorf("cannot forget %q: %w", name, err)
 	}
 	if err := os.Remove(s.lockPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cannot forget %q: %w", name, cause("", err))
+	}
+	if err := os.Remove(s.exitFile(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cannot forget %q: %w", name, cause("", err))
+	}
+	if err := atomicfile.SyncDir(s.Dir); err != nil {
 		return fmt.Errorf("cannot forget %q: %w", name, err)
 	}
-	if err := os.Remove(s.ExitFile(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("cannot forget %q: %w", name, err)
-	}
-	return atomicfile.SyncDir(s.Dir)
+	return nil
 }
 
 // Lock serializes the runctl commands acting on one run, across processes,
@@ -387,7 +393,7 @@ func (s Store) Lock(ctx context.Context, name string) (unlock func(), err error)
 	for {
 		f, err := openNoFollow(path, os.O_RDWR|os.O_CREATE)
 		if err != nil {
-			return nil, fmt.Errorf("cannot lock run %q: %w", name, err)
+			return nil, fmt.Errorf("cannot lock run %q: %w", name, cause("", err))
 		}
 		got := make(chan error, 1)
 		go func() { got <- unix.Flock(int(f.Fd()), unix.LOCK_EX) }()
@@ -431,7 +437,7 @@ func (e *untrustedError) Error() string { return e.msg }
 // ensureDir creates the store folder (0700) if needed, and checks it.
 func (s Store) ensureDir() error {
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-		return fmt.Errorf("cannot create %s: %w", s.Dir, err)
+		return fmt.Errorf("cannot create %s: %w", s.Dir, cause(s.Dir, err))
 	}
 	return s.trust()
 }
@@ -462,7 +468,7 @@ func (s Store) check() error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		return fmt.Errorf("cannot use %s for runctl's runs: %w", s.Dir, err)
+		return fmt.Errorf("cannot use %s for runctl's runs: %w", s.Dir, cause(s.Dir, err))
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		return s.refuse(s.Dir, "is a symbolic link", "make it a real folder")
@@ -476,7 +482,7 @@ func (s Store) check() error {
 	for d := filepath.Dir(s.Dir); ; d = filepath.Dir(d) {
 		fi, err := os.Stat(d)
 		if err != nil {
-			return fmt.Errorf("cannot use %s for runctl's runs: %w", s.Dir, err)
+			return fmt.Errorf("cannot use %s for runctl's runs: %w", s.Dir, cause(s.Dir, err))
 		}
 		if err := s.trustDir(d, fi, true); err != nil {
 			return err
@@ -543,4 +549,17 @@ func UserName(uid uint32) string {
 		return "user " + u.Username
 	}
 	return "uid " + strconv.Itoa(int(uid))
+}
+
+// cause is err without the system call's name, and without its path when
+// that is path, which the message around it names already.
+func cause(path string, err error) error {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	if pe.Path == path {
+		return pe.Err
+	}
+	return fmt.Errorf("%s: %w", pe.Path, pe.Err)
 }

@@ -311,3 +311,31 @@ func TestUnlockLeavesNoLockOfAnUnkeptRun(t *testing.T) {
 		t.Errorf("busy.lock is left behind: %v", err)
 	}
 }
+
+// A store that cannot be written says so once, naming the file and the
+// system's reason, not the system call or a temporary file.
+func TestWriteErrorsSayItOnce(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/file"
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := Store{Dir: file + "/runs"}
+	_, err := s.Lock(t.Context(), "a")
+	if want := "cannot create " + s.Dir + ": " + file + ": not a directory"; err == nil || err.Error() != want {
+		t.Errorf("Lock in a folder under a file: %v, want %q", err, want)
+	}
+
+	s = Store{Dir: dir + "/store"}
+	if err := s.Save(testSpec("a")); err != nil {
+		t.Fatal(err)
+	}
+	// The spec's path a folder: the rename over it fails.
+	if err := os.Mkdir(s.specPath("b"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Save(testSpec("b"))
+	if want := s.specPath("b") + ": file exists"; err == nil || err.Error() != want {
+		t.Errorf("Save over a folder: %v, want %q", err, want)
+	}
+}

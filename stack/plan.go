@@ -260,7 +260,7 @@ func comparable(s *units.Spec) units.Spec {
 	if c.Restart == "" {
 		c.Restart = "no"
 	}
-	c.Properties = SortProperties(c.Properties)
+	c.Properties = sortProperties(c.Properties)
 	// An empty list and none are the same.
 	for _, l := range []*[]string{&c.Env, &c.After, &c.Wants, &c.Properties, &c.Argv} {
 		if len(*l) == 0 {

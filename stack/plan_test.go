@@ -29,7 +29,7 @@ func TestSpec(t *testing.T) {
 		Version: units.SpecVersion, Name: "nav", Argv: []string{"sh", "-c", "exec sleep 100"},
 		Path: got.Path, Dir: dir, Env: []string{"A=1", "B=2", "PWD=" + dir}, User: "root",
 		StopTimeout: units.Duration(2 * time.Second), Restart: "always",
-		RestartDelay: units.Duration(DefaultRestartDelay), MaxRestarts: 3, Within: units.Duration(3 * time.Second),
+		RestartDelay: units.Duration(defaultRestartDelay), MaxRestarts: 3, Within: units.Duration(3 * time.Second),
 		After: []string{"driver"}, Stack: "robot",
 		Properties: []string{"DeviceAllow=/dev/null rw", "DeviceAllow=/dev/zero r", "KillSignal=SIGINT", "Nice=5"},
 	}

@@ -14,13 +14,10 @@ import (
 	"github.com/runctl/runctl/units"
 )
 
-// ErrNotSupported: the file asks for a setting this runctl cannot apply yet.
-var ErrNotSupported = errors.New("not supported yet")
-
 // Defaults of the run flags a stack run leaves out, as runctl run has them.
 const (
-	DefaultRestartDelay = 100 * time.Millisecond
-	DefaultWithin       = 10 * time.Second
+	defaultRestartDelay = 100 * time.Millisecond
+	defaultWithin       = 10 * time.Second
 )
 
 // SourceFunc is the environment a shell has after sourcing files in dir,
@@ -43,7 +40,7 @@ func (r *Run) Spec(stack, base string, source SourceFunc) (*units.Spec, error) {
 
 func (r *Run) spec(stack, base string, source SourceFunc) (*units.Spec, error) {
 	if len(r.Source) > 0 && source == nil {
-		return nil, fmt.Errorf("source is %w here", ErrNotSupported)
+		return nil, errors.New("source is not supported here")
 	}
 	dir := base
 	if r.Dir != "" {
@@ -99,7 +96,7 @@ func (r *Run) spec(stack, base string, source SourceFunc) (*units.Spec, error) {
 	}
 	path, err := units.ResolveExecutable(r.Command[0], units.SearchPath(env), dir)
 	if err != nil {
-		return nil, fmt.Errorf("cannot run %q: %w", r.Command[0], err)
+		return nil, fmt.Errorf("command %q: %w", r.Command[0], err)
 	}
 	spec := &units.Spec{
 		Version:     units.SpecVersion,
@@ -126,7 +123,7 @@ func (r *Run) spec(stack, base string, source SourceFunc) (*units.Spec, error) {
 		spec.Restart = r.Restart
 	}
 	if spec.Restart != "no" {
-		spec.RestartDelay = units.Duration(DefaultRestartDelay)
+		spec.RestartDelay = units.Duration(defaultRestartDelay)
 		if r.RestartDelay != nil {
 			spec.RestartDelay = units.Duration(*r.RestartDelay)
 		}
@@ -136,7 +133,7 @@ func (r *Run) spec(stack, base string, source SourceFunc) (*units.Spec, error) {
 	} else if r.MaxRestarts != "" {
 		n, _ := strconv.Atoi(r.MaxRestarts) // checked by Parse
 		if n > 0 {
-			spec.MaxRestarts, spec.Within = n, units.Duration(DefaultWithin)
+			spec.MaxRestarts, spec.Within = n, units.Duration(defaultWithin)
 			if r.Within != nil {
 				spec.Within = units.Duration(*r.Within)
 			}
@@ -156,16 +153,16 @@ func (r *Run) spec(stack, base string, source SourceFunc) (*units.Spec, error) {
 		}
 		spec.Properties = append(spec.Properties, "KillSignal="+r.StopSignal)
 	}
-	spec.Properties = SortProperties(spec.Properties)
+	spec.Properties = sortProperties(spec.Properties)
 	if err := spec.Validate(); err != nil {
 		return nil, errors.Unwrap(err)
 	}
 	return spec, nil
 }
 
-// SortProperties orders KEY=VALUE settings by key, keeping the order of
+// sortProperties orders KEY=VALUE settings by key, keeping the order of
 // the values of one key: the order a stack file's property map gives.
-func SortProperties(kvs []string) []string {
+func sortProperties(kvs []string) []string {
 	if kvs == nil {
 		return nil
 	}
@@ -212,7 +209,7 @@ func FromSpec(spec *units.Spec, enable bool) (r Run, lossy string) {
 	}
 	if spec.Restarts() {
 		r.Restart = spec.Restart
-		if spec.RestartDelay != units.Duration(DefaultRestartDelay) {
+		if spec.RestartDelay != units.Duration(defaultRestartDelay) {
 			d := Duration(spec.RestartDelay)
 			r.RestartDelay = &d
 		}
@@ -222,7 +219,7 @@ func FromSpec(spec *units.Spec, enable bool) (r Run, lossy string) {
 	}
 	if spec.MaxRestarts > 0 {
 		r.MaxRestarts = strconv.Itoa(spec.MaxRestarts)
-		if spec.Within != units.Duration(DefaultWithin) {
+		if spec.Within != units.Duration(defaultWithin) {
 			d := Duration(spec.Within)
 			r.Within = &d
 		}

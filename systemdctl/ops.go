@@ -34,17 +34,11 @@ func (m *Manager) Unit(ctx context.Context, unit string) (State, error) {
 // there, or to hold it there while they act on the manager.
 var Crashpoint = func(point string) {}
 
-// StartTransient creates and starts a transient unit and waits for its start
-// job. With Type=exec, "done" means the program was executed.
-func (m *Manager) StartTransient(ctx context.Context, unit string, props []sd.Property) (State, error) {
-	st, w, err := m.StartTransientWatch(ctx, unit, props, nil)
-	w.Close()
-	return st, err
-}
-
-// StartTransientWatch is StartTransient that leaves the unit's Watch open,
-// following the new instance from before it existed. made, if not nil,
-// runs once the unit exists, while the start job runs.
+// StartTransientWatch creates and starts a transient unit and waits for its
+// start job (with Type=exec, "done" means the program was executed); the
+// unit's Watch it returns stays open, following the new instance from
+// before it existed. made, if not nil, runs once the unit exists, while
+// the start job runs.
 func (m *Manager) StartTransientWatch(ctx context.Context, unit string, props []sd.Property, made func()) (State, *Watch, error) {
 	return m.startWatch(ctx, unit, made, func() (uint32, error) {
 		var aux []struct {
@@ -231,11 +225,11 @@ func (m *Manager) UnitPath(ctx context.Context) ([]string, error) {
 			CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, "org.freedesktop.systemd1.Manager", "UnitPath").Store(&v)
 	})
 	if err != nil {
-		return nil, wrap(err, "cannot read systemd's unit folders")
+		return nil, wrap(err, "systemd did not say its unit folders")
 	}
 	paths, ok := v.Value().([]string)
 	if !ok {
-		return nil, fmt.Errorf("cannot read systemd's unit folders: UnitPath is %s", v.Signature())
+		return nil, fmt.Errorf("systemd's UnitPath is %s, not a list of folders", v.Signature())
 	}
 	return paths, nil
 }
@@ -249,7 +243,7 @@ func (m *Manager) NeedsReload(ctx context.Context, unit string) (bool, error) {
 			CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, "org.freedesktop.systemd1.Unit", "NeedDaemonReload").Store(&v)
 	})
 	if err != nil {
-		return false, wrap(err, "cannot read "+unit)
+		return false, wrap(err, "systemd did not say whether "+unit+" needs a daemon-reload")
 	}
 	need, _ := v.Value().(bool)
 	return need, nil

@@ -92,7 +92,7 @@ func TestBusCallsDuringReexec(t *testing.T) {
 	var started State
 	go func() {
 		var err error
-		started, err = m2.StartTransient(ctx, name2, execProps("/bin/sleep", "sleep", "100"))
+		started, err = m2.startTransient(ctx, name2, execProps("/bin/sleep", "sleep", "100"))
 		results <- result{"StartTransientUnit", err}
 	}()
 	go func() {

@@ -99,7 +99,7 @@ func checkSettings(t *testing.T, m *Manager, kvs []string) {
 	daemonReload(t, ctx)
 	verifyUnitFile(t, unitFile)
 	fileProps := loadedProperties(t, m, fileUnit, data)
-	if _, err := m.StartTransient(ctx, transUnit, units.Properties(s, "", units.ExitRecorder{}, 0)); err != nil {
+	if _, err := m.startTransient(ctx, transUnit, units.Properties(s, "", units.ExitRecorder{}, 0)); err != nil {
 		t.Fatalf("start as transient unit: %v", err)
 	}
 	transProps := getAll(t, m, transUnit)

@@ -16,7 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runctl/runctl/sandbox"
-	"github.com/runctl/runctl/units"
 )
 
 var sb *sandbox.Sandbox
@@ -75,11 +74,22 @@ type execCommand struct {
 // execProps starts argv as runctl does (units.Properties): a plain
 // ExecStart with every $ doubled, Type=exec.
 func execProps(path string, argv ...string) []sd.Property {
+	escaped := make([]string, len(argv))
+	for i, a := range argv {
+		escaped[i] = strings.ReplaceAll(a, "$", "$$")
+	}
 	return []sd.Property{
 		sd.PropDescription("runctl test"),
-		{Name: "ExecStart", Value: dbus.MakeVariant([]execCommand{{path, units.EscapeDollars(argv), false}})},
+		{Name: "ExecStart", Value: dbus.MakeVariant([]execCommand{{path, escaped, false}})},
 		{Name: "Type", Value: dbus.MakeVariant("exec")},
 	}
+}
+
+// startTransient starts a transient unit and waits for its start job.
+func (m *Manager) startTransient(ctx context.Context, unit string, props []sd.Property) (State, error) {
+	st, w, err := m.StartTransientWatch(ctx, unit, props, nil)
+	w.Close()
+	return st, err
 }
 
 func shProps(script string) []sd.Property { return execProps("/bin/sh", "sh", "-c", script) }
@@ -87,9 +97,9 @@ func shProps(script string) []sd.Property { return execProps("/bin/sh", "sh", "-
 func TestStartReportsMainPIDAndInvocation(t *testing.T) {
 	m := connect(t)
 	name := unitName(t, m)
-	st, err := m.StartTransient(t.Context(), name, execProps("/bin/sleep", "sleep", "100"))
+	st, err := m.startTransient(t.Context(), name, execProps("/bin/sleep", "sleep", "100"))
 	if err != nil {
-		t.Fatalf("StartTransient: %v", err)
+		t.Fatalf("startTransient: %v", err)
 	}
 	if st.ActiveState != "active" || st.MainPID == 0 || len(st.InvocationID) != 32 {
 		t.Fatalf("after start: state %q pid %d invocation %q; want active, a pid, an id", st.ActiveState, st.MainPID, st.InvocationID)
@@ -100,17 +110,17 @@ func TestStartReportsMainPIDAndInvocation(t *testing.T) {
 	}
 	got, err := m.Unit(t.Context(), name)
 	if err != nil || got.MainPID != st.MainPID || got.InvocationID != st.InvocationID {
-		t.Fatalf("Unit() = %+v, %v; want the pid and invocation StartTransient saw", got, err)
+		t.Fatalf("Unit() = %+v, %v; want the pid and invocation startTransient saw", got, err)
 	}
 }
 
 func TestStartExistingUnitIsUnitExists(t *testing.T) {
 	m := connect(t)
 	name := unitName(t, m)
-	if _, err := m.StartTransient(t.Context(), name, shProps("exec sleep 100")); err != nil {
+	if _, err := m.startTransient(t.Context(), name, shProps("exec sleep 100")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := m.StartTransient(t.Context(), name, shProps("exec sleep 100"))
+	_, err := m.startTransient(t.Context(), name, shProps("exec sleep 100"))
 	if !errors.Is(err, ErrUnitExists) {
 		t.Fatalf("second start: %v, want ErrUnitExists", err)
 	}
@@ -119,7 +129,7 @@ func TestStartExistingUnitIsUnitExists(t *testing.T) {
 func TestStopGraceful(t *testing.T) {
 	m := connect(t)
 	name := unitName(t, m)
-	if _, err := m.StartTransient(t.Context(), name, shProps("exec sleep 100")); err != nil {
+	if _, err := m.startTransient(t.Context(), name, shProps("exec sleep 100")); err != nil {
 		t.Fatal(err)
 	}
 	out, err := m.Stop(t.Context(), name, StopOptions{Timeout: 5 * time.Second})
@@ -138,7 +148,7 @@ func TestStopEscalatesAtTimeout(t *testing.T) {
 	m := connect(t)
 	name := unitName(t, m)
 	ready := "/run/" + name + ".ready"
-	if _, err := m.StartTransient(t.Context(), name, shProps(`trap "" TERM; touch `+ready+`; while :; do sleep 1; done`)); err != nil {
+	if _, err := m.startTransient(t.Context(), name, shProps(`trap "" TERM; touch `+ready+`; while :; do sleep 1; done`)); err != nil {
 		t.Fatal(err)
 	}
 	// The start job is done at exec; the trap comes a moment later.
@@ -170,7 +180,7 @@ func TestStopEscalatesAtTimeout(t *testing.T) {
 func TestStopForceKillsAtOnce(t *testing.T) {
 	m := connect(t)
 	name := unitName(t, m)
-	if _, err := m.StartTransient(t.Context(), name, shProps(`trap "" TERM; while :; do sleep 1; done`)); err != nil {
+	if _, err := m.startTransient(t.Context(), name, shProps(`trap "" TERM; while :; do sleep 1; done`)); err != nil {
 		t.Fatal(err)
 	}
 	out, err := m.Stop(t.Context(), name, StopOptions{Force: true, Timeout: time.Minute})
@@ -189,7 +199,7 @@ func TestStopForceKillsAtOnce(t *testing.T) {
 func TestCallsAfterReexec(t *testing.T) {
 	m := connect(t)
 	name := unitName(t, m)
-	if _, err := m.StartTransient(t.Context(), name, execProps("/bin/sleep", "sleep", "100")); err != nil {
+	if _, err := m.startTransient(t.Context(), name, execProps("/bin/sleep", "sleep", "100")); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := sb.Command(t.Context(), "systemctl", "daemon-reexec").CombinedOutput(); err != nil {
@@ -250,8 +260,8 @@ func TestPrivateSocketCallsAfterReexecDrop(t *testing.T) {
 	}
 	m2 := connectPrivate(t)
 	dropByReexec(t, m2)
-	st, err := m2.StartTransient(t.Context(), name, execProps("/bin/sleep", "sleep", "100"))
+	st, err := m2.startTransient(t.Context(), name, execProps("/bin/sleep", "sleep", "100"))
 	if err != nil || !st.Running() || st.MainPID == 0 {
-		t.Fatalf("StartTransient on a connection the reexec dropped: %+v, %v; want it running", st, err)
+		t.Fatalf("startTransient on a connection the reexec dropped: %+v, %v; want it running", st, err)
 	}
 }

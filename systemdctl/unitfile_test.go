@@ -311,7 +311,7 @@ func checkUnitFile(t *testing.T, m *Manager, s *units.Spec, envFile string) {
 
 	// The same spec as a transient unit: every property runctl cares about
 	// must come out alike, defaults and systemd's own normalizing included.
-	if _, err := m.StartTransient(ctx, transUnit, units.Properties(s, envFile, units.ExitRecorder{}, 0)); err != nil {
+	if _, err := m.startTransient(ctx, transUnit, units.Properties(s, envFile, units.ExitRecorder{}, 0)); err != nil {
 		t.Fatalf("start the spec as transient unit %s: %v", transUnit, err)
 	}
 	transProps := getAll(t, m, transUnit)
@@ -399,7 +399,7 @@ func compareWithProperties(t *testing.T, s *units.Spec, envFile string, got map[
 		}
 	}
 	// The run's environment must come from the file only; Environment=
-	// holds just what runctl adds (units.UnbufferedEnv).
+	// holds just what runctl adds (Spec.AddedEnv).
 	want := s.AddedEnv()
 	if want == nil {
 		want = []string{}
@@ -961,7 +961,7 @@ func TestEnvFileBackslashIsGlobbed(t *testing.T) {
 		t.Fatal("RenderUnitFile accepts a backslash in the environment file's path")
 	}
 	trans := unitName(t, m)
-	if _, err := m.StartTransient(t.Context(), trans, units.Properties(s, envFile, units.ExitRecorder{}, 0)); err == nil {
+	if _, err := m.startTransient(t.Context(), trans, units.Properties(s, envFile, units.ExitRecorder{}, 0)); err == nil {
 		t.Fatalf("transient unit with EnvironmentFiles %q started", envFile)
 	} else {
 		t.Logf("transient unit: %v", err)
@@ -999,9 +999,9 @@ func TestNonCharacterRefusedOverDBus(t *testing.T) {
 	if err := s.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	_, err := m.StartTransient(t.Context(), unitName(t, m), units.Properties(s, "", units.ExitRecorder{}, 0))
+	_, err := m.startTransient(t.Context(), unitName(t, m), units.Properties(s, "", units.ExitRecorder{}, 0))
 	if err == nil {
 		t.Fatal("a transient unit with U+FFFE in argv started")
 	}
-	t.Logf("StartTransient: %v", err)
+	t.Logf("startTransient: %v", err)
 }

@@ -25,7 +25,7 @@ import (
 func (m *Manager) Version(ctx context.Context) (int, error) {
 	// A connection the manager dropped may be to an older one.
 	if err := m.alive(ctx); err != nil {
-		return 0, fmt.Errorf("cannot read the version of the %s manager: %w", m.scope, err)
+		return 0, err // it says what could not be reached
 	}
 	m.connMu.Lock()
 	gen, v := m.gen, m.version
@@ -47,10 +47,10 @@ func (m *Manager) Version(ctx context.Context) (int, error) {
 			return err
 		})
 		if err != nil {
-			return 0, fmt.Errorf("cannot read the version of the %s manager: %w", m.scope, err)
+			return 0, fmt.Errorf("the %s manager did not say its version: %w", m.scope, err)
 		}
-		if v = ParseVersion(raw); v == 0 {
-			return 0, fmt.Errorf("cannot read the version of the %s manager: %q is not a version", m.scope, raw)
+		if v = parseVersion(raw); v == 0 {
+			return 0, fmt.Errorf("the %s manager's version %q is not a version runctl can read", m.scope, raw)
 		}
 	}
 	m.connMu.Lock()
@@ -61,10 +61,10 @@ func (m *Manager) Version(ctx context.Context) (int, error) {
 	return v, nil
 }
 
-// ParseVersion reads the major version from systemd's version strings:
+// parseVersion reads the major version from systemd's version strings:
 // "252.38-1~deb12u1" and "247.3-7+deb11u4" (the Version property), "257"
 // (a library's name). 0 if there is none.
-func ParseVersion(s string) int {
+func parseVersion(s string) int {
 	end := 0
 	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
 		end++
@@ -91,7 +91,7 @@ func mappedVersion(maps string) int {
 		if i < 0 {
 			continue
 		}
-		if v := ParseVersion(line[i+len("/libsystemd-shared-"):]); v != 0 {
+		if v := parseVersion(line[i+len("/libsystemd-shared-"):]); v != 0 {
 			return v
 		}
 	}

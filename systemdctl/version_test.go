@@ -12,8 +12,8 @@ import (
 
 func TestParseVersion(t *testing.T) {
 	for in, want := range map[string]int{"252.38-1~deb12u1": 252, "247.3-7+deb11u4": 247, "257": 257, "257.9-1~deb13u1.so": 257, "": 0, "v252": 0} {
-		if got := ParseVersion(in); got != want {
-			t.Errorf("ParseVersion(%q) = %d, want %d", in, got, want)
+		if got := parseVersion(in); got != want {
+			t.Errorf("parseVersion(%q) = %d, want %d", in, got, want)
 		}
 	}
 	maps := filepath.Join(t.TempDir(), "maps")
@@ -34,10 +34,10 @@ func hostVersion(t *testing.T) int {
 		t.Fatal(err)
 	}
 	f := strings.Fields(string(out))
-	if len(f) < 2 || ParseVersion(f[1]) == 0 {
+	if len(f) < 2 || parseVersion(f[1]) == 0 {
 		t.Fatalf("systemctl --version: %q", out)
 	}
-	return ParseVersion(f[1])
+	return parseVersion(f[1])
 }
 
 // The version read through the bus (the Version property) and, inside,

@@ -23,15 +23,15 @@ var scriptExt = []string{".py", ".js", ".mjs", ".cjs", ".ts", ".sh", ".bash", ".
 // DefaultName is a run's name when -n is not given: for an interpreter
 // (python3, node, bash, sh, ruby, perl...) the script's basename without
 // its extension, or the module of python -m MODULE; otherwise the
-// command's basename (SanitizeName). An interpreter given code inline
+// command's basename (sanitizeName). An interpreter given code inline
 // (-c, -e) or nothing to run is named after itself.
 func DefaultName(argv []string) string {
 	if len(argv) == 0 {
-		return SanitizeName("")
+		return sanitizeName("")
 	}
 	base := filepath.Base(argv[0])
 	if !interpreter.MatchString(base) {
-		return SanitizeName(argv[0])
+		return sanitizeName(argv[0])
 	}
 	// Inline code: -c for python and the shells (whose -e is errexit),
 	// -e for node, ruby and perl (node's -p prints it).
@@ -43,11 +43,11 @@ func DefaultName(argv []string) string {
 		a := argv[i]
 		switch {
 		case a == "-m" && i+1 < len(argv):
-			return SanitizeName(argv[i+1])
+			return sanitizeName(argv[i+1])
 		case strings.HasPrefix(a, "-m") && len(a) > 2 && !strings.HasPrefix(a, "--"):
-			return SanitizeName(a[2:]) // python3 -mhttp.server
+			return sanitizeName(a[2:]) // python3 -mhttp.server
 		case inline[a]:
-			return SanitizeName(argv[0])
+			return sanitizeName(argv[0])
 		case a == "--" && i+1 < len(argv):
 			return scriptName(argv[i+1])
 		case interpreterValueFlags[a]:
@@ -58,7 +58,7 @@ func DefaultName(argv []string) string {
 			return scriptName(a)
 		}
 	}
-	return SanitizeName(argv[0])
+	return sanitizeName(argv[0])
 }
 
 // scriptName is a script's name without its extension.
@@ -70,5 +70,5 @@ func scriptName(script string) string {
 			break
 		}
 	}
-	return SanitizeName(base)
+	return sanitizeName(base)
 }

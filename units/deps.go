@@ -22,9 +22,9 @@ func IsSystemdUnit(dep string) bool {
 	return false
 }
 
-// DepUnit is the unit dep names: itself if it is a systemd unit, else its
+// depUnit is the unit dep names: itself if it is a systemd unit, else its
 // run's unit.
-func DepUnit(dep string) string {
+func depUnit(dep string) string {
 	if IsSystemdUnit(dep) {
 		return dep
 	}

@@ -32,8 +32,8 @@ func TestDeps(t *testing.T) {
 		if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
 			t.Errorf("validateDep(%q) = %v, want %q", tt.dep, err, tt.err)
 		}
-		if tt.err == "" && DepUnit(tt.dep) != tt.unit {
-			t.Errorf("DepUnit(%q) = %q, want %q", tt.dep, DepUnit(tt.dep), tt.unit)
+		if tt.err == "" && depUnit(tt.dep) != tt.unit {
+			t.Errorf("depUnit(%q) = %q, want %q", tt.dep, depUnit(tt.dep), tt.unit)
 		}
 	}
 	s := &Spec{After: []string{"nav", "network-online.target"}, Wants: []string{"time-sync.target", "nav"}}

@@ -21,11 +21,11 @@ func RenderEnvFile(env []string) ([]byte, error) {
 	seen := make(map[string]bool, len(env))
 	for _, kv := range env {
 		if err := envError(kv); err != nil {
-			return nil, fmt.Errorf("cannot write environment file: %w", err)
+			return nil, err
 		}
 		name, value, _ := strings.Cut(kv, "=")
 		if seen[name] {
-			return nil, fmt.Errorf("cannot write environment file: variable %q is set twice", name)
+			return nil, fmt.Errorf("variable %q is set twice", name)
 		}
 		seen[name] = true
 		b.WriteString(name)

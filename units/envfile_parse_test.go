@@ -22,7 +22,7 @@ func ParseEnvFile(data []byte) ([]string, error) {
 	}
 	for i, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")
-		if !ValidEnvName(name) {
+		if !validEnvName(name) {
 			return nil, fmt.Errorf("invalid environment file: line %d: %q is not a valid variable name (%s)", lines[i], name, envNameRule)
 		}
 	}

@@ -7,10 +7,10 @@ import (
 	"unicode/utf8"
 )
 
-// DroppedEnv lists variables CaptureEnv leaves out: shell bookkeeping, and
+// droppedEnv lists variables CaptureEnv leaves out: shell bookkeeping, and
 // values systemd sets for each process itself. EnvironmentFile= is applied
 // after systemd's own variables, so a stale copy would override the real one.
-var DroppedEnv = []string{
+var droppedEnv = []string{
 	"_", "OLDPWD", "PWD", "SHLVL", "COLUMNS", "LINES",
 	"INVOCATION_ID", "JOURNAL_STREAM", "NOTIFY_SOCKET",
 	"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES",
@@ -23,9 +23,9 @@ var DroppedEnv = []string{
 	"LOGS_DIRECTORY", "CONFIGURATION_DIRECTORY", "CREDENTIALS_DIRECTORY",
 }
 
-// ValidEnvName applies systemd's rule for variable names; the manager drops
+// validEnvName applies systemd's rule for variable names; the manager drops
 // any assignment that breaks it.
-func ValidEnvName(name string) bool {
+func validEnvName(name string) bool {
 	if name == "" || '0' <= name[0] && name[0] <= '9' {
 		return false
 	}
@@ -63,7 +63,7 @@ func splitEnv(kv string) (name, value, problem string) {
 	switch {
 	case !ok:
 		return name, "", "want NAME=VALUE"
-	case !ValidEnvName(name):
+	case !validEnvName(name):
 		return name, value, fmt.Sprintf("%q is not a valid variable name (%s)", name, envNameRule)
 	}
 	return name, value, envValueProblem(value)
@@ -79,7 +79,7 @@ func envError(kv string) error {
 }
 
 // CaptureEnv builds the environment a run replays on every start: the
-// caller's variables (environ, as from os.Environ) minus DroppedEnv, then
+// caller's variables (environ, as from os.Environ) minus droppedEnv, then
 // PWD=dir, then the -E NAME=VALUE values in extra, later ones winning. Caller
 // variables systemd would reject are left out and their names returned in
 // dropped, for a warning. The result is sorted by name, one entry per name.
@@ -94,11 +94,11 @@ func CaptureEnv(environ []string, extra []string, dir string) (env []string, dro
 		}
 		vars[name] = value
 	}
-	for _, name := range DroppedEnv {
+	for _, name := range droppedEnv {
 		delete(vars, name)
 	}
 	for name, value := range vars {
-		if !ValidEnvName(name) || envValueProblem(value) != "" {
+		if !validEnvName(name) || envValueProblem(value) != "" {
 			delete(vars, name)
 			bad[name] = true
 		}
@@ -140,9 +140,9 @@ func CaptureEnv(environ []string, extra []string, dir string) (env []string, dro
 	return env, dropped, nil
 }
 
-// ManagerPath is the PATH systemd gives a service whose environment sets
+// managerPath is the PATH systemd gives a service whose environment sets
 // none.
-const ManagerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+const managerPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // SearchPath is the PATH a run with environment env sees: its own PATH
 // entry, or the manager's default.
@@ -152,5 +152,5 @@ func SearchPath(env []string) string {
 			return v
 		}
 	}
-	return ManagerPath
+	return managerPath
 }

@@ -26,16 +26,16 @@ func TestValidEnvName(t *testing.T) {
 		{"export FOO", false},
 	}
 	for _, tt := range tests {
-		if got := ValidEnvName(tt.name); got != tt.want {
-			t.Errorf("ValidEnvName(%q) = %v, want %v", tt.name, got, tt.want)
+		if got := validEnvName(tt.name); got != tt.want {
+			t.Errorf("validEnvName(%q) = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
 
 func TestDroppedEnvNamesAreValid(t *testing.T) {
-	for _, name := range DroppedEnv {
-		if !ValidEnvName(name) {
-			t.Errorf("DroppedEnv has %q, which is not a valid name", name)
+	for _, name := range droppedEnv {
+		if !validEnvName(name) {
+			t.Errorf("droppedEnv has %q, which is not a valid name", name)
 		}
 	}
 }
@@ -174,7 +174,7 @@ func TestSearchPath(t *testing.T) {
 	if got := SearchPath([]string{"A=1", "PATH=/opt/x:/bin"}); got != "/opt/x:/bin" {
 		t.Errorf("SearchPath with PATH = %q, want the run's own", got)
 	}
-	if got := SearchPath([]string{"A=1"}); got != ManagerPath {
-		t.Errorf("SearchPath without PATH = %q, want the manager's %q", got, ManagerPath)
+	if got := SearchPath([]string{"A=1"}); got != managerPath {
+		t.Errorf("SearchPath without PATH = %q, want the manager's %q", got, managerPath)
 	}
 }

@@ -117,9 +117,9 @@ func NormalBootID(id string) string {
 	return id
 }
 
-// ShortBootID is the first 8 digits of a boot id, as a person compares
+// shortBootID is the first 8 digits of a boot id, as a person compares
 // them (journalctl --list-boots shows them whole).
-func ShortBootID(id string) string {
+func shortBootID(id string) string {
 	if len(id) > 8 {
 		return id[:8]
 	}
@@ -140,7 +140,7 @@ func Ended(result, code, status string) ExitRecord {
 // "was running when boot 3f2a1b2c went down (started 2026-12-06 07:00:00)".
 func (r ExitRecord) String() string {
 	if r.Down {
-		s := "was running when boot " + ShortBootID(r.Boot) + " went down"
+		s := "was running when boot " + shortBootID(r.Boot) + " went down"
 		if !r.Since.IsZero() {
 			s += " (last started " + r.Since.Local().Format("2006-01-02 15:04:05") + ")"
 		}
@@ -201,9 +201,9 @@ var execStatusNames = map[int]string{
 type ExitRecorder struct {
 	store, id string
 	// stopPost: the run's own ExecStopPost= records, not OnSuccess= and
-	// OnFailure= templates (systemd older than MonitorVersion).
+	// OnFailure= templates (systemd older than monitorVersion).
 	stopPost bool
-	// noExec: Type=simple instead of exec (systemd older than ExecVersion).
+	// noExec: Type=simple instead of exec (systemd older than execVersion).
 	noExec bool
 	// everyEnd: the run's ExecStopPost= records every end of its program,
 	// besides the templates (forSpec: a run systemd restarts by itself).
@@ -212,32 +212,32 @@ type ExitRecorder struct {
 
 // Versions of systemd that matter to how runs are made (systemd's NEWS).
 const (
-	// MonitorVersion passes $MONITOR_SERVICE_RESULT, $MONITOR_EXIT_CODE and
+	// monitorVersion passes $MONITOR_SERVICE_RESULT, $MONITOR_EXIT_CODE and
 	// $MONITOR_EXIT_STATUS to OnSuccess=/OnFailure= units (OnSuccess=
 	// itself is 249). Before it, a run records its end from ExecStopPost=,
 	// which gets $SERVICE_RESULT, $EXIT_CODE and $EXIT_STATUS on every
 	// version runctl supports, at the cost of a process PID 1 forks within
 	// every stop job.
-	MonitorVersion = 251
-	// MinVersion is the oldest systemd runctl makes runs in: the ":"
+	monitorVersion = 251
+	// minVersion is the oldest systemd runctl makes runs in: the ":"
 	// prefix of Exec*= lines (no $VAR expansion), which enable's unit
 	// files and the drop-in depend on, came in 242 (Type=exec and per-unit
 	// log rate limits in 240).
-	MinVersion = 242
-	// ExecVersion is the oldest systemd where runs are Type=exec while they
+	minVersion = 242
+	// execVersion is the oldest systemd where runs are Type=exec while they
 	// have an ExecStopPost=: 247 was seen to busy-loop in PID 1, no longer
 	// answering, after a daemon-reload that followed such a unit's end
 	// (3 to 7 rounds of systemd-run -p Type=exec -p ExecStopPost=/bin/true;
 	// never with Type=simple, nor on 252 or 257). 248 to 251 were not
 	// tried: they get Type=simple too.
-	ExecVersion = 252
+	execVersion = 252
 )
 
 // CheckVersion refuses a manager of systemd version v older than
-// MinVersion, naming both.
+// minVersion, naming both.
 func CheckVersion(v int) error {
-	if v < MinVersion {
-		return fmt.Errorf("the manager is systemd %d, and runctl needs systemd %d or newer; upgrade systemd", v, MinVersion)
+	if v < minVersion {
+		return fmt.Errorf("the manager is systemd %d, and runctl needs systemd %d or newer; upgrade systemd", v, minVersion)
 	}
 	return nil
 }
@@ -245,16 +245,16 @@ func CheckVersion(v int) error {
 // ForVersion is e for a manager of systemd version v; 0 (unknown) takes the
 // route that works on every version.
 func (e ExitRecorder) ForVersion(v int) ExitRecorder {
-	e.stopPost = v < MonitorVersion
-	e.noExec = v < ExecVersion
+	e.stopPost = v < monitorVersion
+	e.noExec = v < execVersion
 	return e
 }
 
-// serviceType is the run's Type=: s.ServiceType(), but simple where exec is
-// not safe (ExecVersion). The start job then succeeds even if execve fails;
+// serviceType is the run's Type=: s.serviceType(), but simple where exec is
+// not safe (execVersion). The start job then succeeds even if execve fails;
 // the run fails at once with status 203, which settle reports.
 func (e ExitRecorder) serviceType(s *Spec) string {
-	if t := s.ServiceType(); t != "exec" || !e.noExec {
+	if t := s.serviceType(); t != "exec" || !e.noExec {
 		return t
 	}
 	return "simple"
@@ -269,10 +269,6 @@ func (e ExitRecorder) forSpec(s *Spec) ExitRecorder {
 	e.everyEnd = s.Restarts()
 	return e
 }
-
-// StopPost says whether the runs' ExecStopPost= records how they ended
-// (no recorder templates).
-func (e ExitRecorder) StopPost() bool { return e.stopPost }
 
 // stopPostScript records as the templates do, and skips what they skip (a
 // success with no exit code). The boot id is read by sh itself (read is
@@ -360,7 +356,7 @@ const (
 // ExecStopPost= route.
 func (e ExitRecorder) Templates() (map[string][]byte, error) {
 	if err := pathProblem(e.store, false); err != nil {
-		return nil, fmt.Errorf("cannot record how runs end in %q: it %w", e.store, err)
+		return nil, fmt.Errorf("the folder of runctl's runs, %q, %w", e.store, err)
 	}
 	if e.stopPost {
 		return nil, nil

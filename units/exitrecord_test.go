@@ -113,14 +113,14 @@ func TestExitRecorderBefore251(t *testing.T) {
 	wantLine := `ExecStopPost=-+@:/bin/sh "sh" "-c" "[ \"$SERVICE_RESULT\" = success ] && [ -z \"$EXIT_CODE\" ] && exit 0; read b < /proc/sys/kernel/random/boot_id; r=; [ \"$SERVICE_RESULT\" = success ] && [ \"$(systemctl is-system-running 2>/dev/null)\" = stopping ] && r=\" down\"; exec /bin/ln -sfn \"$SERVICE_RESULT $EXIT_CODE $EXIT_STATUS boot=$b$r\" \"$0\"" "/var/lib/a$b%%c/nav.exit"` + "\n"
 	for _, v := range []int{0, 242, 247, 249, 250, 251, 252, 257} {
 		e := NewExitRecorder("/var/lib/a$b%c").ForVersion(v)
-		old := v < MonitorVersion
-		if e.StopPost() != old {
-			t.Errorf("systemd %d: StopPost = %v", v, e.StopPost())
+		old := v < monitorVersion
+		if e.stopPost != old {
+			t.Errorf("systemd %d: stopPost = %v", v, e.stopPost)
 		}
 		var stopPost [][]string
 		names := map[string]bool{}
 		wantType := "exec"
-		if v < ExecVersion {
+		if v < execVersion {
 			wantType = "simple"
 		}
 		for _, p := range Properties(s, "", e, 0) {

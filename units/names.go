@@ -14,8 +14,8 @@ import (
 // every other unit on the machine.
 const UnitPrefix = "runctl-"
 
-// MaxNameLen keeps unit names, journal identifiers and file names short.
-const MaxNameLen = 64
+// maxNameLen keeps unit names, journal identifiers and file names short.
+const maxNameLen = 64
 
 const unitSuffix = ".service"
 
@@ -46,7 +46,7 @@ func nameProblem(name string) string {
 	if strings.Contains(name, "..") {
 		return `".." is not allowed`
 	}
-	if len(name) > MaxNameLen {
+	if len(name) > maxNameLen {
 		return fmt.Sprintf("it is %d characters long", len(name))
 	}
 	return ""
@@ -60,13 +60,13 @@ func isNameByte(c byte) bool {
 	return isAlnum(c) || c == '.' || c == '_' || c == '-'
 }
 
-// SanitizeName turns a command into a default run name, so `runctl run
+// sanitizeName turns a command into a default run name, so `runctl run
 // ./bot.py` needs no --name. The rule, as the README states it: the
 // basename, with every character outside A-Z a-z 0-9 . _ - replaced by "-";
 // runs of "-" (or of ".") become one, a "-" next to a "." is dropped, and so
 // is any "-", "." or "_" at either end; at most 64 characters; "run" if
 // nothing is left. The result always passes ValidateName.
-func SanitizeName(s string) string {
+func sanitizeName(s string) string {
 	s = filepath.Base(s)
 	b := make([]byte, 0, len(s))
 	for _, r := range s {
@@ -87,8 +87,8 @@ func SanitizeName(s string) string {
 		b = append(b, c)
 	}
 	out := strings.Trim(string(b), "-._")
-	if len(out) > MaxNameLen {
-		out = strings.TrimRight(out[:MaxNameLen], "-._")
+	if len(out) > maxNameLen {
+		out = strings.TrimRight(out[:maxNameLen], "-._")
 	}
 	if out == "" {
 		return "run"

@@ -92,12 +92,12 @@ func TestSanitizeName(t *testing.T) {
 		{strings.Repeat("x", 63) + "-yz", strings.Repeat("x", 63)},
 	}
 	for _, tt := range tests {
-		got := SanitizeName(tt.in)
+		got := sanitizeName(tt.in)
 		if got != tt.want {
-			t.Errorf("SanitizeName(%q) = %q, want %q", tt.in, got, tt.want)
+			t.Errorf("sanitizeName(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 		if err := ValidateName(got); err != nil {
-			t.Errorf("SanitizeName(%q) = %q, which is invalid: %v", tt.in, got, err)
+			t.Errorf("sanitizeName(%q) = %q, which is invalid: %v", tt.in, got, err)
 		}
 	}
 }
@@ -141,12 +141,12 @@ func FuzzSanitizeName(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := SanitizeName(s)
+		got := sanitizeName(s)
 		if err := ValidateName(got); err != nil {
-			t.Fatalf("SanitizeName(%q) = %q, which is invalid: %v", s, got, err)
+			t.Fatalf("sanitizeName(%q) = %q, which is invalid: %v", s, got, err)
 		}
-		if again := SanitizeName(got); again != got {
-			t.Fatalf("SanitizeName is not idempotent: %q -> %q -> %q", s, got, again)
+		if again := sanitizeName(got); again != got {
+			t.Fatalf("sanitizeName is not idempotent: %q -> %q -> %q", s, got, again)
 		}
 	})
 }

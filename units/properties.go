@@ -64,7 +64,7 @@ type environmentFile struct {
 // (* ? [), since the manager globs it; "" leaves it out. exit names how
 // the run's end is recorded (the zero ExitRecorder: not at all). version
 // is the manager's (0: unknown), which decides how restarts back off
-// (Spec.Backoff). s should have passed Validate.
+// (Spec.backoff). s should have passed Validate.
 func Properties(s *Spec, envFile string, exit ExitRecorder, version int) []sdbus.Property {
 	exit = exit.forSpec(s)
 	props := []sdbus.Property{prop("Description", s.Description())}
@@ -77,14 +77,14 @@ func Properties(s *Spec, envFile string, exit ExitRecorder, version int) []sdbus
 		if byKey[c.Key] == nil {
 			keys = append(keys, c.Key)
 		}
-		byKey[c.Key] = append(byKey[c.Key], execCommand{Path: c.Path, Argv: EscapeDollars(c.Argv), IgnoreFailure: c.IgnoreFailure})
+		byKey[c.Key] = append(byKey[c.Key], execCommand{Path: c.Path, Argv: escapeDollars(c.Argv), IgnoreFailure: c.IgnoreFailure})
 	}
 	for _, k := range keys {
 		props = append(props, prop(k, byKey[k]))
 	}
 	props = append(props,
 		// exec or notify, not simple: the start job fails if execve fails
-		// (but see ExecVersion).
+		// (but see execVersion).
 		prop("Type", exit.serviceType(s)),
 		prop("WorkingDirectory", s.Dir),
 	)
@@ -121,7 +121,7 @@ func Properties(s *Spec, envFile string, exit ExitRecorder, version int) []sdbus
 			prop("LogRateLimitBurst", uint32(noLogLimitBurst)),
 		)
 	}
-	if a := s.NotifyAccess(); a != "" {
+	if a := s.notifyAccess(); a != "" {
 		props = append(props, prop("NotifyAccess", a))
 	}
 	if s.Watchdog > 0 {
@@ -161,7 +161,7 @@ var journalSync = []string{"/bin/sh", "sh", "-c", "exec journalctl --sync 2>/dev
 func (s *Spec) afterUnits() []string {
 	var out []string
 	for _, a := range s.After {
-		out = append(out, DepUnit(a))
+		out = append(out, depUnit(a))
 	}
 	return out
 }
@@ -171,7 +171,7 @@ func (s *Spec) afterUnits() []string {
 func (s *Spec) wantsUnits() []string {
 	out := s.afterUnits()
 	for _, a := range s.Wants {
-		if u := DepUnit(a); !slices.Contains(out, u) {
+		if u := depUnit(a); !slices.Contains(out, u) {
 			out = append(out, u)
 		}
 	}
@@ -196,9 +196,9 @@ func StdinProperties(in Stdin) []sdbus.Property {
 	return []sdbus.Property{prop("StandardInputFileDescriptor", dbus.UnixFD(in.FD))}
 }
 
-// EscapeDollars doubles every $ so that the manager's $VAR expansion gives
+// escapeDollars doubles every $ so that the manager's $VAR expansion gives
 // back argv unchanged.
-func EscapeDollars(argv []string) []string {
+func escapeDollars(argv []string) []string {
 	out := make([]string, len(argv))
 	for i, a := range argv {
 		out[i] = strings.ReplaceAll(a, "$", "$$")

@@ -8,21 +8,21 @@ import (
 	sdbus "github.com/coreos/go-systemd/v22/dbus"
 )
 
-// BackoffVersion is the first systemd version with RestartSteps= and
+// backoffVersion is the first systemd version with RestartSteps= and
 // RestartMaxDelaySec=, which grow the delay between automatic restarts.
-const BackoffVersion = 254
+const backoffVersion = 254
 
-// Backoff says whether a manager of version (0: unknown) grows the delay
+// backoff says whether a manager of version (0: unknown) grows the delay
 // between s's restarts from RestartDelay to RestartMaxDelay. Older managers,
 // and one whose version is not known, wait RestartDelay every time.
-func (s *Spec) Backoff(version int) bool {
-	return s.Restarts() && s.RestartMaxDelay > s.RestartDelay && s.RestartDelay > 0 && version >= BackoffVersion
+func (s *Spec) backoff(version int) bool {
+	return s.Restarts() && s.RestartMaxDelay > s.RestartDelay && s.RestartDelay > 0 && version >= backoffVersion
 }
 
-// RestartSteps is how many restarts the delay takes to grow from
+// restartSteps is how many restarts the delay takes to grow from
 // RestartDelay to RestartMaxDelay when each waits about twice as long as
 // the one before (systemd multiplies by (max/delay)^(1/steps)).
-func (s *Spec) RestartSteps() uint32 {
+func (s *Spec) restartSteps() uint32 {
 	if s.RestartDelay <= 0 || s.RestartMaxDelay <= s.RestartDelay {
 		return 0
 	}
@@ -38,9 +38,9 @@ func restartProperties(s *Spec, version int) []sdbus.Property {
 			prop("Restart", s.Restart),
 			prop("RestartUSec", uint64(time.Duration(s.RestartDelay)/time.Microsecond)),
 		)
-		if s.Backoff(version) {
+		if s.backoff(version) {
 			props = append(props,
-				prop("RestartSteps", s.RestartSteps()),
+				prop("RestartSteps", s.restartSteps()),
 				prop("RestartMaxDelayUSec", uint64(time.Duration(s.RestartMaxDelay)/time.Microsecond)),
 			)
 		}
@@ -77,8 +77,8 @@ func (w *unitWriter) restart(s *Spec, version int) {
 	}
 	w.raw("Restart", s.Restart)
 	w.raw("RestartSec", timespanValue(time.Duration(s.RestartDelay)))
-	if s.Backoff(version) {
-		w.raw("RestartSteps", strconv.FormatUint(uint64(s.RestartSteps()), 10))
+	if s.backoff(version) {
+		w.raw("RestartSteps", strconv.FormatUint(uint64(s.restartSteps()), 10))
 		w.raw("RestartMaxDelaySec", timespanValue(time.Duration(s.RestartMaxDelay)))
 	}
 }

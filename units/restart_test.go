@@ -106,7 +106,7 @@ func TestRestartSteps(t *testing.T) {
 		{time.Microsecond, 1000 * time.Hour, 42},
 	} {
 		s := Spec{RestartDelay: Duration(tt.delay), RestartMaxDelay: Duration(tt.max)}
-		if got := s.RestartSteps(); got != tt.want {
+		if got := s.restartSteps(); got != tt.want {
 			t.Errorf("RestartSteps(%s to %s) = %d, want %d", tt.delay, tt.max, got, tt.want)
 		}
 	}
@@ -149,9 +149,9 @@ func TestTimespanValue(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("timespanValue(%s) = %q, want %q", tt.d, got, tt.want)
 		}
-		us, err := ParseTimespan(got)
+		us, err := parseTimespan(got)
 		if err != nil || us != uint64(tt.d/time.Microsecond) {
-			t.Errorf("ParseTimespan(%q) = %d, %v; want %d", got, us, err, tt.d/time.Microsecond)
+			t.Errorf("parseTimespan(%q) = %d, %v; want %d", got, us, err, tt.d/time.Microsecond)
 		}
 	}
 }

@@ -549,9 +549,9 @@ var timeUnits = []struct {
 	{[]string{"w", "week", "weeks"}, 7 * 86400e6},
 }
 
-// ParseTimespan reads a systemd time span: a plain number of seconds, or
+// parseTimespan reads a systemd time span: a plain number of seconds, or
 // numbers with units (1min 30s, 1.5s, 500ms), in microseconds.
-func ParseTimespan(v string) (uint64, error) {
+func parseTimespan(v string) (uint64, error) {
 	bad := fmt.Errorf("%q is not a time span: want seconds, or numbers with units such as 1min 30s, 1.5s or 500ms", v)
 	outOfRange := fmt.Errorf("%q is out of systemd's range for a time span (below 584,542 years; \"infinity\" where that is allowed)", v)
 	if n, err := parseDigits(v); err == nil {
@@ -622,7 +622,7 @@ func timespan(name string, infinite bool) func(string) ([]sdbus.Property, error)
 		if v == "infinity" && infinite {
 			return []sdbus.Property{prop(name, uint64(math.MaxUint64))}, nil
 		}
-		usec, err := ParseTimespan(v)
+		usec, err := parseTimespan(v)
 		if err != nil {
 			return nil, err
 		}

@@ -34,7 +34,7 @@ type Spec struct {
 
 	// Automatic restart by systemd: Restart= (no, on-failure, always) after
 	// RestartDelay, growing to RestartMaxDelay where the manager can
-	// (Backoff); at most MaxRestarts restarts within Within, then the run
+	// (backoff); at most MaxRestarts restarts within Within, then the run
 	// stays failed (0: systemd's default limit), or with NoRestartLimit
 	// no limit at all.
 	Restart         string   `json:"restart,omitempty"`
@@ -45,7 +45,7 @@ type Spec struct {
 	Within          Duration `json:"within,omitempty"`
 
 	// Buffered leaves the program's output buffering as it is: without it
-	// the unit gets UnbufferedEnv (see AddedEnv).
+	// the unit gets unbufferedEnv (see AddedEnv).
 	Buffered bool `json:"buffered,omitempty"`
 
 	// NoLogLimit lifts journald's per-unit rate limit (by default 10,000
@@ -215,20 +215,20 @@ func (s *Spec) validate() error {
 	return nil
 }
 
-// ServiceType is the unit's Type=: exec (the start is done once the
+// serviceType is the unit's Type=: exec (the start is done once the
 // program was executed) or notify (once it sent READY=1).
-func (s *Spec) ServiceType() string {
+func (s *Spec) serviceType() string {
 	if s.Notify {
 		return "notify"
 	}
 	return "exec"
 }
 
-// NotifyAccess is who in the run may send READY=1 and WATCHDOG=1: all its
+// notifyAccess is who in the run may send READY=1 and WATCHDOG=1: all its
 // processes, since a node is often started through a shell or launcher
 // that forks it ("" without --notify or --watchdog: systemd's default,
 // none).
-func (s *Spec) NotifyAccess() string {
+func (s *Spec) notifyAccess() string {
 	if s.Notify || s.Watchdog > 0 {
 		return "all"
 	}
@@ -273,7 +273,7 @@ func AfterCycle(s *Spec, after func(name string) []string) error {
 // given, else the stop timeout.
 func (s *Spec) StopAfter() time.Duration {
 	if v, ok := property(s.Properties, "TimeoutStopSec"); ok {
-		usec, _ := ParseTimespan(v) // checked by Validate
+		usec, _ := parseTimespan(v) // checked by Validate
 		return time.Duration(min(usec, math.MaxInt64/1000)) * time.Microsecond
 	}
 	return time.Duration(s.StopTimeout)
@@ -415,7 +415,7 @@ func ResolveExecutable(argv0 string, pathEnv string, cwd string) (string, error)
 		p := argv0
 		if !filepath.IsAbs(p) {
 			if !filepath.IsAbs(cwd) {
-				return "", fmt.Errorf("cannot resolve %q: working directory %q is not absolute", argv0, cwd)
+				return "", fmt.Errorf("working directory %q is not absolute", cwd)
 			}
 			p = filepath.Join(cwd, p)
 		}
@@ -434,7 +434,7 @@ func ResolveExecutable(argv0 string, pathEnv string, cwd string) (string, error)
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("cannot find %q in PATH", argv0)
+	return "", errors.New("not found in PATH")
 }
 
 func checkExecutable(p string) error {
@@ -447,7 +447,7 @@ func checkExecutable(p string) error {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return fmt.Errorf("cannot check %q: %w", p, err)
+		return fmt.Errorf("%q: %w", p, err)
 	case fi.IsDir():
 		return fmt.Errorf("%q is a directory", p)
 	case !fi.Mode().IsRegular():

@@ -204,8 +204,8 @@ func TestResolveExecutable(t *testing.T) {
 		{argv0: "./tool", want: filepath.Join(work, "tool")},
 		{argv0: "sub/../tool", want: filepath.Join(work, "tool")},
 		{argv0: filepath.Join(work, "tool"), want: filepath.Join(work, "tool")},
-		{argv0: "missing", wantErr: `cannot find "missing" in PATH`},
-		{argv0: "onlyhere", wantErr: `cannot find "onlyhere" in PATH`},
+		{argv0: "missing", wantErr: `not found in PATH`},
+		{argv0: "onlyhere", wantErr: `not found in PATH`},
 		{argv0: "./missing", wantErr: `"` + filepath.Join(work, "missing") + `" does not exist`},
 		{argv0: "sub/noexec", wantErr: `"` + filepath.Join(work, "sub", "noexec") + `" is not executable`},
 		{argv0: "./sub", wantErr: `"` + filepath.Join(work, "sub") + `" is a directory`},
@@ -229,7 +229,7 @@ func TestResolveExecutable(t *testing.T) {
 	if _, err := ResolveExecutable("./tool", path, "work"); err == nil || !strings.Contains(err.Error(), `working directory "work" is not absolute`) {
 		t.Errorf("relative cwd: error = %v, want it refused", err)
 	}
-	if _, err := ResolveExecutable("plain", "", work); err == nil || err.Error() != `cannot find "plain" in PATH` {
+	if _, err := ResolveExecutable("plain", "", work); err == nil || err.Error() != `not found in PATH` {
 		t.Errorf("empty PATH: error = %v, want not found", err)
 	}
 }

@@ -36,12 +36,12 @@ var timespanEdges = []struct {
 
 func TestTimespanRange(t *testing.T) {
 	for _, c := range timespanEdges {
-		got, err := ParseTimespan(c.v)
+		got, err := parseTimespan(c.v)
 		switch {
 		case c.usec == 0 && (err == nil || !strings.Contains(err.Error(), "out of systemd's range")):
-			t.Errorf("ParseTimespan(%q) = %d, %v; want out of range", c.v, got, err)
+			t.Errorf("parseTimespan(%q) = %d, %v; want out of range", c.v, got, err)
 		case c.usec != 0 && (err != nil || got != c.usec):
-			t.Errorf("ParseTimespan(%q) = %d, %v; want %d", c.v, got, err, c.usec)
+			t.Errorf("parseTimespan(%q) = %d, %v; want %d", c.v, got, err, c.usec)
 		}
 		if c.usec != 0 {
 			continue

@@ -2,7 +2,7 @@ package units
 
 import "strings"
 
-// UnbufferedEnv are the variables a run gets, unless Spec.Buffered or the
+// unbufferedEnv are the variables a run gets, unless Spec.Buffered or the
 // run's environment sets them, so that what Python and ROS 2 nodes print
 // reaches the journal as it is printed: with stdout a pipe to journald, not
 // a terminal, Python's print() and C stdio buffer 4-8 KiB and flush late or
@@ -13,16 +13,16 @@ import "strings"
 //     stderr or with RCUTILS_LOGGING_USE_STDOUT=1 stdout) is line-buffered
 //     (setvbuf _IOLBF; 0 would be unbuffered, unset leaves libc's default,
 //     full buffering for a pipe to stdout).
-var UnbufferedEnv = []string{"PYTHONUNBUFFERED=1", "RCUTILS_LOGGING_BUFFERED_STREAM=1"}
+var unbufferedEnv = []string{"PYTHONUNBUFFERED=1", "RCUTILS_LOGGING_BUFFERED_STREAM=1"}
 
-// AddedEnv are the UnbufferedEnv variables runctl adds to s's environment:
+// AddedEnv are the unbufferedEnv variables runctl adds to s's environment:
 // none with Buffered, and none the run's environment sets itself.
 func (s *Spec) AddedEnv() []string {
 	if s.Buffered {
 		return nil
 	}
 	var out []string
-	for _, kv := range UnbufferedEnv {
+	for _, kv := range unbufferedEnv {
 		name, _, _ := strings.Cut(kv, "=")
 		set := false
 		for _, e := range s.Env {

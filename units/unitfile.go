@@ -113,7 +113,7 @@ func renderUnitFile(s *Spec, envFile string, exit ExitRecorder, scope string, ve
 
 	b.section("Service")
 	b.raw("Type", exit.serviceType(s))
-	if a := s.NotifyAccess(); a != "" {
+	if a := s.notifyAccess(); a != "" {
 		b.raw("NotifyAccess", a)
 	}
 	if s.Watchdog > 0 {

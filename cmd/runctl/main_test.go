@@ -641,7 +641,7 @@ func TestBadInputCreatesNothing(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown command", []string{"run", "-d", "--", "no-such-command-xyz"}, `cannot find "no-such-command-xyz"`},
+		{"unknown command", []string{"run", "-d", "--", "no-such-command-xyz"}, `cannot run "no-such-command-xyz": not found in PATH`},
 		{"not executable", []string{"run", "-d", "--", "/tmp/not-exec"}, "not executable"},
 		{"directory", []string{"run", "-d", "--", "/usr"}, "directory"},
 		{"empty command", []string{"run", "-d", "--"}, "no command given"},
