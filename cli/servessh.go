@@ -43,7 +43,7 @@ var serveSSHFlags = map[string]string{
 	"help": "", "version": "", "user": "", "system": "", "json": "", "log-level": "", "fleet-protocol": "",
 	"host": "-", "inventory": "-", "parallel": "-", "serial": "-", "max-fail": "-", "host-timeout": "-", "remote-runctl": "-",
 	// ls, status, logs, stop, restart, start, rm, disable
-	"quiet": "", "lines": "", "follow": "", "since": "", "until": "", "invocation": "", "priority": "", "no-hostname": "",
+	"quiet": "", "usage": "", "lines": "", "follow": "", "since": "", "until": "", "invocation": "", "priority": "", "no-hostname": "",
 	"force": "", "all": "", "timeout": "", "settle": "", "update-env": "env",
 	"boot": "", "grep": "", "reverse": "", "output": "", "no-pager": "",
 	// run
