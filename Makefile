@@ -7,6 +7,7 @@ MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 # Go lives in /usr/local/go on the machines this is developed on; a shell
 # that has not put it on PATH still runs every target.
@@ -102,11 +103,16 @@ install: build
 	install -D -m0644 packaging/completions/runctl.bash $(DESTDIR)$(BASHCOMPDIR)/runctl
 	install -D -m0644 packaging/completions/_runctl $(DESTDIR)$(ZSHCOMPDIR)/_runctl
 	install -D -m0644 packaging/completions/runctl.fish $(DESTDIR)$(FISHCOMPDIR)/runctl.fish
+	# The operator service (README: Security), run from this runctl.
+	install -D -m0644 packaging/systemd/runctl.operator.socket $(DESTDIR)$(UNITDIR)/runctl.operator.socket
+	sed 's|^ExecStart=/usr/bin/runctl |ExecStart=$(PREFIX)/bin/runctl |' packaging/systemd/runctl.operator@.service > $(DESTDIR)$(UNITDIR)/runctl.operator@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/runctl.operator@.service
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/runctl
 	rm -f $(DESTDIR)$(MANDIR)/man1/runctl.1.gz
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/runctl $(DESTDIR)$(ZSHCOMPDIR)/_runctl $(DESTDIR)$(FISHCOMPDIR)/runctl.fish
+	rm -f $(DESTDIR)$(UNITDIR)/runctl.operator.socket $(DESTDIR)$(UNITDIR)/runctl.operator@.service
 
 # The man page and the shell completions, generated from the command line
 # (a test fails when the copies in packaging/ are stale).

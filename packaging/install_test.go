@@ -408,8 +408,9 @@ func testOperatorService(t *testing.T) {
 	inside(t, "systemctl", "stop", "pkother.service")
 }
 
-// make install, for hosts without dpkg: binary, gzipped man page and
-// completions under PREFIX; make uninstall takes them away.
+// make install, for hosts without dpkg: binary, gzipped man page,
+// completions and the operator service's units under PREFIX; make
+// uninstall takes them away.
 func TestMakeInstallStaged(t *testing.T) {
 	dest := t.TempDir()
 	run := func(target string) {
@@ -426,6 +427,7 @@ func TestMakeInstallStaged(t *testing.T) {
 		"/usr/local/share/bash-completion/completions/runctl":    "completions/runctl.bash",
 		"/usr/local/share/zsh/site-functions/_runctl":            "completions/_runctl",
 		"/usr/local/share/fish/vendor_completions.d/runctl.fish": "completions/runctl.fish",
+		"/usr/local/lib/systemd/system/runctl.operator.socket":   "systemd/runctl.operator.socket",
 	}
 	for p, src := range want {
 		fi, err := os.Stat(filepath.Join(dest, p))
@@ -453,6 +455,12 @@ func TestMakeInstallStaged(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "runctl ") {
 		t.Errorf("installed runctl --version: %q, %v", out, err)
 	}
+	// The operator service runs the runctl make installed.
+	service := "/usr/local/lib/systemd/system/runctl.operator@.service"
+	if b, err := os.ReadFile(filepath.Join(dest, service)); err != nil || !strings.Contains(string(b), "\nExecStart=/usr/local/bin/runctl serve-operator\n") {
+		t.Errorf("make install's %s (%v) does not run /usr/local/bin/runctl serve-operator:\n%s", service, err, b)
+	}
+	want[service] = ""
 	run("uninstall")
 	for p := range want {
 		if _, err := os.Stat(filepath.Join(dest, p)); err == nil {
