@@ -70,16 +70,22 @@ type pathError struct {
 }
 
 func (e *pathError) Error() string {
-	err := e.err
+	return e.path + ": " + Cause(e.err).Error()
+}
+
+// Cause is err without the operation and path that *fs.PathError and
+// *os.LinkError add: what the system said, for a message that names the
+// file once itself.
+func Cause(err error) error {
 	var pe *fs.PathError
 	var le *os.LinkError
 	switch {
 	case errors.As(err, &pe):
-		err = pe.Err
+		return pe.Err
 	case errors.As(err, &le):
-		err = le.Err
+		return le.Err
 	}
-	return e.path + ": " + err.Error()
+	return err
 }
 
 func (e *pathError) Unwrap() error { return e.err }

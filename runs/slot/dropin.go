@@ -69,15 +69,7 @@ func writeUnitData(path string, data []byte) error {
 // fileError says what went wrong with file what at path, once: without
 // the path and the verb the layers below repeat.
 func fileError(what, path string, err error) error {
-	var pe *fs.PathError
-	var le *os.LinkError
-	switch {
-	case errors.As(err, &pe):
-		err = pe.Err
-	case errors.As(err, &le):
-		err = le.Err
-	}
-	return fmt.Errorf("%s %s: %w", what, path, err)
+	return fmt.Errorf("%s %s: %w", what, path, atomicfile.Cause(err))
 }
 
 // sameDropIn says whether the run's drop-in
