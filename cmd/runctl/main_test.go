@@ -493,17 +493,20 @@ func TestRunRefusesActiveName(t *testing.T) {
 func TestStopLeavesNoProcess(t *testing.T) {
 	shared(t)
 	name := runName(t)
-	// A child, a double-forked daemon and a setsid'd child, each tagged.
-	script := `sleep 1001 & (sleep 1002 &) ; setsid sleep 1003 & echo ready; while :; do sleep 0.05; done`
-	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", script); r.code != 0 {
+	// A child, a double-forked daemon and a setsid'd child, each tagged
+	// with a number of this test's own (the sandbox is shared).
+	tag := strconv.Itoa(10010000 + 10*int(seq.Add(1)))
+	script := `sleep ${0}1 & (sleep ${0}2 &) ; setsid sleep ${0}3 & echo ready; while :; do sleep 0.05; done`
+	if r := runctl(t, "run", "-d", "-n", name, "--", "sh", "-c", script, tag); r.code != 0 {
 		t.Fatal(r)
 	}
-	waitFor(t, func() bool { return len(tagged(t)) == 3 }, "the three children to start")
+	tagged := func() []string { return tagged(t, tag) }
+	waitFor(t, func() bool { return len(tagged()) == 3 }, "the three children to start")
 	r := runctl(t, "stop", name)
 	if r.code != 0 || !strings.Contains(r.stdout, "stopped "+name) {
 		t.Fatalf("stop: %v", r)
 	}
-	if left := tagged(t); len(left) != 0 {
+	if left := tagged(); len(left) != 0 {
 		t.Fatalf("processes survived the stop: %v", left)
 	}
 	if u := unitLeft(t, name); u != "" {
@@ -511,15 +514,15 @@ func TestStopLeavesNoProcess(t *testing.T) {
 	}
 }
 
-// tagged lists the sandbox's processes running sleep 1001..1003.
-func tagged(t *testing.T) []string {
+// tagged lists the sandbox's processes running sleep TAG1..TAG3.
+func tagged(t *testing.T, tag string) []string {
 	t.Helper()
 	var found []string
 	procs, _ := filepath.Glob(sbOf(t).Path("/proc/[0-9]*/cmdline"))
 	for _, p := range procs {
 		b, _ := os.ReadFile(p)
 		args := nulSplit(b)
-		if len(args) == 2 && args[0] == "sleep" && strings.HasPrefix(args[1], "100") {
+		if len(args) == 2 && args[0] == "sleep" && len(args[1]) == len(tag)+1 && strings.HasPrefix(args[1], tag) {
 			found = append(found, p)
 		}
 	}
