@@ -607,11 +607,13 @@ func TestLs(t *testing.T) {
 		t.Fatal(r)
 	}
 	pid := mainPID(t, name)
-	r := runctl(t, "ls")
-	if r.code != 0 || !strings.Contains(r.stdout, "NAME") || !strings.Contains(r.stdout, name) || !strings.Contains(r.stdout, strconv.Itoa(pid)) {
+	if r := runctl(t, "ls"); r.code != 0 || !strings.HasPrefix(r.stdout, "NAME ") {
 		t.Fatalf("ls: %v", r)
 	}
-	r = runctl(t, "ls", "--json")
+	if l := lsLine(t, name); !strings.Contains(l, " "+strconv.Itoa(pid)+" ") {
+		t.Fatalf("ls line of %s: %q, want its pid %d", name, l, pid)
+	}
+	r := runctl(t, "ls", "--json")
 	var runs []struct {
 		Name    string   `json:"name"`
 		State   string   `json:"state"`
