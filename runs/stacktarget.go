@@ -50,7 +50,9 @@ type Stacked struct {
 	// File is the target's unit file; "" when the stack has none (no run
 	// of it is enabled).
 	File string `json:"file,omitempty"`
-	// Wants are the runs the target starts at boot, by name.
+	// Wants are the stack's enabled runs, by name: they start at boot by
+	// their own links, not by the target (see above); the JSON name is the
+	// one scripts know.
 	Wants []string `json:"wants"`
 	// Members are the runs the target restarts and stops (PartOf=).
 	Members []string `json:"members"`

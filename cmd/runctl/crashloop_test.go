@@ -77,17 +77,10 @@ func TestWaitingToRestartShown(t *testing.T) {
 	waitFor(t, func() bool {
 		return strings.TrimSpace(inside(t, "systemctl", "show", "-P", "SubState", "runctl-"+name+".service")) == "auto-restart"
 	}, name+" waiting to restart")
-	r := runctl(t, "ls")
-	line := ""
-	for _, l := range strings.Split(r.stdout, "\n") {
-		if strings.HasPrefix(l, name+" ") {
-			line = l
-		}
+	if line := lsLine(t, name); !strings.Contains(line, "restarting in 59m") || !strings.Contains(line, "(exit status 7)") {
+		t.Errorf("ls line %q: want restarting in 59m.. (exit status 7)", line)
 	}
-	if !strings.Contains(line, "restarting in 59m") || !strings.Contains(line, "(exit status 7)") {
-		t.Errorf("ls line %q: want restarting in 59m.. (exit status 7)\n%v", line, r)
-	}
-	r = runctl(t, "--json", "status", name)
+	r := runctl(t, "--json", "status", name)
 	var st []struct {
 		RestartAt *time.Time `json:"restart_at"`
 		SubState  string     `json:"sub_state"`

@@ -209,10 +209,9 @@ func TestTamperedSpec(t *testing.T) {
 	if out := runctlUnits(t, victim); strings.Contains(out, victim+".service") && strings.Contains(out, "running") {
 		t.Fatalf("the victim was started:\n%s", out)
 	}
-	r := runctl(t, "ls")
 	for _, n := range []string{mm, old} {
-		if !slices.ContainsFunc(strings.Split(r.stdout, "\n"), func(l string) bool { f := strings.Fields(l); return len(f) > 1 && f[0] == n && f[1] == "damaged" }) {
-			t.Errorf("ls does not show %s as damaged:\n%s", n, r.stdout)
+		if f := strings.Fields(lsLine(t, n)); len(f) < 2 || f[1] != "damaged" {
+			t.Errorf("ls does not show %s as damaged: %q", n, f)
 		}
 	}
 	// rm forgets a damaged run, lock file included.
