@@ -71,7 +71,9 @@ func TestResolve(t *testing.T) {
 }
 
 // fakeSSH answers as hosts would: by the destination's name, ok, fail
-// (runctl failed), down (ssh cannot connect), nort (no runctl), slow.
+// (runctl failed), down (ssh cannot connect), nort (no runctl), slow, and
+// shared (the program exits 3 after ssh's note that it could not become
+// the connection master).
 const fakeSSH = `#!/bin/sh
 while [ "$1" != "--" ]; do [ "$1" = -G ] && exit 0; shift; done
 echo "$2" >> "$FAKE_LOG"
@@ -81,6 +83,7 @@ fail*) echo '{"fleet_protocol":1,"version":"t","exit":1,"error":"cannot restart 
 down*) echo "ssh: connect to host down port 22: No route to host" >&2; exit 255 ;;
 nort*) echo "sh: 1: runctl: not found" >&2; exit 127 ;;
 slow*) sleep 5 ;;
+shared*) echo "ControlSocket /run/user/0/runctl-ssh/8a65 already exists, disabling multiplexing" >&2; exit 3 ;;
 esac
 `
 
@@ -136,5 +139,23 @@ func TestRunBatches(t *testing.T) {
 	}
 	if s := Summary(rs); s != "2 failed, 1 unreachable" {
 		t.Errorf("Summary = %q", s)
+	}
+}
+
+// Two runctl -H starting at once both try to become the ssh master; the
+// loser's note on stderr is not why the remote command failed.
+func TestSharingNoteIsNotTheError(t *testing.T) {
+	dir := t.TempDir()
+	ssh := filepath.Join(dir, "ssh")
+	os.WriteFile(ssh, []byte(fakeSSH), 0o755)
+	t.Setenv("FAKE_LOG", filepath.Join(dir, "log"))
+	o := Options{SSH: []string{ssh}, Parallel: 1, HostTimeout: 5 * time.Second, RemoteRunctl: "runctl"}
+	rs := Stream(context.Background(), o, []Target{{Name: "shared1", Dest: "shared1"}}, []string{"run", "--", "false"}, func(string, string) {})
+	if rs[0].Outcome != Failed || rs[0].Error != "exit status 3" {
+		t.Errorf("Stream: %s, %q; want failed, \"exit status 3\"", rs[0].Outcome, rs[0].Error)
+	}
+	rs = Run(context.Background(), o, []Target{{Name: "shared1", Dest: "shared1"}}, []string{"ls"})
+	if rs[0].Outcome != Failed || strings.Contains(rs[0].Error, "ControlSocket") {
+		t.Errorf("Run: %s, %q; want failed, without ssh's note", rs[0].Outcome, rs[0].Error)
 	}
 }

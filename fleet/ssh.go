@@ -280,8 +280,17 @@ func SplitWords(s string) ([]string, error) {
 	return words, nil
 }
 
-// lastLine is the last non-empty line of b, for an error message.
+// lastLine is the last non-empty line of b, for an error message, leaving
+// out ssh's notes on connection sharing: two runctl -H starting at once
+// both try to become the master, and the loser says "ControlSocket …
+// already exists, disabling multiplexing" and goes on without it.
 func lastLine(b []byte) string {
 	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
-	return strings.TrimSpace(string(lines[len(lines)-1]))
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(string(lines[i]))
+		if l != "" && !strings.HasPrefix(l, "ControlSocket ") && !strings.HasPrefix(l, "mux_client") && !strings.HasPrefix(l, "muxclient") {
+			return l
+		}
+	}
+	return ""
 }
