@@ -28,7 +28,7 @@ func TestStatusCPUNeverNull(t *testing.T) {
 		t.Fatalf("status --json: %v\n%v", err, r)
 	}
 	waitFor(t, func() bool {
-		return strings.Contains(inside(t, "ps", "-o", "comm=", "-p", strings.TrimSpace(inside(t, "systemctl", "show", "-P", "MainPID", "runctl-"+name+".service"))), "sleep")
+		return strings.Contains(inside(t, "ps", "-o", "comm=", "-p", prop(t, "runctl-"+name+".service", "MainPID")), "sleep")
 	}, "the busy loop's end")
 	r = runctl(t, "--json", "status", name)
 	st = nil

@@ -98,7 +98,7 @@ func TestBadPropertiesAreRefusedAndCreateNothing(t *testing.T) {
 			t.Errorf("-p %q: the message does not name %q: %s", ps, want, lines[0])
 		}
 		t.Logf("-p %q: %s", ps, lines[0])
-		if ls := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "LoadState", "runctl-"+name+".service")); ls != "not-found" {
+		if ls := prop(t, "runctl-"+name+".service", "LoadState"); ls != "not-found" {
 			t.Errorf("-p %q left unit runctl-%s.service %s", ps, name, ls)
 		}
 		if _, err := os.Stat(sbOf(t).Path("/var/lib/runctl/runs/" + name + ".json")); err == nil {
@@ -406,7 +406,7 @@ func TestUIDGID(t *testing.T) {
 		if r.code == 0 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, args[len(args)-1]) && !strings.Contains(r.stderr, "system manager") {
 			t.Errorf("%q: want one line naming the problem: %v", args, r)
 		}
-		if ls := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "LoadState", "runctl-"+bad+".service")); ls != "not-found" {
+		if ls := prop(t, "runctl-"+bad+".service", "LoadState"); ls != "not-found" {
 			t.Errorf("%q left unit %s", args, ls)
 		}
 		if _, err := os.Stat(sbOf(t).Path("/var/lib/runctl/runs/" + bad + ".json")); err == nil {
@@ -485,7 +485,7 @@ func TestAfter(t *testing.T) {
 		t.Fatalf("start: %v", r)
 	}
 	check("after enable")
-	if got := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "ActiveState", unitA)); got != "active" {
+	if got := prop(t, unitA, "ActiveState"); got != "active" {
 		t.Errorf("starting %s left %s %s, want it started first", b, a, got)
 	}
 	var st []struct{ After []string }
@@ -505,7 +505,7 @@ func TestAfter(t *testing.T) {
 			t.Errorf("%q: want one line and a failure: %v", args, r)
 		}
 		t.Logf("%q: %s", args, r.stderr)
-		if ls := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "LoadState", "runctl-"+c+".service")); ls != "not-found" {
+		if ls := prop(t, "runctl-"+c+".service", "LoadState"); ls != "not-found" {
 			t.Errorf("%q left unit %s", args, ls)
 		}
 		if mainPID(t, a) != pid {
@@ -615,7 +615,7 @@ func TestWatchdogRestartsAHungNode(t *testing.T) {
 		t.Errorf("WatchdogUSec=%s", got)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for strings.TrimSpace(inside(t, "systemctl", "show", "-P", "NRestarts", unit)) != "1" || journalCount(t, name, "notifying") < 2 {
+	for prop(t, unit, "NRestarts") != "1" || journalCount(t, name, "notifying") < 2 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the hung node was not restarted:\n%s", inside(t, "systemctl", "status", "--no-pager", unit))
 		}
@@ -643,7 +643,7 @@ func TestWatchdogRestartsAHungNode(t *testing.T) {
 		t.Fatalf("run --watchdog: %v", r)
 	}
 	deadline = time.Now().Add(30 * time.Second)
-	for strings.TrimSpace(inside(t, "systemctl", "show", "-P", "ActiveState", "runctl-"+failed+".service")) != "failed" {
+	for prop(t, "runctl-"+failed+".service", "ActiveState") != "failed" {
 		if time.Now().After(deadline) {
 			t.Fatalf("the hung node did not fail")
 		}

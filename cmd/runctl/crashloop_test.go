@@ -11,7 +11,7 @@ import (
 // nRestarts is how often systemd restarted the run's unit by itself.
 func nRestarts(t *testing.T, name string) int {
 	t.Helper()
-	n, err := strconv.Atoi(strings.TrimSpace(inside(t, "systemctl", "show", "-P", "NRestarts", "runctl-"+name+".service")))
+	n, err := strconv.Atoi(prop(t, "runctl-"+name+".service", "NRestarts"))
 	if err != nil {
 		t.Fatalf("NRestarts of %s: %v", name, err)
 	}
@@ -35,7 +35,7 @@ func TestCrashLoopNeverGivesUp(t *testing.T) {
 	for time.Now().Before(deadline) && nRestarts(t, name) <= 8 {
 		time.Sleep(100 * time.Millisecond)
 	}
-	state := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "ActiveState", "runctl-"+name+".service"))
+	state := prop(t, "runctl-"+name+".service", "ActiveState")
 	if n := nRestarts(t, name); n <= 8 || state == "failed" {
 		t.Fatalf("after 30 s of crashes: %d restarts, %s; want more than 8, never failed", n, state)
 	}
@@ -49,7 +49,7 @@ func TestCrashLoopNeverGivesUp(t *testing.T) {
 	runctl(t, "run", "-d", "--settle", "0", "-n", bounded, "--restart", "always", "--max-restarts", "2",
 		"--restart-delay", "50ms", "--", "sh", "-c", "exit 3")
 	waitFor(t, func() bool {
-		return strings.TrimSpace(inside(t, "systemctl", "show", "-P", "ActiveState", "runctl-"+bounded+".service")) == "failed"
+		return prop(t, "runctl-"+bounded+".service", "ActiveState") == "failed"
 	}, bounded+" failed after 2 restarts")
 	var list []struct {
 		Name     string `json:"name"`
@@ -75,7 +75,7 @@ func TestWaitingToRestartShown(t *testing.T) {
 	before := time.Now()
 	runctl(t, "run", "-d", "--settle", "0", "-n", name, "--restart", "always", "--restart-delay", "1h", "--", "sh", "-c", "exit 7")
 	waitFor(t, func() bool {
-		return strings.TrimSpace(inside(t, "systemctl", "show", "-P", "SubState", "runctl-"+name+".service")) == "auto-restart"
+		return prop(t, "runctl-"+name+".service", "SubState") == "auto-restart"
 	}, name+" waiting to restart")
 	if line := lsLine(t, name); !strings.Contains(line, "restarting in 59m") || !strings.Contains(line, "(exit status 7)") {
 		t.Errorf("ls line %q: want restarting in 59m.. (exit status 7)", line)

@@ -6,7 +6,6 @@ package main
 // crash-loop end the way the README says.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -431,7 +430,7 @@ func lsRunNamed(t *testing.T, name string) (lsRun, bool) {
 func runctlUnitSet(t *testing.T) []string {
 	t.Helper()
 	var units []string
-	for _, f := range strings.Fields(inside(t, "systemctl", "list-units", "--all", "--plain", "--no-legend", "runctl-*")) {
+	for _, f := range strings.Fields(listUnits(t, "runctl-*")) {
 		if strings.HasPrefix(f, "runctl-") && strings.HasSuffix(f, ".service") {
 			units = append(units, f)
 		}
@@ -465,22 +464,24 @@ func added(before, after []string) []string {
 
 func unitState(t *testing.T, unit string) string {
 	t.Helper()
-	return strings.Join(strings.Fields(inside(t, "systemctl", "show", "-p", "LoadState,ActiveState,SubState,MainPID,InvocationID", unit)), " ")
+	var f []string
+	for _, p := range []string{"LoadState", "ActiveState", "SubState", "MainPID", "InvocationID"} {
+		f = append(f, p+"="+prop(t, unit, p))
+	}
+	return strings.Join(f, " ")
 }
 
 // mainPIDOrZero is the run's main pid, 0 if none.
 func mainPIDOrZero(t *testing.T, name string) int {
 	t.Helper()
-	pid, _ := strconv.Atoi(strings.TrimSpace(inside(t, "systemctl", "show", "-P", "MainPID", "runctl-"+name+".service")))
+	pid, _ := strconv.Atoi(prop(t, "runctl-"+name+".service", "MainPID"))
 	return pid
 }
 
 // forget ends a run whose name runName did not make, when the test ends.
 func forget(t *testing.T, name string) {
 	t.Cleanup(func() {
-		sbOf(t).Command(context.Background(), "systemctl", "kill", "-s", "KILL", "runctl-"+name+".service").Run()
-		sbOf(t).Command(context.Background(), "systemctl", "stop", "runctl-"+name+".service").Run()
-		sbOf(t).Command(context.Background(), "systemctl", "reset-failed", "runctl-"+name+".service").Run()
+		endUnits(t, []string{"runctl-" + name + ".service"})
 		os.Remove(sbOf(t).Path("/var/lib/runctl/runs/" + name + ".json"))
 		for _, f := range envFiles(t, name) {
 			os.Remove(sbOf(t).Path(f))

@@ -203,8 +203,7 @@ var (
 )
 
 // runName is unique per test; the test's cleanup kills, stops and resets
-// the units of all its runs, three systemctl commands however many runs
-// it made.
+// the units of all its runs.
 func runName(t *testing.T) string {
 	t.Helper()
 	sandbox.Need(t, sbOf(t))
@@ -220,10 +219,7 @@ func runName(t *testing.T) string {
 			}
 			delete(named, t)
 			namedMu.Unlock()
-			ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-			defer cancel()
-			// Each goes on past units that are not loaded.
-			sbOf(t).Command(ctx, "sh", append([]string{"-c", `systemctl kill -s KILL "$@"; systemctl stop "$@"; systemctl reset-failed "$@"`, "sh"}, units...)...).Run()
+			endUnits(t, units)
 		})
 	}
 	named[t] = append(named[t], name)
@@ -233,8 +229,7 @@ func runName(t *testing.T) string {
 // mainPID reads a running unit's main pid (inside the sandbox's pid space).
 func mainPID(t *testing.T, name string) int {
 	t.Helper()
-	out := inside(t, "systemctl", "show", "-P", "MainPID", "runctl-"+name+".service")
-	pid, _ := strconv.Atoi(strings.TrimSpace(out))
+	pid, _ := strconv.Atoi(prop(t, "runctl-"+name+".service", "MainPID"))
 	if pid == 0 {
 		t.Fatalf("runctl-%s.service has no main pid", name)
 	}
@@ -256,7 +251,7 @@ func runctlUnits(t *testing.T, names ...string) string {
 			patterns = append(patterns, "runctl-"+n+".service")
 		}
 	}
-	return strings.TrimSpace(inside(t, "systemctl", append([]string{"list-units", "--all", "--plain", "--no-legend"}, patterns...)...))
+	return listUnits(t, patterns...)
 }
 
 // unitLeft is the unit of run name while it is still loaded, for up to
@@ -318,7 +313,7 @@ func TestRunDaemonArgvExact(t *testing.T) {
 	// /run/systemd/transient: it stays loaded. reload_test.go checks every
 	// way of starting it again afterwards.
 	inside(t, "systemctl", "daemon-reload")
-	if ls := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "LoadState", "runctl-"+name+".service")); ls != "loaded" {
+	if ls := prop(t, "runctl-"+name+".service", "LoadState"); ls != "loaded" {
 		t.Fatalf("after daemon-reload the unit is %s", ls)
 	}
 	// From then on the manager has it from runctl's drop-in

@@ -40,7 +40,7 @@ func restartJSON(t *testing.T, args ...string) (restartRecord, result) {
 
 func invocationOf(t *testing.T, name string) string {
 	t.Helper()
-	return strings.TrimSpace(inside(t, "systemctl", "show", "-P", "InvocationID", "runctl-"+name+".service"))
+	return prop(t, "runctl-"+name+".service", "InvocationID")
 }
 
 func TestRestartSteps(t *testing.T) {

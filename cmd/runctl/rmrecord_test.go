@@ -35,7 +35,7 @@ func TestRmBeforeTheRecorderLeavesNoRecord(t *testing.T) {
 	inside(t, "systemctl", "daemon-reload")
 	inside(t, "systemctl", "kill", "-s", "KILL", unit)
 	waitFor(t, func() bool {
-		return strings.TrimSpace(inside(t, "systemctl", "show", "-P", "ActiveState", recorder)) == "activating"
+		return prop(t, recorder, "ActiveState") == "activating"
 	}, "the recorder's held start")
 	if r := runctl(t, "rm", name); r.code != 0 {
 		t.Fatal(r)

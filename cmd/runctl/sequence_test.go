@@ -189,8 +189,7 @@ func (q *sequence) step(i int) {
 func (q *sequence) resync(run, prev *seqRun) {
 	q.t.Helper()
 	run.unsure, run.enabledUnsure = true, true
-	out, _ := sbOf(q.t).Command(q.t.Context(), "systemctl", "show", "-P", "MainPID", "runctl-"+run.name+".service").Output()
-	pid := strings.TrimSpace(string(out))
+	pid := prop(q.t, "runctl-"+run.name+".service", "MainPID")
 	cmdline, err := os.ReadFile(sbOf(q.t).Path("/proc/" + pid + "/cmdline"))
 	if pid == "0" || err != nil {
 		run.running = nil
@@ -213,37 +212,32 @@ func (q *sequence) fail(format string, args ...any) {
 // check holds the model against the processes.
 func (q *sequence) check() {
 	q.t.Helper()
-	// One look inside for every run: its state, main pid and that pid's
-	// working directory.
-	var script strings.Builder
+	// For every run: its state, main pid and that pid's working directory
+	// (a link read from outside gives the path inside the sandbox).
 	for _, run := range q.runs {
 		u := "runctl-" + run.name + ".service"
-		fmt.Fprintf(&script, "p=$(systemctl show -P MainPID %s); echo $(systemctl show -P ActiveState %s) $p $(readlink /proc/$p/cwd 2>/dev/null);", u, u)
-	}
-	lines := strings.Split(strings.TrimSpace(inside(q.t, "sh", "-c", script.String())), "\n")
-	for i, run := range q.runs {
-		f := strings.Fields(lines[i])
-		state := f[0]
+		state, pid := prop(q.t, u, "ActiveState"), prop(q.t, u, "MainPID")
 		if run.running == nil {
 			if state == "active" || state == "activating" {
 				q.fail("%s is %s; nothing of it should run", run.name, state)
 			}
 			continue
 		}
-		if state != "active" || len(f) < 3 {
-			q.fail("%s is %q; %s should run", run.name, lines[i], run.running.mode)
+		dir, err := os.Readlink(sbOf(q.t).Path("/proc/" + pid + "/cwd"))
+		if state != "active" || err != nil {
+			q.fail("%s is %s, main pid %s (%v); %s should run", run.name, state, pid, err, run.running.mode)
 		}
-		if f[2] != run.running.dir {
-			q.fail("%s runs in %s, want %s (%s)", run.name, f[2], run.running.dir, run.running.mode)
+		if dir != run.running.dir {
+			q.fail("%s runs in %s, want %s (%s)", run.name, dir, run.running.dir, run.running.mode)
 		}
-		cmdline, err := os.ReadFile(sbOf(q.t).Path("/proc/" + f[1] + "/cmdline"))
+		cmdline, err := os.ReadFile(sbOf(q.t).Path("/proc/" + pid + "/cmdline"))
 		if err != nil {
 			q.fail("%v", err)
 		}
 		if got := nulSplit(cmdline); !slices.Equal(got, run.running.argv) {
 			q.fail("%s runs argv %q, want %q (%s)", run.name, got, run.running.argv, run.running.mode)
 		}
-		environ, err := os.ReadFile(sbOf(q.t).Path("/proc/" + f[1] + "/environ"))
+		environ, err := os.ReadFile(sbOf(q.t).Path("/proc/" + pid + "/environ"))
 		if err != nil {
 			q.fail("%v", err)
 		}

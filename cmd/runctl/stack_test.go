@@ -412,7 +412,7 @@ runs:
 	if r := runctl(t, "stop", "--stack", stackName); r.code != 0 || !strings.Contains(r.stdout, "stopped "+top) || !strings.Contains(r.stdout, "stopped "+base) {
 		t.Fatalf("stop --stack: %v", r)
 	}
-	if st := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "ActiveState", "runctl-"+top+".service")); st != "inactive" {
+	if st := prop(t, "runctl-"+top+".service", "ActiveState"); st != "inactive" {
 		t.Errorf("%s is %s after stop --stack", top, st)
 	}
 	if mainPID(t, other) != otherPID {

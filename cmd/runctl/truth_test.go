@@ -209,7 +209,7 @@ func TestLastExitSurvivesCollection(t *testing.T) {
 			name := runName(t)
 			runctl(t, append([]string{"run", "-n", name}, tc.args...)...)
 			waitFor(t, func() bool {
-				s := strings.TrimSpace(inside(t, "systemctl", "show", "-P", "ActiveState", "runctl-"+name+".service"))
+				s := prop(t, "runctl-"+name+".service", "ActiveState")
 				return s == "inactive" || s == "failed"
 			}, "the run to end")
 			// Collected: a failed unit once reset (stop does that), an
