@@ -65,14 +65,13 @@ type Sandbox struct {
 	exited  chan struct{}
 	cgroups []string
 	console *tailBuffer
-	// consoleFile is the pty master whose terminal is /dev/console inside
-	// (Suite).
+	// consoleFile is the pty master whose terminal is /dev/console inside.
 	consoleFile *os.File
 }
 
 // Console is the last output of the sandbox's systemd and of its launcher:
-// with Suite, systemd logs there (--log-target=console), not to the host's
-// kernel log.
+// its status lines, and with Suite its log (--log-target=console), not the
+// host's kernel log.
 func (s *Sandbox) Console() string { return s.console.String() }
 
 // tailBuffer keeps the last 256 KiB written to it.
@@ -157,15 +156,14 @@ func Boot(ctx context.Context, opts Options) (*Sandbox, error) {
 			}
 		}
 	}
-	lower, logTarget, console, consolePath, unified := "/", "", false, "", ""
+	lower, logTarget, consolePath, unified := "/", "", "", ""
 	if opts.Suite != "" {
 		if lower, err = EnsureRoot(opts.Suite); err != nil {
 			return nil, err
 		}
 		// Not the host's kmsg, where systemd 247 next to other sandboxes
-		// was seen to wedge, nor the host's
-		// console: a pty bound over the sandbox's /dev/console.
-		logTarget, console = "--log-target=console", true
+		// was seen to wedge.
+		logTarget = "--log-target=console"
 		if unifiedOnly[opts.Suite] {
 			unified = "1"
 		}
@@ -180,15 +178,15 @@ func Boot(ctx context.Context, opts Options) (*Sandbox, error) {
 		}
 	}
 	s := &Sandbox{ID: id, Dir: dir, exited: make(chan struct{}), console: &tailBuffer{}}
-	if console {
-		// systemd logs only to a terminal: a pty's, read into Console().
-		f, pts, err := openPTY()
-		if err != nil {
-			return nil, fmt.Errorf("cannot make the sandbox's console: %w", err)
-		}
-		s.consoleFile, consolePath = f, pts
-		go io.Copy(s.console, f)
+	// /dev/console inside is a pty's terminal, read into Console(): not the
+	// host's console, a serial port here, where every status line of every
+	// boot went out at 115200 baud.
+	f, pts, err := openPTY()
+	if err != nil {
+		return nil, fmt.Errorf("cannot make the sandbox's console: %w", err)
 	}
+	s.consoleFile, consolePath = f, pts
+	go io.Copy(s.console, f)
 	for _, h := range []string{"unified", "systemd"} {
 		cg := filepath.Join(cgroupRoot, h, "runctl-"+id)
 		if err := os.Mkdir(cg, 0o755); err != nil {
@@ -215,7 +213,7 @@ mkdir -p "$D/layer/upper" "$D/layer/work"
 mount -t overlay overlay -o "lowerdir=$RUNCTL_SANDBOX_LOWER,upperdir=$D/layer/upper,workdir=$D/layer/work" "$D/root"
 cp -a "$D/seed/." "$D/root/"
 mount --rbind /dev "$D/root/dev"
-if [ -n "$RUNCTL_SANDBOX_CONSOLE" ]; then mount --bind "$RUNCTL_SANDBOX_CONSOLE" "$D/root/dev/console"; fi
+mount --bind "$RUNCTL_SANDBOX_CONSOLE" "$D/root/dev/console"
 mount --bind /sys "$D/root/sys"
 if [ -n "$RUNCTL_SANDBOX_UNIFIED" ]; then
 mount -t cgroup2 cgroup2 "$D/root/sys/fs/cgroup"
