@@ -65,8 +65,12 @@ type Sandbox struct {
 	exited  chan struct{}
 	cgroups []string
 	console *tailBuffer
-	// consoleFile is the pty master whose terminal is /dev/console inside.
-	consoleFile *os.File
+	// consoleFile is the pty master whose terminal is /dev/console inside;
+	// consoleHold keeps that terminal open, so that reading the master
+	// never ends: systemd opens and closes /dev/console for each status
+	// line, and once the reader had seen the last close, the next lines
+	// filled the pty and blocked PID 1.
+	consoleFile, consoleHold *os.File
 }
 
 // Console is the last output of the sandbox's systemd and of its launcher:
@@ -182,6 +186,12 @@ func Boot(ctx context.Context, opts Options) (*Sandbox, error) {
 	// host's console, a serial port here, where every status line of every
 	// boot went out at 115200 baud.
 	f, pts, err := openPTY()
+	if err == nil {
+		s.consoleHold, err = os.OpenFile(pts, os.O_RDWR|unix.O_NOCTTY, 0)
+		if err != nil {
+			f.Close()
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot make the sandbox's console: %w", err)
 	}
@@ -397,6 +407,7 @@ func (s *Sandbox) end(poweroff bool) error {
 	}
 	err := s.removeCgroups()
 	if s.consoleFile != nil {
+		s.consoleHold.Close()
 		s.consoleFile.Close()
 	}
 	// The layer was a tmpfs in the sandbox's mount namespace (gone with it),

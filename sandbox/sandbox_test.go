@@ -141,3 +141,25 @@ func TestEachBootItsOwnBootID(t *testing.T) {
 		}
 	}
 }
+
+// The sandbox's console is its own and never stops being read, however
+// often what writes to it closes it: systemd opens /dev/console for each
+// line it shows there. After a last close ended the reading, 64 KB more
+// filled the pty and blocked PID 1 mid-suite.
+func TestConsoleIsReadAcrossCloses(t *testing.T) {
+	Need(t, sb)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	line := strings.Repeat("x", 100)
+	script := `for i in $(seq 1500); do echo "$i ` + line + `" > /dev/console; done`
+	if out, err := sb.Command(ctx, "sh", "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("writing 150 KB to the console, a line an open: %v (%v)\n%s", err, ctx.Err(), out)
+	}
+	waitConsole := time.Now().Add(5 * time.Second)
+	for !strings.Contains(sb.Console(), "1500 "+line) {
+		if time.Now().After(waitConsole) {
+			t.Fatalf("the last line written is not in Console():\n%.500s", sb.Console())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
