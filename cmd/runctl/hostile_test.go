@@ -587,7 +587,7 @@ func TestProgramDoubleForkDaemon(t *testing.T) {
 	if st.code != 3 || !strings.Contains(st.stdout, "stopped") {
 		t.Errorf("status of the ended run: %v, want exit 3 and stopped", st)
 	}
-	if f := failedRunctlUnits(t); f != "" {
+	if f := failedRunctlUnits(t, name); f != "" {
 		t.Errorf("failed units left: %s", f)
 	}
 	logs := inside(t, "journalctl", "--no-pager", "-o", "cat", "-u", "runctl-"+name+".service")
@@ -715,7 +715,7 @@ func TestProgramCrashLoop(t *testing.T) {
 	if r := runctl(t, "stop", name); r.code != 0 {
 		t.Errorf("stop of the given-up run: %v", r)
 	}
-	if f := failedRunctlUnits(t); strings.Contains(f, name) {
+	if f := failedRunctlUnits(t, name); f != "" {
 		t.Errorf("the failed unit is left after stop: %s", f)
 	}
 }
@@ -742,7 +742,20 @@ func TestHostileDaemonReload(t *testing.T) {
 	}
 }
 
-func failedRunctlUnits(t *testing.T) string {
+func failedRunctlUnits(t *testing.T, names ...string) string {
 	t.Helper()
-	return strings.TrimSpace(inside(t, "systemctl", "list-units", "--all", "--state=failed", "--plain", "--no-legend", "runctl-*"))
+	patterns := []string{"runctl-*"}
+	if len(names) > 0 {
+		patterns = nil
+		for _, n := range names {
+			patterns = append(patterns, "runctl-"+n+".service")
+		}
+	}
+	var failed []string
+	for _, l := range strings.Split(listUnits(t, patterns...), "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[2] == "failed" {
+			failed = append(failed, l)
+		}
+	}
+	return strings.Join(failed, "\n")
 }
