@@ -23,7 +23,7 @@ build:
 	$(GO) build -trimpath -o bin/runctl-sandbox ./cmd/runctl-sandbox
 
 # Every test: pure, integration (systemdctl against a sandboxed systemd) and
-# CLI (the built binary in the sandbox), then every fuzz target for a
+# CLI (the built binary in the sandbox), and beside them every fuzz target for a
 # bounded count. Needs root; installs the Debian packages it needs first, and
 # fails if the sandbox cannot boot, so the systemd tests never skip silently.
 # -parallel 4: the tests marked parallel mostly wait on their programs and
@@ -34,9 +34,15 @@ build:
 test: test-deps test-roots vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@mkdir -p bin && scripts/host-untouched.sh snapshot bin/host-before
-	RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -p 2 -parallel 4 -timeout 25m ./...
+	@# The fuzz targets run beside the tests, on the CPU the tests' waits
+	@# leave idle; their output follows the tests'.
+	@$(MAKE) --no-print-directory fuzz > bin/fuzz.log 2>&1 & fuzz=$$!; \
+	echo "RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -p 2 -parallel 4 -timeout 25m ./...  (make fuzz beside it: bin/fuzz.log)"; \
+	RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -p 2 -parallel 4 -timeout 25m ./...; rc=$$?; \
+	wait $$fuzz; frc=$$?; cat bin/fuzz.log; \
+	if [ $$frc != 0 ]; then echo "make fuzz failed (exit $$frc)"; fi; \
+	[ $$rc = 0 ] && [ $$frc = 0 ]
 	scripts/host-untouched.sh check bin/host-before
-	$(MAKE) --no-print-directory fuzz
 
 test-deps:
 	packaging/build-deps.sh test
