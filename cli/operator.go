@@ -15,11 +15,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
 	"github.com/alecthomas/kong"
-	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
@@ -127,7 +127,7 @@ func (s frameStream) Write(b []byte) (int, error) {
 type ServeOperatorCmd struct{}
 
 func (c *ServeOperatorCmd) Run(ctx context.Context) error {
-	files := activation.Files(true)
+	files := activatedFiles()
 	if len(files) != 1 {
 		return fmt.Errorf("serve-operator: runctl.operator.socket (Accept=yes) starts it with one connection, and %d were passed; it is not for interactive use", len(files))
 	}
@@ -391,4 +391,31 @@ func bindVerb(ctx context.Context, kctx *kong.Context, globals *Globals, out *Ou
 			lifecycle.Manager.Close()
 		}
 	}
+}
+
+// activatedFiles are the file descriptors systemd passed to this process
+// (sd_listen_fds(3): LISTEN_PID, LISTEN_FDS, from fd 3), close-on-exec,
+// with the variables unset. go-systemd's activation package does the same,
+// but importing it links crypto/tls and x509, whose initialization every
+// runctl command paid for at start.
+func activatedFiles() []*os.File {
+	defer func() {
+		os.Unsetenv("LISTEN_PID")
+		os.Unsetenv("LISTEN_FDS")
+		os.Unsetenv("LISTEN_FDNAMES")
+	}()
+	pid, err := strconv.Atoi(os.Getenv("LISTEN_PID"))
+	if err != nil || pid != os.Getpid() {
+		return nil
+	}
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if err != nil || n <= 0 {
+		return nil
+	}
+	var files []*os.File
+	for fd := 3; fd < 3+n; fd++ {
+		syscall.CloseOnExec(fd)
+		files = append(files, os.NewFile(uintptr(fd), "LISTEN_FD_"+strconv.Itoa(fd)))
+	}
+	return files
 }
