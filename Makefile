@@ -33,14 +33,15 @@ build:
 # stretches the waits the timing-sensitive tests allow.
 # The longest packages start first, so that the short ones fill the end.
 TEST_FIRST = ./cmd/runctl ./ansible ./fleet ./packaging ./matrix ./systemdctl
+GOTEST = RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -p 2 -parallel 4 -timeout 25m $(TEST_FIRST) ./...
 test: test-deps test-roots vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@mkdir -p bin && scripts/host-untouched.sh snapshot bin/host-before
 	@# The fuzz targets run beside the tests, on the CPU the tests' waits
 	@# leave idle; their output follows the tests'.
 	@$(MAKE) --no-print-directory fuzz > bin/fuzz.log 2>&1 & fuzz=$$!; \
-	echo "RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -p 2 -parallel 4 -timeout 25m $(TEST_FIRST) ./...  (make fuzz beside it: bin/fuzz.log)"; \
-	RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -p 2 -parallel 4 -timeout 25m $(TEST_FIRST) ./...; rc=$$?; \
+	echo '$(GOTEST)  (make fuzz beside it: bin/fuzz.log)'; \
+	$(GOTEST); rc=$$?; \
 	wait $$fuzz; frc=$$?; cat bin/fuzz.log; \
 	if [ $$frc != 0 ]; then echo "make fuzz failed (exit $$frc)"; fi; \
 	[ $$rc = 0 ] && [ $$frc = 0 ]
