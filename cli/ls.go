@@ -20,12 +20,12 @@ import (
 // LsCmd lists runs.
 type LsCmd struct {
 	Quiet bool   `short:"q" help:"Print only the names (for scripts and shell completion)."`
-	Usage bool   `short:"u" help:"Add each running run's CPU time and memory (CPU and MEM; cpu_sec and memory_bytes with --json), read from its control group: about 40 µs a run, so ls of 1,000 runs takes a fifth longer."`
+	Usage bool   `short:"u" hidden:"" help:"CPU and MEM are always shown now; kept for scripts that pass it."`
 	Stack string `help:"${stack_help}" placeholder:"STACK"`
 }
 
 func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
-	list, err := rs.List(ctx, runs.ListOptions{Full: out.JSON, Usage: c.Usage && !c.Quiet})
+	list, err := rs.List(ctx, runs.ListOptions{Full: out.JSON, Usage: !c.Quiet})
 	if err != nil {
 		return err
 	}
@@ -54,11 +54,7 @@ func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
 		return nil
 	}
 	rows := make([][]string, 0, len(list)+1)
-	head := []string{"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "BOOT", "COMMAND"}
-	if c.Usage {
-		head = slices.Insert(head, 4, "CPU", "MEM")
-	}
-	rows = append(rows, head)
+	rows = append(rows, []string{"NAME", "STATE", "PID", "UPTIME", "CPU", "MEM", "RESTARTS", "BOOT", "COMMAND"})
 	for _, r := range list {
 		pid, up := pidUptime(r)
 		state := r.State
@@ -86,12 +82,8 @@ func (c *LsCmd) Run(ctx context.Context, out *Output, rs *runs.Runs) error {
 		if r.Autostart {
 			boot = "on"
 		}
-		row := []string{r.Name, state, pid, up, strconv.Itoa(int(r.Restarts)), boot, cmd}
-		if c.Usage {
-			cpu, mem := usageCells(r)
-			row = slices.Insert(row, 4, cpu, mem)
-		}
-		rows = append(rows, row)
+		cpu, mem := usageCells(r)
+		rows = append(rows, []string{r.Name, state, pid, up, cpu, mem, strconv.Itoa(int(r.Restarts)), boot, cmd})
 	}
 	width := commandWidth(rows, terminalWidth(out.Stdout))
 	tw := newTable(out.Stdout)

@@ -118,10 +118,12 @@ func (r *Runs) makeRun(name string, spec *units.Spec, damaged error, known bool,
 
 // ListOptions say what List reads beyond what every listing needs.
 type ListOptions struct {
-	// Full: every kept spec is read (argv, directory for --json);
-	// otherwise only those of runs systemd does not have loaded or that
-	// failed: a running unit's Description already holds its command line,
-	// and reading a thousand files is most of what a listing would cost.
+	// Full: every kept spec is read (argv, directory for --json), and
+	// systemd is asked each running run's main pid; otherwise only the
+	// specs of runs systemd does not have loaded or that failed (a running
+	// unit's Description already holds its command line, and reading a
+	// thousand files is most of what a listing would cost), and the pid
+	// of a run whose control group has one process is that process.
 	Full bool
 	// Usage: the memory and CPU time of running runs, read from their
 	// control groups while systemd answers (Layout.CgroupRoot); those not
@@ -132,10 +134,39 @@ type ListOptions struct {
 // List returns every run runctl keeps or systemd knows, by name.
 func (r *Runs) List(ctx context.Context, opt ListOptions) ([]Run, error) {
 	full := opt.Full
-	props := func(st systemdctl.State) []string {
+	// The control groups are read while systemd lists the units: a few
+	// files a run (~30 ms of CPU for 1,000 runs here). A Get of a unit's
+	// pid, start, MemoryCurrent and CPUUsageNSec costs PID 1 more than
+	// that, and both sides a message (ls of 1,000 runs took 1.9 times as
+	// long with two Gets more a run).
+	var cgroups chan map[string]systemdctl.Usage
+	if r.Layout.CgroupRoot != "" && (opt.Usage || !full) {
+		cgroups = make(chan map[string]systemdctl.Usage, 1)
+		go func() {
+			cgroups <- systemdctl.ReadUsage(r.Layout.CgroupRoot, r.Scope().CgroupSlice(), units.UnitPrefix, !full, opt.Usage)
+		}()
+	}
+	var seen map[string]systemdctl.Usage
+	observed := func() map[string]systemdctl.Usage {
+		if cgroups != nil {
+			seen, cgroups = <-cgroups, nil
+		}
+		return seen
+	}
+	props := func(st *systemdctl.State) []string {
 		var restarts bool
 		if name, ok := units.NameFromUnit(st.Unit); ok {
 			_, restarts, _ = units.ParseDescription(name, st.Description)
+		}
+		if !full && st.ActiveState == "active" {
+			// One process in the cgroup of an active service: its main.
+			if u := observed()[st.Unit]; u.PID != 0 {
+				st.MainPID, st.ExecMainStart = u.PID, u.Started
+				if restarts {
+					return []string{"NRestarts"}
+				}
+				return nil
+			}
 		}
 		p := systemdctl.BriefProps(st.ActiveState, restarts)
 		if full {
@@ -157,22 +188,13 @@ func (r *Runs) List(ctx context.Context, opt ListOptions) ([]Run, error) {
 		names, err := r.Store.Names()
 		store <- kept{names, err, r.slots().AutostartNames()}
 	}()
-	// So are the control groups: two files a run (~30 ms of CPU for 1,000
-	// runs here), where a Get of MemoryCurrent and of CPUUsageNSec would
-	// cost PID 1 the same reads and both sides 2,000 more messages (ls of
-	// 1,000 runs took 1.9 times as long that way).
-	var usage chan map[string]systemdctl.Usage
-	if opt.Usage && r.Layout.CgroupRoot != "" {
-		usage = make(chan map[string]systemdctl.Usage, 1)
-		go func() { usage <- systemdctl.ReadUsage(r.Layout.CgroupRoot, r.Scope().CgroupSlice(), units.UnitPrefix) }()
-	}
 	t0 := time.Now()
 	states, err := r.Manager.List(ctx, props, units.UnitPrefix+"*.service")
 	if err != nil {
 		return nil, err
 	}
 	if opt.Usage {
-		if err := r.usage(ctx, states, usage); err != nil {
+		if err := r.usage(ctx, states, observed()); err != nil {
 			return nil, err
 		}
 	}
@@ -226,20 +248,16 @@ func (r *Runs) List(ctx context.Context, opt ListOptions) ([]Run, error) {
 }
 
 // usage puts the memory and CPU time of each running unit into its state:
-// as read from the control groups (nil channel: none read), else from the
+// as read from the control groups (found; nil: none read), else from the
 // manager, in one round of Gets for those not found (a unit in another
 // slice, or started meanwhile).
-func (r *Runs) usage(ctx context.Context, states []systemdctl.State, read chan map[string]systemdctl.Usage) error {
-	var found map[string]systemdctl.Usage
-	if read != nil {
-		found = <-read
-	}
+func (r *Runs) usage(ctx context.Context, states []systemdctl.State, found map[string]systemdctl.Usage) error {
 	var ask []string
 	for i, st := range states {
 		if !st.Running() {
 			continue
 		}
-		if u, ok := found[st.Unit]; ok {
+		if u, ok := found[st.Unit]; ok && (u.MemoryBytes != ^uint64(0) || u.CPUNSec != ^uint64(0)) {
 			states[i].MemoryCurrent, states[i].CPUUsageNSec = u.MemoryBytes, u.CPUNSec
 		} else if st.ActiveState != "activating" {
 			// Activating: waiting to restart, or in ExecStartPre=; nothing

@@ -6,7 +6,7 @@ cd /usr/share
 
 step runctl run -d -n ticker -E ROBOT=go2 -- sh -c 'i=0; while :; do i=$((i+1)); echo "[$ROBOT] tick $i in $PWD"; sleep 0.2; done'
 sleep 1
-step runctl ls --usage
+step runctl ls
 step runctl logs -n 4 ticker
 step systemctl status --no-pager --lines=0 runctl-ticker
 step runctl restart ticker

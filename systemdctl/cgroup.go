@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,6 +23,11 @@ type Usage struct {
 	// CPUNSec is the CPU time of every process the cgroup ever had (max
 	// uint64 where not counted).
 	CPUNSec uint64
+	// PID is the cgroup's only process (0: none, or several), and Started
+	// when it was forked: a running service's main process and
+	// ExecMainStartTimestamp, to within a clock tick, where it has no other.
+	PID     uint32
+	Started time.Time
 }
 
 // CgroupSlice is where, under the cgroup file system's root, the manager
@@ -57,8 +65,11 @@ var (
 // counted, is absent. A unit's files
 // cost a few microseconds, where a property Get costs PID 1 the same read
 // and both sides a D-Bus message.
-func ReadUsage(root, slice, prefix string) map[string]Usage {
-	return readUsage(root, slice, func(d *os.File) []string {
+//
+// With process, the cgroup's only process is read too (Usage.PID); without
+// counts, the numbers are not (left max uint64).
+func ReadUsage(root, slice, prefix string, process, counts bool) map[string]Usage {
+	return readUsage(root, slice, process, counts, func(d *os.File) []string {
 		names, err := d.Readdirnames(-1)
 		if err != nil {
 			return nil
@@ -71,12 +82,12 @@ func ReadUsage(root, slice, prefix string) map[string]Usage {
 
 // ReadUnitsUsage is ReadUsage of the named units.
 func ReadUnitsUsage(root, slice string, units []string) map[string]Usage {
-	return readUsage(root, slice, func(*os.File) []string { return units })
+	return readUsage(root, slice, false, true, func(*os.File) []string { return units })
 }
 
 // readUsage reads the usage of the units that names, given the slice's
 // folder in the unified hierarchy, picks.
-func readUsage(root, slice string, units func(*os.File) []string) map[string]Usage {
+func readUsage(root, slice string, process, counts bool, units func(*os.File) []string) map[string]Usage {
 	// The unified hierarchy (hybrid: root/unified; v1 only: name=systemd's)
 	// has a cgroup for every unit.
 	unified := root
@@ -102,16 +113,80 @@ func readUsage(root, slice string, units func(*os.File) []string) map[string]Usa
 			}
 		}
 	}
-	out := make(map[string]Usage)
-	var r usageReader
-	r.dirs = dirs
-	for _, name := range names {
-		u := Usage{CPUNSec: r.read(name, cpuFiles, &r.cpuWay), MemoryBytes: r.read(name, memFiles, &r.memWay)}
-		if u.CPUNSec != ^uint64(0) || u.MemoryBytes != ^uint64(0) {
+	var boot time.Time
+	if process {
+		boot = bootTime()
+	}
+	// Each run costs a few files of ~10 µs of kernel time each: a
+	// thousand runs are read on as many threads as there are CPUs.
+	parts := min(runtime.GOMAXPROCS(0), 1+len(names)/250)
+	found := make([][]Usage, parts)
+	var wg sync.WaitGroup
+	for k := range parts {
+		wg.Go(func() {
+			r := usageReader{dirs: dirs, boot: boot}
+			found[k] = make([]Usage, 0, len(names)/parts+1)
+			for i := k; i < len(names); i += parts {
+				u := Usage{CPUNSec: ^uint64(0), MemoryBytes: ^uint64(0)}
+				if counts {
+					u.CPUNSec, u.MemoryBytes = r.read(names[i], cpuFiles, &r.cpuWay), r.read(names[i], memFiles, &r.memWay)
+				}
+				if process {
+					u.PID, u.Started = r.onlyProcess(names[i])
+				}
+				found[k] = append(found[k], u)
+			}
+		})
+	}
+	wg.Wait()
+	out := make(map[string]Usage, len(names))
+	for i, name := range names {
+		u := found[i%parts][i/parts]
+		if u.CPUNSec != ^uint64(0) || u.MemoryBytes != ^uint64(0) || u.PID != 0 {
 			out[name] = u
 		}
 	}
 	return out
+}
+
+// bootTime is when the machine booted, by the clock that /proc's process
+// start times count from (CLOCK_BOOTTIME), now.
+func bootTime() time.Time {
+	var ts unix.Timespec
+	now := time.Now()
+	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+		return time.Time{}
+	}
+	return now.Add(-time.Duration(ts.Nano()))
+}
+
+// onlyProcess is the pid of unit's cgroup's one process and when it was
+// forked; 0 if the cgroup has none or several, or the process is gone.
+func (r *usageReader) onlyProcess(unit string) (uint32, time.Time) {
+	if r.boot.IsZero() {
+		return 0, time.Time{}
+	}
+	text, ok := r.readFile(r.dirs[""], unit+"/cgroup.procs")
+	pid, err := strconv.ParseUint(strings.TrimSuffix(text, "\n"), 10, 32)
+	if !ok || err != nil || pid == 0 {
+		return 0, time.Time{}
+	}
+	// proc(5): starttime, field 22, in clock ticks (USER_HZ, 100 on
+	// Linux) since boot; fields from the third follow the last ')'.
+	text, ok = r.readFile(unix.AT_FDCWD, "/proc/"+strconv.FormatUint(pid, 10)+"/stat")
+	i := strings.LastIndexByte(text, ')')
+	if !ok || i < 0 {
+		return 0, time.Time{}
+	}
+	f := strings.Fields(text[i+1:])
+	if len(f) < 20 {
+		return 0, time.Time{}
+	}
+	ticks, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return 0, time.Time{}
+	}
+	return uint32(pid), r.boot.Add(time.Duration(ticks) * (time.Second / 100))
 }
 
 // usageReader reads units' numbers, trying first the way that worked
@@ -119,6 +194,7 @@ func readUsage(root, slice string, units func(*os.File) []string) map[string]Usa
 type usageReader struct {
 	dirs           map[string]int
 	cpuWay, memWay int
+	boot           time.Time // bootTime, when processes are read
 	buf            [512]byte
 }
 
@@ -136,22 +212,10 @@ func (r *usageReader) read(unit string, ways []cgroupFile, last *int) uint64 {
 }
 
 func (r *usageReader) readOne(unit string, f cgroupFile) (uint64, bool) {
-	dir := r.dirs[f.hierarchy]
-	if dir < 0 {
+	text, ok := r.readFile(r.dirs[f.hierarchy], unit+"/"+f.file)
+	if !ok {
 		return 0, false
 	}
-	// Three system calls, where os.ReadFile makes five and would register
-	// the file, which can be polled, with the runtime's poller.
-	fd, err := unix.Openat(dir, unit+"/"+f.file, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return 0, false
-	}
-	n, err := unix.Read(fd, r.buf[:])
-	unix.Close(fd)
-	if err != nil || n <= 0 {
-		return 0, false
-	}
-	text := string(r.buf[:n])
 	if f.key != "" {
 		i := strings.Index(text, f.key)
 		if i < 0 || i > 0 && text[i-1] != '\n' {
@@ -165,4 +229,23 @@ func (r *usageReader) readOne(unit string, f cgroupFile) (uint64, bool) {
 		return 0, false
 	}
 	return v * f.scale, true
+}
+
+// readFile reads up to a buffer of path, relative to the folder dir (-1:
+// none), in three system calls, where os.ReadFile makes five and would
+// register the file, which can be polled, with the runtime's poller.
+func (r *usageReader) readFile(dir int, path string) (string, bool) {
+	if dir == -1 {
+		return "", false
+	}
+	fd, err := unix.Openat(dir, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", false
+	}
+	n, err := unix.Read(fd, r.buf[:])
+	unix.Close(fd)
+	if err != nil || n <= 0 {
+		return "", false
+	}
+	return string(r.buf[:n]), true
 }

@@ -489,8 +489,8 @@ func BriefProps(activeState string, restarts bool) []string {
 // the one connection. Reading whole interfaces instead costs ~300 values per
 // unit to encode and decode: 40x slower at 1,000 units.
 // props gives the properties to read of a unit, as ListUnitsByPatterns
-// described it.
-func (m *Manager) List(ctx context.Context, props func(State) []string, patterns ...string) ([]State, error) {
+// described it; it may fill in what it knows from elsewhere.
+func (m *Manager) List(ctx context.Context, props func(*State) []string, patterns ...string) ([]State, error) {
 	var list []sd.UnitStatus
 	err := m.again(ctx, func() error {
 		return m.call(ctx, "ListUnitsByPatterns", []any{&list}, []string{}, patterns)
@@ -509,7 +509,7 @@ func (m *Manager) List(ctx context.Context, props func(State) []string, patterns
 	for i, u := range list {
 		paths[i] = u.Path
 	}
-	if err := m.getProps(ctx, states, paths, func(i int) []string { return props(states[i]) }); err != nil {
+	if err := m.getProps(ctx, states, paths, func(i int) []string { return props(&states[i]) }); err != nil {
 		return nil, err
 	}
 	// A daemon-reload forgets ExecStart's runtime: ask those few directly.

@@ -2,25 +2,30 @@ package main
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
-// ls --usage shows a running run's CPU time and memory, as its control
-// group counts them, in the table and in --json; a stopped run has none
-// ("-", null). Plain ls reads neither (it would take a fifth longer at
-// 1,000 runs).
+// ls shows a running run's CPU time and memory, as its control group
+// counts them, in the table and in --json; a stopped run has none ("-",
+// null). A run whose control group has one process gets that process as
+// its PID and UPTIME without a property read; one with several gets
+// systemd's main pid: both as systemd says.
 func TestLsShowsCPUAndMemory(t *testing.T) {
 	shared(t)
-	busy, stopped := runName(t), runName(t)
+	busy, stopped, single := runName(t), runName(t), runName(t)
 	// 16 MiB held in a shell variable, made by a pipeline that burns CPU
 	// (its processes are gone, their CPU time stays the cgroup's).
 	hold := `x=$(head -c 16777216 /dev/zero | tr '\0' a); sleep 1000; echo "${#x}"`
 	if r := runctl(t, "run", "-d", "-n", busy, "--", "sh", "-c", hold); r.code != 0 {
 		t.Fatal(r)
 	}
-	if r := runctl(t, "run", "-d", "-n", stopped, "--", "sleep", "1000"); r.code != 0 {
-		t.Fatal(r)
+	for _, name := range []string{stopped, single} {
+		if r := runctl(t, "run", "-d", "-n", name, "--", "sleep", "1000"); r.code != 0 {
+			t.Fatal(r)
+		}
 	}
 	if r := runctl(t, "stop", stopped); r.code != 0 {
 		t.Fatal(r)
@@ -33,7 +38,7 @@ func TestLsShowsCPUAndMemory(t *testing.T) {
 	var got map[string]listed
 	var raw string
 	waitFor(t, func() bool {
-		r := runctl(t, "ls", "--usage", "--json")
+		r := runctl(t, "ls", "--json")
 		var list []listed
 		if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
 			t.Fatalf("ls --json: %v\n%v", err, r)
@@ -72,19 +77,33 @@ func TestLsShowsCPUAndMemory(t *testing.T) {
 		t.Errorf("status --json cpu_sec %v from %q, want the cgroup's, at least ls's %v", value(st[0].CPUSec), st[0].CPUFrom, value(b.CPUSec))
 	}
 
-	if r := runctl(t, "ls"); r.code != 0 || strings.Contains(strings.SplitN(r.stdout, "\n", 2)[0], " MEM ") {
-		t.Errorf("plain ls reads the usage:\n%v", r)
-	}
-	r = runctl(t, "ls", "-u")
+	r = runctl(t, "ls")
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	cells := lsCells(t, r.stdout, "CPU", "MEM")
-	if c := cells[busy]; len(c) != 2 || c[0] == "-" || c[0] == "0.00s" || !strings.HasSuffix(c[1], "M") {
+	cells := lsCells(t, r.stdout, "PID", "UPTIME", "CPU", "MEM")
+	if c := cells[busy]; len(c) != 4 || c[2] == "-" || c[2] == "0.00s" || !strings.HasSuffix(c[3], "M") {
 		t.Errorf("ls CPU, MEM of the busy run = %q, want a CPU time above 0 and megabytes\n%s", c, r.stdout)
 	}
-	if c := cells[stopped]; len(c) != 2 || c[0] != "-" || c[1] != "-" {
+	if c := cells[stopped]; len(c) != 4 || c[2] != "-" || c[3] != "-" {
 		t.Errorf("ls CPU, MEM of a stopped run = %q, want - and -\n%s", c, r.stdout)
+	}
+	// busy has two processes (sh, sleep), single one.
+	for _, name := range []string{busy, single} {
+		c := cells[name]
+		if want := strconv.Itoa(mainPID(t, name)); len(c) != 4 || c[0] != want {
+			t.Errorf("ls PID of %s = %q, want systemd's MainPID %s\n%s", name, c, want, r.stdout)
+			continue
+		}
+		start, err := strconv.ParseInt(prop(t, "runctl-"+name+".service", "ExecMainStartTimestamp"), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, err := time.ParseDuration(c[1])
+		want := time.Since(time.UnixMicro(start))
+		if err != nil || up < want-2*time.Second || up > want+2*time.Second {
+			t.Errorf("ls UPTIME of %s = %q, want about %v (systemd's ExecMainStartTimestamp)\n%s", name, c[1], want.Round(time.Second), r.stdout)
+		}
 	}
 }
 

@@ -181,7 +181,7 @@ _runctl()
 	if [[ ! $dashdash && $cur == -* ]]; then
 		case $cmd in
 		run) mapfile -t COMPREPLY < <(compgen -W "-d --daemon -n --name -E --env --env-file --source --dir --stop-timeout --replace --rollback --restart --restart-delay --restart-max-delay --max-restarts --within --enable --buffered --no-log-limit --settle -p --property --stop-signal -i --stdin --notify --watchdog --after --wants --uid --gid -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
-		ls) mapfile -t COMPREPLY < <(compgen -W "-q --quiet -u --usage --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
+		ls) mapfile -t COMPREPLY < <(compgen -W "-q --quiet --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		stop) mapfile -t COMPREPLY < <(compgen -W "-f --force --all --timeout --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		restart) mapfile -t COMPREPLY < <(compgen -W "-f --force --timeout --update-env --rollback --settle --stack -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;
 		start) mapfile -t COMPREPLY < <(compgen -W "--settle -h --help --user --system --json --log-level -H --host --inventory -j --parallel --serial --max-fail --host-timeout --remote-runctl --version" -- "$cur") ;;

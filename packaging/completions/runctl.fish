@@ -232,7 +232,6 @@ complete -c runctl -n '__runctl_arg run 0; or __runctl_prog' -a '(__runctl_progr
 
 # ls
 complete -c runctl -n '__runctl_is ls' -s q -l quiet -d 'Print only the names (for scripts and shell completion).'
-complete -c runctl -n '__runctl_is ls' -s u -l usage -d 'Add each running run\'s CPU time and memory (CPU and MEM; cpu_sec and memory_bytes with --json), read from its control group: about 40 µs a run, so ls of 1,000 runs takes a fifth longer.'
 complete -c runctl -n '__runctl_is ls' -l stack -x -d 'Act on the runs of this stack (runctl apply), in the order their after gives.'
 
 # stop
