@@ -39,10 +39,13 @@ test: test-deps test-roots vet
 	@mkdir -p bin && scripts/host-untouched.sh snapshot bin/host-before
 	@# The fuzz targets run beside the tests, on the CPU the tests' waits
 	@# leave idle; their output follows the tests'.
-	@$(MAKE) --no-print-directory fuzz > bin/fuzz.log 2>&1 & fuzz=$$!; \
-	echo '$(GOTEST)  (make fuzz beside it: bin/fuzz.log)'; \
+	@# Their temporary files (t.TempDir) go to a folder of their own, never
+	@# the host's /tmp.
+	@export TMPDIR=$$(mktemp -d /var/tmp/runctl-tests.XXXXXX) && chmod 1777 "$$TMPDIR"; \
+	$(MAKE) --no-print-directory fuzz > bin/fuzz.log 2>&1 & fuzz=$$!; \
+	echo 'TMPDIR='$$TMPDIR' $(GOTEST)  (make fuzz beside it: bin/fuzz.log)'; \
 	$(GOTEST); rc=$$?; \
-	wait $$fuzz; frc=$$?; cat bin/fuzz.log; \
+	wait $$fuzz; frc=$$?; cat bin/fuzz.log; rm -rf "$$TMPDIR"; \
 	if [ $$frc != 0 ]; then echo "make fuzz failed (exit $$frc)"; fi; \
 	[ $$rc = 0 ] && [ $$frc = 0 ]
 	scripts/host-untouched.sh check bin/host-before
@@ -78,7 +81,8 @@ fuzz:
 
 # Without root: the pure tests only; the systemd ones skip, saying so.
 test-pure:
-	RUNCTL_SKIP_SYSTEMD=1 $(GO) test -count=1 ./...
+	export TMPDIR=$$(mktemp -d /var/tmp/runctl-tests.XXXXXX) && chmod 1777 "$$TMPDIR"; \
+	RUNCTL_SKIP_SYSTEMD=1 $(GO) test -count=1 ./...; rc=$$?; rm -rf "$$TMPDIR"; exit $$rc
 
 vet:
 	$(GO) vet ./...

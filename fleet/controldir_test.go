@@ -9,13 +9,16 @@ import (
 	"testing"
 )
 
-// privateTemp is a fresh folder of the test's, mode 0700.
+// privateTemp is a fresh folder of the test's, mode 0700, with a short
+// path (not t.TempDir's, which holds the test's name): the control folder
+// inside must leave room for ssh's socket names.
 func privateTemp(t *testing.T) string {
 	t.Helper()
-	d := t.TempDir()
-	if err := os.Chmod(d, 0o700); err != nil {
+	d, err := os.MkdirTemp("", "rc")
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.RemoveAll(d) })
 	return d
 }
 
@@ -75,7 +78,7 @@ func TestControlDirIsCheckedBeforeUse(t *testing.T) {
 
 	// A cache under a folder others can write (no sticky bit) is refused:
 	// they could rename the control folder away and put theirs in place.
-	open := t.TempDir()
+	open := privateTemp(t)
 	os.Chmod(open, 0o777)
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(open, "cache"))
 	if d, err := ControlDir(); err == nil || !strings.Contains(err.Error(), "other users can write "+open) {

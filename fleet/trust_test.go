@@ -21,14 +21,16 @@ func runctlIn(t *testing.T, sshCmd, rt string, args ...string) (string, error) {
 	return string(out), err
 }
 
-// privateDir is a new folder of mode 0700, as XDG_RUNTIME_DIR must be for
-// runctl to keep its control sockets there (t.TempDir's are 0755).
+// privateDir is a fresh folder of the test's, mode 0700, with a short
+// path (not t.TempDir's, which holds the test's name): the control folder
+// inside must leave room for ssh's socket names.
 func privateDir(t *testing.T) string {
 	t.Helper()
-	d := t.TempDir()
-	if err := os.Chmod(d, 0o700); err != nil {
+	d, err := os.MkdirTemp("", "rc")
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.RemoveAll(d) })
 	return d
 }
 
