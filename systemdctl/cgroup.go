@@ -118,8 +118,13 @@ func readUsage(root, slice string, process, counts bool, units func(*os.File) []
 		boot = bootTime()
 	}
 	// Each run costs a few files of ~10 µs of kernel time each: a
-	// thousand runs are read on as many threads as there are CPUs.
-	parts := min(runtime.GOMAXPROCS(0), 1+len(names)/250)
+	// thousand runs are read on every CPU, with as many threads running Go
+	// code for the while (runctl keeps one otherwise).
+	parts := min(runtime.NumCPU(), 1+len(names)/250)
+	if prev := runtime.GOMAXPROCS(0); parts > prev {
+		runtime.GOMAXPROCS(parts)
+		defer runtime.GOMAXPROCS(prev)
+	}
 	found := make([][]Usage, parts)
 	var wg sync.WaitGroup
 	for k := range parts {
