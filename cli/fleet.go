@@ -307,7 +307,7 @@ func tagRuns(results []fleet.Result) {
 func printFleet(w io.Writer, verb string, results []fleet.Result) {
 	tw := newTable(w)
 	if verb == "ls" || verb == "status" {
-		fmt.Fprintln(tw, "HOST\tNAME\tSTATE\tPID\tUPTIME\tCOMMAND")
+		fmt.Fprintln(tw, "HOST\tNAME\tSTATE\tPID\tUPTIME\tCPU\tMEM\tCOMMAND")
 		for _, r := range results {
 			var runs []Status
 			if r.Outcome != fleet.OK || json.Unmarshal(r.Result, &runs) != nil {
@@ -319,7 +319,8 @@ func printFleet(w io.Writer, verb string, results []fleet.Result) {
 				if run.LastExit != "" && run.State != "active" {
 					state += " (" + run.LastExit + ")"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Host, run.Name, state, pid, up, truncate(quoteArgv(run.Command), 60))
+				cpu, mem := usageCells(run.Run)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Host, run.Name, state, pid, up, cpu, mem, truncate(quoteArgv(run.Command), 60))
 			}
 		}
 		for _, r := range results {

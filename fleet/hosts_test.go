@@ -62,6 +62,20 @@ func TestParallelRunLsRestart(t *testing.T) {
 			t.Errorf("ls lacks %s's run:\n%s", fl.Alias(i), r.stdout)
 		}
 	}
+	// Each host's run with its CPU time and memory, as a local ls shows.
+	lines := strings.Split(r.stdout, "\n")
+	cpuAt, memAt := strings.Index(lines[0], " CPU ")+1, strings.Index(lines[0], " MEM ")+1
+	if cpuAt == 0 || memAt == 0 {
+		t.Fatalf("-H ls has no CPU and MEM columns:\n%s", r.stdout)
+	}
+	for _, l := range lines[1:] {
+		if f := strings.Fields(l); len(f) > 1 && f[1] == name && len(l) > memAt {
+			cpu, mem := strings.Fields(l[cpuAt:])[0], strings.Fields(l[memAt:])[0]
+			if !strings.HasSuffix(cpu, "s") || !strings.ContainsAny(mem[len(mem)-1:], "KMG") {
+				t.Errorf("-H ls CPU, MEM of %s on %s = %q, %q; want a CPU time and a size:\n%s", name, f[0], cpu, mem, r.stdout)
+			}
+		}
+	}
 	// Destinations as ssh takes them: user@address and ssh:// with a port.
 	r = runctl(t, "-H", "root@"+fl.Addr(1)+",ssh://root@"+fl.Addr(2)+":22", "ls")
 	if r.code != 0 || !strings.Contains(r.stdout, "ssh://root@"+fl.Addr(2)+":22  "+name) || !strings.Contains(r.stdout, "2 ok") {
