@@ -524,7 +524,13 @@ func TestDropInLeavesForeignUnitAlone(t *testing.T) {
 	}
 	inside(t, "systemctl", "daemon-reload")
 	inside(t, "systemctl", "start", "runctl-"+name+".service")
-	cmdline, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
+	// Type=simple: the start returns once systemd forked, and until the
+	// exec the process is named "(sleep)".
+	var cmdline []byte
+	waitFor(t, func() bool {
+		cmdline, _ = os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
+		return !bytes.HasPrefix(cmdline, []byte("("))
+	}, "the foreign unit's program to be executed")
 	if got := nulSplit(cmdline); !equal(got, []string{"/bin/sleep", "1000"}) {
 		t.Fatalf("the foreign unit runs %q, not its own command", got)
 	}
