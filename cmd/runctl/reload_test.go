@@ -532,6 +532,9 @@ func TestDropInLeavesForeignUnitAlone(t *testing.T) {
 		return !bytes.HasPrefix(cmdline, []byte("("))
 	}, "the foreign unit's program to be executed")
 	if got := nulSplit(cmdline); !equal(got, []string{"/bin/sleep", "1000"}) {
-		t.Fatalf("the foreign unit runs %q, not its own command", got)
+		unit := "runctl-" + name + ".service"
+		t.Fatalf("the foreign unit runs %q, not its own command (%s, %s, result %s, exit %s/%s)\n%s", got,
+			prop(t, unit, "ActiveState"), prop(t, unit, "SubState"), prop(t, unit, "Result"), prop(t, unit, "ExecMainCode"), prop(t, unit, "ExecMainStatus"),
+			inside(t, "journalctl", "-b", "--no-pager", "-n", "30", "-u", unit))
 	}
 }
