@@ -72,7 +72,7 @@ func onBus(t testing.TB, call func(ctx context.Context, c *sdbus.Conn) error) {
 }
 
 // serviceProps are read from the Service interface, the others from Unit.
-var serviceProps = map[string]bool{"MainPID": true, "NRestarts": true, "ExecMainStatus": true, "ExecMainCode": true, "ExecMainStartTimestamp": true}
+var serviceProps = map[string]bool{"MainPID": true, "Result": true, "NRestarts": true, "ExecMainStatus": true, "ExecMainCode": true, "ExecMainStartTimestamp": true}
 
 // prop is a unit's property as `systemctl show -P` prints the kinds these
 // tests read: text, numbers, yes/no and the invocation id in hex.

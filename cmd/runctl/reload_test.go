@@ -524,14 +524,17 @@ func TestDropInLeavesForeignUnitAlone(t *testing.T) {
 	}
 	inside(t, "systemctl", "daemon-reload")
 	inside(t, "systemctl", "start", "runctl-"+name+".service")
-	// Type=simple: the start returns once systemd forked, and until the
-	// exec the process is named "(sleep)".
-	var cmdline []byte
-	waitFor(t, func() bool {
-		cmdline, _ = os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
-		return !bytes.HasPrefix(cmdline, []byte("("))
-	}, "the foreign unit's program to be executed")
-	if got := nulSplit(cmdline); !equal(got, []string{"/bin/sleep", "1000"}) {
+	// Type=simple: the start returns once systemd forked; until the exec
+	// the process is named "(sleep)", and during it its cmdline is empty.
+	want := []string{"/bin/sleep", "1000"}
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		cmdline, _ := os.ReadFile(sbOf(t).Path(fmt.Sprintf("/proc/%d/cmdline", mainPID(t, name))))
+		if got = nulSplit(cmdline); equal(got, want) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !equal(got, want) {
 		unit := "runctl-" + name + ".service"
 		t.Fatalf("the foreign unit runs %q, not its own command (%s, %s, result %s, exit %s/%s)\n%s", got,
 			prop(t, unit, "ActiveState"), prop(t, unit, "SubState"), prop(t, unit, "Result"), prop(t, unit, "ExecMainCode"), prop(t, unit, "ExecMainStatus"),
