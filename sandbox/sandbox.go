@@ -526,11 +526,27 @@ func sweep() {
 		}
 		s := &Sandbox{cgroups: []string{cg, filepath.Join(cgroupRoot, "systemd", "runctl-"+id)}}
 		s.removeCgroups()
-		dir := filepath.Join(StateRoot(), id)
-		os.Remove(filepath.Join(dir, "root"))
-		os.Remove(filepath.Join(dir, "layer"))
-		os.Remove(dir)
+		removeState(filepath.Join(StateRoot(), id))
 	}
+	// State folders whose cgroup is gone (swept before the seed was
+	// removed with them), left for over a minute.
+	dirs, _ := filepath.Glob(filepath.Join(StateRoot(), "sb-*"))
+	for _, dir := range dirs {
+		_, err := os.Stat(filepath.Join(cgroupRoot, "unified", "runctl-"+filepath.Base(dir)))
+		if fi, serr := os.Stat(dir); os.IsNotExist(err) && serr == nil && time.Since(fi.ModTime()) > time.Minute {
+			removeState(dir)
+		}
+	}
+}
+
+// removeState removes what an ended sandbox leaves in its state folder:
+// the empty mount points and the seed's links; a kept layer stays, and
+// so does the folder with it.
+func removeState(dir string) {
+	os.Remove(filepath.Join(dir, "root"))
+	os.Remove(filepath.Join(dir, "layer"))
+	os.RemoveAll(filepath.Join(dir, "seed"))
+	os.Remove(dir)
 }
 
 func ppid(pid int) int {

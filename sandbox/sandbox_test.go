@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -161,5 +162,46 @@ func TestConsoleIsReadAcrossCloses(t *testing.T) {
 			t.Fatalf("the last line written is not in Console():\n%.500s", sb.Console())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sweep removes a state folder whose sandbox is gone (no cgroup), its
+// seed's links included, once it is over a minute old; a fresh one (a
+// boot under way) and a kept layer stay.
+func TestSweepRemovesStaleState(t *testing.T) {
+	root := t.TempDir()
+	t.Setenv("RUNCTL_SANDBOX_DIR", root)
+	made := func(id string, kept bool, at time.Time) string {
+		t.Helper()
+		dir := filepath.Join(root, id)
+		for _, d := range []string{"seed/etc/systemd/system", "root"} {
+			if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Symlink("/dev/null", filepath.Join(dir, "seed/etc/systemd/system/x.service")); err != nil {
+			t.Fatal(err)
+		}
+		if kept {
+			if err := os.MkdirAll(filepath.Join(dir, "layer", "upper"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chtimes(dir, at, at); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	old := time.Now().Add(-2 * time.Minute)
+	stale, fresh, kept := made("sb-stale000000", false, old), made("sb-fresh000000", false, time.Now()), made("sb-kept0000000", true, old)
+	sweep()
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the state folder of a sandbox gone for minutes is still there (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(fresh, "seed")); err != nil {
+		t.Errorf("a fresh state folder lost its seed: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(kept, "layer", "upper")); err != nil {
+		t.Errorf("a kept layer was removed: %v", err)
 	}
 }
