@@ -128,17 +128,18 @@ func (s *Slots) Cycle(ctx context.Context, c Cycle) (out Cycled, err error) {
 		// An enabled run is its unit file: keep the file in step with the
 		// spec (run --replace may have changed it), linked (an enable cut
 		// short), and start it by name.
+		// The unit file is exact and has every command: a drop-in left
+		// from a transient instance would only hold an older spec. It goes
+		// first, so that the reload that writing the file makes drops it.
+		had, err := s.RemoveDropIn(name)
+		if err != nil {
+			return out, err
+		}
 		wrote, err := s.SyncUnitFile(ctx, spec, c.EnvFile)
 		if err != nil {
 			return out, err
 		}
 		if err := s.LinkUnitFile(ctx, name); err != nil {
-			return out, err
-		}
-		// The unit file is exact and has every command: a drop-in left
-		// from a transient instance would only hold an older spec.
-		had, err := s.RemoveDropIn(name)
-		if err != nil {
 			return out, err
 		}
 		reload := had && !wrote // writing the unit file reloaded
