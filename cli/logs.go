@@ -179,6 +179,11 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 		if open || found == 0 {
 			q.Until = time.Time{}
 		}
+		if found == 0 {
+			// Followed before their first start: every line from then on,
+			// however many the run wrote before journalctl follows.
+			n = -1
+		}
 	}
 	if n == 0 && !c.Follow {
 		// Nothing asked for, as journalctl -n 0: only a typo is an error.
@@ -214,6 +219,7 @@ func (c *LogsCmd) Run(ctx context.Context, out *Output, provide Lifecycle) error
 		// journalctl goes with runctl, not at the run's next line.
 		ctx, stopGone = untilOutputGone(ctx, out)
 		defer stopGone()
+		systemdctl.Crashpoint("follow-start")
 		err = journal.FollowLast(ctx, q, n, print)
 	} else {
 		err = journal.Read(ctx, q, n, print)

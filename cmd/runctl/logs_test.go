@@ -129,7 +129,14 @@ type follower struct {
 // for a line that never comes fails instead of hanging.
 func startFollow(t *testing.T, args ...string) *follower {
 	t.Helper()
+	return startFollowEnv(t, nil, args...)
+}
+
+// startFollowEnv is startFollow with env added to runctl's environment.
+func startFollowEnv(t *testing.T, env []string, args ...string) *follower {
+	t.Helper()
 	cmd := runctlCmd(t, "/", append([]string{"logs", "-f", "--no-hostname"}, args...)...)
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
