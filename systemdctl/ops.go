@@ -295,6 +295,9 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 		before State
 		id     uint32
 	)
+	// Timed from before the StopUnit that briefAndStop sends with its
+	// read: the unit may be signalled before that reply is read.
+	start := time.Now()
 	if opt.Force {
 		before, err = m.Brief(ctx, unit) // SIGKILL first, if it runs
 	} else {
@@ -316,7 +319,6 @@ func (m *Manager) Stop(ctx context.Context, unit string, opt StopOptions) (Stopp
 	if !before.Loaded() {
 		return out, ErrNotLoaded
 	}
-	start := time.Now()
 	if opt.Force {
 		if before.Running() {
 			if err := m.Kill(ctx, unit, unix.SIGKILL); err != nil {
