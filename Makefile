@@ -33,15 +33,16 @@ build:
 # stretches the waits the timing-sensitive tests allow.
 # The longest packages start first, so that the short ones fill the end.
 TEST_FIRST = ./cmd/runctl ./ansible ./fleet ./packaging ./matrix ./systemdctl
+# The tests' temporary files (t.TempDir) go to a folder of their own,
+# removed after them: never the host's /tmp.
+TESTTMP = export TMPDIR=$$(mktemp -d /var/tmp/runctl-tests.XXXXXX) && chmod 1777 "$$TMPDIR"
 GOTEST = RUNCTL_SKIP_SYSTEMD= $(GO) test -count=1 -p 2 -parallel 4 -timeout 25m $(TEST_FIRST) ./...
 test: test-deps test-roots vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@mkdir -p bin && scripts/host-untouched.sh snapshot bin/host-before
 	@# The fuzz targets run beside the tests, on the CPU the tests' waits
 	@# leave idle; their output follows the tests'.
-	@# Their temporary files (t.TempDir) go to a folder of their own, never
-	@# the host's /tmp.
-	@export TMPDIR=$$(mktemp -d /var/tmp/runctl-tests.XXXXXX) && chmod 1777 "$$TMPDIR"; \
+	@$(TESTTMP); \
 	$(MAKE) --no-print-directory fuzz > bin/fuzz.log 2>&1 & fuzz=$$!; \
 	echo 'TMPDIR='$$TMPDIR' $(GOTEST)  (make fuzz beside it: bin/fuzz.log)'; \
 	$(GOTEST); rc=$$?; \
@@ -81,7 +82,7 @@ fuzz:
 
 # Without root: the pure tests only; the systemd ones skip, saying so.
 test-pure:
-	export TMPDIR=$$(mktemp -d /var/tmp/runctl-tests.XXXXXX) && chmod 1777 "$$TMPDIR"; \
+	$(TESTTMP); \
 	RUNCTL_SKIP_SYSTEMD=1 $(GO) test -count=1 ./...; rc=$$?; rm -rf "$$TMPDIR"; exit $$rc
 
 vet:

@@ -419,14 +419,7 @@ func (s *Sandbox) end(poweroff bool) error {
 		s.consoleHold.Close()
 		s.consoleFile.Close()
 	}
-	// The layer was a tmpfs in the sandbox's mount namespace (gone with it),
-	// or is the kept layer the caller asked for.
-	_ = os.Remove(filepath.Join(s.Dir, "root"))
-	_ = os.RemoveAll(filepath.Join(s.Dir, "seed"))
-	if _, kept := os.Stat(filepath.Join(s.Dir, "layer", "upper")); kept != nil {
-		_ = os.Remove(filepath.Join(s.Dir, "layer"))
-		_ = os.Remove(s.Dir)
-	}
+	removeState(s.Dir)
 	return err
 }
 
@@ -540,8 +533,9 @@ func sweep() {
 }
 
 // removeState removes what an ended sandbox leaves in its state folder:
-// the empty mount points and the seed's links; a kept layer stays, and
-// so does the folder with it.
+// the empty mount points (the layer was a tmpfs in the sandbox's mount
+// namespace, gone with it) and the seed's links; a kept layer (Keep) is
+// not empty, so it stays, and so does the folder with it.
 func removeState(dir string) {
 	os.Remove(filepath.Join(dir, "root"))
 	os.Remove(filepath.Join(dir, "layer"))

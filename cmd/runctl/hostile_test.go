@@ -742,17 +742,12 @@ func TestHostileDaemonReload(t *testing.T) {
 	}
 }
 
+// failedRunctlUnits lists the named runs' units (all runs' without names)
+// that are failed, a line each as runctlUnits prints them.
 func failedRunctlUnits(t *testing.T, names ...string) string {
 	t.Helper()
-	patterns := []string{"runctl-*"}
-	if len(names) > 0 {
-		patterns = nil
-		for _, n := range names {
-			patterns = append(patterns, "runctl-"+n+".service")
-		}
-	}
 	var failed []string
-	for _, l := range strings.Split(listUnits(t, patterns...), "\n") {
+	for _, l := range strings.Split(runctlUnits(t, names...), "\n") {
 		if f := strings.Fields(l); len(f) > 2 && f[2] == "failed" {
 			failed = append(failed, l)
 		}
